@@ -1,0 +1,66 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+let package = Package(
+    name: "shipkeep",
+    platforms: [.macOS(.v13)],
+    products: [
+        .executable(name: "shipkeep", targets: ["Controller"]),
+        .executable(name: "shipkeep-agent", targets: ["Agent"]),
+        .executable(name: "shipkeep-sandbox", targets: ["Sandbox"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
+    ],
+    targets: [
+        // The wire protocol and the configuration models both sides read. No libssh2, no processes.
+        .target(
+            name: "Shared",
+            dependencies: [.product(name: "Yams", package: "Yams")]
+        ),
+        // libssh2 as Debian ships it (1.10). Only the Controller imports it.
+        .systemLibrary(
+            name: "CLibSSH2",
+            pkgConfig: "libssh2",
+            providers: [.apt(["libssh2-1-dev"])]
+        ),
+        .executableTarget(
+            name: "Controller",
+            dependencies: [
+                "Shared",
+                "CLibSSH2",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+        // GNU libc extensions (pipe2, spawn chdir/closefrom, copy_file_range) behind _GNU_SOURCE.
+        .target(name: "CAgentSupport"),
+        .executableTarget(
+            name: "Agent",
+            dependencies: [
+                "Shared",
+                "CAgentSupport",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+        // A throwaway "VM": a real sshd on loopback, keys, a git origin and a sample bot app.
+        // Used by the end-to-end tests, `make demo` and the benchmarks.
+        .target(name: "ShipkeepSandbox"),
+        .executableTarget(
+            name: "Sandbox",
+            dependencies: [
+                "ShipkeepSandbox",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+        .testTarget(
+            name: "SharedTests",
+            dependencies: ["Shared"],
+            resources: [.copy("Fixtures")]
+        ),
+        .testTarget(name: "ControllerTests", dependencies: ["Controller", "Shared", "ShipkeepSandbox"]),
+        .testTarget(name: "AgentTests", dependencies: ["Agent", "Shared"]),
+        .testTarget(name: "EndToEndTests", dependencies: ["Shared", "ShipkeepSandbox"]),
+    ],
+    swiftLanguageModes: [.v6]
+)

@@ -1,0 +1,140 @@
+import Yams
+
+extension AppConfig {
+    static let keys = ["path", "remote", "branch", "data", "state", "snapshots", "hooks", "services", "health"]
+
+    /// Whether `name` can name an app: it appears in paths, lock files and messages, so it is kept plain:
+    /// ASCII letters, digits, `.`, `_` and `-`, starting with a letter or digit, at most 64 characters.
+    public static func isValidName(_ name: String) -> Bool {
+        func isAlphanumeric(_ scalar: Unicode.Scalar) -> Bool {
+            ("a"..."z").contains(scalar) || ("A"..."Z").contains(scalar) || ("0"..."9").contains(scalar)
+        }
+        guard let first = name.unicodeScalars.first, isAlphanumeric(first), name.unicodeScalars.count <= 64 else {
+            return false
+        }
+        return name.unicodeScalars.allSatisfy { isAlphanumeric($0) || "._-".unicodeScalars.contains($0) }
+    }
+
+    init(_ map: YAMLMap, name: String, home: String) throws(ConfigError) {
+        try map.allowOnly(Self.keys)
+        guard let path = try map.string("path") else { throw map.error(nil, "missing required key \"path\" (the git work tree)") }
+        guard path.hasPrefix("/") else { throw map.error("path", "must be an absolute path, got \"\(path)\"") }
+        let root = Self.normalize(path)
+        let data = try map.stringList("data") ?? []
+        for dir in data {
+            guard Self.isInside(dir) else {
+                throw map.error("data", "\"\(dir)\" must be a path inside the work tree, relative to \"path\" (no \"..\", not absolute)")
+            }
+        }
+        let normalizedData = data.map(Self.normalize)
+        if let overlap = Self.firstOverlap(normalizedData) {
+            throw map.error("data", "\"\(overlap.0)\" and \"\(overlap.1)\" overlap; list each data dir once")
+        }
+        let state = try Self.absolute(map.string("state"), in: root, key: "state", map: map)
+            ?? "\(home)/.local/state/shipkeep/\(name)"
+        self.init(
+            name: name,
+            path: root,
+            remote: try map.string("remote") ?? "origin",
+            branch: try map.string("branch") ?? "main",
+            data: normalizedData,
+            state: state,
+            snapshots: try Self.snapshots(map, root: root, state: state),
+            hooks: try Self.hooks(map),
+            services: try Self.services(map),
+            health: try Self.health(map)
+        )
+        if remote.hasPrefix("-") || branch.hasPrefix("-") {
+            throw map.error(remote.hasPrefix("-") ? "remote" : "branch", "must not start with \"-\"")
+        }
+        for protected in [state, snapshots.dir] where dataPaths.contains(where: { Self.contains($0, protected) }) {
+            throw map.error("state", "\"\(protected)\" lies inside a data dir; keep state and snapshots outside the data")
+        }
+    }
+
+    private static func snapshots(_ map: YAMLMap, root: String, state: String) throws(ConfigError) -> SnapshotConfig {
+        guard let snapshots = try map.map("snapshots") else { return SnapshotConfig(dir: state + "/snapshots", keep: 5) }
+        try snapshots.allowOnly(["dir", "keep"])
+        let dir = try absolute(snapshots.string("dir"), in: root, key: "dir", map: snapshots) ?? state + "/snapshots"
+        return SnapshotConfig(dir: dir, keep: try snapshots.positiveInt("keep") ?? 5)
+    }
+
+    private static func hooks(_ map: YAMLMap) throws(ConfigError) -> HooksConfig {
+        guard let hooks = try map.map("hooks") else { return HooksConfig(afterUpdate: [], timeout: 600) }
+        try hooks.allowOnly(["after_update", "timeout"])
+        return HooksConfig(afterUpdate: try hooks.argvList("after_update") ?? [],
+                           timeout: try hooks.positiveInt("timeout") ?? 600)
+    }
+
+    private static func services(_ map: YAMLMap) throws(ConfigError) -> [ServiceConfig] {
+        var services: [ServiceConfig] = []
+        for (index, node) in (try map.list("services") ?? []).enumerated() {
+            let service = try YAMLMap(node, file: map.file, path: YAMLMap.join(map.path, "services.\(index)"))
+            let timeout = try service.positiveInt("timeout") ?? 60
+            if let unit = try service.string("systemd") {
+                try service.allowOnly(["systemd", "timeout"])
+                guard !unit.isEmpty, !unit.hasPrefix("-") else { throw service.error("systemd", "expected a unit name") }
+                services.append(.systemd(unit: unit, timeout: timeout))
+            } else {
+                try service.allowOnly(["name", "restart", "check", "timeout", "systemd"])
+                guard let restart = try service.argv("restart") else {
+                    throw service.error(nil, "a service needs either \"systemd: UNIT\" or \"restart: [argv...]\"")
+                }
+                let name = try service.string("name") ?? "service-\(index + 1)"
+                services.append(.command(name: name, restart: restart, check: try service.argv("check"), timeout: timeout))
+            }
+        }
+        return services
+    }
+
+    private static func health(_ map: YAMLMap) throws(ConfigError) -> HealthConfig {
+        guard let health = try map.map("health") else { return HealthConfig(command: nil, timeout: 30, fresh: nil) }
+        try health.allowOnly(["command", "timeout", "fresh"])
+        var fresh: FreshnessCheck?
+        if let freshMap = try health.map("fresh") {
+            try freshMap.allowOnly(["path", "within"])
+            guard let path = try freshMap.string("path"), isInside(path) else {
+                throw freshMap.error("path", "expected a path inside the work tree, relative to \"path\"")
+            }
+            guard let within = try freshMap.positiveInt("within") else {
+                throw freshMap.error(nil, "missing required key \"within\" (seconds)")
+            }
+            fresh = FreshnessCheck(path: normalize(path), within: within)
+        }
+        return HealthConfig(command: try health.argv("command"), timeout: try health.positiveInt("timeout") ?? 30,
+                            fresh: fresh)
+    }
+
+    private static func absolute(_ value: String?, in root: String, key: String, map: YAMLMap) throws(ConfigError) -> String? {
+        guard let value else { return nil }
+        guard !value.isEmpty else { throw map.error(key, "must not be empty") }
+        if value.hasPrefix("/") { return normalize(value) }
+        guard isInside(value) else { throw map.error(key, "\"\(value)\" must be absolute or inside the work tree") }
+        return normalize(root + "/" + value)
+    }
+
+    /// A relative path that stays inside its base: not empty, not absolute, no `..` component.
+    static func isInside(_ relative: String) -> Bool {
+        guard !relative.isEmpty, !relative.hasPrefix("/") else { return false }
+        let parts = relative.split(separator: "/")
+        return !parts.isEmpty && !parts.contains("..") && !parts.allSatisfy { $0 == "." }
+    }
+
+    /// Drops `.` components, repeated and trailing slashes.
+    static func normalize(_ path: String) -> String {
+        let parts = path.split(separator: "/").filter { $0 != "." }
+        return (path.hasPrefix("/") ? "/" : "") + parts.joined(separator: "/")
+    }
+
+    /// Whether `inner` is `outer` or lies below it.
+    static func contains(_ outer: String, _ inner: String) -> Bool {
+        inner == outer || inner.hasPrefix(outer + "/")
+    }
+
+    private static func firstOverlap(_ dirs: [String]) -> (String, String)? {
+        for (i, a) in dirs.enumerated() {
+            for b in dirs[(i + 1)...] where contains(a, b) || contains(b, a) { return (a, b) }
+        }
+        return nil
+    }
+}

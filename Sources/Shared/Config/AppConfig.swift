@@ -1,0 +1,76 @@
+/// One app from `agent.yml`, with defaults applied and every path made absolute.
+public struct AppConfig: Equatable, Sendable {
+    /// The name the controller uses.
+    public var name: String
+    /// The git work tree (absolute).
+    public var path: String
+    /// The git remote to fetch from.
+    public var remote: String
+    /// The branch deployed when no commit or ref is named.
+    public var branch: String
+    /// Data dirs relative to `path`; never touched by the update, snapshotted first.
+    public var data: [String]
+    /// Lock, journal and last deploy (absolute).
+    public var state: String
+    /// Where snapshots go and how many are kept.
+    public var snapshots: SnapshotConfig
+    /// Commands run after the code is updated.
+    public var hooks: HooksConfig
+    /// Services restarted in order after the update.
+    public var services: [ServiceConfig]
+    /// How health is judged after the restart.
+    public var health: HealthConfig
+
+    /// Absolute paths of the data dirs.
+    public var dataPaths: [String] { data.map { path + "/" + $0 } }
+}
+
+/// Snapshot location and retention.
+public struct SnapshotConfig: Equatable, Sendable {
+    /// The snapshot directory (absolute).
+    public var dir: String
+    /// How many complete snapshots to keep.
+    public var keep: Int
+}
+
+/// Commands run after the update, each an argv array run in the work tree.
+public struct HooksConfig: Equatable, Sendable {
+    /// Run in order after `git reset`; a failure fails the deploy.
+    public var afterUpdate: [[String]]
+    /// Seconds each hook may run before it is killed.
+    public var timeout: Int
+}
+
+/// A service restarted by a deploy.
+public enum ServiceConfig: Equatable, Sendable {
+    /// A program-managed service: `restart` and `check` are argv arrays run in the work tree.
+    case command(name: String, restart: [String], check: [String]?, timeout: Int)
+    /// A systemd unit: `systemctl restart UNIT`, then `systemctl is-active UNIT`.
+    case systemd(unit: String, timeout: Int)
+
+    /// A name for progress lines and logs.
+    public var name: String {
+        switch self {
+        case .command(let name, _, _, _): name
+        case .systemd(let unit, _): unit
+        }
+    }
+}
+
+/// How health is judged after the restart.
+public struct HealthConfig: Equatable, Sendable {
+    /// An optional command that exits 0 when healthy.
+    public var command: [String]?
+    /// Seconds for the whole health phase, retries included.
+    public var timeout: Int
+    /// An optional freshness check: some file under `path` modified within `within` seconds.
+    public var fresh: FreshnessCheck?
+}
+
+/// "The bot is writing again": a file under `path` (relative to the work tree) modified within `within` seconds.
+public struct FreshnessCheck: Equatable, Sendable {
+    /// A file or directory relative to the work tree.
+    public var path: String
+    /// Seconds.
+    public var within: Int
+}

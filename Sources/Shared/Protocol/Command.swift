@@ -1,0 +1,123 @@
+/// A request from the controller to the agent. On the wire: `{"v":1,"type":"<type>","id":"<id>",...fields}`.
+///
+/// Arguments are data: no field of any command is ever passed to a shell.
+public enum Command: Equatable, Sendable {
+    /// Opens the session; must be the first request.
+    case hello(Hello)
+    /// Reports the state of one app, or of every app when `app` is nil.
+    case status(app: String?)
+    /// Deploys an exact commit, or the tip of a ref, or the configured branch's tip when both are nil.
+    case deploy(Deploy)
+    /// Puts the code back at the commit before the last deploy.
+    case rollback(app: String)
+    /// Lists the snapshots of an app.
+    case snapshots(app: String)
+    /// Restores paths (or everything) from a snapshot into the data dirs.
+    case restore(Restore)
+    /// Replays and follows the events of a deploy (the running or last one when `deploy` is nil).
+    case attach(Attach)
+    /// Releases a lock held by the named deploy.
+    case unlock(app: String, deploy: String)
+
+    /// The `hello` request.
+    public struct Hello: Codable, Equatable, Sendable {
+        /// Who is asking, e.g. `shipkeep/0.1.0`.
+        public var client: String
+        /// The protocol versions the controller speaks.
+        public var protocols: [Int]
+        /// Creates the request.
+        public init(client: String, protocols: [Int] = [WireProtocol.version]) {
+            self.client = client
+            self.protocols = protocols
+        }
+    }
+
+    /// The `deploy` request.
+    public struct Deploy: Codable, Equatable, Sendable {
+        /// The app name from `agent.yml`.
+        public var app: String
+        /// An exact commit id (full or abbreviated hex) to deploy.
+        public var commit: String?
+        /// A branch or tag on the remote to deploy the tip of.
+        public var ref: String?
+        /// Discard uncommitted changes to tracked files instead of refusing.
+        public var force: Bool?
+        /// Who asked (user@host, CI job), recorded with the lock and the journal.
+        public var controller: String?
+        /// Creates the request.
+        public init(app: String, commit: String? = nil, ref: String? = nil, force: Bool? = nil,
+                    controller: String? = nil) {
+            self.app = app
+            self.commit = commit
+            self.ref = ref
+            self.force = force
+            self.controller = controller
+        }
+    }
+
+    /// The `restore` request.
+    public struct Restore: Codable, Equatable, Sendable {
+        /// The app name from `agent.yml`.
+        public var app: String
+        /// The snapshot id.
+        public var snapshot: String
+        /// Paths relative to the app's work tree, inside a data dir; nil restores every data dir.
+        public var paths: [String]?
+        /// Overwrite files that are newer than the snapshot.
+        public var force: Bool?
+        /// Creates the request.
+        public init(app: String, snapshot: String, paths: [String]? = nil, force: Bool? = nil) {
+            self.app = app
+            self.snapshot = snapshot
+            self.paths = paths
+            self.force = force
+        }
+    }
+
+    /// The `attach` request.
+    public struct Attach: Codable, Equatable, Sendable {
+        /// The app name from `agent.yml`.
+        public var app: String
+        /// The deploy id; nil means the running deploy, or else the last one.
+        public var deploy: String?
+        /// Replay events from this sequence number on.
+        public var fromSeq: Int?
+        /// Creates the request.
+        public init(app: String, deploy: String? = nil, fromSeq: Int? = nil) {
+            self.app = app
+            self.deploy = deploy
+            self.fromSeq = fromSeq
+        }
+    }
+
+    /// The `type` discriminator of this command on the wire.
+    public var type: String {
+        switch self {
+        case .hello: "hello"
+        case .status: "status"
+        case .deploy: "deploy"
+        case .rollback: "rollback"
+        case .snapshots: "snapshots"
+        case .restore: "restore"
+        case .attach: "attach"
+        case .unlock: "unlock"
+        }
+    }
+
+    /// Every command type this build knows, in wire spelling.
+    public static let allTypes = ["hello", "status", "deploy", "rollback", "snapshots", "restore", "attach", "unlock"]
+}
+
+/// A command with its request id: one line from controller to agent.
+public struct Request: Equatable, Sendable {
+    /// Chosen by the controller; every event answering this request echoes it.
+    public var id: String
+    /// What is asked.
+    public var command: Command
+
+    /// Creates a request.
+    public init(id: String, command: Command) {
+        self.id = id
+        self.command = command
+    }
+}

@@ -1,0 +1,73 @@
+import Foundation
+
+/// Turns messages into lines and lines into messages, with every failure mapped to a ``ProtocolError``.
+public enum WireCodec {
+    /// Encodes a message as one compact line, without the trailing newline. Keys are sorted so the same
+    /// message always gives the same bytes (the fixtures depend on it).
+    public static func encode(_ value: some Encodable) -> [UInt8] {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        encoder.dateEncodingStrategy = .iso8601
+        do {
+            return Array(try encoder.encode(value))
+        } catch {
+            // Only non-finite doubles can fail here, and none of the protocol's types hold one that is not
+            // checked first; reaching this is a programming error.
+            preconditionFailure("wire encoding failed: \(error)")
+        }
+    }
+
+    /// Decodes a request line.
+    ///
+    /// - Throws: ``ProtocolError``: `.malformed` for bytes that are not a JSON object, `.invalidMessage` for a
+    ///   payload of the wrong shape, and the header's own errors.
+    public static func decodeRequest(_ line: [UInt8]) throws(ProtocolError) -> Request {
+        try decode(Request.self, line)
+    }
+
+    /// Decodes an event line.
+    ///
+    /// - Throws: ``ProtocolError`` as ``decodeRequest(_:)`` does.
+    public static func decodeEvent(_ line: [UInt8]) throws(ProtocolError) -> EventMessage {
+        try decode(EventMessage.self, line)
+    }
+
+    /// Reads the id of a line that failed to decode, so the error can still be addressed to its request.
+    public static func bestEffortID(_ line: [UInt8]) -> String? {
+        guard let object = try? JSONSerialization.jsonObject(with: Data(line)) as? [String: Any] else { return nil }
+        return object["id"] as? String
+    }
+
+    private static func decode<T: Decodable>(_ type: T.Type, _ line: [UInt8]) throws(ProtocolError) -> T {
+        guard line.first(where: { !isJSONWhitespace($0) }) == UInt8(ascii: "{") else {
+            throw ProtocolError(.malformed, "the line is not a JSON object")
+        }
+        let decoder = JSONDecoder()
+        decoder.dateDecodingStrategy = .iso8601
+        do {
+            return try decoder.decode(T.self, from: Data(line))
+        } catch let error as ProtocolError {
+            throw error
+        } catch DecodingError.dataCorrupted(let context) where context.codingPath.isEmpty {
+            throw ProtocolError(.malformed, "the line is not valid JSON")
+        } catch let DecodingError.keyNotFound(key, context) {
+            throw ProtocolError(.invalidMessage, "missing field \"\(path(context.codingPath + [key]))\"")
+        } catch let DecodingError.typeMismatch(_, context) {
+            throw ProtocolError(.invalidMessage, "field \"\(path(context.codingPath))\" has the wrong type")
+        } catch let DecodingError.valueNotFound(_, context) {
+            throw ProtocolError(.invalidMessage, "field \"\(path(context.codingPath))\" is null")
+        } catch DecodingError.dataCorrupted(let context) {
+            throw ProtocolError(.invalidMessage, "field \"\(path(context.codingPath))\": \(context.debugDescription)")
+        } catch {
+            throw ProtocolError(.malformed, "the line could not be decoded")
+        }
+    }
+
+    private static func path(_ keys: [any CodingKey]) -> String {
+        keys.map { $0.intValue.map(String.init) ?? $0.stringValue }.joined(separator: ".")
+    }
+
+    private static func isJSONWhitespace(_ byte: UInt8) -> Bool {
+        byte == 0x20 || byte == 0x09 || byte == 0x0A || byte == 0x0D
+    }
+}
