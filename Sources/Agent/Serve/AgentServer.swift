@@ -1,0 +1,116 @@
+import Foundation
+import Shared
+
+/// The agent's side of the protocol, independent of where the bytes come from: `serve` feeds it stdin, the
+/// tests feed it lines in memory.
+///
+/// The first request must be `hello`. Any protocol violation (garbage, an oversized line, an unknown type or
+/// version) is answered with a failed `result` and ends the session with ``exitProtocolError``; a request
+/// that is valid but cannot be done (an unknown app) fails alone and the session goes on.
+final class AgentServer {
+    /// Exit status after a protocol violation.
+    static let exitProtocolError: Int32 = 2
+
+    /// What to do after a line.
+    enum Next: Equatable {
+        case serve
+        case exit(Int32)
+    }
+
+    private let config: AgentConfig
+    private let send: (EventMessage) -> Void
+    private var greeted = false
+
+    /// The request types this agent serves, announced in `hello`.
+    static let capabilities = ["hello", "status"]
+
+    /// Creates a server answering from `config`, writing each event with `send`.
+    init(config: AgentConfig, send: @escaping (EventMessage) -> Void) {
+        self.config = config
+        self.send = send
+    }
+
+    /// Handles one line from the controller.
+    func handle(line: [UInt8]) -> Next {
+        let request: Request
+        do {
+            request = try WireCodec.decodeRequest(line)
+        } catch {
+            return reject(id: WireCodec.bestEffortID(line), error)
+        }
+        var reply = Reply(id: request.id, send: send)
+        guard greeted || request.command.type == "hello" else {
+            return reject(id: request.id, ProtocolError(.unexpected, "the first request must be \"hello\""))
+        }
+        switch request.command {
+        case .hello(let hello):
+            guard hello.protocols.contains(WireProtocol.version) else {
+                return reject(id: request.id, ProtocolError(
+                    .unsupportedVersion,
+                    "the controller speaks protocol \(hello.protocols), this agent speaks \(WireProtocol.version); "
+                        + "install matching versions of shipkeep and shipkeep-agent"))
+            }
+            greeted = true
+            reply.emit(.hello(Event.HelloReply(protocol: WireProtocol.version, agentVersion: WireProtocol.toolVersion,
+                                               capabilities: Self.capabilities, apps: config.apps.map(\.name))))
+            reply.emit(.result(.success))
+        case .status(let name):
+            let apps: [AppConfig]
+            if let name {
+                guard let app = config.app(name) else {
+                    reply.emit(.result(unknownApp(name)))
+                    return .serve
+                }
+                apps = [app]
+            } else {
+                apps = config.apps
+            }
+            let collector = StatusCollector()
+            let report = StatusReport(host: ProcessInfo.processInfo.hostName, agentVersion: WireProtocol.toolVersion,
+                                      time: Date(), apps: apps.map(collector.collect))
+            reply.emit(.status(report))
+            reply.emit(.result(.success))
+        default:
+            reply.emit(.result(.failure(
+                "unsupported", "this agent (\(WireProtocol.toolVersion)) does not serve \"\(request.command.type)\"; "
+                    + "upgrade shipkeep-agent on the VM")))
+        }
+        return .serve
+    }
+
+    /// Handles the end of input; `pending` is an unterminated last line, if any.
+    func finish(pending: [UInt8]?) -> Next {
+        guard let pending, !pending.allSatisfy({ $0 == 0x20 || $0 == 0x09 || $0 == 0x0D }) else { return .exit(0) }
+        if case .exit(let code) = handle(line: pending) { return .exit(code) }
+        return .exit(0)
+    }
+
+    /// Answers a protocol violation and ends the session.
+    func reject(id: String?, _ error: ProtocolError) -> Next {
+        var reply = Reply(id: id, send: send)
+        reply.emit(.result(.failure(error.code.rawValue, error.message)))
+        return .exit(Self.exitProtocolError)
+    }
+
+    private func unknownApp(_ name: String) -> Event.Result {
+        let known = config.apps.map(\.name).joined(separator: ", ")
+        return .failure("unknown_app", "no app named \"\(name)\" in \(config.file) (configured: \(known))")
+    }
+}
+
+/// The events of one request, numbered from 1.
+struct Reply {
+    let id: String?
+    let send: (EventMessage) -> Void
+    private(set) var seq = 0
+
+    init(id: String?, send: @escaping (EventMessage) -> Void) {
+        self.id = id
+        self.send = send
+    }
+
+    mutating func emit(_ event: Event) {
+        seq += 1
+        send(EventMessage(id: id, seq: seq, event: event))
+    }
+}

@@ -1,0 +1,61 @@
+import ArgumentParser
+import Foundation
+import Shared
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// `shipkeep-agent serve`: the forced command sshd runs for the deploy key.
+struct ServeCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "serve",
+        abstract: "Speak the shipkeep protocol on stdin/stdout (run by sshd as the deploy key's forced command).",
+        discussion: """
+            Reads JSON Lines requests on stdin and writes JSON Lines events on stdout; diagnostics go to \
+            stderr. Put it in authorized_keys as:
+              restrict,command="/usr/local/bin/shipkeep-agent serve --config /etc/shipkeep/agent.yml" ssh-ed25519 AAAA...
+            Exit status: 0 at end of input, 2 after a protocol violation, 78 when the config cannot be used.
+            """
+    )
+
+    /// Exit status when `agent.yml` cannot be used (sysexits' EX_CONFIG).
+    static let exitConfigError: Int32 = 78
+
+    @Option(name: .long, help: ArgumentHelp("The agent configuration.", valueName: "FILE"))
+    var config: String = "/etc/shipkeep/agent.yml"
+
+    func run() throws {
+        // A controller that disappears must not kill the agent mid-write with SIGPIPE; writes fail instead.
+        signal(SIGPIPE, SIG_IGN)
+        let send: (EventMessage) -> Void = { message in
+            if !StandardStreams.writeLine(WireCodec.encode(message)) {
+                StandardStreams.diagnose("the controller went away; stopping")
+                Foundation.exit(1)
+            }
+        }
+        let agentConfig: AgentConfig
+        do {
+            agentConfig = try AgentConfig.load(file: config)
+        } catch {
+            StandardStreams.diagnose("\(error)")
+            send(EventMessage(id: nil, seq: 1, event: .result(.failure("config_error", "\(error)"))))
+            throw ExitCode(Self.exitConfigError)
+        }
+        let server = AgentServer(config: agentConfig, send: send)
+        var framer = LineFramer()
+        while true {
+            let chunk = StandardStreams.read()
+            if chunk.isEmpty {
+                if case .exit(let code) = server.finish(pending: framer.finish()), code != 0 { throw ExitCode(code) }
+                return
+            }
+            do {
+                for line in try framer.append(chunk) {
+                    if case .exit(let code) = server.handle(line: line) { throw ExitCode(code) }
+                }
+            } catch let error as ProtocolError {
+                if case .exit(let code) = server.reject(id: nil, error) { throw ExitCode(code) }
+            }
+        }
+    }
+}

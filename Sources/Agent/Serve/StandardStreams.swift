@@ -1,0 +1,38 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Blocking reads from stdin and whole-line writes to stdout, the exec channel sshd gives the agent.
+enum StandardStreams {
+    /// Reads what is available from stdin; an empty result means end of input.
+    static func read() -> [UInt8] {
+        var buffer = [UInt8](repeating: 0, count: 65536)
+        while true {
+            let count = Glibc.read(0, &buffer, buffer.count)
+            if count >= 0 { return Array(buffer[0..<count]) }
+            if errno != EINTR { return [] }
+        }
+    }
+
+    /// Writes `bytes` and a newline to stdout. Returns false when the reader is gone.
+    @discardableResult
+    static func writeLine(_ bytes: [UInt8]) -> Bool {
+        let line = bytes + [UInt8(ascii: "\n")]
+        var offset = 0
+        while offset < line.count {
+            let written = line[offset...].withUnsafeBytes { Glibc.write(1, $0.baseAddress, $0.count) }
+            if written < 0 {
+                if errno == EINTR { continue }
+                return false
+            }
+            offset += written
+        }
+        return true
+    }
+
+    /// Writes a diagnostic line to stderr (never to stdout, which carries only events).
+    static func diagnose(_ message: String) {
+        let bytes = Array("shipkeep-agent: \(message)\n".utf8)
+        _ = bytes.withUnsafeBytes { Glibc.write(2, $0.baseAddress, $0.count) }
+    }
+}

@@ -1,0 +1,33 @@
+import ArgumentParser
+import Shared
+
+/// `shipkeep-agent`: the half of shipkeep that runs on the VM.
+@main
+struct ShipkeepAgent: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "shipkeep-agent",
+        abstract: "The shipkeep agent: deploys git apps on this VM without losing their data.",
+        discussion: "It is run by sshd for the controller (`shipkeep`), never as a server of its own.",
+        version: "shipkeep-agent \(WireProtocol.toolVersion) (protocol v\(WireProtocol.version))",
+        subcommands: [ServeCommand.self, VersionCommand.self]
+    )
+}
+
+/// `shipkeep-agent version`.
+struct VersionCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "version",
+        abstract: "Print the agent's version and protocol version."
+    )
+
+    @Flag(name: .long, help: "Print a JSON object instead of text.")
+    var json = false
+
+    func run() {
+        if json {
+            print("{\"agentVersion\":\"\(WireProtocol.toolVersion)\",\"protocol\":\(WireProtocol.version)}")
+        } else {
+            print("shipkeep-agent \(WireProtocol.toolVersion) (protocol v\(WireProtocol.version))")
+        }
+    }
+}
