@@ -2,6 +2,8 @@
 #include "CAgentSupport.h"
 
 #include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
 #include <unistd.h>
 
 int shipkeep_pipe_cloexec(int fds[2]) {
@@ -22,4 +24,34 @@ ssize_t shipkeep_copy_file_range(int in_fd, long long *in_off, int out_fd, long 
     if (in_off) *in_off = in;
     if (out_off) *out_off = out;
     return copied;
+}
+
+int shipkeep_syncfs(int fd) {
+    return syncfs(fd);
+}
+
+int shipkeep_flock_holder(unsigned long long dev_major, unsigned long long dev_minor, unsigned long long inode) {
+    // Lines look like: "1: FLOCK  ADVISORY  WRITE 4242 fd:01:1234567 0 EOF" (blocked waiters carry "->").
+    FILE *locks = fopen("/proc/locks", "re");
+    if (!locks) return -1;
+    char line[512];
+    int holder = 0;
+    while (fgets(line, sizeof line, locks)) {
+        char kind[16], mode[16], access[16];
+        int pid;
+        unsigned long long major, minor, ino;
+        if (strstr(line, "->")) continue;
+        if (sscanf(line, "%*d: %15s %15s %15s %d %llx:%llx:%llu", kind, mode, access, &pid, &major, &minor, &ino) != 7)
+            continue;
+        if (strcmp(kind, "FLOCK") == 0 && major == dev_major && minor == dev_minor && ino == inode) {
+            holder = pid;
+            break;
+        }
+    }
+    fclose(locks);
+    return holder;
+}
+
+short shipkeep_spawn_setsid_flag(void) {
+    return POSIX_SPAWN_SETSID;
 }

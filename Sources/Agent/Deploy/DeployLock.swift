@@ -1,31 +1,19 @@
+import CAgentSupport
 import Foundation
 import Shared
 #if canImport(Glibc)
 import Glibc
 #endif
 
-/// The per-app deploy lock: an `flock` on `<state>/lock`, whose content names the holder.
+/// The per-app deploy lock: an exclusive `flock` on `<state>/lock`, whose content names the holder.
 ///
-/// The kernel releases an `flock` when its holder dies, so "the file names a deploy but nobody holds the
-/// lock" means the worker died mid-deploy: the lock is stale, and recovery owes the app a consistency check.
+/// The kernel drops an `flock` when its holder dies, so "the file names a deploy but nobody holds the lock"
+/// means the worker died mid-deploy: the lock is stale and the app is owed a recovery. `inspect` reads
+/// `/proc/locks` instead of probing with `flock`, so a status probe can never make a deploy's `LOCK_NB`
+/// attempt fail.
 enum DeployLock {
-    /// Who holds the lock of the app whose state dir is `state`, or who held it last and died.
-    /// Nil when the lock is free and clean.
-    static func inspect(_ state: StateDirectory) -> LockHolder? {
-        let fd = open(state.lockFile, O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else { return nil }
-        defer { close(fd) }
-        guard var holder = readHolder(fd) else { return nil }
-        if flock(fd, LOCK_SH | LOCK_NB) == 0 {
-            flock(fd, LOCK_UN)
-            holder.alive = false
-        } else {
-            holder.alive = true
-        }
-        return holder
-    }
-
-    private struct Record: Codable {
+    /// What the lock file records about its holder.
+    struct Record: Codable {
         var deploy: String
         var controller: String?
         var commit: String?
@@ -33,7 +21,89 @@ enum DeployLock {
         var pid: Int32
     }
 
-    private static func readHolder(_ fd: Int32) -> LockHolder? {
+    /// The lock is held by a live deploy.
+    struct Busy: Error {
+        var holder: LockHolder
+    }
+
+    /// A held lock. Released explicitly, or by the kernel when the process dies.
+    final class Held {
+        private let fd: Int32
+        /// The previous holder's record, when it died without releasing (recovery is owed).
+        let stale: LockHolder?
+
+        fileprivate init(fd: Int32, stale: LockHolder?) {
+            self.fd = fd
+            self.stale = stale
+        }
+
+        /// Replaces the holder record (e.g. once the target commit is known).
+        func record(_ record: Record) throws {
+            let bytes = Array(DeployLock.encode(record))
+            guard ftruncate(fd, 0) == 0 else { throw FileSystemError("truncate", "lock") }
+            let written = bytes.withUnsafeBytes { pwrite(fd, $0.baseAddress, $0.count, 0) }
+            guard written == bytes.count, fsync(fd) == 0 else { throw FileSystemError("write", "lock") }
+        }
+
+        /// Clears the record and releases the lock.
+        func release() {
+            _ = ftruncate(fd, 0)
+            fsync(fd)
+            flock(fd, LOCK_UN)
+            close(fd)
+        }
+    }
+
+    /// Takes the lock without waiting.
+    ///
+    /// - Throws: ``Busy`` naming the live holder, or ``FileSystemError`` when the state dir is unusable.
+    static func acquire(_ state: StateDirectory, record: Record) throws -> Held {
+        try FileSystem.makeDirectories(state.path)
+        let fd = try FileSystem.open(state.lockFile, O_RDWR | O_CREAT, 0o600)
+        while flock(fd, LOCK_EX | LOCK_NB) != 0 {
+            if errno == EINTR { continue }
+            let holder = readHolder(fd).map { LockHolder(record: $0, alive: true) }
+            close(fd)
+            throw Busy(holder: holder ?? LockHolder(deploy: "unknown", controller: nil, commit: nil,
+                                                    startedAt: Date(), pid: 0, alive: true))
+        }
+        let stale = readHolder(fd).map { LockHolder(record: $0, alive: false) }
+        let held = Held(fd: fd, stale: stale)
+        do {
+            try held.record(record)
+        } catch {
+            held.release()
+            throw error
+        }
+        return held
+    }
+
+    /// Who holds the lock, or who held it last and died; nil when it is free and clean.
+    static func inspect(_ state: StateDirectory) -> LockHolder? {
+        let fd = open(state.lockFile, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { return nil }
+        defer { close(fd) }
+        guard let record = readHolder(fd) else { return nil }
+        return LockHolder(record: record, alive: isHeld(fd))
+    }
+
+    private static func isHeld(_ fd: Int32) -> Bool {
+        var info = stat()
+        guard fstat(fd, &info) == 0 else { return false }
+        let dev = UInt64(info.st_dev)
+        let major = ((dev >> 8) & 0xfff) | ((dev >> 32) & ~UInt64(0xfff))
+        let minor = (dev & 0xff) | ((dev >> 12) & ~UInt64(0xff))
+        let holder = shipkeep_flock_holder(major, minor, UInt64(info.st_ino))
+        if holder >= 0 { return holder != 0 }
+        // No /proc/locks: probe with a shared lock, released at once.
+        if flock(fd, LOCK_SH | LOCK_NB) == 0 {
+            flock(fd, LOCK_UN)
+            return false
+        }
+        return true
+    }
+
+    private static func readHolder(_ fd: Int32) -> Record? {
         var bytes: [UInt8] = []
         var buffer = [UInt8](repeating: 0, count: 4096)
         while bytes.count < 65536 {
@@ -44,8 +114,20 @@ enum DeployLock {
         guard !bytes.isEmpty else { return nil }
         let decoder = JSONDecoder()
         decoder.dateDecodingStrategy = .iso8601
-        guard let record = try? decoder.decode(Record.self, from: Data(bytes)) else { return nil }
-        return LockHolder(deploy: record.deploy, controller: record.controller, commit: record.commit,
-                          startedAt: record.startedAt, pid: record.pid, alive: true)
+        return try? decoder.decode(Record.self, from: Data(bytes))
+    }
+
+    fileprivate static func encode(_ record: Record) -> Data {
+        let encoder = JSONEncoder()
+        encoder.dateEncodingStrategy = .iso8601
+        encoder.outputFormatting = [.sortedKeys]
+        return (try? encoder.encode(record)) ?? Data()
+    }
+}
+
+extension LockHolder {
+    init(record: DeployLock.Record, alive: Bool) {
+        self.init(deploy: record.deploy, controller: record.controller, commit: record.commit,
+                  startedAt: record.startedAt, pid: record.pid, alive: alive)
     }
 }

@@ -1,7 +1,8 @@
 import Foundation
 import Shared
 
-/// The files an app keeps in its state dir on the VM (never /tmp): the lock and the last deploy's record.
+/// The files an app keeps in its state dir on the VM (never /tmp): the lock, the deploy journals and plans,
+/// and the last deploy's record. Created 0700.
 struct StateDirectory {
     /// The state dir from `agent.yml`.
     let path: String
@@ -10,12 +11,43 @@ struct StateDirectory {
     var lockFile: String { path + "/lock" }
     /// The record of the last finished deploy.
     var lastDeployFile: String { path + "/last-deploy.json" }
+    /// Journals and plans, one pair per deploy.
+    var deploysDir: String { path + "/deploys" }
+
+    /// The event journal of a deploy.
+    func journal(_ deploy: String) -> String { deploysDir + "/" + deploy + ".jsonl" }
+    /// The plan (commits, snapshot) of a deploy.
+    func plan(_ deploy: String) -> String { deploysDir + "/" + deploy + ".json" }
 
     /// The last finished deploy, or nil when there has been none (or the record cannot be read).
     func lastDeploy() -> DeployRecord? {
-        guard let data = FileManager.default.contents(atPath: lastDeployFile) else { return nil }
+        guard let bytes = FileSystem.read(lastDeployFile) else { return nil }
+        return try? Self.decoder.decode(DeployRecord.self, from: Data(bytes))
+    }
+
+    /// Records the last finished deploy (atomically).
+    ///
+    /// - Throws: ``FileSystemError``.
+    func recordLastDeploy(_ record: DeployRecord) throws {
+        try FileSystem.writeAtomically(Self.encode(record), to: lastDeployFile)
+    }
+
+    /// The newest deploy journal's id, for `attach` without an id.
+    func latestDeploy() -> String? {
+        guard let names = try? FileManager.default.contentsOfDirectory(atPath: deploysDir) else { return nil }
+        return names.filter { $0.hasSuffix(".jsonl") }.map { String($0.dropLast(6)) }.max()
+    }
+
+    static let decoder: JSONDecoder = {
         let decoder = JSONDecoder()
         decoder.dateDecodingStrategy = .iso8601
-        return try? decoder.decode(DeployRecord.self, from: data)
+        return decoder
+    }()
+
+    static func encode(_ value: some Encodable) -> [UInt8] {
+        let encoder = JSONEncoder()
+        encoder.dateEncodingStrategy = .iso8601
+        encoder.outputFormatting = [.sortedKeys]
+        return Array((try? encoder.encode(value)) ?? Data())
     }
 }

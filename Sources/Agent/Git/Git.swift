@@ -21,6 +21,7 @@ struct Git {
     /// Runs `git <arguments>` in the tree and returns its stdout.
     ///
     /// - Throws: ``GitError`` when git fails, times out or cannot be started.
+    @discardableResult
     func run(_ arguments: [String], timeout: Double? = nil) throws -> String {
         let argv = ["git", "-C", tree, "-c", "safe.directory=\(tree)", "-c", "core.quotePath=false"] + arguments
         let outcome: ProcessOutcome

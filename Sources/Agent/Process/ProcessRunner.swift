@@ -63,7 +63,8 @@ enum ProcessRunner {
         }
         let pid: pid_t
         do {
-            pid = try spawn(argv, cwd: cwd, environment: environment, stdout: outPipe[1], stderr: errPipe[1])
+            pid = try spawn(argv, cwd: cwd, environment: environment, stdout: outPipe[1], stderr: errPipe[1],
+                            newSession: false)
         } catch {
             for fd in outPipe + errPipe { close(fd) }
             throw error
@@ -107,8 +108,16 @@ enum ProcessRunner {
         return status
     }
 
+    /// Starts `argv` in a new session (no controlling terminal, out of the SSH session's process group), with
+    /// stdin from /dev/null and stdout and stderr on `output`, and returns its pid without waiting.
+    ///
+    /// - Throws: ``ProcessLaunchError``.
+    static func spawnDetached(_ argv: [String], output: Int32) throws -> pid_t {
+        try spawn(argv, cwd: nil, environment: [:], stdout: output, stderr: output, newSession: true)
+    }
+
     private static func spawn(_ argv: [String], cwd: String?, environment: [String: String], stdout: Int32,
-                              stderr: Int32) throws -> pid_t {
+                              stderr: Int32, newSession: Bool) throws -> pid_t {
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
         defer { posix_spawn_file_actions_destroy(&actions) }
@@ -130,8 +139,8 @@ enum ProcessRunner {
         posix_spawnattr_setsigdefault(&attributes, &defaults)
         posix_spawnattr_setsigmask(&attributes, &mask)
         posix_spawnattr_setpgroup(&attributes, 0)
-        posix_spawnattr_setflags(&attributes,
-                                 Int16(POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK))
+        let group = newSession ? shipkeep_spawn_setsid_flag() : Int16(POSIX_SPAWN_SETPGROUP)
+        posix_spawnattr_setflags(&attributes, group | Int16(POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK))
 
         var env = ProcessInfo.processInfo.environment
         for (key, value) in environment { env[key] = value }

@@ -17,12 +17,17 @@ final class AgentServer {
         case exit(Int32)
     }
 
-    private let config: AgentConfig
+    let config: AgentConfig
     private let send: (EventMessage) -> Void
     private var greeted = false
 
+    /// The config file, absolute, for the workers this agent starts.
+    var configFile: String {
+        config.file.hasPrefix("/") ? config.file : FileManager.default.currentDirectoryPath + "/" + config.file
+    }
+
     /// The request types this agent serves, announced in `hello`.
-    static let capabilities = ["hello", "status"]
+    static let capabilities = Command.allTypes
 
     /// Creates a server answering from `config`, writing each event with `send`.
     init(config: AgentConfig, send: @escaping (EventMessage) -> Void) {
@@ -70,10 +75,24 @@ final class AgentServer {
                                       time: Date(), apps: apps.map(collector.collect))
             reply.emit(.status(report))
             reply.emit(.result(.success))
-        default:
-            reply.emit(.result(.failure(
-                "unsupported", "this agent (\(WireProtocol.toolVersion)) does not serve \"\(request.command.type)\"; "
-                    + "upgrade shipkeep-agent on the VM")))
+        case .deploy(let deploy):
+            guard let app = knownApp(deploy.app, reply: &reply) else { return .serve }
+            startDeploy(deploy, app: app, reply: &reply)
+        case .rollback(let name):
+            guard let app = knownApp(name, reply: &reply) else { return .serve }
+            rollback(app: app, reply: &reply)
+        case .attach(let attach):
+            guard let app = knownApp(attach.app, reply: &reply) else { return .serve }
+            self.attach(attach, app: app, reply: &reply)
+        case .snapshots(let name):
+            guard let app = knownApp(name, reply: &reply) else { return .serve }
+            listSnapshots(app: app, reply: &reply)
+        case .restore(let restore):
+            guard let app = knownApp(restore.app, reply: &reply) else { return .serve }
+            self.restore(restore, app: app, reply: &reply)
+        case .unlock(let name, let deploy):
+            guard let app = knownApp(name, reply: &reply) else { return .serve }
+            unlock(app: app, deploy: deploy, reply: &reply)
         }
         return .serve
     }
@@ -90,6 +109,14 @@ final class AgentServer {
         var reply = Reply(id: id, send: send)
         reply.emit(.result(.failure(error.code.rawValue, error.message)))
         return .exit(Self.exitProtocolError)
+    }
+
+    private func knownApp(_ name: String, reply: inout Reply) -> AppConfig? {
+        guard let app = config.app(name) else {
+            reply.emit(.result(unknownApp(name)))
+            return nil
+        }
+        return app
     }
 
     private func unknownApp(_ name: String) -> Event.Result {
@@ -112,5 +139,12 @@ struct Reply {
     mutating func emit(_ event: Event) {
         seq += 1
         send(EventMessage(id: id, seq: seq, event: event))
+    }
+
+    /// Relays a journaled event under this request's id, keeping its sequence number (so `attach --from-seq`
+    /// and a live deploy number events alike).
+    mutating func forward(_ message: EventMessage) {
+        seq = max(seq + 1, message.seq)
+        send(EventMessage(id: id, seq: seq, event: message.event))
     }
 }

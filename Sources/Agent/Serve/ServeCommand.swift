@@ -41,6 +41,12 @@ struct ServeCommand: ParsableCommand {
             send(EventMessage(id: nil, seq: 1, event: .result(.failure("config_error", "\(error)"))))
             throw ExitCode(Self.exitConfigError)
         }
+        // A deploy whose worker died holding the lock is finished (recovered) before any new work.
+        for app in agentConfig.apps {
+            if let record = Recovery.runIfNeeded(app), let message = record.message {
+                StandardStreams.diagnose("recovered \(app.name): \(message)")
+            }
+        }
         let server = AgentServer(config: agentConfig, send: send)
         var framer = LineFramer()
         while true {

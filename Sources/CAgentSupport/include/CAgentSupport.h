@@ -14,7 +14,34 @@ int shipkeep_spawn_addchdir(posix_spawn_file_actions_t *actions, const char *pat
 /// posix_spawn_file_actions_addclosefrom_np (glibc 2.34).
 int shipkeep_spawn_addclosefrom(posix_spawn_file_actions_t *actions, int from);
 
+/// POSIX_SPAWN_SETSID: the child starts a new session (detached from the SSH session).
+short shipkeep_spawn_setsid_flag(void);
+
 /// copy_file_range(2): copies in the kernel, reflinking where the filesystem can.
 ssize_t shipkeep_copy_file_range(int in_fd, long long *in_off, int out_fd, long long *out_off, size_t len);
 
+/// syncfs(2): flushes the filesystem holding fd (one call instead of an fsync per snapshot file).
+int shipkeep_syncfs(int fd);
+
+/// Whether /proc/locks shows an flock on the file with this device and inode, and by which pid (0 if none).
+int shipkeep_flock_holder(unsigned long long dev_major, unsigned long long dev_minor, unsigned long long inode);
+
+#endif
+
+#ifndef SHIPKEEP_XXH64_DECLARED
+#define SHIPKEEP_XXH64_DECLARED
+#include <stdint.h>
+#include <stddef.h>
+
+/// Streaming XXH64 state: a fast 64-bit content hash for snapshot manifests (integrity, not security).
+typedef struct {
+    uint64_t total_len;
+    uint64_t v[4];
+    uint8_t buffer[32];
+    uint32_t buffered;
+} shipkeep_xxh64_state;
+
+void shipkeep_xxh64_reset(shipkeep_xxh64_state *state, uint64_t seed);
+void shipkeep_xxh64_update(shipkeep_xxh64_state *state, const void *data, size_t length);
+uint64_t shipkeep_xxh64_digest(const shipkeep_xxh64_state *state);
 #endif

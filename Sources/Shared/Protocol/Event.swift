@@ -13,6 +13,10 @@ public enum Event: Equatable, Sendable {
     case warning(Warning)
     /// The answer to `status`.
     case status(StatusReport)
+    /// A deploy was accepted and runs as `deploy` (first event of `deploy`, `rollback` and `attach`).
+    case started(Started)
+    /// The answer to `snapshots`.
+    case snapshots(SnapshotList)
     /// The last event of every request.
     case result(Result)
 
@@ -100,16 +104,48 @@ public enum Event: Equatable, Sendable {
         }
     }
 
+    /// A deploy running on the VM, detached from this connection.
+    public struct Started: Codable, Equatable, Sendable {
+        /// The deploy id, for `attach`.
+        public var deploy: String
+        /// The app.
+        public var app: String
+        /// The worker's process id on the VM.
+        public var pid: Int32?
+        /// Creates the event.
+        public init(deploy: String, app: String, pid: Int32?) {
+            self.deploy = deploy
+            self.app = app
+            self.pid = pid
+        }
+    }
+
+    /// The complete snapshots of an app, oldest first.
+    public struct SnapshotList: Codable, Equatable, Sendable {
+        /// The app.
+        public var app: String
+        /// The snapshots.
+        public var snapshots: [SnapshotInfo]
+        /// Creates the event.
+        public init(app: String, snapshots: [SnapshotInfo]) {
+            self.app = app
+            self.snapshots = snapshots
+        }
+    }
+
     /// The final event of a request.
     public struct Result: Codable, Equatable, Sendable {
         /// Whether the request did what it asked.
         public var ok: Bool
         /// Why not, when `ok` is false.
         public var error: WireError?
+        /// What a deploy, rollback or recovery did.
+        public var deploy: DeploySummary?
         /// Creates the event.
-        public init(ok: Bool, error: WireError? = nil) {
+        public init(ok: Bool, error: WireError? = nil, deploy: DeploySummary? = nil) {
             self.ok = ok
             self.error = error
+            self.deploy = deploy
         }
 
         /// A successful result.
@@ -130,6 +166,8 @@ public enum Event: Equatable, Sendable {
         case .log: "log"
         case .warning: "warning"
         case .status: "status"
+        case .started: "started"
+        case .snapshots: "snapshots"
         case .result: "result"
         }
     }

@@ -19,6 +19,8 @@ extension EventMessage: Codable {
         case "log": event = .log(try Event.Log(from: decoder))
         case "warning": event = .warning(try Event.Warning(from: decoder))
         case "status": event = .status(try StatusReport(from: decoder))
+        case "started": event = .started(try Event.Started(from: decoder))
+        case "snapshots": event = .snapshots(try Event.SnapshotList(from: decoder))
         case "result": event = .result(try Event.Result(from: decoder))
         default: throw ProtocolError(.unknownType, "unknown event type \"\(header.type)\"")
         }
@@ -39,6 +41,8 @@ extension EventMessage: Codable {
         case .log(let payload): try payload.encode(to: encoder)
         case .warning(let payload): try payload.encode(to: encoder)
         case .status(let payload): try payload.encode(to: encoder)
+        case .started(let payload): try payload.encode(to: encoder)
+        case .snapshots(let payload): try payload.encode(to: encoder)
         case .result(let payload): try payload.encode(to: encoder)
         }
     }

@@ -1,0 +1,13 @@
+/// Why a deploy stopped, with the outcome it leaves behind and the code the result carries.
+struct DeployFailure: Error {
+    /// `refused` (nothing changed), `locked`, `failed`, `rolled_back`.
+    var outcome: String
+    /// The wire error code.
+    var code: String
+    /// One line saying what happened and what to do.
+    var message: String
+
+    static func refused(_ code: String, _ message: String) -> DeployFailure {
+        DeployFailure(outcome: "refused", code: code, message: message)
+    }
+}

@@ -1,0 +1,38 @@
+import Foundation
+import Shared
+
+/// What a deploy decided, saved in the state dir as soon as it is known so that recovery after a crash knows
+/// which commit to return to and which snapshot to verify against.
+struct DeployPlan: Codable {
+    var deploy: String
+    var app: String
+    var controller: String?
+    var startedAt: Date
+    var previousCommit: String?
+    var targetCommit: String?
+    var snapshot: String?
+
+    func save(_ state: StateDirectory) throws {
+        try FileSystem.writeAtomically(StateDirectory.encode(self), to: state.plan(deploy))
+    }
+
+    static func load(_ state: StateDirectory, deploy: String) -> DeployPlan? {
+        guard let bytes = FileSystem.read(state.plan(deploy)) else { return nil }
+        return try? StateDirectory.decoder.decode(DeployPlan.self, from: Data(bytes))
+    }
+
+    /// `d-20261125T101500Z-7f3a`: sortable by time, unique enough for one app's deploys.
+    static func newID(now: Date = Date()) -> String {
+        let formatter = DateFormatter()
+        formatter.locale = Locale(identifier: "en_US_POSIX")
+        formatter.timeZone = TimeZone(identifier: "UTC")
+        formatter.dateFormat = "yyyyMMdd'T'HHmmss'Z'"
+        return "d-" + formatter.string(from: now) + "-" + String(format: "%04x", UInt16.random(in: 0...UInt16.max))
+    }
+
+    /// Whether `id` looks like a deploy id (it becomes part of file names).
+    static func isValidID(_ id: String) -> Bool {
+        id.hasPrefix("d-") && id.count <= 64
+            && id.unicodeScalars.allSatisfy { CharacterSet.alphanumerics.contains($0) || $0 == "-" }
+    }
+}

@@ -1,0 +1,319 @@
+import Foundation
+import Shared
+
+/// Runs one deploy, phase by phase, detached from the SSH session: preflight, snapshot, update, verify,
+/// restart, health — and rollback when the new code fails. Every event goes to the deploy's journal, which
+/// the serving agent relays to the controller and `attach` replays.
+final class DeployWorker {
+    let app: AppConfig
+    let deploy: String
+    let request: Command.Deploy
+    let state: StateDirectory
+    let journal: Journal
+    private let git: Git
+    private let started = Date()
+    private var plan: DeployPlan
+    private var snapshot: SnapshotInfo?
+    private var repairs = 0
+    private var phase: (name: String, started: Date)?
+
+    /// Seconds a fetch may take.
+    static let fetchTimeout = 300.0
+
+    /// Prepares the worker; the journal is created at once so that even a refusal is recorded.
+    ///
+    /// - Throws: ``FileSystemError`` when the state dir cannot be used.
+    init(app: AppConfig, deploy: String, request: Command.Deploy) throws {
+        self.app = app
+        self.deploy = deploy
+        self.request = request
+        state = StateDirectory(path: app.state)
+        journal = try Journal(state: state, deploy: deploy)
+        git = Git(tree: app.path, timeout: 120)
+        plan = DeployPlan(deploy: deploy, app: app.name, controller: request.controller, startedAt: started)
+    }
+
+    /// Runs the deploy to its end and returns the worker's exit status (0 only when the new commit is live
+    /// and healthy).
+    func run() -> Int32 {
+        emit(.started(Event.Started(deploy: deploy, app: app.name, pid: getpid())))
+        begin("preflight")
+        let lock: DeployLock.Held
+        do {
+            lock = try DeployLock.acquire(state, record: .init(deploy: deploy, controller: request.controller,
+                                                                commit: request.commit ?? request.ref,
+                                                                startedAt: started, pid: getpid()))
+        } catch let busy as DeployLock.Busy {
+            let holder = busy.holder
+            let by = holder.controller.map { " by \($0)" } ?? ""
+            let commit = holder.commit.map { " (commit \($0.prefix(12)))" } ?? ""
+            return finish(DeployFailure(outcome: "locked", code: "locked",
+                                        message: "app \(app.name) is locked by deploy \(holder.deploy)\(commit), "
+                                            + "started at \(Self.format(holder.startedAt))\(by); wait for it or "
+                                            + "follow it with `shipkeep attach`"), lock: nil)
+        } catch {
+            return finish(.refused("state", "cannot take the lock in \(app.state): \(error)"), lock: nil)
+        }
+        if let stale = lock.stale {
+            let recovery = Recovery(app: app).recover(stale.deploy)
+            emit(.warning(.init(code: "recovered", message: recovery.message ?? "recovered deploy \(stale.deploy)")))
+        }
+        do {
+            try runPhases()
+            return finish(nil, lock: lock)
+        } catch let failure as DeployFailure {
+            return finish(failure, lock: lock)
+        } catch {
+            return finish(DeployFailure(outcome: "failed", code: "internal", message: "\(error)"), lock: lock)
+        }
+    }
+
+    private func runPhases() throws {
+        let target = try preflight()
+        try takeSnapshot(target: target)
+        do {
+            try update(to: target)
+            try verify()
+            begin("restart")
+            if let failure = Services(app: app, onLine: streamLine).restartAll() { throw RollbackReason(failure) }
+            end()
+            begin("health")
+            let restarted = Date()
+            if let failure = HealthChecker(app: app, services: Services(app: app, onLine: streamLine)).wait(since: restarted) {
+                throw RollbackReason("unhealthy: \(failure)")
+            }
+            end()
+        } catch let reason as RollbackReason {
+            fail(detail: reason.message)
+            try rollback(because: reason.message)
+        }
+    }
+
+    // MARK: - Phases
+
+    private func preflight() throws -> String {
+        let head: GitHead
+        do {
+            head = try git.head()
+        } catch {
+            throw DeployFailure.refused("work_tree", "\(app.path) is not a usable git checkout: \(error)")
+        }
+        plan.previousCommit = head.commit
+        let changed = (try? git.changedTrackedPaths()) ?? []
+        if !changed.isEmpty && request.force != true {
+            let sample = changed.prefix(5).joined(separator: ", ") + (changed.count > 5 ? ", …" : "")
+            throw DeployFailure.refused("dirty", "\(changed.count) tracked file(s) were modified on the VM (\(sample)); "
+                + "commit them in the repository, or deploy with --force to discard them")
+        }
+        let target = try resolveTarget()
+        plan.targetCommit = target
+        for (commit, label) in [(target, "the target commit \(target.prefix(12))"), (head.commit, "the current commit")] {
+            let tracked = try git.trackedPaths(in: commit, under: app.data)
+            if !tracked.isEmpty {
+                throw DeployFailure.refused("tracked_data", "\(label) tracks \(tracked.count) path(s) inside a data dir "
+                    + "(\(tracked.prefix(3).joined(separator: ", "))); git would overwrite data there. Remove them "
+                    + "from the repository (git rm --cached) first")
+            }
+        }
+        let scan = try DataScan.walk(root: app.path, dataDirs: app.data)
+        let store = SnapshotStore(dir: app.snapshots.dir)
+        let needed = scan.bytesToCopy(against: store.latest()?.index() ?? [:])
+        try FileSystem.makeDirectories(app.snapshots.dir)
+        if let space = DiskSpace.measure(app.snapshots.dir) {
+            let margin = Int64(16 << 20) + space.total / 100
+            if needed + margin > space.free {
+                throw DeployFailure.refused("no_space", "the snapshot needs \(ByteCount.format(needed)) plus a margin of "
+                    + "\(ByteCount.format(margin)) but \(space.measured) has \(ByteCount.format(space.free)) free; "
+                    + "free space or lower snapshots.keep")
+            }
+        }
+        try plan.save(state)
+        end(detail: target == head.commit ? "\(target) (already live)" : "\(target) (was \(head.commit))")
+        pendingScan = scan
+        return target
+    }
+
+    private var pendingScan: DataScan?
+
+    private func resolveTarget() throws -> String {
+        do {
+            if let commit = request.commit {
+                guard Git.isCommitID(commit) else {
+                    throw DeployFailure.refused("bad_commit", "\"\(commit)\" is not a commit id (4 to 64 hex digits)")
+                }
+                if let found = git.commitIfPresent(commit) { return found }
+                try git.fetchBranch(remote: app.remote, branch: app.branch, timeout: Self.fetchTimeout)
+                if let found = git.commitIfPresent(commit) { return found }
+                try? git.fetchCommit(remote: app.remote, commit: commit, timeout: Self.fetchTimeout)
+                guard let found = git.commitIfPresent(commit) else {
+                    throw DeployFailure.refused("unknown_commit", "commit \(commit) is not on \(app.remote); push it first")
+                }
+                return found
+            }
+            if let ref = request.ref {
+                guard git.isValidRef(ref) else {
+                    throw DeployFailure.refused("bad_ref", "\"\(ref)\" is not a valid branch or tag name")
+                }
+                return try git.fetchRef(remote: app.remote, ref: ref, timeout: Self.fetchTimeout)
+            }
+            try git.fetchBranch(remote: app.remote, branch: app.branch, timeout: Self.fetchTimeout)
+            return try git.commit(of: "refs/remotes/\(app.remote)/\(app.branch)")
+        } catch let error as GitError {
+            throw DeployFailure.refused("fetch", "cannot fetch from \(app.remote): \(error.message)")
+        }
+    }
+
+    private func takeSnapshot(target: String) throws {
+        begin("snapshot")
+        let store = SnapshotStore(dir: app.snapshots.dir)
+        let scan = try pendingScan ?? DataScan.walk(root: app.path, dataDirs: app.data)
+        do {
+            let manifest = try store.create(root: app.path, dataDirs: app.data, scan: scan, deploy: deploy,
+                                            commit: plan.previousCommit) { files, bytes in
+                emit(.progress(.init(phase: "snapshot", done: bytes, total: scan.byteCount, unit: "bytes")))
+                _ = files
+            }
+            snapshot = manifest.info
+            plan.snapshot = manifest.info.id
+            try plan.save(state)
+            let pruned = store.prune(keep: app.snapshots.keep)
+            let info = manifest.info
+            end(detail: "\(info.files) files, \(ByteCount.format(info.bytes)): \(info.linked) linked, \(info.copied) copied "
+                + "(\(ByteCount.format(info.copiedBytes)))" + (pruned.isEmpty ? "" : "; pruned \(pruned.count) old"))
+        } catch let error as SnapshotError {
+            fail(detail: error.message)
+            throw DeployFailure.refused(error.noSpace ? "no_space" : "snapshot",
+                                        "snapshot failed, nothing was changed: \(error.message)")
+        }
+    }
+
+    private func update(to target: String) throws {
+        begin("update")
+        do {
+            try git.checkout(target, protecting: protectedPaths, timeout: 300)
+        } catch {
+            throw RollbackReason("git could not check out \(target.prefix(12)): \(error)")
+        }
+        for hook in app.hooks.afterUpdate {
+            if let failure = Services(app: app, onLine: streamLine).run(hook, name: "hook", timeout: Double(app.hooks.timeout),
+                                                                        what: "after_update") {
+                throw RollbackReason(failure)
+            }
+        }
+        end(detail: target)
+    }
+
+    private func verify() throws {
+        begin("verify")
+        let store = SnapshotStore(dir: app.snapshots.dir)
+        guard let id = plan.snapshot, let manifest = store.manifest(id) else {
+            throw RollbackReason("the snapshot \(plan.snapshot ?? "?") is gone")
+        }
+        let total = manifest.info.bytes
+        let outcome = try DataVerifier(root: app.path, store: store, manifest: manifest, deploy: deploy).run { _, bytes in
+            emit(.progress(.init(phase: "verify", done: bytes, total: total, unit: "bytes")))
+        }
+        for repair in outcome.repairs { emit(.warning(.init(code: "repaired", message: repair.message))) }
+        repairs += outcome.repairs.count
+        end(detail: "\(outcome.checkedFiles) files verified, \(outcome.repairs.count) repaired")
+    }
+
+    private func rollback(because reason: String) throws {
+        guard let previous = plan.previousCommit else { throw DeployFailure(outcome: "failed", code: "failed", message: reason) }
+        begin("rollback")
+        do {
+            try git.checkout(previous, protecting: protectedPaths, timeout: 300)
+        } catch {
+            fail(detail: "\(error)")
+            throw DeployFailure(outcome: "failed", code: "rollback_failed",
+                                message: "\(reason); rolling back to \(previous.prefix(12)) failed too: \(error)")
+        }
+        let services = Services(app: app, onLine: streamLine)
+        for hook in app.hooks.afterUpdate {
+            _ = services.run(hook, name: "hook", timeout: Double(app.hooks.timeout), what: "after_update")
+        }
+        try? verify(again: true)
+        let restarted = services.restartAll()
+        let health = restarted ?? HealthChecker(app: app, services: services).wait(since: Date())
+        if let health {
+            fail(detail: health)
+            throw DeployFailure(outcome: "failed", code: "rollback_unhealthy",
+                                message: "\(reason); rolled back to \(previous.prefix(12)), but it is not healthy either: \(health)")
+        }
+        end(detail: previous)
+        throw DeployFailure(outcome: "rolled_back", code: "rolled_back",
+                            message: "\(reason); rolled back to \(previous.prefix(12)), which is healthy")
+    }
+
+    private func verify(again: Bool) throws {
+        let store = SnapshotStore(dir: app.snapshots.dir)
+        guard let id = plan.snapshot, let manifest = store.manifest(id) else { return }
+        let outcome = try DataVerifier(root: app.path, store: store, manifest: manifest, deploy: deploy).run { _, _ in }
+        for repair in outcome.repairs { emit(.warning(.init(code: "repaired", message: repair.message))) }
+        repairs += outcome.repairs.count
+    }
+
+    /// Data dirs, and the state and snapshot dirs when they sit inside the work tree: `git clean` keeps off them.
+    private var protectedPaths: [String] {
+        app.data + [app.state, app.snapshots.dir].compactMap { path in
+            path.hasPrefix(app.path + "/") ? String(path.dropFirst(app.path.count + 1)) : nil
+        }
+    }
+
+    // MARK: - Events
+
+    private func finish(_ failure: DeployFailure?, lock: DeployLock.Held?) -> Int32 {
+        let live = (try? git.head())?.commit
+        let outcome = failure?.outcome ?? "succeeded"
+        let summary = DeploySummary(deploy: deploy, app: app.name, commit: plan.targetCommit,
+                                    previousCommit: plan.previousCommit, liveCommit: live, outcome: outcome,
+                                    snapshot: snapshot, repairs: repairs, seconds: Date().timeIntervalSince(started))
+        if let failure, phase != nil { fail(detail: failure.message) }
+        if let lock {
+            if failure?.outcome != "refused" || plan.targetCommit != nil {
+                try? state.recordLastDeploy(DeployRecord(deploy: deploy, commit: plan.targetCommit ?? "",
+                                                         previousCommit: plan.previousCommit, startedAt: started,
+                                                         finishedAt: Date(), outcome: outcome, message: failure?.message))
+            }
+            lock.release()
+        }
+        emit(.result(Event.Result(ok: failure == nil, error: failure.map { WireError(code: $0.code, message: $0.message) },
+                                  deploy: summary)))
+        return failure == nil ? 0 : 1
+    }
+
+    private func begin(_ name: String) {
+        phase = (name, Date())
+        emit(.phase(.init(name: name, state: "started")))
+    }
+
+    private func end(detail: String? = nil) {
+        guard let current = phase else { return }
+        emit(.phase(.init(name: current.name, state: "completed", detail: detail)))
+        phase = nil
+    }
+
+    private func fail(detail: String? = nil) {
+        guard let current = phase else { return }
+        emit(.phase(.init(name: current.name, state: "failed", detail: detail)))
+        phase = nil
+    }
+
+    private func emit(_ event: Event) {
+        journal.append(event, id: deploy)
+    }
+
+    private func streamLine(_ source: String, _ stream: String, _ line: String) {
+        emit(.log(.init(stream: stream, line: String(line.prefix(4096)), source: source)))
+    }
+
+    static func format(_ date: Date) -> String {
+        ISO8601DateFormatter().string(from: date)
+    }
+}
+
+/// A failure after the code was changed: the deploy must roll back. The message says why.
+struct RollbackReason: Error {
+    var message: String
+    init(_ message: String) { self.message = message }
+}

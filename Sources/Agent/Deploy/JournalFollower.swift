@@ -1,0 +1,53 @@
+import Foundation
+import Shared
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Reads a deploy's journal as it grows and hands each event on, until the deploy's `result` — or until the
+/// worker is gone without one (it was killed), in which case the caller recovers the app.
+struct JournalFollower {
+    let path: String
+    /// Replay starts at this sequence number.
+    var fromSeq = 1
+    /// How often the file is looked at while nothing new has arrived.
+    static let pollInterval = 0.05
+
+    /// Follows the journal; `isRunning` says whether more events can still come.
+    ///
+    /// - Returns: the result event, or nil when the writer stopped without one.
+    func follow(isRunning: () -> Bool, forward: (EventMessage) -> Void) -> EventMessage? {
+        var offset: off_t = 0
+        var framer = LineFramer(limit: 4 << 20)
+        var buffer = [UInt8](repeating: 0, count: 65536)
+        var fd: Int32 = -1
+        defer { if fd >= 0 { close(fd) } }
+        while true {
+            if fd < 0 { fd = open(path, O_RDONLY | O_CLOEXEC) }
+            var progressed = false
+            if fd >= 0 {
+                while true {
+                    let count = pread(fd, &buffer, buffer.count, offset)
+                    guard count > 0 else { break }
+                    offset += off_t(count)
+                    progressed = true
+                    for line in (try? framer.append(Array(buffer[0..<count]))) ?? [] {
+                        guard let message = try? WireCodec.decodeEvent(line), message.seq >= fromSeq else { continue }
+                        forward(message)
+                        if case .result = message.event { return message }
+                    }
+                }
+            }
+            if !progressed {
+                // Checked after an empty read, and then read once more: nothing the writer wrote before it
+                // stopped can be missed.
+                if !isRunning() {
+                    if fd < 0 { fd = open(path, O_RDONLY | O_CLOEXEC) }
+                    if fd >= 0, pread(fd, &buffer, 1, offset) > 0 { continue }
+                    return nil
+                }
+                Thread.sleep(forTimeInterval: Self.pollInterval)
+            }
+        }
+    }
+}

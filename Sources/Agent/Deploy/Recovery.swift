@@ -1,0 +1,85 @@
+import Foundation
+import Shared
+
+/// Brings an app back to a consistent state after its deploy worker died mid-deploy (`kill -9`, OOM, a
+/// reboot): partial snapshots removed, code at the commit before the deploy, data verified and repaired
+/// against the deploy's snapshot, services restarted if the restart had begun. The caller holds the lock.
+struct Recovery {
+    let app: AppConfig
+
+    /// Recovers from the death of `deploy`, records the outcome, and closes the deploy's journal with a result.
+    @discardableResult
+    func recover(_ deploy: String) -> DeployRecord {
+        let state = StateDirectory(path: app.state)
+        let store = SnapshotStore(dir: app.snapshots.dir)
+        store.removePartials()
+        let events = Journal.read(state.journal(deploy))
+        let plan = DeployPlan.load(state, deploy: deploy)
+        let phases = events.compactMap { message -> Event.Phase? in
+            if case .phase(let phase) = message.event { return phase }
+            return nil
+        }
+        let reached = Set(phases.filter { $0.state == "started" }.map(\.name))
+        let last = phases.last?.name ?? "preflight"
+        var done: [String] = []
+        var repairs = 0
+        let git = Git(tree: app.path, timeout: 300)
+
+        if reached.contains("update") || reached.contains("rollback"), let previous = plan?.previousCommit {
+            do {
+                try git.checkout(previous, protecting: app.data, timeout: 300)
+                done.append("code reset to \(previous.prefix(12))")
+            } catch {
+                done.append("could not reset the code to \(previous.prefix(12)): \(error)")
+            }
+            let services = Services(app: app, onLine: { _, _, _ in })
+            for hook in app.hooks.afterUpdate {
+                _ = services.run(hook, name: "hook", timeout: Double(app.hooks.timeout), what: "after_update")
+            }
+            if let id = plan?.snapshot, let manifest = store.manifest(id) {
+                let verified = try? DataVerifier(root: app.path, store: store, manifest: manifest, deploy: deploy)
+                    .run { _, _ in }
+                repairs = verified?.repairs.count ?? 0
+                done.append(verified.map { "data verified (\($0.checkedFiles) files, \($0.repairs.count) repaired)" }
+                            ?? "data verification failed")
+            }
+            if reached.contains("restart") || reached.contains("rollback") {
+                let failure = services.restartAll()
+                done.append(failure.map { "restart failed: \($0)" } ?? "services restarted")
+            }
+        } else {
+            done.append("nothing had changed")
+        }
+
+        let message = "deploy \(deploy) died during \(last); " + done.joined(separator: ", ")
+        let live = (try? git.head())?.commit
+        let record = DeployRecord(deploy: deploy, commit: plan?.targetCommit ?? "", previousCommit: plan?.previousCommit,
+                                  startedAt: plan?.startedAt ?? Date(), finishedAt: Date(), outcome: "recovered",
+                                  message: message)
+        try? state.recordLastDeploy(record)
+        let hasResult = events.contains { if case .result = $0.event { true } else { false } }
+        if !hasResult, let journal = try? Journal(state: state, deploy: deploy) {
+            journal.append(.warning(.init(code: "recovered", message: message)), id: deploy)
+            let summary = DeploySummary(deploy: deploy, app: app.name, commit: plan?.targetCommit,
+                                        previousCommit: plan?.previousCommit, liveCommit: live, outcome: "recovered",
+                                        snapshot: nil, repairs: repairs,
+                                        seconds: Date().timeIntervalSince(plan?.startedAt ?? Date()))
+            journal.append(.result(.init(ok: false, error: WireError(code: "recovered", message: message), deploy: summary)),
+                           id: deploy)
+        }
+        return record
+    }
+
+    /// Recovers `app` if its lock names a deploy whose worker died. Returns what was done, or nil.
+    @discardableResult
+    static func runIfNeeded(_ app: AppConfig) -> DeployRecord? {
+        let state = StateDirectory(path: app.state)
+        guard let holder = DeployLock.inspect(state), !holder.alive else { return nil }
+        let record = DeployLock.Record(deploy: holder.deploy, controller: "shipkeep-agent recovery",
+                                       commit: nil, startedAt: Date(), pid: getpid())
+        guard let lock = try? DeployLock.acquire(state, record: record) else { return nil }
+        defer { lock.release() }
+        guard let stale = lock.stale else { return nil }
+        return Recovery(app: app).recover(stale.deploy)
+    }
+}

@@ -1,0 +1,107 @@
+import Foundation
+import Shared
+
+/// Restarts and checks an app's services, in configuration order, streaming their output.
+struct Services {
+    let app: AppConfig
+    /// Receives each output line as (service, stream, line).
+    let onLine: (String, String, String) -> Void
+
+    /// Restarts every service in order; the first failure stops the sequence.
+    ///
+    /// - Returns: nil on success, else a one-line reason.
+    func restartAll() -> String? {
+        for service in app.services {
+            if let failure = restart(service) { return failure }
+        }
+        return nil
+    }
+
+    /// Restarts one service.
+    func restart(_ service: ServiceConfig) -> String? {
+        switch service {
+        case .command(let name, let restart, _, let timeout):
+            return run(restart, name: name, timeout: Double(timeout), what: "restart")
+        case .systemd(let unit, let timeout):
+            return run(["systemctl", "restart", "--", unit], name: unit, timeout: Double(timeout), what: "restart")
+        }
+    }
+
+    /// Runs every service's check once; returns the failures.
+    func checkAll(timeout: Double) -> [String] {
+        app.services.compactMap { service in
+            switch service {
+            case .command(let name, _, let check?, let limit):
+                return run(check, name: name, timeout: min(timeout, Double(limit)), what: "check", quiet: true)
+            case .command:
+                return nil
+            case .systemd(let unit, let limit):
+                return run(["systemctl", "is-active", "--quiet", "--", unit], name: unit,
+                           timeout: min(timeout, Double(limit)), what: "check", quiet: true)
+            }
+        }
+    }
+
+    /// Runs a hook or service command in the work tree. Returns nil on success, else why not.
+    func run(_ argv: [String], name: String, timeout: Double, what: String, quiet: Bool = false) -> String? {
+        do {
+            let outcome = try ProcessRunner.run(argv, cwd: app.path, timeout: max(timeout, 0.1)) { stream, line in
+                if !quiet { onLine(name, stream, line) }
+            }
+            guard outcome.succeeded else {
+                let said = outcome.stderr.split(separator: "\n").last.map { ": \($0)" } ?? ""
+                return "\(name) \(what) (\(argv.joined(separator: " "))) \(outcome.describe(timeout: timeout))\(said)"
+            }
+            return nil
+        } catch {
+            return "\(name) \(what): \(error)"
+        }
+    }
+}
+
+/// Decides whether the app is healthy after a restart: every service check, the health command and the
+/// freshness check must pass together, retried until the health timeout.
+struct HealthChecker {
+    let app: AppConfig
+    let services: Services
+    /// How often the checks are retried while they fail.
+    static let retryInterval = 0.5
+
+    /// Waits for health.
+    ///
+    /// - Parameter since: when the restart finished; a fresh write must come after it.
+    /// - Returns: nil when healthy, else the failures of the last attempt.
+    func wait(since restart: Date) -> String? {
+        let deadline = Date().addingTimeInterval(Double(app.health.timeout))
+        var failures: [String] = []
+        repeat {
+            let remaining = max(1, deadline.timeIntervalSinceNow)
+            failures = services.checkAll(timeout: remaining)
+            if let command = app.health.command,
+               let failure = services.run(command, name: "health", timeout: remaining, what: "command", quiet: true) {
+                failures.append(failure)
+            }
+            if let fresh = app.health.fresh, let failure = freshness(fresh, since: restart) {
+                failures.append(failure)
+            }
+            if failures.isEmpty { return nil }
+            if deadline.timeIntervalSinceNow <= 0 { break }
+            Thread.sleep(forTimeInterval: min(Self.retryInterval, max(0, deadline.timeIntervalSinceNow)))
+        } while true
+        return failures.joined(separator: "; ")
+    }
+
+    private func freshness(_ check: FreshnessCheck, since restart: Date) -> String? {
+        let path = app.path + "/" + check.path
+        var newest: Date?
+        if let stats = DirectoryStats.measure(path) {
+            newest = stats.newestMtime
+        } else if let info = try? FileSystem.lstatIfExists(path) {
+            newest = Date(timeIntervalSince1970: Double(FileSystem.mtime(info)) / 1e9)
+        }
+        guard let newest, newest > restart, Date().timeIntervalSince(newest) <= Double(check.within) else {
+            return "nothing under \(check.path) was written since the restart (fresh within \(check.within)s)"
+        }
+        return nil
+    }
+}

@@ -1,0 +1,33 @@
+import ArgumentParser
+import Foundation
+import Shared
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// `shipkeep-agent worker`: one deploy, started detached by `serve`. Not for people to run.
+struct WorkerCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "worker",
+        abstract: "Run one deploy in the background (started by `serve`; not meant to be run by hand).",
+        shouldDisplay: false
+    )
+
+    @Option(help: "The agent configuration.") var config: String
+    @Option(help: "The app.") var app: String
+    @Option(help: "The deploy id.") var deploy: String
+    @Option(help: "The deploy request, as a protocol line.") var request: String
+
+    func run() throws {
+        // The SSH session may end at any moment; the deploy must not end with it.
+        signal(SIGHUP, SIG_IGN)
+        signal(SIGPIPE, SIG_IGN)
+        let agentConfig = try AgentConfig.load(file: config)
+        guard let app = agentConfig.app(app), DeployPlan.isValidID(deploy),
+              case .deploy(let payload) = try WireCodec.decodeRequest(Array(request.utf8)).command else {
+            throw ValidationError("invalid worker arguments")
+        }
+        let worker = try DeployWorker(app: app, deploy: deploy, request: payload)
+        throw ExitCode(worker.run())
+    }
+}

@@ -1,0 +1,111 @@
+import Foundation
+import Shared
+#if canImport(Glibc)
+import Glibc
+#endif
+
+extension AgentServer {
+    /// Starts a deploy in a detached worker and relays its journal until the result.
+    func startDeploy(_ request: Command.Deploy, app: AppConfig, reply: inout Reply) {
+        let state = StateDirectory(path: app.state)
+        let deploy = DeployPlan.newID()
+        let pid: pid_t
+        do {
+            try FileSystem.makeDirectories(state.deploysDir)
+            let log = try FileSystem.open(state.deploysDir + "/" + deploy + ".log", O_WRONLY | O_CREAT | O_APPEND, 0o600)
+            defer { close(log) }
+            let payload = String(decoding: WireCodec.encode(Request(id: deploy, command: .deploy(request))), as: UTF8.self)
+            pid = try ProcessRunner.spawnDetached([Self.executable, "worker", "--config", configFile, "--app", app.name,
+                                                   "--deploy", deploy, "--request", payload], output: log)
+        } catch {
+            reply.emit(.result(.failure("state", "cannot start the deploy worker: \(error)")))
+            return
+        }
+        let follower = JournalFollower(path: state.journal(deploy))
+        let result = follower.follow(isRunning: { Self.isRunning(pid) }) { reply.forward($0) }
+        if result == nil { finishDead(deploy, app: app, reply: &reply) }
+    }
+
+    /// Replays (and follows, while it runs) a deploy's events.
+    func attach(_ request: Command.Attach, app: AppConfig, reply: inout Reply) {
+        let state = StateDirectory(path: app.state)
+        let holder = DeployLock.inspect(state)
+        guard let deploy = request.deploy ?? holder?.deploy ?? state.latestDeploy() else {
+            reply.emit(.result(.failure("no_deploy", "app \(app.name) has no deploy to attach to yet")))
+            return
+        }
+        guard DeployPlan.isValidID(deploy), FileManager.default.fileExists(atPath: state.journal(deploy)) else {
+            reply.emit(.result(.failure("no_deploy", "app \(app.name) has no deploy \"\(deploy)\"")))
+            return
+        }
+        let follower = JournalFollower(path: state.journal(deploy), fromSeq: max(1, request.fromSeq ?? 1))
+        let result = follower.follow(isRunning: {
+            let now = DeployLock.inspect(state)
+            return now?.alive == true && now?.deploy == deploy
+        }) { reply.forward($0) }
+        if result == nil { finishDead(deploy, app: app, reply: &reply) }
+    }
+
+    /// The worker died without a result: recover the app now and relay what recovery recorded.
+    private func finishDead(_ deploy: String, app: AppConfig, reply: inout Reply) {
+        let state = StateDirectory(path: app.state)
+        Recovery.runIfNeeded(app)
+        let follower = JournalFollower(path: state.journal(deploy), fromSeq: reply.seq + 1)
+        if follower.follow(isRunning: { false }, forward: { reply.forward($0) }) == nil {
+            reply.emit(.result(.failure("worker_died", "the deploy worker \(deploy) stopped without a result; "
+                + "see `shipkeep status` and \(state.deploysDir)/\(deploy).log")))
+        }
+    }
+
+    /// `rollback`: deploys the commit that was live before the last successful deploy.
+    func rollback(app: AppConfig, reply: inout Reply) {
+        let state = StateDirectory(path: app.state)
+        guard let last = state.lastDeploy(), last.outcome == "succeeded", let previous = last.previousCommit,
+              previous != last.commit else {
+            reply.emit(.result(.failure("nothing_to_roll_back", "the last deploy of \(app.name) did not change the "
+                + "live commit, so there is nothing to roll back to; deploy a commit with --commit instead")))
+            return
+        }
+        startDeploy(Command.Deploy(app: app.name, commit: previous, controller: "rollback of \(last.deploy)"),
+                    app: app, reply: &reply)
+    }
+
+    /// `unlock`: releases a lock only if its worker is dead, recovering the app first.
+    func unlock(app: AppConfig, deploy: String, reply: inout Reply) {
+        let state = StateDirectory(path: app.state)
+        guard let holder = DeployLock.inspect(state) else {
+            reply.emit(.result(.success))
+            return
+        }
+        guard holder.deploy == deploy else {
+            reply.emit(.result(.failure("not_holder", "the lock of \(app.name) is held by \(holder.deploy), not \(deploy)")))
+            return
+        }
+        guard !holder.alive else {
+            reply.emit(.result(.failure("running", "deploy \(deploy) is running (pid \(holder.pid)); it releases the "
+                + "lock when it ends — follow it with `shipkeep attach`")))
+            return
+        }
+        if let record = Recovery.runIfNeeded(app), let message = record.message {
+            reply.emit(.warning(.init(code: "recovered", message: message)))
+        }
+        reply.emit(.result(.success))
+    }
+
+    /// `snapshots`: the complete snapshots, oldest first.
+    func listSnapshots(app: AppConfig, reply: inout Reply) {
+        let list = SnapshotStore(dir: app.snapshots.dir).list().map(\.info)
+        reply.emit(.snapshots(Event.SnapshotList(app: app.name, snapshots: list)))
+        reply.emit(.result(.success))
+    }
+
+    static func isRunning(_ pid: pid_t) -> Bool {
+        var status: Int32 = 0
+        return waitpid(pid, &status, WNOHANG) == 0
+    }
+
+    /// This executable, for starting workers.
+    static var executable: String {
+        (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
+    }
+}

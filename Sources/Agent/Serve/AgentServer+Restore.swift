@@ -1,0 +1,42 @@
+import Foundation
+import Shared
+
+extension AgentServer {
+    /// `restore`: takes the lock, then restores from a snapshot into the data dirs only.
+    func restore(_ request: Command.Restore, app: AppConfig, reply: inout Reply) {
+        let state = StateDirectory(path: app.state)
+        let store = SnapshotStore(dir: app.snapshots.dir)
+        guard let manifest = store.manifest(request.snapshot) else {
+            let ids = store.list().map(\.info.id).suffix(5).joined(separator: ", ")
+            reply.emit(.result(.failure("unknown_snapshot", "app \(app.name) has no complete snapshot \"\(request.snapshot)\""
+                + (ids.isEmpty ? "" : " (newest: \(ids))"))))
+            return
+        }
+        let lock: DeployLock.Held
+        do {
+            lock = try DeployLock.acquire(state, record: .init(deploy: "restore-\(request.snapshot)", controller: "restore",
+                                                                commit: nil, startedAt: Date(), pid: getpid()))
+        } catch let busy as DeployLock.Busy {
+            reply.emit(.result(.failure("locked", "app \(app.name) is locked by deploy \(busy.holder.deploy); "
+                + "restore once it has finished")))
+            return
+        } catch {
+            reply.emit(.result(.failure("state", "cannot take the lock: \(error)")))
+            return
+        }
+        defer { lock.release() }
+        var warnings: [String] = []
+        do {
+            let outcome = try Restorer(app: app, store: store, manifest: manifest)
+                .run(paths: request.paths, force: request.force == true) { warnings.append($0) }
+            for warning in warnings { reply.emit(.warning(.init(code: "restore", message: warning))) }
+            reply.emit(.log(.init(stream: "stdout", line: "restored \(outcome.restored.count) file(s), kept "
+                + "\(outcome.kept.count) that differ, \(outcome.unchanged) already identical", source: "restore")))
+            reply.emit(.result(.success))
+        } catch let refusal as Restorer.Refusal {
+            reply.emit(.result(.failure("refused", refusal.description)))
+        } catch {
+            reply.emit(.result(.failure("restore_failed", "\(error)")))
+        }
+    }
+}

@@ -1,0 +1,73 @@
+import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A stat-only walk of an app's data dirs: what a snapshot will hold, and how much it will need to copy.
+struct DataScan {
+    struct Item {
+        var path: String
+        var info: stat
+    }
+
+    /// Every entry below the data dirs (the dirs themselves included), parents before children, sorted.
+    var items: [Item] = []
+    var fileCount = 0
+    var byteCount: Int64 = 0
+
+    /// Walks `dataDirs` (relative to `root`) without following symbolic links. Missing data dirs are skipped.
+    ///
+    /// - Throws: ``FileSystemError`` when a directory cannot be read.
+    static func walk(root: String, dataDirs: [String]) throws -> DataScan {
+        var scan = DataScan()
+        for dir in dataDirs {
+            guard let info = try FileSystem.lstatIfExists(root + "/" + dir), (info.st_mode & S_IFMT) == S_IFDIR else {
+                continue
+            }
+            scan.items.append(Item(path: dir, info: info))
+            try scan.descend(root: root, relative: dir)
+        }
+        return scan
+    }
+
+    private mutating func descend(root: String, relative: String) throws {
+        let full = root + "/" + relative
+        guard let handle = opendir(full) else { throw FileSystemError("opendir", full) }
+        var names: [String] = []
+        while let entry = readdir(handle) {
+            let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
+                String(cString: raw.bindMemory(to: CChar.self).baseAddress!)
+            }
+            if name != "." && name != ".." { names.append(name) }
+        }
+        closedir(handle)
+        for name in names.sorted() {
+            let path = relative + "/" + name
+            guard let info = try FileSystem.lstatIfExists(root + "/" + path) else { continue }  // deleted meanwhile
+            switch info.st_mode & S_IFMT {
+            case S_IFDIR:
+                items.append(Item(path: path, info: info))
+                try descend(root: root, relative: path)
+            case S_IFREG:
+                items.append(Item(path: path, info: info))
+                fileCount += 1
+                byteCount += Int64(info.st_size)
+            case S_IFLNK:
+                items.append(Item(path: path, info: info))
+            default:
+                continue  // sockets, fifos, devices: not data
+            }
+        }
+    }
+
+    /// Bytes that a snapshot against `previous` would copy: files new or changed (size or mtime) since it.
+    func bytesToCopy(against previous: [String: Manifest.Entry]) -> Int64 {
+        items.reduce(0) { total, item in
+            guard (item.info.st_mode & S_IFMT) == S_IFREG else { return total }
+            let old = previous[item.path]
+            let unchanged = old?.kind == .file && old?.size == Int64(item.info.st_size)
+                && old?.mtime == FileSystem.mtime(item.info)
+            return unchanged ? total : total + Int64(item.info.st_size)
+        }
+    }
+}

@@ -1,0 +1,169 @@
+import CAgentSupport
+import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A failed file operation, with the path and the system's reason.
+struct FileSystemError: Error, CustomStringConvertible {
+    var operation: String
+    var path: String
+    var code: Int32
+
+    init(_ operation: String, _ path: String, _ code: Int32 = errno) {
+        self.operation = operation
+        self.path = path
+        self.code = code
+    }
+
+    /// True when the filesystem is full (or the quota is).
+    var isNoSpace: Bool { code == ENOSPC || code == EDQUOT }
+
+    var description: String { "\(operation) \(path): \(String(cString: strerror(code)))" }
+}
+
+/// Thin, checked wrappers over the system calls the snapshot and verify code uses.
+enum FileSystem {
+    /// `lstat`, or nil when the path does not exist.
+    ///
+    /// - Throws: ``FileSystemError`` for any failure other than a missing path.
+    static func lstatIfExists(_ path: String) throws -> stat? {
+        var info = stat()
+        if lstat(path, &info) == 0 { return info }
+        if errno == ENOENT || errno == ENOTDIR { return nil }
+        throw FileSystemError("lstat", path)
+    }
+
+    /// Modification time in nanoseconds since the epoch.
+    static func mtime(_ info: stat) -> Int64 {
+        Int64(info.st_mtim.tv_sec) * 1_000_000_000 + Int64(info.st_mtim.tv_nsec)
+    }
+
+    /// Opens a file, retrying on EINTR.
+    ///
+    /// - Throws: ``FileSystemError``.
+    static func open(_ path: String, _ flags: Int32, _ mode: mode_t = 0o600) throws -> Int32 {
+        while true {
+            let fd = Glibc.open(path, flags | O_CLOEXEC, mode)
+            if fd >= 0 { return fd }
+            if errno != EINTR { throw FileSystemError("open", path) }
+        }
+    }
+
+    /// Copies `length` bytes from the start of `source` to the start of `destination`, in the kernel where
+    /// possible (`copy_file_range`, which reflinks on filesystems that can), else through a bounded buffer.
+    /// Returns the bytes copied, which is less than `length` only if the source is shorter.
+    ///
+    /// - Throws: ``FileSystemError`` (check ``FileSystemError/isNoSpace`` for a full disk).
+    @discardableResult
+    static func copy(from source: Int32, to destination: Int32, length: Int64, path: String,
+                     sourceOffset: Int64 = 0, destinationOffset: Int64 = 0) throws -> Int64 {
+        var inOffset = sourceOffset
+        var outOffset = destinationOffset
+        var kernelCopy = true
+        while inOffset - sourceOffset < length {
+            let want = Int(min(length - (inOffset - sourceOffset), 1 << 30))
+            if kernelCopy {
+                let copied = shipkeep_copy_file_range(source, &inOffset, destination, &outOffset, want)
+                if copied > 0 { continue }
+                if copied == 0 { break }
+                if errno == EINTR { continue }
+                if [EXDEV, ENOSYS, EINVAL, EOPNOTSUPP, EBADF].contains(errno) {
+                    kernelCopy = false
+                    continue
+                }
+                throw FileSystemError("copy", path)
+            }
+            var buffer = [UInt8](repeating: 0, count: min(want, 1 << 18))
+            let count = buffer.withUnsafeMutableBytes { pread(source, $0.baseAddress, $0.count, off_t(inOffset)) }
+            if count < 0 { if errno == EINTR { continue }; throw FileSystemError("read", path) }
+            if count == 0 { break }
+            var written = 0
+            while written < count {
+                let result = buffer.withUnsafeBytes {
+                    pwrite(destination, $0.baseAddress! + written, count - written, off_t(outOffset) + off_t(written))
+                }
+                if result < 0 { if errno == EINTR { continue }; throw FileSystemError("write", path) }
+                written += result
+            }
+            inOffset += Int64(count)
+            outOffset += Int64(count)
+        }
+        return inOffset - sourceOffset
+    }
+
+    /// Sets a file's modification (and access) time, in nanoseconds.
+    static func setMtime(_ fd: Int32, _ nanoseconds: Int64) {
+        let time = timespec(tv_sec: Int(nanoseconds / 1_000_000_000), tv_nsec: Int(nanoseconds % 1_000_000_000))
+        var times = [time, time]
+        futimens(fd, &times)
+    }
+
+    /// Writes `data` to `path` so that a crash leaves either the old file or the new one: temp file, fsync,
+    /// rename, fsync of the directory.
+    ///
+    /// - Throws: ``FileSystemError``.
+    static func writeAtomically(_ data: [UInt8], to path: String, mode: mode_t = 0o600) throws {
+        let temp = path + ".tmp-\(getpid())"
+        let fd = try open(temp, O_WRONLY | O_CREAT | O_TRUNC, mode)
+        do {
+            var offset = 0
+            while offset < data.count {
+                let written = data.withUnsafeBytes { write(fd, $0.baseAddress! + offset, data.count - offset) }
+                if written < 0 { if errno == EINTR { continue }; throw FileSystemError("write", temp) }
+                offset += written
+            }
+            guard fsync(fd) == 0 else { throw FileSystemError("fsync", temp) }
+            close(fd)
+        } catch {
+            close(fd)
+            unlink(temp)
+            throw error
+        }
+        guard rename(temp, path) == 0 else {
+            let failure = FileSystemError("rename", path)
+            unlink(temp)
+            throw failure
+        }
+        syncDirectory(of: path)
+    }
+
+    /// fsyncs the directory holding `path`, so a rename or a new entry survives a crash.
+    static func syncDirectory(of path: String) {
+        let dir = (path as NSString).deletingLastPathComponent
+        let fd = Glibc.open(dir.isEmpty ? "." : dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        guard fd >= 0 else { return }
+        fsync(fd)
+        close(fd)
+    }
+
+    /// Creates `path` and its parents with `mode` (0700 for everything the agent keeps).
+    ///
+    /// - Throws: ``FileSystemError``.
+    static func makeDirectories(_ path: String, mode: mode_t = 0o700) throws {
+        var built = path.hasPrefix("/") ? "" : "."
+        for part in path.split(separator: "/") {
+            built += "/" + part
+            if mkdir(built, mode) != 0 && errno != EEXIST { throw FileSystemError("mkdir", built) }
+        }
+    }
+
+    /// Removes a tree without following symbolic links.
+    static func removeTree(_ path: String) {
+        guard let info = try? lstatIfExists(path) else { return }
+        if (info.st_mode & S_IFMT) == S_IFDIR {
+            chmod(path, 0o700)
+            if let names = try? FileManager.default.contentsOfDirectory(atPath: path) {
+                for name in names { removeTree(path + "/" + name) }
+            }
+            rmdir(path)
+        } else {
+            unlink(path)
+        }
+    }
+
+    /// Reads a whole small file (journals, manifests, records), or nil if it does not exist.
+    static func read(_ path: String) -> [UInt8]? {
+        FileManager.default.contents(atPath: path).map(Array.init)
+    }
+}

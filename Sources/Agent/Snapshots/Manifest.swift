@@ -1,0 +1,52 @@
+import Foundation
+import Shared
+
+/// What a snapshot holds: every entry of every data dir at the moment it was copied. Written last, as
+/// `manifest.json`, and a snapshot counts as complete only once its manifest has been renamed into place.
+struct Manifest: Codable, Equatable {
+    /// One file, directory or symbolic link, by its path relative to the work tree.
+    struct Entry: Codable, Equatable {
+        enum Kind: String, Codable {
+            case file, directory, symlink
+        }
+
+        var path: String
+        var kind: Kind
+        /// Bytes (files).
+        var size: Int64?
+        /// Modification time in nanoseconds (files).
+        var mtime: Int64?
+        /// Permission bits.
+        var mode: UInt32?
+        /// `xxh64:…` of the `size` bytes (files).
+        var hash: String?
+        /// Where a symbolic link points (never followed).
+        var target: String?
+    }
+
+    var version = 1
+    var info: SnapshotInfo
+    var dataDirs: [String]
+    var entries: [Entry]
+
+    /// Entries by path.
+    func index() -> [String: Entry] {
+        Dictionary(entries.map { ($0.path, $0) }, uniquingKeysWith: { _, last in last })
+    }
+
+    static let fileName = "manifest.json"
+
+    static func load(_ path: String) -> Manifest? {
+        guard let bytes = FileSystem.read(path) else { return nil }
+        let decoder = JSONDecoder()
+        decoder.dateDecodingStrategy = .iso8601
+        return try? decoder.decode(Manifest.self, from: Data(bytes))
+    }
+
+    func encoded() -> [UInt8] {
+        let encoder = JSONEncoder()
+        encoder.dateEncodingStrategy = .iso8601
+        encoder.outputFormatting = [.sortedKeys]
+        return Array((try? encoder.encode(self)) ?? Data())
+    }
+}

@@ -1,0 +1,184 @@
+import CAgentSupport
+import Foundation
+import Shared
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Why a snapshot could not be taken.
+struct SnapshotError: Error, CustomStringConvertible {
+    var message: String
+    var noSpace: Bool
+    var description: String { message }
+}
+
+/// The snapshots of one app: incremental, hard-link-deduplicated copies of its data dirs.
+///
+/// A file unchanged since the previous snapshot (same size and mtime) is hard-linked to it; a changed one is
+/// copied with `copy_file_range`. Files are read-only. A snapshot is complete only when `manifest.json` is
+/// in it and the `.partial` directory has been renamed to its id; partial ones are never used and are
+/// removed before the next snapshot. The newest `keep` are kept.
+struct SnapshotStore {
+    let dir: String
+
+    private static let partialSuffix = ".partial"
+
+    /// Complete snapshots, oldest first.
+    func list() -> [Manifest] {
+        guard let names = try? FileManager.default.contentsOfDirectory(atPath: dir) else { return [] }
+        return names.filter { !$0.hasSuffix(Self.partialSuffix) && !$0.hasPrefix(".") }
+            .compactMap { Manifest.load(dir + "/" + $0 + "/" + Manifest.fileName) }
+            .sorted { ($0.info.createdAt, $0.info.id) < ($1.info.createdAt, $1.info.id) }
+    }
+
+    /// The newest complete snapshot.
+    func latest() -> Manifest? { list().last }
+
+    /// The snapshot with this id.
+    func manifest(_ id: String) -> Manifest? {
+        guard !id.contains("/"), !id.hasPrefix("."), !id.hasSuffix(Self.partialSuffix) else { return nil }
+        return Manifest.load(dir + "/" + id + "/" + Manifest.fileName)
+    }
+
+    /// The stored copy of `path` in snapshot `id`.
+    func filePath(_ id: String, _ path: String) -> String { dir + "/" + id + "/" + path }
+
+    /// Removes snapshots that never completed (a crash or a full disk mid-copy).
+    func removePartials() {
+        guard let names = try? FileManager.default.contentsOfDirectory(atPath: dir) else { return }
+        for name in names where name.hasSuffix(Self.partialSuffix) { FileSystem.removeTree(dir + "/" + name) }
+    }
+
+    /// Keeps the newest `keep` complete snapshots and removes the rest.
+    func prune(keep: Int) -> [String] {
+        let all = list()
+        guard all.count > keep else { return [] }
+        let doomed = all.prefix(all.count - keep).map(\.info.id)
+        for id in doomed { FileSystem.removeTree(dir + "/" + id) }
+        return doomed
+    }
+
+    /// Takes a snapshot of `scan`'s entries under `root`.
+    ///
+    /// - Parameter progress: called with (files done, bytes done) now and then.
+    /// - Throws: ``SnapshotError``; the partial snapshot is removed first.
+    func create(root: String, dataDirs: [String], scan: DataScan, deploy: String, commit: String?,
+                progress: (Int, Int64) -> Void) throws -> Manifest {
+        removePartials()
+        do {
+            try FileSystem.makeDirectories(dir)
+        } catch {
+            throw SnapshotError(message: "cannot create the snapshot dir: \(error)", noSpace: false)
+        }
+        let created = Date()
+        let id = Self.id(for: created, commit: commit, existing: Set(list().map(\.info.id)))
+        let partial = dir + "/" + id + Self.partialSuffix
+        do {
+            return try build(id: id, partial: partial, created: created, root: root, dataDirs: dataDirs, scan: scan,
+                             deploy: deploy, commit: commit, progress: progress)
+        } catch let error as FileSystemError {
+            FileSystem.removeTree(partial)
+            throw SnapshotError(message: error.isNoSpace ? "the snapshot filesystem is full (\(error))" : "\(error)",
+                                noSpace: error.isNoSpace)
+        } catch {
+            FileSystem.removeTree(partial)
+            throw SnapshotError(message: "\(error)", noSpace: false)
+        }
+    }
+
+    private func build(id: String, partial: String, created: Date, root: String, dataDirs: [String], scan: DataScan,
+                       deploy: String, commit: String?, progress: (Int, Int64) -> Void) throws -> Manifest {
+        guard mkdir(partial, 0o700) == 0 else { throw FileSystemError("mkdir", partial) }
+        let previous = latest()
+        let previousIndex = previous?.index() ?? [:]
+        var entries: [Manifest.Entry] = []
+        var files = 0, linked = 0, copied = 0
+        var bytes: Int64 = 0, copiedBytes: Int64 = 0
+        var lastReport = Date()
+        var buffer = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
+
+        for item in scan.items {
+            let source = root + "/" + item.path
+            let destination = partial + "/" + item.path
+            switch item.info.st_mode & S_IFMT {
+            case S_IFDIR:
+                guard mkdir(destination, 0o700) == 0 else { throw FileSystemError("mkdir", destination) }
+                entries.append(.init(path: item.path, kind: .directory, mode: UInt32(item.info.st_mode & 0o7777)))
+            case S_IFLNK:
+                let length = readlink(source, &buffer, buffer.count - 1)
+                guard length >= 0 else { continue }
+                let target = String(decoding: buffer[0..<length].map { UInt8(bitPattern: $0) }, as: UTF8.self)
+                guard symlink(target, destination) == 0 else { throw FileSystemError("symlink", destination) }
+                entries.append(.init(path: item.path, kind: .symlink, target: target))
+            default:
+                // Stat again: the bot may have appended since the scan. The snapshot holds the bytes up to now.
+                guard let info = try FileSystem.lstatIfExists(source), (info.st_mode & S_IFMT) == S_IFREG else { continue }
+                let size = Int64(info.st_size)
+                let mtime = FileSystem.mtime(info)
+                var entry = Manifest.Entry(path: item.path, kind: .file, size: size, mtime: mtime,
+                                           mode: UInt32(info.st_mode & 0o7777))
+                if let previous, let old = previousIndex[item.path], old.kind == .file, old.size == size,
+                   old.mtime == mtime, link(filePath(previous.info.id, item.path), destination) == 0 {
+                    entry.hash = old.hash
+                    linked += 1
+                } else {
+                    entry.hash = try copyFile(source, to: destination, size: &entry.size, mtime: mtime)
+                    copied += 1
+                    copiedBytes += entry.size ?? 0
+                }
+                files += 1
+                bytes += entry.size ?? 0
+                entries.append(entry)
+                if Date().timeIntervalSince(lastReport) > 0.2 {
+                    progress(files, bytes)
+                    lastReport = Date()
+                }
+            }
+        }
+        progress(files, bytes)
+
+        let info = SnapshotInfo(id: id, createdAt: created, deploy: deploy, commit: commit, files: files, bytes: bytes,
+                                linked: linked, copied: copied, copiedBytes: copiedBytes)
+        let manifest = Manifest(info: info, dataDirs: dataDirs, entries: entries)
+        let manifestPath = partial + "/" + Manifest.fileName
+        try FileSystem.writeAtomically(manifest.encoded(), to: manifestPath, mode: 0o400)
+        // One syncfs makes every copied file durable before the snapshot is declared complete.
+        let fd = try FileSystem.open(partial, O_RDONLY | O_DIRECTORY)
+        defer { close(fd) }
+        guard shipkeep_syncfs(fd) == 0 else { throw FileSystemError("syncfs", partial) }
+        guard rename(partial, dir + "/" + id) == 0 else { throw FileSystemError("rename", partial) }
+        FileSystem.syncDirectory(of: dir + "/" + id)
+        return manifest
+    }
+
+    /// Copies `size` bytes (fewer if the file shrank) into a new read-only file and hashes the copy.
+    private func copyFile(_ source: String, to destination: String, size: inout Int64?, mtime: Int64) throws -> String {
+        let input = try FileSystem.open(source, O_RDONLY | O_NOFOLLOW)
+        defer { close(input) }
+        let output = try FileSystem.open(destination, O_RDWR | O_CREAT | O_EXCL, 0o400)
+        defer { close(output) }
+        let copied = try FileSystem.copy(from: input, to: output, length: size ?? 0, path: destination)
+        size = copied
+        FileSystem.setMtime(output, mtime)
+        guard let hash = ContentHash.ofPrefix(fd: output, length: copied) else {
+            throw FileSystemError("read", destination, EIO)
+        }
+        return hash
+    }
+
+    /// `20261125T101500Z-3f2c1e0b`, made unique among `existing`.
+    static func id(for date: Date, commit: String?, existing: Set<String>) -> String {
+        let formatter = DateFormatter()
+        formatter.locale = Locale(identifier: "en_US_POSIX")
+        formatter.timeZone = TimeZone(identifier: "UTC")
+        formatter.dateFormat = "yyyyMMdd'T'HHmmss'Z'"
+        let base = formatter.string(from: date) + (commit.map { "-" + $0.prefix(8) } ?? "")
+        var id = base
+        var counter = 2
+        while existing.contains(id) {
+            id = "\(base)-\(counter)"
+            counter += 1
+        }
+        return id
+    }
+}

@@ -1,0 +1,37 @@
+import Foundation
+
+/// A complete snapshot of an app's data dirs, as listed by `snapshots`.
+public struct SnapshotInfo: Codable, Equatable, Sendable {
+    /// The snapshot id (its directory name), e.g. `20261125T101500Z-3f2c1e0b`.
+    public var id: String
+    /// When it was taken.
+    public var createdAt: Date
+    /// The deploy that took it.
+    public var deploy: String?
+    /// The commit that was live when it was taken.
+    public var commit: String?
+    /// Regular files in it.
+    public var files: Int
+    /// Bytes of those files.
+    public var bytes: Int64
+    /// Files hard-linked to the previous snapshot (unchanged since).
+    public var linked: Int
+    /// Files copied (new or changed).
+    public var copied: Int
+    /// Bytes copied.
+    public var copiedBytes: Int64
+
+    /// Creates a listing entry.
+    public init(id: String, createdAt: Date, deploy: String?, commit: String?, files: Int, bytes: Int64, linked: Int,
+                copied: Int, copiedBytes: Int64) {
+        self.id = id
+        self.createdAt = createdAt
+        self.deploy = deploy
+        self.commit = commit
+        self.files = files
+        self.bytes = bytes
+        self.linked = linked
+        self.copied = copied
+        self.copiedBytes = copiedBytes
+    }
+}

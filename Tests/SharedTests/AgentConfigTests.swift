@@ -1,0 +1,112 @@
+import Testing
+@testable import Shared
+
+@Suite struct AgentConfigTests {
+    static let full = """
+        apps:
+          bots:
+            path: /srv/bots                      # the git work tree
+            remote: origin
+            branch: main
+            data: [paper_trading_outputs, logs]  # never touched by the update; snapshotted first
+            state: /var/lib/shipkeep/bots
+            snapshots: { dir: /var/lib/shipkeep/bots/snapshots, keep: 5 }
+            hooks: { after_update: [["pip", "install", "-r", "requirements.txt"]] }
+            services:
+              - name: bot
+                restart: ["./restart.sh"]
+                check: ["./check.sh"]
+              - systemd: paper-bot.service
+            health:
+              command: ["./healthcheck.sh"]
+              timeout: 30
+              fresh: { path: paper_trading_outputs, within: 10 }
+        """
+
+    private func failure(_ yaml: String) -> ConfigError? {
+        do {
+            _ = try AgentConfig.parse(yaml, file: "agent.yml", home: "/home/deploy")
+            return nil
+        } catch {
+            return error
+        }
+    }
+
+    @Test func theDesignExampleParsesWithEveryKey() throws {
+        let config = try AgentConfig.parse(Self.full, file: "agent.yml", home: "/home/deploy")
+        let app = try #require(config.app("bots"))
+        #expect(app.path == "/srv/bots")
+        #expect(app.data == ["paper_trading_outputs", "logs"])
+        #expect(app.dataPaths == ["/srv/bots/paper_trading_outputs", "/srv/bots/logs"])
+        #expect(app.snapshots == SnapshotConfig(dir: "/var/lib/shipkeep/bots/snapshots", keep: 5))
+        #expect(app.hooks.afterUpdate == [["pip", "install", "-r", "requirements.txt"]])
+        #expect(app.services == [
+            .command(name: "bot", restart: ["./restart.sh"], check: ["./check.sh"], timeout: 60),
+            .systemd(unit: "paper-bot.service", timeout: 60),
+        ])
+        #expect(app.health == HealthConfig(command: ["./healthcheck.sh"], timeout: 30,
+                                           fresh: FreshnessCheck(path: "paper_trading_outputs", within: 10)))
+    }
+
+    @Test func defaultsApplyAndStateLivesUnderHomeNotTmp() throws {
+        let config = try AgentConfig.parse("apps:\n  web:\n    path: /srv/web/\n", file: "agent.yml", home: "/home/deploy")
+        let app = try #require(config.app("web"))
+        #expect(app.path == "/srv/web")
+        #expect(app.remote == "origin")
+        #expect(app.branch == "main")
+        #expect(app.state == "/home/deploy/.local/state/shipkeep/web")
+        #expect(app.snapshots.dir == "/home/deploy/.local/state/shipkeep/web/snapshots")
+        #expect(app.snapshots.keep == 5)
+    }
+
+    @Test func anUnknownKeyIsNamedWithItsLine() {
+        let error = failure("apps:\n  bots:\n    path: /srv/bots\n    snapshots: { dir: /x, kep: 3 }\n")
+        #expect(error?.description == "agent.yml:4: apps.bots.snapshots.kep: unknown key (expected one of: dir, keep)")
+    }
+
+    @Test func aMissingKeyIsNamed() {
+        let error = failure("apps:\n  bots:\n    data: [out]\n")
+        #expect(error?.key == "apps.bots")
+        #expect(error?.message.contains("\"path\"") == true)
+        #expect(error?.line == 3)
+        #expect(failure("")?.message.contains("empty") == true)
+        #expect(failure("version: 1\n")?.key == "version")
+    }
+
+    @Test func commandsMustBeArgvArraysNotShellStrings() {
+        let error = failure("apps:\n  bots:\n    path: /srv/bots\n    services:\n      - restart: ./restart.sh && rm -rf /\n")
+        #expect(error?.key == "apps.bots.services.0.restart")
+        #expect(error?.line == 5)
+        #expect(error?.message.contains("no shell") == true)
+    }
+
+    @Test(arguments: ["../etc", "/var/data", "a/../../b", ".", ""])
+    func dataDirsMustStayInsideTheWorkTree(dir: String) {
+        let error = failure("apps:\n  bots:\n    path: /srv/bots\n    data: [\"\(dir)\"]\n")
+        #expect(error?.key == "apps.bots.data")
+    }
+
+    @Test func overlappingDataDirsAndStateInsideDataAreRefused() {
+        #expect(failure("apps:\n  b:\n    path: /srv/b\n    data: [out, out/x]\n")?.message.contains("overlap") == true)
+        #expect(failure("apps:\n  b:\n    path: /srv/b\n    data: [out]\n    state: out/state\n")?.key == "apps.b.state")
+    }
+
+    @Test func wrongTypesAndValuesAreRefused() {
+        #expect(failure("apps:\n  b:\n    path: relative/path\n")?.key == "apps.b.path")
+        #expect(failure("apps:\n  b:\n    path: /srv/b\n    snapshots: { keep: 0 }\n")?.key == "apps.b.snapshots.keep")
+        #expect(failure("apps:\n  b:\n    path: /srv/b\n    branch: --upload-pack=evil\n")?.key == "apps.b.branch")
+        #expect(failure("apps:\n  \"bad name;\":\n    path: /srv/b\n")?.key == "apps.bad name;")
+        #expect(failure("apps: [1, 2]\n")?.key == "apps")
+        #expect(failure("apps:\n  b:\n    path: /srv/b\n    services:\n      - name: x\n")?.key == "apps.b.services.0")
+    }
+
+    @Test func invalidYAMLReportsItsLine() {
+        let error = failure("apps:\n  bots:\n    path: [unclosed\n")
+        #expect(error?.line != nil)
+        #expect(error?.message.hasPrefix("not valid YAML") == true)
+    }
+
+    @Test func duplicateKeysAreRefused() {
+        #expect(failure("apps:\n  b:\n    path: /srv/b\n    path: /srv/c\n")?.message.contains("twice") == true)
+    }
+}

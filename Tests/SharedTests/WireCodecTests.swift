@@ -1,0 +1,64 @@
+import Testing
+@testable import Shared
+
+@Suite struct WireCodecTests {
+    private func error(_ text: String) -> ProtocolError? {
+        do {
+            _ = try WireCodec.decodeRequest(Array(text.utf8))
+            return nil
+        } catch {
+            return error
+        }
+    }
+
+    @Test func garbageIsMalformed() {
+        #expect(error("garbage")?.code == .malformed)
+        #expect(error("")?.code == .malformed)
+        #expect(error("[1,2,3]")?.code == .malformed)
+        #expect(error("{\"v\":1,")?.code == .malformed)
+        #expect(error("\u{FF}\u{FE}")?.code == .malformed)
+    }
+
+    @Test func versionIsCheckedBeforeType() {
+        #expect(error(#"{"v":2,"type":"no-such-type","id":"1"}"#)?.code == .unsupportedVersion)
+        #expect(error(#"{"type":"hello","id":"1"}"#)?.code == .unsupportedVersion)
+        #expect(error(#"{"v":"1","type":"hello","id":"1"}"#)?.code == .unsupportedVersion)
+    }
+
+    @Test func unknownTypeIsTyped() {
+        let failure = error(#"{"v":1,"type":"shell","id":"1","cmd":"rm -rf /"}"#)
+        #expect(failure?.code == .unknownType)
+        #expect(failure?.message.contains("shell") == true)
+    }
+
+    @Test func missingFieldsNameTheField() {
+        let failure = error(#"{"v":1,"type":"deploy","id":"1"}"#)
+        #expect(failure?.code == .invalidMessage)
+        #expect(failure?.message.contains("app") == true)
+        #expect(error(#"{"v":1,"type":"status"}"#)?.code == .invalidMessage)
+        #expect(error(#"{"v":1,"type":"status","id":""}"#)?.code == .invalidMessage)
+        #expect(error(#"{"v":1,"type":"status","id":"1","app":7}"#)?.code == .invalidMessage)
+    }
+
+    @Test func deepNestingIsAnErrorNotACrash() {
+        let deep = String(repeating: "[", count: 100_000) + String(repeating: "]", count: 100_000)
+        let failure = error(#"{"v":1,"type":"status","id":"1","app":"# + deep + "}")
+        #expect(failure != nil)
+    }
+
+    @Test func unknownFieldsAreIgnoredForForwardCompatibility() throws {
+        let request = try WireCodec.decodeRequest(Array(#"{"v":1,"type":"status","id":"9","extra":{"a":1}}"#.utf8))
+        #expect(request == Request(id: "9", command: .status(app: nil)))
+    }
+
+    @Test func bestEffortIDFindsTheIDOfABadRequest() {
+        #expect(WireCodec.bestEffortID(Array(#"{"v":9,"id":"abc"}"#.utf8)) == "abc")
+        #expect(WireCodec.bestEffortID(Array("nonsense".utf8)) == nil)
+    }
+
+    @Test func healthOrdersBySeverityAndMapsToNagiosCodes() {
+        #expect([Health.ok, .critical, .warning].max() == .critical)
+        #expect([Health.ok, .unknown, .warning].max() == .unknown)
+        #expect(Health.allCases.map(\.exitCode) == [0, 1, 2, 3])
+    }
+}
