@@ -61,12 +61,13 @@ import Testing
         let tmp = try TemporaryDirectory()
         try makeRepo(tmp)
         let config = try app(tmp)
+        try tmp.write("app/out/x", "1")
+        try tmp.write("app/logs/x", "1")
         try tmp.write("state/lock", #"{"deploy":"d-1","controller":"ci","commit":"abc","startedAt":"2026-11-25T10:00:00Z","pid":1}"#)
         // A real holder: util-linux flock(1) holds the lock itself (-o: its child does not inherit it).
-        let holder = Process()
-        holder.executableURL = URL(fileURLWithPath: "/usr/bin/flock")
-        holder.arguments = ["-o", tmp.path + "/state/lock", "sleep", "60"]
-        try holder.run()
+        // Not Foundation's Process: its child reaping can block on another test's long-lived child.
+        let holder = try ProcessRunner.spawnDetached(["flock", "-o", tmp.path + "/state/lock", "sleep", "60"],
+                                                     output: open("/dev/null", O_WRONLY | O_CLOEXEC))
         let deadline = Date().addingTimeInterval(10)
         var seen: LockHolder?
         while Date() < deadline {
@@ -78,8 +79,9 @@ import Testing
         #expect(seen?.deploy == "d-1")
         #expect(StatusCollector().collect(config).health == .ok)
 
-        kill(holder.processIdentifier, SIGKILL)
-        holder.waitUntilExit()
+        kill(holder, SIGKILL)
+        var status: Int32 = 0
+        waitpid(holder, &status, 0)
         let released = Date().addingTimeInterval(10)
         while Date() < released, DeployLock.inspect(StateDirectory(path: config.state))?.alive == true { usleep(20_000) }
         let stale = StatusCollector().collect(config)

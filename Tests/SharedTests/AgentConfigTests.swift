@@ -107,6 +107,9 @@ import Testing
     }
 
     @Test func duplicateKeysAreRefused() {
-        #expect(failure("apps:\n  b:\n    path: /srv/b\n    path: /srv/c\n")?.message.contains("twice") == true)
+        let error = failure("apps:\n  b:\n    path: /srv/b\n    path: /srv/c\n")
+        #expect(error?.message.contains("\"path\" appears twice") == true, "\(String(describing: error))")
+        #expect(error?.line == 3)
+        #expect(error?.description.contains("\n") == false, "one line")
     }
 }

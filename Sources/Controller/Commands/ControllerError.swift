@@ -1,0 +1,45 @@
+/// A failure the controller reports as one line on stderr, with an exit code that says what kind it was.
+struct ControllerError: Error, CustomStringConvertible {
+    /// What went wrong, which decides the exit code.
+    enum Kind: String {
+        /// Bad flags, environment or target.
+        case usage
+        /// The VM could not be reached, or the connection broke.
+        case connection
+        /// The host key is unknown, does not match or cannot be checked.
+        case hostKey = "host_key"
+        /// No key was accepted.
+        case authentication
+        /// The agent said something that is not the protocol, or stopped answering.
+        case protocolError = "protocol"
+        /// The agent answered the request with an error.
+        case agent
+    }
+
+    let kind: Kind
+    let message: String
+    /// The agent's error code, for `.agent` errors.
+    var code: String?
+
+    init(_ kind: Kind, _ message: String, code: String? = nil) {
+        self.kind = kind
+        self.message = message
+        self.code = code
+    }
+
+    /// The machine-readable code for `--json`.
+    var wireCode: String { code ?? kind.rawValue }
+
+    var description: String { message }
+}
+
+extension ControllerError {
+    /// Translates an SSH failure.
+    init(_ error: SSHError) {
+        switch error.code {
+        case .hostKeyUnknown, .hostKeyMismatch, .hostKeyUnverifiable: self.init(.hostKey, error.message)
+        case .authentication: self.init(.authentication, error.message)
+        default: self.init(.connection, error.message)
+        }
+    }
+}

@@ -1,0 +1,31 @@
+import Shared
+
+/// Exit statuses of the commands that change a VM (`deploy`, `rollback`, `attach`, `restore`, `unlock`).
+enum DeployExit {
+    /// The new commit is live and healthy (or the request did what it asked).
+    static let ok: Int32 = 0
+    /// It failed, and the app is at a known good commit: unchanged (refused) or rolled back.
+    static let failed: Int32 = 1
+    /// It failed and the app needs attention: the rollback failed or the old commit is unhealthy too.
+    static let needsAttention: Int32 = 2
+    /// The VM could not be asked: unreachable, host key refused, login failed, agent missing, bad settings.
+    static let unreachable: Int32 = 3
+    /// Another deploy holds the app's lock.
+    static let locked: Int32 = 4
+
+    /// The exit status for a request's result.
+    static func code(for result: Event.Result) -> Int32 {
+        if result.ok { return ok }
+        switch result.error?.code {
+        case "locked": return locked
+        case "rollback_unhealthy", "rollback_failed", "worker_died": return needsAttention
+        case "unknown_app", "config_error", "unsupported": return unreachable
+        default: return failed
+        }
+    }
+
+    static let help = """
+        Exit status: 0 the new commit is live and healthy; 1 failed, code unchanged or rolled back; \
+        2 failed and the app needs attention; 3 the VM could not be asked; 4 another deploy holds the lock.
+        """
+}

@@ -1,0 +1,78 @@
+import ArgumentParser
+import Foundation
+import Shared
+
+/// `shipkeep snapshots`: list an app's snapshots.
+struct SnapshotsCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "snapshots",
+        abstract: "List the snapshots of an app's data dirs (id, time, commit, files, bytes)."
+    )
+
+    @OptionGroup var target: TargetOptions
+
+    @Flag(name: .long, help: "JSON Lines on stdout; the last line is {\"type\":\"result\",\"ok\":…}.")
+    var json = false
+
+    func run() throws {
+        try AgentRequest(options: target, json: json).run({ resolved throws(ControllerError) in
+            .snapshots(app: try AgentRequest.requireApp(resolved))
+        }, human: { _, message in
+            guard case .snapshots(let list) = message.event else { return }
+            if list.snapshots.isEmpty { print("no snapshots of \(list.app) yet (each deploy takes one)") }
+            let formatter = ISO8601DateFormatter()
+            for snapshot in list.snapshots.reversed() {
+                let commit = snapshot.commit.map { String($0.prefix(12)) } ?? "?"
+                print("\(snapshot.id)  \(formatter.string(from: snapshot.createdAt))  commit \(commit)  "
+                    + "\(snapshot.files) files  \(ByteCount.format(snapshot.bytes))  "
+                    + "(\(snapshot.linked) linked, \(snapshot.copied) copied)")
+            }
+        })
+    }
+}
+
+/// `shipkeep restore`: restore data from a snapshot, into the data dirs only.
+struct RestoreCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "restore",
+        abstract: "Restore files from a snapshot into the data dirs; newer data is kept unless --force.",
+        discussion: """
+            Paths are relative to the work tree and must lie inside a data dir; paths with "..", absolute \
+            paths and paths through symbolic links are refused. A file that differs from the snapshot is kept \
+            unless --force, and with --force its content is first preserved next to it. Takes the app's lock.
+            \(DeployExit.help)
+            """
+    )
+
+    @OptionGroup var target: TargetOptions
+
+    @Option(name: .long, help: ArgumentHelp("The snapshot id (see `shipkeep snapshots`).", valueName: "id"))
+    var snapshot: String
+
+    @Option(name: .long, help: ArgumentHelp("A path to restore (repeatable); default: every data dir.", valueName: "path"))
+    var path: [String] = []
+
+    @Flag(name: .long, help: "Overwrite files that differ from the snapshot (their content is preserved aside).")
+    var force = false
+
+    @Flag(name: .long, help: "JSON Lines on stdout; the last line is {\"type\":\"result\",\"ok\":…}.")
+    var json = false
+
+    func run() throws {
+        try AgentRequest(options: target, json: json).run { resolved throws(ControllerError) in
+            .restore(Command.Restore(app: try AgentRequest.requireApp(resolved), snapshot: snapshot,
+                                     paths: path.isEmpty ? nil : path, force: force ? true : nil))
+        }
+    }
+}
+
+/// Who is deploying, recorded with the lock: `user@host`, or the CI job when running in one.
+enum ControllerIdentity {
+    static var current: String {
+        let env = ProcessInfo.processInfo.environment
+        if env["GITHUB_ACTIONS"] == "true", let repo = env["GITHUB_REPOSITORY"], let run = env["GITHUB_RUN_ID"] {
+            return "github-actions \(repo) run \(run)"
+        }
+        return "\(NSUserName())@\(ProcessInfo.processInfo.hostName)"
+    }
+}

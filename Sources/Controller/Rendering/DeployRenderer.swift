@@ -1,0 +1,84 @@
+import Foundation
+import Shared
+
+/// Renders a deploy's events for a human as they arrive: one line per phase with its duration, live
+/// progress on a terminal, service output, warnings, and a closing summary.
+final class DeployRenderer {
+    private let terminal: Terminal
+    private let target: String
+    private let verbose: Bool
+    private var phaseStarted: [String: Date] = [:]
+    private var progressShown = false
+    private var lastProgress = Date.distantPast
+
+    init(terminal: Terminal, target: String, verbose: Bool) {
+        self.terminal = terminal
+        self.target = target
+        self.verbose = verbose
+    }
+
+    /// Renders one event.
+    func render(_ message: EventMessage) {
+        switch message.event {
+        case .started(let started):
+            line("deploy \(started.deploy) of \(started.app) on \(target)")
+            line(terminal.dim("  the deploy runs on the VM: interrupting this command does not stop it; "
+                + "`shipkeep attach \(target) --app \(started.app) --deploy \(started.deploy)` follows it"))
+        case .phase(let phase):
+            switch phase.state {
+            case "started":
+                phaseStarted[phase.name] = Date()
+                if verbose { line("  → \(phase.name)") }
+            default:
+                let seconds = phaseStarted[phase.name].map { Date().timeIntervalSince($0) } ?? 0
+                let mark = phase.state == "completed" ? terminal.paint("✓", .ok) : terminal.paint("✗", .critical)
+                let name = phase.name.padding(toLength: 9, withPad: " ", startingAt: 0)
+                line("  \(mark) \(name) \(String(format: "%5.1fs", seconds))  \(phase.detail ?? "")")
+            }
+        case .progress(let progress):
+            guard terminal.colors || terminal.interactive, Date().timeIntervalSince(lastProgress) > 0.1 else { return }
+            lastProgress = Date()
+            let total = progress.total.map { " / \(ByteCount.format($0))" } ?? ""
+            let percent = progress.total.flatMap { $0 > 0 ? " \(Int(Double(progress.done) * 100 / Double($0)))%" : nil } ?? ""
+            let done = progress.unit == "bytes" ? ByteCount.format(progress.done) : "\(progress.done) \(progress.unit)"
+            FileHandle.standardOutput.write(Data("\r\u{1B}[2K    \(progress.phase)\(percent) \(done)\(total)".utf8))
+            progressShown = true
+        case .log(let log):
+            line(terminal.dim("    [\(log.source ?? log.stream)] \(log.line)"))
+        case .warning(let warning):
+            line("  \(terminal.paint("!", .warning)) \(warning.message)")
+        case .hello, .status, .snapshots, .result:
+            break
+        }
+    }
+
+    /// The closing summary of a finished deploy.
+    func summary(_ result: Event.Result) {
+        guard let deploy = result.deploy else {
+            if let error = result.error { line(terminal.paint("failed: ", .critical) + error.message) }
+            return
+        }
+        let live = deploy.liveCommit.map { String($0.prefix(12)) } ?? "?"
+        let previous = deploy.previousCommit.map { String($0.prefix(12)) } ?? "?"
+        let snapshot = deploy.snapshot.map {
+            "; snapshot \($0.id): \($0.linked) linked, \($0.copied) copied (\(ByteCount.format($0.copiedBytes)))"
+        } ?? ""
+        let repairs = deploy.repairs > 0 ? "; \(deploy.repairs) data file(s) repaired" : ""
+        let time = String(format: "%.1fs", deploy.seconds)
+        if result.ok {
+            line(terminal.paint("deployed", .ok) + " \(previous) → \(live) in \(time)\(snapshot)\(repairs)")
+        } else {
+            let what = deploy.outcome.replacingOccurrences(of: "_", with: " ")
+            line(terminal.paint(what, deploy.outcome == "rolled_back" || deploy.outcome == "refused" ? .warning : .critical)
+                + ": \(result.error?.message ?? "") — live commit \(live) (\(time)\(snapshot)\(repairs))")
+        }
+    }
+
+    private func line(_ text: String) {
+        if progressShown {
+            FileHandle.standardOutput.write(Data("\r\u{1B}[2K".utf8))
+            progressShown = false
+        }
+        print(text)
+    }
+}

@@ -1,0 +1,32 @@
+import Foundation
+import Shared
+
+/// `--json` output: JSON Lines on stdout, one object per line with a `type`; the last line is always the
+/// controller's own `result`.
+enum JSONLines {
+    /// Writes an agent event as it came over the wire.
+    static func emit(_ message: EventMessage) {
+        write(WireCodec.encode(message))
+    }
+
+    /// The closing line.
+    struct Result: Encodable {
+        var v = WireProtocol.version
+        var type = "result"
+        var ok: Bool
+        var exitCode: Int32
+        var target: String?
+        var health: Health?
+        var error: WireError?
+        var deploy: DeploySummary?
+    }
+
+    /// Writes the closing `result` line.
+    static func emit(_ result: Result) {
+        write(WireCodec.encode(result))
+    }
+
+    private static func write(_ bytes: [UInt8]) {
+        FileHandle.standardOutput.write(Data(bytes + [UInt8(ascii: "\n")]))
+    }
+}

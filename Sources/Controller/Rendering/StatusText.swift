@@ -1,0 +1,79 @@
+import Foundation
+import Shared
+
+/// The human form of a status report.
+struct StatusText {
+    let terminal: Terminal
+
+    /// Renders `report` from `target` as lines.
+    func render(_ report: StatusReport, target: String) -> String {
+        var lines = ["\(terminal.paint(report.health.rawValue.uppercased(), report.health)) \(target) "
+            + terminal.dim("(host \(report.host), agent \(report.agentVersion))")]
+        for app in report.apps {
+            lines.append("")
+            lines.append("\(app.name)  \(terminal.paint(app.health.rawValue.uppercased(), app.health))  \(app.path)")
+            for reason in app.reasons { lines.append("  ! \(reason)") }
+            lines.append("  code    " + code(app, now: report.time))
+            let width = app.data.map(\.path.count).max() ?? 0
+            for (index, dir) in app.data.enumerated() {
+                let label = index == 0 ? "  data    " : "          "
+                lines.append(label + data(dir, width: width, now: report.time))
+            }
+            if app.data.isEmpty { lines.append("  data    (no data dirs configured)") }
+            let disks = app.disks.map { "\($0.role) \(ByteCount.format($0.freeBytes)) free of \(ByteCount.format($0.totalBytes))" }
+            lines.append("  disk    " + (disks.isEmpty ? "unknown" : disks.joined(separator: ", ")))
+            lines.append("  lock    " + lock(app.lock, now: report.time))
+            lines.append("  deploy  " + deploy(app.lastDeploy, now: report.time))
+        }
+        return lines.joined(separator: "\n")
+    }
+
+    private func code(_ app: AppStatus, now: Date) -> String {
+        guard let head = app.head else { return "unknown (not a readable git checkout)" }
+        var text = String(head.commit.prefix(12))
+        text += head.branch.map { " on \($0)" } ?? " (detached)"
+        if let subject = head.subject { text += " \"\(subject)\"" }
+        if let committed = head.committedAt { text += ", committed \(Self.age(now.timeIntervalSince(committed))) ago" }
+        switch app.dirty {
+        case true?: text += ", \(app.dirtyPaths.count) tracked file(s) modified"
+        case false?: text += ", clean"
+        case nil: break
+        }
+        return text
+    }
+
+    private func data(_ dir: DataDirStatus, width: Int, now: Date) -> String {
+        let name = dir.path.padding(toLength: width, withPad: " ", startingAt: 0)
+        guard dir.exists else { return "\(name)  missing" }
+        var text = "\(name)  \(ByteCount.format(dir.bytes)) in \(dir.files) file(s)"
+        if let newest = dir.newestMtime { text += ", last write \(Self.age(now.timeIntervalSince(newest))) ago" }
+        return text
+    }
+
+    private func lock(_ lock: LockHolder?, now: Date) -> String {
+        guard let lock else { return "free" }
+        let who = lock.controller.map { " by \($0)" } ?? ""
+        let commit = lock.commit.map { " deploying \($0.prefix(12))" } ?? ""
+        let state = lock.alive ? "held" : "stale (worker \(lock.pid) died)"
+        return "\(state): deploy \(lock.deploy)\(commit)\(who), started \(Self.age(now.timeIntervalSince(lock.startedAt))) ago"
+    }
+
+    private func deploy(_ record: DeployRecord?, now: Date) -> String {
+        guard let record else { return "none yet" }
+        var text = "\(record.deploy) \(record.outcome.replacingOccurrences(of: "_", with: " ")) "
+            + "\(Self.age(now.timeIntervalSince(record.finishedAt))) ago, commit \(record.commit.prefix(12))"
+        if let message = record.message { text += ": \(message)" }
+        return text
+    }
+
+    /// `93` → `1m33s`; negative ages (clock skew) read as `0s`.
+    static func age(_ seconds: TimeInterval) -> String {
+        let total = max(0, Int(seconds))
+        switch total {
+        case ..<60: return "\(total)s"
+        case ..<3600: return "\(total / 60)m\(String(format: "%02d", total % 60))s"
+        case ..<86400: return "\(total / 3600)h\(String(format: "%02d", total % 3600 / 60))m"
+        default: return "\(total / 86400)d\(total % 86400 / 3600)h"
+        }
+    }
+}

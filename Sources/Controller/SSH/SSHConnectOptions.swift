@@ -1,0 +1,39 @@
+/// Where and how to connect. Created with the memberwise initializer; unset values take the defaults.
+struct SSHConnectOptions {
+    /// A host name, or an IPv4 or IPv6 literal (`"::1"`).
+    var host: String
+    /// The TCP port of sshd.
+    var port: Int = 22
+    /// The remote user to authenticate as.
+    var user: String
+    /// How the server's host key is verified before anything else is sent.
+    var hostKeyPolicy: HostKeyPolicy
+    /// The credentials to try, in order.
+    var credentials: [SSHCredential]
+    /// Seconds for TCP connect, handshake, host key verification and authentication together.
+    var connectTimeout: Double = 10
+    /// Seconds without any channel data after which the peer is considered dead.
+    var readTimeout: Double = 30
+    /// Seconds between keepalives while waiting for data; 0 disables them.
+    var keepaliveInterval: Int = 10
+
+    /// `host:port` for messages, IPv6 literals in brackets.
+    var endpoint: String { Socket.endpoint(host: host, port: port) }
+
+    /// Rejects values that would make a later step fail in a confusing way.
+    /// - Throws: `SSHError` with `.connect` naming the bad value.
+    func validate() throws(SSHError) {
+        guard !host.isEmpty, !host.utf8.contains(0) else {
+            throw SSHError(.connect, "the host name is empty or invalid; pass the host to connect to")
+        }
+        guard (1...65_535).contains(port) else {
+            throw SSHError(.connect, "port \(port) is out of range; use a TCP port between 1 and 65535")
+        }
+        guard !user.isEmpty, !user.utf8.contains(0) else {
+            throw SSHError(.connect, "the user name is empty or invalid; pass the remote user")
+        }
+        guard connectTimeout > 0, readTimeout > 0, keepaliveInterval >= 0 else {
+            throw SSHError(.connect, "timeouts must be positive; check the connect and read timeout settings")
+        }
+    }
+}

@@ -1,0 +1,50 @@
+import Foundation
+import Shared
+
+/// An SSH connection with the agent running on it and the `hello` exchange done: what every command starts with.
+final class AgentConnection {
+    let target: ResolvedTarget
+    let session: AgentSession
+    private let ssh: SSHConnection
+    private var closed = false
+
+    /// Connects, verifies the host key, logs in, starts the agent and greets it.
+    ///
+    /// - Throws: ``ControllerError`` saying which step failed and what to do.
+    init(_ target: ResolvedTarget, verbose: Bool) throws(ControllerError) {
+        self.target = target
+        do {
+            ssh = try SSHConnection.connect(target.ssh)
+        } catch {
+            throw ControllerError(error)
+        }
+        if verbose {
+            Terminal.error("shipkeep: connected to \(target.display), host key \(ssh.hostKey.type) \(ssh.hostKey.fingerprint)")
+        }
+        let channel: SSHChannel
+        do {
+            channel = try ssh.exec(target.remoteCommand)
+        } catch {
+            ssh.disconnect()
+            throw ControllerError(error)
+        }
+        session = AgentSession(channel: channel, onDiagnostic: { line in
+            if verbose { Terminal.error("agent: \(line)") }
+        })
+        do {
+            try session.hello()
+        } catch {
+            ssh.disconnect()
+            throw error
+        }
+    }
+
+    /// Ends the agent's input, waits for it to exit, and disconnects. Errors here change nothing that was
+    /// already answered, so they are ignored.
+    func close() {
+        guard !closed else { return }
+        closed = true
+        _ = try? session.close()
+        ssh.disconnect()
+    }
+}

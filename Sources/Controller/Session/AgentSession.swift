@@ -1,0 +1,135 @@
+import Foundation
+import Shared
+
+/// The controller's side of the protocol over one exec channel: sends requests, reads events in order and
+/// keeps the agent's stderr for diagnostics.
+///
+/// Not `Sendable`: it drives a libssh2 channel, which must stay on one thread.
+final class AgentSession {
+    private let channel: SSHChannel
+    private var framer = LineFramer()
+    private var buffered: [EventMessage] = []
+    private var sawEOF = false
+    private var nextID = 1
+    private var stderrLines: [String] = []
+    private var stderrPartial: [UInt8] = []
+    private let onDiagnostic: (String) -> Void
+
+    /// The agent's `hello`, once ``hello()`` has run.
+    private(set) var agent: Event.HelloReply?
+
+    /// Wraps an exec channel on which the agent runs; `onDiagnostic` receives each stderr line.
+    init(channel: SSHChannel, onDiagnostic: @escaping (String) -> Void = { _ in }) {
+        self.channel = channel
+        self.onDiagnostic = onDiagnostic
+    }
+
+    /// Opens the session: sends `hello` and checks the agent's answer.
+    ///
+    /// - Throws: ``ControllerError`` when the agent does not answer as a shipkeep agent should.
+    @discardableResult
+    func hello() throws(ControllerError) -> Event.HelloReply {
+        var reply: Event.HelloReply?
+        let result = try request(.hello(Command.Hello(client: "shipkeep/\(WireProtocol.toolVersion)"))) { message in
+            if case .hello(let hello) = message.event { reply = hello }
+        }
+        guard result.ok, let reply else {
+            throw ControllerError(.agent, result.error?.message ?? "the agent did not answer hello", code: result.error?.code)
+        }
+        agent = reply
+        return reply
+    }
+
+    /// Sends `command` and delivers each event for it to `onEvent` until its `result`, which is returned.
+    ///
+    /// - Throws: ``ControllerError`` when the connection fails or the agent breaks the protocol.
+    func request(_ command: Command, onEvent: (EventMessage) throws(ControllerError) -> Void) throws(ControllerError)
+        -> Event.Result {
+        let id = String(nextID)
+        nextID += 1
+        do {
+            try channel.write(WireCodec.encode(Request(id: id, command: command)) + [UInt8(ascii: "\n")])
+        } catch {
+            throw ControllerError(error)
+        }
+        var lastSeq = 0
+        while true {
+            let message = try nextEvent()
+            // A result without an id answers whatever was asked: the agent could not read the request at all.
+            guard message.id == id || (message.id == nil && message.event.type == "result") else {
+                throw ControllerError(.protocolError, "the agent answered request \(message.id ?? "?") while \(id) was pending")
+            }
+            guard message.seq > lastSeq else {
+                throw ControllerError(.protocolError, "the agent sent event \(message.seq) after \(lastSeq)")
+            }
+            lastSeq = message.seq
+            if case .result(let result) = message.event { return result }
+            try onEvent(message)
+        }
+    }
+
+    /// Says we are done (EOF on the agent's stdin), drains what is left, and returns the agent's exit status.
+    ///
+    /// - Throws: ``ControllerError`` when the connection fails while closing.
+    func close() throws(ControllerError) -> Int32? {
+        do {
+            try channel.sendEOF()
+            while !sawEOF { try pump() }
+            return try channel.waitExit().status
+        } catch let error as SSHError {
+            throw ControllerError(error)
+        } catch let error as ControllerError {
+            throw error
+        } catch {
+            throw ControllerError(.connection, "\(error)")
+        }
+    }
+
+    /// The last lines the agent wrote on stderr, for error messages.
+    var recentDiagnostics: [String] { Array(stderrLines.suffix(5)) }
+
+    private func nextEvent() throws(ControllerError) -> EventMessage {
+        while buffered.isEmpty {
+            if sawEOF {
+                let said = recentDiagnostics.last.map { ": \($0)" } ?? ""
+                throw ControllerError(.protocolError, "the agent closed the connection before answering\(said) "
+                    + "(is shipkeep-agent installed on the VM and the key's forced command right?)")
+            }
+            try pump()
+        }
+        return buffered.removeFirst()
+    }
+
+    private func pump() throws(ControllerError) {
+        let events: [ChannelEvent]
+        do {
+            events = try channel.read(timeout: 1)
+        } catch {
+            throw ControllerError(error)
+        }
+        for event in events {
+            switch event {
+            case .stdout(let bytes):
+                do {
+                    for line in try framer.append(bytes) where !line.isEmpty {
+                        buffered.append(try WireCodec.decodeEvent(line))
+                    }
+                } catch {
+                    let preview = stderrLines.last.map { " (agent stderr: \($0))" } ?? ""
+                    throw ControllerError(.protocolError, "the agent's output is not the shipkeep protocol: \(error)\(preview)")
+                }
+            case .stderr(let bytes):
+                stderrPartial.append(contentsOf: bytes)
+                while let newline = stderrPartial.firstIndex(of: UInt8(ascii: "\n")) {
+                    let line = String(decoding: stderrPartial[..<newline], as: UTF8.self)
+                    stderrPartial.removeSubrange(...newline)
+                    stderrLines.append(line)
+                    if stderrLines.count > 50 { stderrLines.removeFirst() }
+                    onDiagnostic(line)
+                }
+            case .eof:
+                sawEOF = true
+            }
+        }
+    }
+}

@@ -1,0 +1,18 @@
+import ArgumentParser
+import Shared
+
+/// `shipkeep`: deploys git apps to long-running VMs over SSH without losing their data.
+@main
+struct Shipkeep: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "shipkeep",
+        abstract: "Deploy git apps to long-running VMs over SSH without losing their data.",
+        discussion: """
+            shipkeep connects with SSH (host keys always verified), runs shipkeep-agent on the VM and speaks \
+            its JSON protocol. Settings come from flags or SHIPKEEP_* environment variables.
+            """,
+        version: "shipkeep \(WireProtocol.toolVersion) (protocol v\(WireProtocol.version))",
+        subcommands: [StatusCommand.self, DeployCommand.self, RollbackCommand.self, AttachCommand.self,
+                      SnapshotsCommand.self, RestoreCommand.self, UnlockCommand.self]
+    )
+}

@@ -1,0 +1,72 @@
+import ArgumentParser
+import Foundation
+import ShipkeepSandbox
+
+/// `shipkeep-sandbox`: a throwaway VM on this machine for the demo and the benchmarks.
+@main
+struct SandboxTool: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "shipkeep-sandbox",
+        abstract: "Run a throwaway VM sandbox: a real sshd on loopback and a sample bot app that keeps writing.",
+        subcommands: [Run.self]
+    )
+}
+
+/// `shipkeep-sandbox run --dir DIR`: builds the sandbox, starts sshd and the bot, writes `DIR/sandbox.env`
+/// with the settings `shipkeep` needs, and keeps everything running until SIGINT or SIGTERM.
+struct Run: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Start the sandbox and keep it running until interrupted; DIR/sandbox.env says how to reach it."
+    )
+
+    @Option(name: .long, help: ArgumentHelp("An empty or new directory for the sandbox.", valueName: "dir"))
+    var dir: String
+
+    @Flag(name: .customLong("no-bot"), help: "Do not start the sample bot.")
+    var noBot = false
+
+    @Option(name: .customLong("data-files"), help: "Files of history to put in the data dir first.")
+    var dataFiles = 200
+
+    @Option(name: .customLong("data-kib"), help: "KiB per history file.")
+    var dataKiB = 64
+
+    func run() throws {
+        var blocked = sigset_t()
+        sigemptyset(&blocked)
+        sigaddset(&blocked, SIGINT)
+        sigaddset(&blocked, SIGTERM)
+        pthread_sigmask(SIG_BLOCK, &blocked, nil)
+
+        let root = URL(fileURLWithPath: dir).standardizedFileURL.path
+        let sandbox = try VMSandbox(root: root)
+        try sandbox.fillData(files: dataFiles, bytesEach: dataKiB * 1024)
+        try sandbox.start()
+        if !noBot { try sandbox.startBot() }
+        let server = sandbox.server
+        let settings = [
+            "SHIPKEEP_HOST": server.listenAddress,
+            "SHIPKEEP_PORT": String(server.port),
+            "SHIPKEEP_USER": server.user,
+            "SHIPKEEP_IDENTITY": server.userKeyPath,
+            "SHIPKEEP_KNOWN_HOSTS": server.knownHostsPath,
+            "SHIPKEEP_APP": sandbox.appName,
+            "SANDBOX_APP_PATH": sandbox.appPath,
+            "SANDBOX_DEVELOPER": sandbox.developer,
+            "SANDBOX_AGENT_CONFIG": sandbox.agentConfigPath,
+            "SANDBOX_AUTHORIZED_KEYS": server.directory + "/authorized_keys",
+            "SANDBOX_HOST_FINGERPRINT": server.hostKeyFingerprint,
+            "SANDBOX_SSHD_LOG": server.logPath,
+        ]
+        let env = settings.sorted { $0.key < $1.key }.map { "\($0.key)='\($0.value)'" }.joined(separator: "\n")
+        // Written last and renamed into place, so a reader that sees the file sees all of it.
+        try (env + "\n").write(toFile: root + "/sandbox.env.tmp", atomically: false, encoding: .utf8)
+        rename(root + "/sandbox.env.tmp", root + "/sandbox.env")
+        print("sandbox up: sshd on \(server.listenAddress):\(server.port), app at \(sandbox.appPath)")
+
+        var signal: Int32 = 0
+        sigwait(&blocked, &signal)
+        sandbox.stop()
+        print("sandbox down")
+    }
+}

@@ -1,0 +1,56 @@
+/// The files of the sample "trading bot" app the sandbox deploys: a bot that appends numbered JSON lines to
+/// its data dir for as long as it runs, and the restart and check scripts a deploy calls.
+public enum SampleApp {
+    /// The bot: appends `{"seq":N,"version":V}` to `paper_trading_outputs/signals.jsonl`, up to 800 lines a
+    /// second, continuing the numbering across restarts so a lost line shows up as a gap.
+    public static func bot(version: String) -> String {
+        """
+        #!/usr/bin/env bash
+        # A stand-in trading bot: appends numbered lines to its output, forever.
+        set -u
+        cd "$(dirname "$0")"
+        mkdir -p paper_trading_outputs logs
+        out=paper_trading_outputs/signals.jsonl
+        i=$(tail -n 1 "$out" 2>/dev/null | sed -n 's/.*"seq":\\([0-9]*\\).*/\\1/p')
+        i=${i:-0}
+        echo "bot \(version) starting after seq $i" >> logs/bot.log
+        while true; do
+          for _ in 1 2 3 4 5 6 7 8; do
+            i=$((i+1))
+            printf '{"seq":%d,"version":"\(version)"}\\n' "$i" >> "$out"
+          done
+          sleep 0.01
+        done
+        """
+    }
+
+    /// Stops the running bot (by its pid file) and starts the current one, detached, as a deploy would.
+    public static let restart = """
+        #!/usr/bin/env bash
+        # Restart the bot: stop the old one, start the new one in the background.
+        set -u
+        cd "$(dirname "$0")"
+        mkdir -p logs
+        if [ -f bot.pid ] && kill -0 "$(cat bot.pid)" 2>/dev/null; then
+          kill "$(cat bot.pid)"
+          while kill -0 "$(cat bot.pid)" 2>/dev/null; do sleep 0.05; done
+        fi
+        nohup setsid ./bot.sh >> logs/bot.log 2>&1 < /dev/null &
+        echo $! > bot.pid
+        echo "bot restarted as pid $(cat bot.pid)"
+        """
+
+    /// Exits 0 while the bot runs.
+    public static let check = """
+        #!/usr/bin/env bash
+        cd "$(dirname "$0")"
+        [ -f bot.pid ] && kill -0 "$(cat bot.pid)" 2>/dev/null
+        """
+
+    /// Keeps the bot's outputs and runtime files out of git.
+    public static let gitignore = """
+        paper_trading_outputs/
+        logs/
+        bot.pid
+        """
+}

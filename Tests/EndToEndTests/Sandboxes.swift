@@ -1,0 +1,39 @@
+import Foundation
+import ShipkeepSandbox
+
+/// Starts a fresh sandbox VM for one test and removes it afterwards.
+func withSandbox<T>(forcedCommand: Bool = true, bot: Bool = false, _ body: (VMSandbox) throws -> T) throws -> T {
+    let root = FileManager.default.temporaryDirectory.appendingPathComponent("shipkeep-e2e-\(UUID().uuidString)").path
+    let sandbox = try VMSandbox(root: root, forcedCommand: forcedCommand)
+    defer {
+        sandbox.stop()
+        try? FileManager.default.removeItem(atPath: root)
+    }
+    try sandbox.start()
+    if bot { try sandbox.startBot() }
+    return try body(sandbox)
+}
+
+/// Runs the built `shipkeep` with `arguments`, isolated from the caller's SSH agent and SHIPKEEP_* settings.
+func shipkeep(_ arguments: [String], environment: [String: String] = [:]) throws -> ProcessResult {
+    var env = ["SSH_AUTH_SOCK": "", "NO_COLOR": "1"]
+    for key in ["SHIPKEEP_HOST", "SHIPKEEP_PORT", "SHIPKEEP_USER", "SHIPKEEP_APP", "SHIPKEEP_IDENTITY",
+                "SHIPKEEP_KNOWN_HOSTS", "SHIPKEEP_FINGERPRINT", "SHIPKEEP_SSH_KEY", "SHIPKEEP_SSH_PASSPHRASE"] {
+        env[key] = ""
+    }
+    env.merge(environment) { $1 }
+    return try runProcess([try BuildProducts.path("shipkeep")] + arguments, environment: env)
+}
+
+/// The JSON objects of a JSON Lines output.
+func jsonLines(_ text: String) -> [[String: Any]] {
+    text.split(separator: "\n").compactMap { line in
+        try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any]
+    }
+}
+
+/// Whether sshd's log shows that any authentication was attempted.
+func sshdSawAuthentication(_ log: String) -> Bool {
+    ["Accepted publickey", "Failed publickey", "Postponed publickey", "Connection closed by authenticating user"]
+        .contains { log.contains($0) }
+}

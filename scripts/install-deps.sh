@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# Installs what shipkeep needs to build and test, if it is missing: libssh2 (headers), OpenSSH server and
+# client (the tests start a real sshd), git, pkg-config. Debian/Ubuntu (apt-get). Runs apt only when needed.
+set -euo pipefail
+
+missing=()
+pkg-config --exists libssh2 2>/dev/null || missing+=(libssh2-1-dev)
+[ -x /usr/sbin/sshd ] || missing+=(openssh-server)
+command -v ssh-keygen >/dev/null && command -v ssh-agent >/dev/null || missing+=(openssh-client)
+command -v git >/dev/null || missing+=(git)
+command -v pkg-config >/dev/null || missing+=(pkg-config)
+command -v flock >/dev/null || missing+=(util-linux)
+
+if [ ${#missing[@]} -eq 0 ]; then
+  exit 0
+fi
+echo "shipkeep: installing ${missing[*]}" >&2
+if [ "$(id -u)" -eq 0 ]; then
+  sudo=()
+elif command -v sudo >/dev/null; then
+  sudo=(sudo)
+else
+  echo "shipkeep: need root to install ${missing[*]}; run: apt-get install -y ${missing[*]}" >&2
+  exit 1
+fi
+export DEBIAN_FRONTEND=noninteractive
+"${sudo[@]}" apt-get update -qq
+"${sudo[@]}" apt-get install -y -qq "${missing[@]}" >/dev/null
