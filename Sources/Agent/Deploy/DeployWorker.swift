@@ -169,7 +169,9 @@ final class DeployWorker {
         let scan = try pendingScan ?? DataScan.walk(root: app.path, dataDirs: app.data)
         do {
             let manifest = try store.create(root: app.path, dataDirs: app.data, scan: scan, deploy: deploy,
-                                            commit: plan.previousCommit) { files, bytes in
+                                            commit: plan.previousCommit, afterFirstCopy: {
+                FaultPoint.pauseIfRequested(state: state, phase: "snapshot-copy")
+            }) { files, bytes in
                 emit(.progress(.init(phase: "snapshot", done: bytes, total: scan.byteCount, unit: "bytes")))
                 _ = files
             }
@@ -285,6 +287,7 @@ final class DeployWorker {
     private func begin(_ name: String) {
         phase = (name, Date())
         emit(.phase(.init(name: name, state: "started")))
+        FaultPoint.pauseIfRequested(state: state, phase: name)
     }
 
     private func end(detail: String? = nil) {

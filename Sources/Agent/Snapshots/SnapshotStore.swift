@@ -63,7 +63,7 @@ struct SnapshotStore {
     /// - Parameter progress: called with (files done, bytes done) now and then.
     /// - Throws: ``SnapshotError``; the partial snapshot is removed first.
     func create(root: String, dataDirs: [String], scan: DataScan, deploy: String, commit: String?,
-                progress: (Int, Int64) -> Void) throws -> Manifest {
+                afterFirstCopy: () -> Void = {}, progress: (Int, Int64) -> Void) throws -> Manifest {
         removePartials()
         do {
             try FileSystem.makeDirectories(dir)
@@ -75,7 +75,7 @@ struct SnapshotStore {
         let partial = dir + "/" + id + Self.partialSuffix
         do {
             return try build(id: id, partial: partial, created: created, root: root, dataDirs: dataDirs, scan: scan,
-                             deploy: deploy, commit: commit, progress: progress)
+                             deploy: deploy, commit: commit, afterFirstCopy: afterFirstCopy, progress: progress)
         } catch let error as FileSystemError {
             FileSystem.removeTree(partial)
             throw SnapshotError(message: error.isNoSpace ? "the snapshot filesystem is full (\(error))" : "\(error)",
@@ -87,7 +87,8 @@ struct SnapshotStore {
     }
 
     private func build(id: String, partial: String, created: Date, root: String, dataDirs: [String], scan: DataScan,
-                       deploy: String, commit: String?, progress: (Int, Int64) -> Void) throws -> Manifest {
+                       deploy: String, commit: String?, afterFirstCopy: () -> Void,
+                       progress: (Int, Int64) -> Void) throws -> Manifest {
         guard mkdir(partial, 0o700) == 0 else { throw FileSystemError("mkdir", partial) }
         let previous = latest()
         let previousIndex = previous?.index() ?? [:]
@@ -124,6 +125,7 @@ struct SnapshotStore {
                 } else {
                     entry.hash = try copyFile(source, to: destination, size: &entry.size, mtime: mtime)
                     copied += 1
+                    if copied == 1 { afterFirstCopy() }
                     copiedBytes += entry.size ?? 0
                 }
                 files += 1

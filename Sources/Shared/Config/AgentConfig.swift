@@ -62,6 +62,7 @@ public struct AgentConfig: Equatable, Sendable {
     private static func line(of error: YamlError) -> Int? {
         switch error {
         case .scanner(_, _, let mark, _), .parser(_, _, let mark, _), .composer(_, _, let mark, _): mark.line
+        case .duplicatedKeysInMapping(_, let context): context.mark.line
         default: nil
         }
     }
@@ -70,7 +71,9 @@ public struct AgentConfig: Equatable, Sendable {
         switch error {
         case .scanner(_, let problem, _, _), .parser(_, let problem, _, _), .composer(_, let problem, _, _): problem
         case .reader(let problem, _, _, _): problem
-        default: "\(error)"
+        case .duplicatedKeysInMapping(let duplicates, _):
+            "the key \(duplicates.map { "\"\($0)\"" }.joined(separator: ", ")) appears twice in one mapping"
+        default: String("\(error)".split(separator: "\n").first ?? "")
         }
     }
 
