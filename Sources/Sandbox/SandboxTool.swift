@@ -44,6 +44,12 @@ struct Run: ParsableCommand {
         try sandbox.start()
         if !noBot { try sandbox.startBot() }
         let server = sandbox.server
+        // A second, unrestricted key for comparisons with plain-ssh recipes (benchmarks only).
+        let plainKey = root + "/plain_key"
+        let made = try runProcess(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "plain", "-f", plainKey])
+        guard made.status == 0 else { throw SandboxError("ssh-keygen failed: \(made.stderr)") }
+        try server.authorize(publicKeyLine: try String(contentsOfFile: plainKey + ".pub", encoding: .utf8),
+                             forcedCommand: nil)
         let settings = [
             "SHIPKEEP_HOST": server.listenAddress,
             "SHIPKEEP_PORT": String(server.port),
@@ -57,6 +63,7 @@ struct Run: ParsableCommand {
             "SANDBOX_AUTHORIZED_KEYS": server.directory + "/authorized_keys",
             "SANDBOX_HOST_FINGERPRINT": server.hostKeyFingerprint,
             "SANDBOX_SSHD_LOG": server.logPath,
+            "SANDBOX_PLAIN_KEY": plainKey,
         ]
         let env = settings.sorted { $0.key < $1.key }.map { "\($0.key)='\($0.value)'" }.joined(separator: "\n")
         // Written last and renamed into place, so a reader that sees the file sees all of it.

@@ -172,8 +172,8 @@ final class DeployWorker {
                                             commit: plan.previousCommit, afterFirstCopy: {
                 FaultPoint.pauseIfRequested(state: state, phase: "snapshot-copy")
             }) { files, bytes in
+                emit(.progress(.init(phase: "snapshot", done: Int64(files), total: Int64(scan.fileCount), unit: "files")))
                 emit(.progress(.init(phase: "snapshot", done: bytes, total: scan.byteCount, unit: "bytes")))
-                _ = files
             }
             snapshot = manifest.info
             plan.snapshot = manifest.info.id
@@ -212,7 +212,9 @@ final class DeployWorker {
             throw RollbackReason("the snapshot \(plan.snapshot ?? "?") is gone")
         }
         let total = manifest.info.bytes
-        let outcome = try DataVerifier(root: app.path, store: store, manifest: manifest, deploy: deploy).run { _, bytes in
+        let files = Int64(manifest.info.files)
+        let outcome = try DataVerifier(root: app.path, store: store, manifest: manifest, deploy: deploy).run { checked, bytes in
+            emit(.progress(.init(phase: "verify", done: Int64(checked), total: files, unit: "files")))
             emit(.progress(.init(phase: "verify", done: bytes, total: total, unit: "bytes")))
         }
         for repair in outcome.repairs { emit(.warning(.init(code: "repaired", message: repair.message))) }
