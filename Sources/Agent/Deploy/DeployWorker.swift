@@ -271,7 +271,8 @@ final class DeployWorker {
         let outcome = failure?.outcome ?? "succeeded"
         let summary = DeploySummary(deploy: deploy, app: app.name, commit: plan.targetCommit,
                                     previousCommit: plan.previousCommit, liveCommit: live, outcome: outcome,
-                                    snapshot: snapshot, repairs: repairs, seconds: Date().timeIntervalSince(started))
+                                    snapshot: snapshot, repairs: repairs, seconds: Date().timeIntervalSince(started),
+                                    workerPeakRSS: Self.peakRSS())
         if let failure, phase != nil { fail(detail: failure.message) }
         if let lock {
             if failure?.outcome != "refused" || plan.targetCommit != nil {
@@ -310,6 +311,14 @@ final class DeployWorker {
 
     private func streamLine(_ source: String, _ stream: String, _ line: String) {
         emit(.log(.init(stream: stream, line: String(line.prefix(4096)), source: source)))
+    }
+
+    /// This process's peak resident set size (VmHWM in /proc/self/status), in bytes.
+    static func peakRSS() -> Int64? {
+        guard let status = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8),
+              let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmHWM:") }),
+              let kib = Int64(line.split(separator: " ").dropFirst().first ?? "") else { return nil }
+        return kib * 1024
     }
 
     static func format(_ date: Date) -> String {

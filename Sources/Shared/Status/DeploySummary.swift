@@ -18,10 +18,12 @@ public struct DeploySummary: Codable, Equatable, Sendable {
     public var repairs: Int
     /// Seconds from start to result.
     public var seconds: Double
+    /// The deploy worker's peak resident memory in bytes (VmHWM), when known.
+    public var workerPeakRSS: Int64?
 
     /// Creates a summary.
     public init(deploy: String, app: String, commit: String?, previousCommit: String?, liveCommit: String?,
-                outcome: String, snapshot: SnapshotInfo?, repairs: Int, seconds: Double) {
+                outcome: String, snapshot: SnapshotInfo?, repairs: Int, seconds: Double, workerPeakRSS: Int64? = nil) {
         self.deploy = deploy
         self.app = app
         self.commit = commit
@@ -31,5 +33,6 @@ public struct DeploySummary: Codable, Equatable, Sendable {
         self.snapshot = snapshot
         self.repairs = repairs
         self.seconds = seconds
+        self.workerPeakRSS = workerPeakRSS
     }
 }
