@@ -21,16 +21,50 @@ struct DataScan {
     static func walk(root: String, dataDirs: [String]) throws -> DataScan {
         var scan = DataScan()
         for dir in dataDirs {
-            guard let info = try FileSystem.lstatIfExists(root + "/" + dir), (info.st_mode & S_IFMT) == S_IFDIR else {
-                continue
+            try DirectoryWalker.walk(root: root, relative: dir) { path, info in
+                switch info.st_mode & S_IFMT {
+                case S_IFDIR, S_IFLNK:
+                    scan.items.append(Item(path: path, info: info))
+                case S_IFREG:
+                    scan.items.append(Item(path: path, info: info))
+                    scan.fileCount += 1
+                    scan.byteCount += Int64(info.st_size)
+                default:
+                    break  // sockets, fifos, devices: not data
+                }
             }
-            scan.items.append(Item(path: dir, info: info))
-            try scan.descend(root: root, relative: dir)
         }
         return scan
     }
 
-    private mutating func descend(root: String, relative: String) throws {
+    /// Bytes that a snapshot against `previous` would copy: files new or changed (size or mtime) since it.
+    func bytesToCopy(against previous: [String: Manifest.Entry]) -> Int64 {
+        items.reduce(0) { total, item in
+            guard (item.info.st_mode & S_IFMT) == S_IFREG else { return total }
+            let old = previous[item.path]
+            let unchanged = old?.kind == .file && old?.size == Int64(item.info.st_size)
+                && old?.mtime == FileSystem.mtime(item.info)
+            return unchanged ? total : total + Int64(item.info.st_size)
+        }
+    }
+}
+
+/// A depth-first walk below a directory that never follows symbolic links (a link planted in a data dir must
+/// not make the agent read, count or copy what lies outside it). Entries come parents first, names sorted.
+enum DirectoryWalker {
+    /// Visits `root/relative` itself (if it is a directory) and everything below it, with paths relative to
+    /// `root`. Entries that vanish during the walk are skipped.
+    ///
+    /// - Throws: ``FileSystemError`` when a directory cannot be read.
+    static func walk(root: String, relative: String, visit: (String, stat) throws -> Void) throws {
+        guard let info = try FileSystem.lstatIfExists(root + "/" + relative), (info.st_mode & S_IFMT) == S_IFDIR else {
+            return
+        }
+        try visit(relative, info)
+        try descend(root: root, relative: relative, visit: visit)
+    }
+
+    private static func descend(root: String, relative: String, visit: (String, stat) throws -> Void) throws {
         let full = root + "/" + relative
         guard let handle = opendir(full) else { throw FileSystemError("opendir", full) }
         var names: [String] = []
@@ -43,31 +77,9 @@ struct DataScan {
         closedir(handle)
         for name in names.sorted() {
             let path = relative + "/" + name
-            guard let info = try FileSystem.lstatIfExists(root + "/" + path) else { continue }  // deleted meanwhile
-            switch info.st_mode & S_IFMT {
-            case S_IFDIR:
-                items.append(Item(path: path, info: info))
-                try descend(root: root, relative: path)
-            case S_IFREG:
-                items.append(Item(path: path, info: info))
-                fileCount += 1
-                byteCount += Int64(info.st_size)
-            case S_IFLNK:
-                items.append(Item(path: path, info: info))
-            default:
-                continue  // sockets, fifos, devices: not data
-            }
-        }
-    }
-
-    /// Bytes that a snapshot against `previous` would copy: files new or changed (size or mtime) since it.
-    func bytesToCopy(against previous: [String: Manifest.Entry]) -> Int64 {
-        items.reduce(0) { total, item in
-            guard (item.info.st_mode & S_IFMT) == S_IFREG else { return total }
-            let old = previous[item.path]
-            let unchanged = old?.kind == .file && old?.size == Int64(item.info.st_size)
-                && old?.mtime == FileSystem.mtime(item.info)
-            return unchanged ? total : total + Int64(item.info.st_size)
+            guard let info = try FileSystem.lstatIfExists(root + "/" + path) else { continue }
+            try visit(path, info)
+            if (info.st_mode & S_IFMT) == S_IFDIR { try descend(root: root, relative: path, visit: visit) }
         }
     }
 }

@@ -84,22 +84,7 @@ struct DataVerifier {
     }
 
     private func restoreMissing(_ entry: Manifest.Entry, live: String) throws -> Repair {
-        let parent = (live as NSString).deletingLastPathComponent
-        try FileSystem.makeDirectories(parent, mode: 0o755)
-        let temp = parent + "/.shipkeep-restore-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
-        let source = try FileSystem.open(store.filePath(manifest.info.id, entry.path), O_RDONLY)
-        defer { close(source) }
-        let output = try FileSystem.open(temp, O_WRONLY | O_CREAT | O_EXCL, mode_t(entry.mode ?? 0o644))
-        do {
-            try FileSystem.copy(from: source, to: output, length: entry.size ?? 0, path: temp)
-            FileSystem.setMtime(output, entry.mtime ?? 0)
-            fsync(output)
-            close(output)
-        } catch {
-            close(output)
-            unlink(temp)
-            throw error
-        }
+        let temp = try store.stage(entry, of: manifest.info.id, besides: live)
         defer { unlink(temp) }
         // link(2) never replaces: if the app recreated the file meanwhile, its file wins and is checked instead.
         if link(temp, live) != 0 {
@@ -119,16 +104,7 @@ struct DataVerifier {
         let fd = try FileSystem.open(live, O_RDWR | O_NOFOLLOW)
         defer { close(fd) }
         // Keep what is there now, whole, before touching it: nothing written after the snapshot is lost.
-        let keep = try FileSystem.open(preserved, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
-        do {
-            try FileSystem.copy(from: fd, to: keep, length: liveSize, path: preserved)
-            fsync(keep)
-            close(keep)
-        } catch {
-            close(keep)
-            unlink(preserved)
-            throw error
-        }
+        try FileSystem.preserve(fd, length: liveSize, to: preserved)
         let source = try FileSystem.open(store.filePath(manifest.info.id, entry.path), O_RDONLY)
         defer { close(source) }
         try FileSystem.copy(from: source, to: fd, length: size, path: live)

@@ -92,6 +92,22 @@ enum FileSystem {
         return inOffset - sourceOffset
     }
 
+    /// Copies the first `length` bytes of the open file `fd` to a new file at `path` (replacing it), fsynced:
+    /// the content a repair or a forced restore is about to replace, kept so that nothing is lost.
+    ///
+    /// - Throws: ``FileSystemError``; a partial copy is removed.
+    static func preserve(_ fd: Int32, length: Int64, to path: String) throws {
+        let keep = try open(path, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
+        defer { close(keep) }
+        do {
+            try copy(from: fd, to: keep, length: length, path: path)
+            guard fsync(keep) == 0 else { throw FileSystemError("fsync", path) }
+        } catch {
+            unlink(path)
+            throw error
+        }
+    }
+
     /// Sets a file's modification (and access) time, in nanoseconds.
     static func setMtime(_ fd: Int32, _ nanoseconds: Int64) {
         let time = timespec(tv_sec: Int(nanoseconds / 1_000_000_000), tv_nsec: Int(nanoseconds % 1_000_000_000))

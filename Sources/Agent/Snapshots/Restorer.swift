@@ -68,28 +68,11 @@ struct Restorer {
             let preserved = live + ".shipkeep-before-restore-\(manifest.info.id)"
             let input = try FileSystem.open(live, O_RDONLY | O_NOFOLLOW)
             defer { close(input) }
-            let output = try FileSystem.open(preserved, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
-            defer { close(output) }
-            try FileSystem.copy(from: input, to: output, length: Int64(info.st_size), path: preserved)
+            try FileSystem.preserve(input, length: Int64(info.st_size), to: preserved)
             warn("\(entry.path) was overwritten from the snapshot; its previous content is in "
                 + (preserved as NSString).lastPathComponent)
         }
-        let parent = (live as NSString).deletingLastPathComponent
-        try FileSystem.makeDirectories(parent, mode: 0o755)
-        let temp = parent + "/.shipkeep-restore-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
-        let source = try FileSystem.open(store.filePath(manifest.info.id, entry.path), O_RDONLY)
-        defer { close(source) }
-        let output = try FileSystem.open(temp, O_WRONLY | O_CREAT | O_EXCL, mode_t(entry.mode ?? 0o644))
-        do {
-            try FileSystem.copy(from: source, to: output, length: entry.size ?? 0, path: temp)
-            FileSystem.setMtime(output, entry.mtime ?? 0)
-            fsync(output)
-            close(output)
-        } catch {
-            close(output)
-            unlink(temp)
-            throw error
-        }
+        let temp = try store.stage(entry, of: manifest.info.id, besides: live)
         guard rename(temp, live) == 0 else {
             let failure = FileSystemError("rename", live)
             unlink(temp)

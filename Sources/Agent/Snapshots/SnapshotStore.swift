@@ -43,6 +43,30 @@ struct SnapshotStore {
     /// The stored copy of `path` in snapshot `id`.
     func filePath(_ id: String, _ path: String) -> String { dir + "/" + id + "/" + path }
 
+    /// Copies `entry` out of snapshot `id` into a new temporary file in the directory of `live` (created if
+    /// needed), with the recorded mode and mtime, fsynced. The caller links or renames it into place and
+    /// removes it.
+    ///
+    /// - Throws: ``FileSystemError``; no temporary file is left behind.
+    func stage(_ entry: Manifest.Entry, of id: String, besides live: String) throws -> String {
+        let parent = (live as NSString).deletingLastPathComponent
+        try FileSystem.makeDirectories(parent, mode: 0o755)
+        let temp = parent + "/.shipkeep-restore-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
+        let source = try FileSystem.open(filePath(id, entry.path), O_RDONLY)
+        defer { close(source) }
+        let output = try FileSystem.open(temp, O_WRONLY | O_CREAT | O_EXCL, mode_t(entry.mode ?? 0o644))
+        defer { close(output) }
+        do {
+            try FileSystem.copy(from: source, to: output, length: entry.size ?? 0, path: temp)
+            FileSystem.setMtime(output, entry.mtime ?? 0)
+            guard fsync(output) == 0 else { throw FileSystemError("fsync", temp) }
+        } catch {
+            unlink(temp)
+            throw error
+        }
+        return temp
+    }
+
     /// Removes snapshots that never completed (a crash or a full disk mid-copy).
     func removePartials() {
         guard let names = try? FileManager.default.contentsOfDirectory(atPath: dir) else { return }

@@ -9,38 +9,21 @@ struct DirectoryStats: Equatable {
     var bytes: Int64 = 0
     var newestMtime: Date?
 
-    /// Walks `root` without following symbolic links (a link inside a data dir that points elsewhere must
-    /// not make the agent read or count what lies outside). Returns nil when `root` is not a directory.
-    static func measure(_ root: String) -> DirectoryStats? {
-        var info = stat()
-        guard lstat(root, &info) == 0, (info.st_mode & S_IFMT) == S_IFDIR else { return nil }
+    /// Measures the tree at `path` without following symbolic links. Returns nil when `path` is not a
+    /// directory (or cannot be read).
+    static func measure(_ path: String) -> DirectoryStats? {
         var stats = DirectoryStats()
-        var pending = [root]
-        while let directory = pending.popLast() {
-            guard let handle = opendir(directory) else { continue }
-            defer { closedir(handle) }
-            while let entry = readdir(handle) {
-                let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
-                    String(cString: raw.bindMemory(to: CChar.self).baseAddress!)
-                }
-                if name == "." || name == ".." { continue }
-                let path = directory + "/" + name
-                guard lstat(path, &info) == 0 else { continue }
-                switch info.st_mode & S_IFMT {
-                case S_IFDIR:
-                    pending.append(path)
-                case S_IFREG:
-                    stats.files += 1
-                    stats.bytes += Int64(info.st_size)
-                    let mtime = Date(timeIntervalSince1970: Double(info.st_mtim.tv_sec)
-                                     + Double(info.st_mtim.tv_nsec) / 1e9)
-                    if stats.newestMtime.map({ mtime > $0 }) ?? true { stats.newestMtime = mtime }
-                default:
-                    continue
-                }
-            }
+        var found = false
+        let url = URL(fileURLWithPath: path)
+        try? DirectoryWalker.walk(root: url.deletingLastPathComponent().path, relative: url.lastPathComponent) { _, info in
+            found = true
+            guard (info.st_mode & S_IFMT) == S_IFREG else { return }
+            stats.files += 1
+            stats.bytes += Int64(info.st_size)
+            let mtime = Date(timeIntervalSince1970: Double(FileSystem.mtime(info)) / 1e9)
+            if stats.newestMtime.map({ mtime > $0 }) ?? true { stats.newestMtime = mtime }
         }
-        return stats
+        return found ? stats : nil
     }
 }
 
