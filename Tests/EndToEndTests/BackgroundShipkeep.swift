@@ -7,7 +7,7 @@ final class BackgroundShipkeep {
 
     init(_ arguments: [String]) throws {
         command = try BackgroundCommand([try BuildProducts.path("shipkeep")] + arguments,
-                                        environment: ["SSH_AUTH_SOCK": ""])
+                                        environment: ["SSH_AUTH_SOCK": "", "SHIPKEEP_SSH_CONFIG": "/dev/null"])
     }
 
     var output: String { command.output }

@@ -16,7 +16,8 @@ func withSandbox<T>(forcedCommand: Bool = true, bot: Bool = false, _ body: (VMSa
 
 /// Runs the built `shipkeep` with `arguments`, isolated from the caller's SSH agent and SHIPKEEP_* settings.
 func shipkeep(_ arguments: [String], environment: [String: String] = [:]) throws -> ProcessResult {
-    var env = ["SSH_AUTH_SOCK": "", "NO_COLOR": "1"]
+    // The machine's own ~/.ssh/config must not change what the tests connect to.
+    var env = ["SSH_AUTH_SOCK": "", "NO_COLOR": "1", "SHIPKEEP_SSH_CONFIG": "/dev/null"]
     for key in ["SHIPKEEP_HOST", "SHIPKEEP_PORT", "SHIPKEEP_USER", "SHIPKEEP_APP", "SHIPKEEP_IDENTITY",
                 "SHIPKEEP_KNOWN_HOSTS", "SHIPKEEP_FINGERPRINT", "SHIPKEEP_SSH_KEY", "SHIPKEEP_SSH_PASSPHRASE"] {
         env[key] = ""

@@ -1,13 +1,23 @@
 import ArgumentParser
 import Foundation
+import Shared
 
 /// Where to connect and how to prove who we are and who they are. Every option also reads an environment
 /// variable, so a CI step can configure shipkeep without flags.
 struct TargetOptions: ParsableArguments {
     @Argument(help: ArgumentHelp(
-        "The VM: HOST, USER@HOST, HOST:PORT, [IPv6]:PORT or ssh://USER@HOST:PORT. Same as --host.",
+        "A target from shipkeep.yml, else a host or ~/.ssh/config alias: HOST, USER@HOST, HOST:PORT, [IPv6]:PORT.",
         valueName: "target"))
     var target: String?
+
+    @Option(name: .long, help: ArgumentHelp(
+        "The project's target file (default ./shipkeep.yml if present). [env: SHIPKEEP_CONFIG]", valueName: "file"))
+    var config: String?
+
+    @Option(name: .customLong("ssh-config"), help: ArgumentHelp(
+        "OpenSSH client config to read Host aliases from (default ~/.ssh/config). [env: SHIPKEEP_SSH_CONFIG]",
+        valueName: "file"))
+    var sshConfig: String?
 
     @Option(name: .long, help: ArgumentHelp("The VM's host name or address. [env: SHIPKEEP_HOST]", valueName: "host"))
     var host: String?
@@ -67,44 +77,56 @@ struct TargetOptions: ParsableArguments {
     /// - Throws: ``ControllerError`` with kind `.usage` naming the missing or invalid setting.
     func resolve() throws(ControllerError) -> ResolvedTarget {
         let env = environment.filter { !$0.value.isEmpty }  // an empty variable counts as unset
+        let project = try projectTarget(env)
         var parsed = TargetAddress()
-        if let target { parsed = try TargetAddress.parse(target) }
-        if let host = host ?? env["SHIPKEEP_HOST"] { parsed.host = host }
-        guard let hostName = parsed.host, !hostName.isEmpty else {
+        if let target, project == nil { parsed = try TargetAddress.parse(target) }
+        if let host = host ?? env["SHIPKEEP_HOST"] ?? project?.host { parsed.host = host }
+        guard let alias = parsed.host, !alias.isEmpty else {
             throw ControllerError(.usage, "no VM named: give a TARGET, --host or SHIPKEEP_HOST")
         }
+        let localUser = env["USER"] ?? NSUserName()
+        let sshConfigFile = sshConfig ?? env["SHIPKEEP_SSH_CONFIG"] ?? NSHomeDirectory() + "/.ssh/config"
+        let ssh = try SSHConfig(file: SSHConfig.expandTilde(sshConfigFile)).resolve(alias, localUser: localUser)
+        let hostName = ssh.hostName ?? alias
+        if let jump = project?.jump ?? ssh.proxyJump {
+            throw ControllerError(.usage, "\(alias) is reached through the jump host \(jump), which this version of "
+                + "shipkeep cannot do yet; connect to the VM directly (e.g. over a VPN or an ssh -L tunnel)")
+        }
         var envPort: Int?
-        if let text = env["SHIPKEEP_PORT"], !text.isEmpty {
+        if let text = env["SHIPKEEP_PORT"] {
             guard let value = Int(text) else { throw ControllerError(.usage, "SHIPKEEP_PORT=\(text) is not a port number") }
             envPort = value
         }
-        let portValue = port ?? parsed.port ?? envPort ?? 22
+        let portValue = port ?? parsed.port ?? envPort ?? project?.port ?? ssh.port ?? 22
         guard (1...65535).contains(portValue) else {
             throw ControllerError(.usage, "port \(portValue) is out of range (1-65535)")
         }
-        let userName = user ?? parsed.user ?? env["SHIPKEEP_USER"] ?? env["USER"] ?? NSUserName()
+        let userName = user ?? parsed.user ?? env["SHIPKEEP_USER"] ?? project?.user ?? ssh.user ?? localUser
 
         let policy: HostKeyPolicy
-        if let pinned = fingerprint ?? env["SHIPKEEP_FINGERPRINT"] {
+        if let pinned = fingerprint ?? env["SHIPKEEP_FINGERPRINT"] ?? project?.fingerprint {
             guard pinned.hasPrefix("SHA256:"), pinned.count > 7 else {
                 throw ControllerError(.usage, "--fingerprint must look like SHA256:… (as `ssh-keygen -lf KEY.pub` prints it)")
             }
             policy = .fingerprint(pinned)
-        } else if let file = knownHosts ?? env["SHIPKEEP_KNOWN_HOSTS"] {
+        } else if let file = knownHosts ?? env["SHIPKEEP_KNOWN_HOSTS"] ?? project?.knownHosts {
             policy = .knownHosts(paths: [Self.expand(file)])
         } else {
-            let defaults = [NSHomeDirectory() + "/.ssh/known_hosts", "/etc/ssh/ssh_known_hosts"]
-            policy = .knownHosts(paths: defaults.filter { FileManager.default.fileExists(atPath: $0) })
-            if case .knownHosts(let paths) = policy, paths.isEmpty {
+            let candidates = ssh.userKnownHostsFiles.isEmpty
+                ? [NSHomeDirectory() + "/.ssh/known_hosts", NSHomeDirectory() + "/.ssh/known_hosts2"]
+                : ssh.userKnownHostsFiles
+            let existing = (candidates + ["/etc/ssh/ssh_known_hosts"]).filter { FileManager.default.fileExists(atPath: $0) }
+            guard !existing.isEmpty else {
                 throw ControllerError(.hostKey, "no known_hosts file to verify \(hostName)'s host key: "
                     + "pass --known-hosts FILE or --fingerprint SHA256:…")
             }
+            policy = .knownHosts(paths: existing)
         }
 
         let passphrase = env["SHIPKEEP_SSH_PASSPHRASE"]
         var credentials: [SSHCredential] = []
         if let text = env["SHIPKEEP_SSH_KEY"], !text.isEmpty { credentials.append(.keyText(text, passphrase: passphrase)) }
-        if let file = identity ?? env["SHIPKEEP_IDENTITY"] {
+        if let file = identity ?? env["SHIPKEEP_IDENTITY"] ?? project?.identity {
             let path = Self.expand(file)
             guard FileManager.default.isReadableFile(atPath: path) else {
                 throw ControllerError(.usage, "cannot read the identity file \(path)")
@@ -112,6 +134,9 @@ struct TargetOptions: ParsableArguments {
             credentials.append(.keyFile(path: path, passphrase: passphrase))
         }
         if let socket = env["SSH_AUTH_SOCK"], !socket.isEmpty { credentials.append(.agent(socketPath: socket)) }
+        for file in ssh.identityFiles where FileManager.default.isReadableFile(atPath: file) {
+            credentials.append(.keyFile(path: file, passphrase: passphrase))
+        }
         if credentials.isEmpty {
             for name in ["id_ed25519", "id_ecdsa", "id_rsa"] {
                 let path = NSHomeDirectory() + "/.ssh/" + name
@@ -130,12 +155,34 @@ struct TargetOptions: ParsableArguments {
         let agent = agentCommand ?? env["SHIPKEEP_AGENT"] ?? "shipkeep-agent"
         var command = [agent, "serve"]
         if let config = agentConfig ?? env["SHIPKEEP_AGENT_CONFIG"] { command += ["--config", config] }
-        return ResolvedTarget(ssh: options, app: app ?? env["SHIPKEEP_APP"],
+        return ResolvedTarget(ssh: options, app: app ?? env["SHIPKEEP_APP"] ?? project?.app,
                               remoteCommand: command.map(ShellQuote.quote).joined(separator: " "))
     }
 
     private static func expand(_ path: String) -> String {
-        path.hasPrefix("~/") ? NSHomeDirectory() + path.dropFirst(1) : path
+        SSHConfig.expandTilde(path)
+    }
+
+    /// The `shipkeep.yml` target named by TARGET, if there is a project file and it names one.
+    private func projectTarget(_ env: [String: String]) throws(ControllerError) -> ProjectConfig.Target? {
+        let explicit = config ?? env["SHIPKEEP_CONFIG"]
+        let file = explicit ?? "shipkeep.yml"
+        guard FileManager.default.fileExists(atPath: file) else {
+            if let explicit { throw ControllerError(.usage, "cannot read \(explicit): no such file") }
+            return nil
+        }
+        let project: ProjectConfig
+        do {
+            project = try ProjectConfig.load(file: file)
+        } catch {
+            throw ControllerError(.usage, "\(error)")
+        }
+        guard let target else { return nil }
+        if let members = project.groups[target] {
+            throw ControllerError(.usage, "\(target) is a group of \(members.count) targets in \(file) "
+                + "(\(members.joined(separator: ", "))); this version deploys one target at a time")
+        }
+        return project.target(target)
     }
 }
 

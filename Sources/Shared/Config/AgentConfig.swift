@@ -30,19 +30,7 @@ public struct AgentConfig: Equatable, Sendable {
     ///
     /// - Throws: ``ConfigError`` naming the file, line and key of the first problem.
     public static func parse(_ text: String, file: String, home: String = NSHomeDirectory()) throws(ConfigError) -> AgentConfig {
-        let root: Node
-        do {
-            guard let node = try Yams.compose(yaml: text) else {
-                throw ConfigError(file: file, line: nil, key: "", message: "the file is empty; it needs an \"apps\" mapping")
-            }
-            root = node
-        } catch let error as ConfigError {
-            throw error
-        } catch let error as YamlError {
-            throw ConfigError(file: file, line: Self.line(of: error), key: "", message: "not valid YAML: \(Self.problem(of: error))")
-        } catch {
-            throw ConfigError(file: file, line: nil, key: "", message: "not valid YAML")
-        }
+        let root = try compose(text, file: file)
         let top = try YAMLMap(root, file: file, path: "")
         try top.allowOnly(["apps"])
         guard let apps = try top.map("apps"), !apps.keys.isEmpty else {
@@ -57,6 +45,22 @@ public struct AgentConfig: Equatable, Sendable {
             parsed.append(try AppConfig(app, name: name, home: home))
         }
         return AgentConfig(file: file, apps: parsed)
+    }
+
+    /// Parses YAML text into a node tree, with errors that name the file and line.
+    static func compose(_ text: String, file: String) throws(ConfigError) -> Node {
+        do {
+            guard let node = try Yams.compose(yaml: text) else {
+                throw ConfigError(file: file, line: nil, key: "", message: "the file is empty")
+            }
+            return node
+        } catch let error as ConfigError {
+            throw error
+        } catch let error as YamlError {
+            throw ConfigError(file: file, line: Self.line(of: error), key: "", message: "not valid YAML: \(Self.problem(of: error))")
+        } catch {
+            throw ConfigError(file: file, line: nil, key: "", message: "not valid YAML")
+        }
     }
 
     private static func line(of error: YamlError) -> Int? {

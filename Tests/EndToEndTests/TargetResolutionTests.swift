@@ -1,0 +1,53 @@
+import Foundation
+import Testing
+import ShipkeepSandbox
+
+/// TARGET resolves through shipkeep.yml, then ~/.ssh/config, as the command-line contract says.
+@Suite(.serialized, .timeLimit(.minutes(3)))
+struct TargetResolutionTests {
+    @Test func aShipkeepYmlTargetNeedsNoFlags() throws {
+        try withSandbox { vm in
+            let file = vm.root + "/shipkeep.yml"
+            try """
+                targets:
+                  prod:
+                    host: \(vm.server.listenAddress)
+                    port: \(vm.server.port)
+                    user: \(vm.server.user)
+                    app: bots
+                    identity: \(vm.server.userKeyPath)
+                    known_hosts: \(vm.server.knownHostsPath)
+                """.write(toFile: file, atomically: false, encoding: .utf8)
+            let result = try shipkeep(["status", "prod", "--json", "--config", file])
+            #expect(result.status == 0, "\(result.stderr)")
+            let overridden = try shipkeep(["status", "prod", "--config", file, "--port", "1"])
+            #expect(overridden.status == 3, "a flag overrides the file")
+            try "targets:\n  prod:\n    hots: x\n".write(toFile: file, atomically: false, encoding: .utf8)
+            let broken = try shipkeep(["status", "prod", "--config", file])
+            #expect(broken.status == 3)
+            #expect(broken.stderr.contains("shipkeep.yml:3: targets.prod.hots: unknown key"), "\(broken.stderr)")
+        }
+    }
+
+    @Test func anSSHConfigAliasResolvesLikeOpenSSH() throws {
+        try withSandbox { vm in
+            let file = vm.root + "/ssh_config"
+            try """
+                Host myvm
+                    HostName \(vm.server.listenAddress)
+                    Port \(vm.server.port)
+                    User \(vm.server.user)
+                    IdentityFile \(vm.server.userKeyPath)
+                    UserKnownHostsFile \(vm.server.knownHostsPath)
+                Host jumped
+                    HostName 10.0.0.9
+                    ProxyJump bastion
+                """.write(toFile: file, atomically: false, encoding: .utf8)
+            let result = try shipkeep(["status", "myvm", "--app", "bots", "--ssh-config", file])
+            #expect(result.status == 0, "\(result.stderr)")
+            let jumped = try shipkeep(["status", "jumped", "--ssh-config", file])
+            #expect(jumped.status == 3)
+            #expect(jumped.stderr.contains("jump host bastion"), "\(jumped.stderr)")
+        }
+    }
+}
