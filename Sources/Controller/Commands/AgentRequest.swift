@@ -35,6 +35,7 @@ struct AgentRequest {
             connection.close()
             throw ExitCode(code)
         } catch let error as ControllerError {
+            if let actions = GitHubActions.detect() { print(actions.error(error.message)) }
             Terminal.error("shipkeep: \(error.message)")
             if json {
                 JSONLines.emit(.init(ok: false, exitCode: DeployExit.unreachable, target: targetName,

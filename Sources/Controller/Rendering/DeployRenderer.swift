@@ -8,6 +8,9 @@ final class DeployRenderer {
     private let target: String
     private let verbose: Bool
     private var phaseStarted: [String: Date] = [:]
+    private let actions = GitHubActions.detect()
+    /// Each finished phase with its duration, for summaries.
+    private(set) var phases: [(name: String, state: String, seconds: Double)] = []
     private var progressShown = false
     private var lastProgress = Date.distantPast
 
@@ -28,12 +31,15 @@ final class DeployRenderer {
             switch phase.state {
             case "started":
                 phaseStarted[phase.name] = Date()
+                if let actions { line(actions.group(phase.name)) }
                 if verbose { line("  → \(phase.name)") }
             default:
                 let seconds = phaseStarted[phase.name].map { Date().timeIntervalSince($0) } ?? 0
+                phases.append((phase.name, phase.state, seconds))
                 let mark = phase.state == "completed" ? terminal.paint("✓", .ok) : terminal.paint("✗", .critical)
                 let name = phase.name.padding(toLength: 9, withPad: " ", startingAt: 0)
                 line("  \(mark) \(name) \(String(format: "%5.1fs", seconds))  \(phase.detail ?? "")")
+                if let actions { line(actions.endGroup) }
             }
         case .progress(let progress):
             guard terminal.colors || terminal.interactive, Date().timeIntervalSince(lastProgress) > 0.1 else { return }
@@ -46,14 +52,18 @@ final class DeployRenderer {
         case .log(let log):
             line(terminal.dim("    [\(log.source ?? log.stream)] \(log.line)"))
         case .warning(let warning):
-            line("  \(terminal.paint("!", .warning)) \(warning.message)")
+            line(actions?.warning(warning.message) ?? "  \(terminal.paint("!", .warning)) \(warning.message)")
         case .hello, .status, .snapshots, .result:
             break
         }
     }
 
-    /// The closing summary of a finished deploy.
+    /// The closing summary of a finished deploy (and, in GitHub Actions, its annotation and job summary).
     func summary(_ result: Event.Result) {
+        if let actions {
+            if !result.ok, let error = result.error { line(actions.error(error.message)) }
+            if result.deploy != nil { actions.writeSummary(target: target, result: result, phases: phases) }
+        }
         guard let deploy = result.deploy else {
             if let error = result.error { line(terminal.paint("failed: ", .critical) + error.message) }
             return
