@@ -12,11 +12,16 @@ struct JournalFollower {
     var fromSeq = 1
     /// How often the file is looked at while nothing new has arrived.
     static let pollInterval = 0.05
+    /// After this long without an event, `onIdle` is called (the relay sends a heartbeat so that the
+    /// controller, which gives up on a silent peer, knows the deploy is alive through a long silent hook).
+    static let heartbeatInterval = 5.0
 
     /// Follows the journal; `isRunning` says whether more events can still come.
     ///
     /// - Returns: the result event, or nil when the writer stopped without one.
-    func follow(isRunning: () -> Bool, forward: (EventMessage) -> Void) -> EventMessage? {
+    func follow(isRunning: () -> Bool, onIdle: (Double) -> Void = { _ in },
+                forward: (EventMessage) -> Void) -> EventMessage? {
+        var lastEvent = Date()
         var offset: off_t = 0
         var framer = LineFramer(limit: 4 << 20)
         var buffer = [UInt8](repeating: 0, count: 65536)
@@ -34,6 +39,7 @@ struct JournalFollower {
                     for line in (try? framer.append(Array(buffer[0..<count]))) ?? [] {
                         guard let message = try? WireCodec.decodeEvent(line), message.seq >= fromSeq else { continue }
                         forward(message)
+                        lastEvent = Date()
                         if case .result = message.event { return message }
                     }
                 }
@@ -45,6 +51,10 @@ struct JournalFollower {
                     if fd < 0 { fd = open(path, O_RDONLY | O_CLOEXEC) }
                     if fd >= 0, pread(fd, &buffer, 1, offset) > 0 { continue }
                     return nil
+                }
+                if Date().timeIntervalSince(lastEvent) >= Self.heartbeatInterval {
+                    onIdle(Date().timeIntervalSince(lastEvent))
+                    lastEvent = Date()
                 }
                 Thread.sleep(forTimeInterval: Self.pollInterval)
             }

@@ -22,7 +22,11 @@ extension AgentServer {
             return
         }
         let follower = JournalFollower(path: state.journal(deploy))
-        let result = follower.follow(isRunning: { Self.isRunning(pid) }) { reply.forward($0) }
+        var heartbeat = Heartbeat()
+        let result = follower.follow(isRunning: { Self.isRunning(pid) }, onIdle: { _ in heartbeat.beat(&reply) }) {
+            heartbeat.note($0)
+            reply.forward($0)
+        }
         if result == nil { finishDead(deploy, app: app, reply: &reply) }
     }
 
@@ -39,10 +43,14 @@ extension AgentServer {
             return
         }
         let follower = JournalFollower(path: state.journal(deploy), fromSeq: max(1, request.fromSeq ?? 1))
+        var heartbeat = Heartbeat()
         let result = follower.follow(isRunning: {
             let now = DeployLock.inspect(state)
             return now?.alive == true && now?.deploy == deploy
-        }) { reply.forward($0) }
+        }, onIdle: { _ in heartbeat.beat(&reply) }) {
+            heartbeat.note($0)
+            reply.forward($0)
+        }
         if result == nil { finishDead(deploy, app: app, reply: &reply) }
     }
 
@@ -107,5 +115,24 @@ extension AgentServer {
     /// This executable, for starting workers.
     static var executable: String {
         (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
+    }
+}
+
+/// Tells the controller a deploy is alive while its journal is quiet (a long hook or restart without output):
+/// a `progress` event counting the seconds spent in the current phase.
+struct Heartbeat {
+    private var phase = "preflight"
+    private var since = Date()
+
+    mutating func note(_ message: EventMessage) {
+        if case .phase(let event) = message.event, event.state == "started" {
+            phase = event.name
+            since = Date()
+        }
+    }
+
+    func beat(_ reply: inout Reply) {
+        reply.emit(.progress(.init(phase: phase, done: Int64(Date().timeIntervalSince(since)), total: nil,
+                                   unit: "seconds")))
     }
 }

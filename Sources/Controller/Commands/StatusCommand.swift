@@ -29,6 +29,39 @@ struct StatusCommand: ParsableCommand {
     @Flag(name: .long, help: "JSON Lines on stdout; the last line is {\"type\":\"result\",\"ok\":…}.")
     var json = false
 
+    @Option(name: .long, help: ArgumentHelp(
+        "Probe again every SECONDS over the same SSH session, until interrupted or the connection fails.",
+        valueName: "seconds"))
+    var watch: Double?
+
+    @Option(name: .long, help: ArgumentHelp("With --watch: stop after this many probes.", valueName: "n"))
+    var count: Int?
+
+    func validate() throws {
+        if let watch, watch <= 0 { throw ValidationError("--watch needs a number of seconds greater than 0") }
+        if count != nil && watch == nil { throw ValidationError("--count goes with --watch") }
+    }
+
+    /// One status request over an open connection, rendered; returns the Nagios exit code.
+    private func probe(_ connection: AgentConnection, resolved: ResolvedTarget, format: Format) throws(ControllerError)
+        -> Int32 {
+        var report: StatusReport?
+        let result = try connection.session.request(.status(app: resolved.app)) { message in
+            if case .status(let status) = message.event { report = status }
+            if format == .json { JSONLines.emit(message) }
+        }
+        guard result.ok, let report else {
+            throw ControllerError(.agent, result.error?.message ?? "the agent sent no status", code: result.error?.code)
+        }
+        let code = report.health.exitCode
+        switch format {
+        case .text: print(StatusText(terminal: .detect()).render(report, target: resolved.display))
+        case .json: JSONLines.emit(.init(ok: code == 0, exitCode: code, target: resolved.display, health: report.health))
+        case .prometheus: print(Prometheus.render(report, target: resolved.display), terminator: "")
+        }
+        return code
+    }
+
     func run() throws {
         let format = json ? .json : format
         var targetName = target.target ?? target.host ?? "?"
@@ -37,20 +70,14 @@ struct StatusCommand: ParsableCommand {
             targetName = resolved.display
             let connection = try AgentConnection(resolved, verbose: target.verbose)
             defer { connection.close() }
-            var report: StatusReport?
-            let result = try connection.session.request(.status(app: resolved.app)) { message in
-                if case .status(let status) = message.event { report = status }
-                if format == .json { JSONLines.emit(message) }
-            }
-            guard result.ok, let report else {
-                throw ControllerError(.agent, result.error?.message ?? "the agent sent no status", code: result.error?.code)
-            }
-            let code = report.health.exitCode
-            switch format {
-            case .text: print(StatusText(terminal: .detect()).render(report, target: resolved.display))
-            case .json: JSONLines.emit(.init(ok: code == 0, exitCode: code, target: resolved.display, health: report.health))
-            case .prometheus: print(Prometheus.render(report, target: resolved.display), terminator: "")
-            }
+            var code: Int32 = 0
+            var probes = 0
+            repeat {
+                if probes > 0 { try connection.session.idle(seconds: watch ?? 0) }
+                code = try probe(connection, resolved: resolved, format: format)
+                probes += 1
+                fflush(nil)
+            } while watch != nil && probes < (count ?? .max)
             if code != 0 { throw ExitCode(code) }
         } catch let error as ControllerError {
             let code = Health.unknown.exitCode

@@ -46,7 +46,11 @@ final class DeployRenderer {
             lastProgress = Date()
             let total = progress.total.map { " / \(ByteCount.format($0))" } ?? ""
             let percent = progress.total.flatMap { $0 > 0 ? " \(Int(Double(progress.done) * 100 / Double($0)))%" : nil } ?? ""
-            let done = progress.unit == "bytes" ? ByteCount.format(progress.done) : "\(progress.done) \(progress.unit)"
+            let done = switch progress.unit {
+            case "bytes": ByteCount.format(progress.done)
+            case "seconds": "still working after \(progress.done)s"
+            default: "\(progress.done) \(progress.unit)"
+            }
             FileHandle.standardOutput.write(Data("\r\u{1B}[2K    \(progress.phase)\(percent) \(done)\(total)".utf8))
             progressShown = true
         case .log(let log):

@@ -105,6 +105,8 @@ final class SSHChannel {
             guard !stall.hasPassed else { throw stalled("writing to") }
             try waitForInput(until: stall)
         }
+        // Silence is counted from our last request too: a peer is not dead for not answering before it was asked.
+        lastData = .now
     }
 
     /// Tells the remote command that its stdin is finished.
@@ -144,6 +146,21 @@ final class SSHChannel {
             guard !deadline.hasPassed else { return [] }
             try waitForInput(until: deadline.earliest(stall))
         }
+    }
+
+    /// Waits `seconds` without expecting output (between `status --watch` probes), keeping the session
+    /// serviced: keepalives go out and anything that arrives is kept for `read`. The wait does not count as
+    /// silence from the peer.
+    /// - Throws: `SSHError` `.io` when the connection broke.
+    func idle(seconds: Double) throws(SSHError) {
+        let deadline = Deadline(seconds: seconds)
+        while !deadline.hasPassed && !eofSeen {
+            try ensureUsable()
+            _ = try drain()
+            if !pending.isEmpty || eofSeen { break }
+            try waitForInput(until: deadline)
+        }
+        lastData = .now
     }
 
     /// Waits for the end of output, closes the channel and reports how the command ended.

@@ -85,6 +85,17 @@ final class AgentSession {
         }
     }
 
+    /// Waits between requests without taking the agent for dead (see `SSHChannel.idle`).
+    ///
+    /// - Throws: ``ControllerError`` when the connection breaks.
+    func idle(seconds: Double) throws(ControllerError) {
+        do {
+            try channel.idle(seconds: seconds)
+        } catch {
+            throw ControllerError(error)
+        }
+    }
+
     /// The last lines the agent wrote on stderr, for error messages.
     var recentDiagnostics: [String] { Array(stderrLines.suffix(5)) }
 
