@@ -39,7 +39,7 @@ enum DeployLock {
 
         /// Replaces the holder record (e.g. once the target commit is known).
         func record(_ record: Record) throws {
-            let bytes = Array(DeployLock.encode(record))
+            let bytes = StateDirectory.encode(record)
             guard ftruncate(fd, 0) == 0 else { throw FileSystemError("truncate", "lock") }
             let written = bytes.withUnsafeBytes { pwrite(fd, $0.baseAddress, $0.count, 0) }
             guard written == bytes.count, fsync(fd) == 0 else { throw FileSystemError("write", "lock") }
@@ -112,16 +112,7 @@ enum DeployLock {
             bytes.append(contentsOf: buffer[0..<count])
         }
         guard !bytes.isEmpty else { return nil }
-        let decoder = JSONDecoder()
-        decoder.dateDecodingStrategy = .iso8601
-        return try? decoder.decode(Record.self, from: Data(bytes))
-    }
-
-    fileprivate static func encode(_ record: Record) -> Data {
-        let encoder = JSONEncoder()
-        encoder.dateEncodingStrategy = .iso8601
-        encoder.outputFormatting = [.sortedKeys]
-        return (try? encoder.encode(record)) ?? Data()
+        return try? StateDirectory.decoder.decode(Record.self, from: Data(bytes))
     }
 }
 

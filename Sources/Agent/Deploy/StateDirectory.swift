@@ -38,12 +38,14 @@ struct StateDirectory {
         return names.filter { $0.hasSuffix(".jsonl") }.map { String($0.dropLast(6)) }.max()
     }
 
+    /// The decoder for everything the agent keeps on disk (records, plans, manifests, the lock).
     static let decoder: JSONDecoder = {
         let decoder = JSONDecoder()
         decoder.dateDecodingStrategy = .iso8601
         return decoder
     }()
 
+    /// The encoding for everything the agent keeps on disk: ISO 8601 dates, sorted keys.
     static func encode(_ value: some Encodable) -> [UInt8] {
         let encoder = JSONEncoder()
         encoder.dateEncodingStrategy = .iso8601

@@ -38,15 +38,10 @@ struct Manifest: Codable, Equatable {
 
     static func load(_ path: String) -> Manifest? {
         guard let bytes = FileSystem.read(path) else { return nil }
-        let decoder = JSONDecoder()
-        decoder.dateDecodingStrategy = .iso8601
-        return try? decoder.decode(Manifest.self, from: Data(bytes))
+        return try? StateDirectory.decoder.decode(Manifest.self, from: Data(bytes))
     }
 
     func encoded() -> [UInt8] {
-        let encoder = JSONEncoder()
-        encoder.dateEncodingStrategy = .iso8601
-        encoder.outputFormatting = [.sortedKeys]
-        return Array((try? encoder.encode(self)) ?? Data())
+        StateDirectory.encode(self)
     }
 }
