@@ -69,8 +69,8 @@ final class DeployWorker {
     }
 
     private func runPhases() throws {
-        let target = try preflight()
-        try takeSnapshot(target: target)
+        let (target, scan) = try preflight()
+        try takeSnapshot(scan)
         do {
             try update(to: target)
             try verify()
@@ -91,7 +91,9 @@ final class DeployWorker {
 
     // MARK: - Phases
 
-    private func preflight() throws -> String {
+    /// Checks everything before any change; returns the exact target commit and the scan of the data dirs
+    /// (which the snapshot then takes).
+    private func preflight() throws -> (String, DataScan) {
         let head: GitHead
         do {
             head = try git.head()
@@ -129,11 +131,8 @@ final class DeployWorker {
         }
         try plan.save(state)
         end(detail: target == head.commit ? "\(target) (already live)" : "\(target) (was \(head.commit))")
-        pendingScan = scan
-        return target
+        return (target, scan)
     }
-
-    private var pendingScan: DataScan?
 
     private func resolveTarget() throws -> String {
         do {
@@ -163,10 +162,9 @@ final class DeployWorker {
         }
     }
 
-    private func takeSnapshot(target: String) throws {
+    private func takeSnapshot(_ scan: DataScan) throws {
         begin("snapshot")
         let store = SnapshotStore(dir: app.snapshots.dir)
-        let scan = try pendingScan ?? DataScan.walk(root: app.path, dataDirs: app.data)
         do {
             let manifest = try store.create(root: app.path, dataDirs: app.data, scan: scan, deploy: deploy,
                                             commit: plan.previousCommit, afterFirstCopy: {
@@ -207,19 +205,27 @@ final class DeployWorker {
 
     private func verify() throws {
         begin("verify")
-        let store = SnapshotStore(dir: app.snapshots.dir)
-        guard let id = plan.snapshot, let manifest = store.manifest(id) else {
+        guard let outcome = try verifyData(reportingProgress: true) else {
             throw RollbackReason("the snapshot \(plan.snapshot ?? "?") is gone")
         }
-        let total = manifest.info.bytes
+        end(detail: "\(outcome.checkedFiles) files verified, \(outcome.repairs.count) repaired")
+    }
+
+    /// Verifies the data dirs against this deploy's snapshot and repairs them, one warning per repair.
+    /// Returns nil when the snapshot is missing.
+    private func verifyData(reportingProgress: Bool) throws -> DataVerifier.Outcome? {
+        let store = SnapshotStore(dir: app.snapshots.dir)
+        guard let id = plan.snapshot, let manifest = store.manifest(id) else { return nil }
         let files = Int64(manifest.info.files)
-        let outcome = try DataVerifier(root: app.path, store: store, manifest: manifest, deploy: deploy).run { checked, bytes in
+        let bytes = manifest.info.bytes
+        let outcome = try DataVerifier(root: app.path, store: store, manifest: manifest, deploy: deploy).run { checked, hashed in
+            guard reportingProgress else { return }
             emit(.progress(.init(phase: "verify", done: Int64(checked), total: files, unit: "files")))
-            emit(.progress(.init(phase: "verify", done: bytes, total: total, unit: "bytes")))
+            emit(.progress(.init(phase: "verify", done: hashed, total: bytes, unit: "bytes")))
         }
         for repair in outcome.repairs { emit(.warning(.init(code: "repaired", message: repair.message))) }
         repairs += outcome.repairs.count
-        end(detail: "\(outcome.checkedFiles) files verified, \(outcome.repairs.count) repaired")
+        return outcome
     }
 
     private func rollback(because reason: String) throws {
@@ -236,7 +242,7 @@ final class DeployWorker {
         for hook in app.hooks.afterUpdate {
             _ = services.run(hook, name: "hook", timeout: Double(app.hooks.timeout), what: "after_update")
         }
-        try? verify(again: true)
+        _ = try? verifyData(reportingProgress: false)
         let restarted = services.restartAll()
         let health = restarted ?? HealthChecker(app: app, services: services).wait(since: Date())
         if let health {
@@ -247,14 +253,6 @@ final class DeployWorker {
         end(detail: previous)
         throw DeployFailure(outcome: "rolled_back", code: "rolled_back",
                             message: "\(reason); rolled back to \(previous.prefix(12)), which is healthy")
-    }
-
-    private func verify(again: Bool) throws {
-        let store = SnapshotStore(dir: app.snapshots.dir)
-        guard let id = plan.snapshot, let manifest = store.manifest(id) else { return }
-        let outcome = try DataVerifier(root: app.path, store: store, manifest: manifest, deploy: deploy).run { _, _ in }
-        for repair in outcome.repairs { emit(.warning(.init(code: "repaired", message: repair.message))) }
-        repairs += outcome.repairs.count
     }
 
     /// Data dirs, and the state and snapshot dirs when they sit inside the work tree: `git clean` keeps off them.
