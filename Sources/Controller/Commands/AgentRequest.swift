@@ -38,10 +38,10 @@ struct AgentRequest {
             if let actions = GitHubActions.detect() { print(actions.error(error.message)) }
             Terminal.error("shipkeep: \(error.message)")
             if json {
-                JSONLines.emit(.init(ok: false, exitCode: DeployExit.unreachable, target: targetName,
+                JSONLines.emit(.init(ok: false, exitCode: error.exitCode, target: targetName,
                                      error: WireError(code: error.wireCode, message: error.message)))
             }
-            throw ExitCode(DeployExit.unreachable)
+            throw ExitCode(error.exitCode)
         }
     }
 

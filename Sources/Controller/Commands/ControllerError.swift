@@ -14,6 +14,8 @@ struct ControllerError: Error, CustomStringConvertible {
         case protocolError = "protocol"
         /// The agent answered the request with an error.
         case agent
+        /// A step on this machine failed before the VM was asked for anything (`git push`, writing a file).
+        case local
     }
 
     let kind: Kind
@@ -26,6 +28,10 @@ struct ControllerError: Error, CustomStringConvertible {
         self.message = message
         self.code = code
     }
+
+    /// The exit status for this failure: a local step failed safely (nothing on the VM changed); anything
+    /// else means the VM could not be asked.
+    var exitCode: Int32 { kind == .local ? DeployExit.failed : DeployExit.unreachable }
 
     /// The machine-readable code for `--json`.
     var wireCode: String { code ?? kind.rawValue }

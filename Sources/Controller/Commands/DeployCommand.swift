@@ -11,6 +11,15 @@ struct DeployCommand: ParsableCommand {
             VM, and reports the exact commit it chose. An unhealthy new commit is rolled back automatically. \
             The deploy runs in a worker on the VM: if this command is interrupted or the connection drops, the \
             deploy still finishes (or rolls back); `shipkeep attach` follows it.
+
+            With --push (from a laptop), runs `git push` for the current branch first and then deploys exactly \
+            the commit it pushed, never whatever the branch points to by the time the VM fetches. As a git \
+            alias: git config alias.ship '!shipkeep deploy prod --push' — then `git ship`.
+
+            Examples:
+              shipkeep deploy prod                              the branch tip, target from shipkeep.yml
+              shipkeep deploy prod --push                       push this branch, deploy what was pushed
+              shipkeep deploy --host vm1 --user bots --app bots --commit 3f2a9c1
             \(DeployExit.help)
             """
     )
@@ -26,6 +35,17 @@ struct DeployCommand: ParsableCommand {
     @Flag(name: .long, help: "Discard changes made on the VM to tracked files instead of refusing.")
     var force = false
 
+    @Flag(name: .long, help: "Run `git push` for the current branch first, then deploy exactly the commit pushed.")
+    var push = false
+
+    @Option(name: .customLong("push-remote"), help: ArgumentHelp(
+        "With --push: the git remote to push to (default: the branch's upstream remote, else origin).",
+        valueName: "remote"))
+    var pushRemote: String?
+
+    @Flag(name: .customLong("allow-dirty"), help: "With --push: push and deploy HEAD even with uncommitted changes.")
+    var allowDirty = false
+
     @Flag(name: .long, help: "JSON Lines on stdout; the last line is {\"type\":\"result\",\"ok\":…}.")
     var json = false
 
@@ -35,12 +55,28 @@ struct DeployCommand: ParsableCommand {
             throw ValidationError("--commit must be a commit id (4 to 64 hex digits), got \"\(commit)\"")
         }
         if let ref, ref.hasPrefix("-") || ref.isEmpty { throw ValidationError("--ref must be a branch or tag name") }
+        if push && (commit != nil || ref != nil) {
+            throw ValidationError("--push deploys the commit it pushes; leave out --commit and --ref")
+        }
+        if !push && (pushRemote != nil || allowDirty) {
+            throw ValidationError("--push-remote and --allow-dirty go with --push")
+        }
     }
 
     func run() throws {
         try AgentRequest(options: target, json: json).run { resolved throws(ControllerError) in
-            .deploy(Command.Deploy(app: try AgentRequest.requireApp(resolved), commit: commit, ref: ref,
-                                   force: force ? true : nil, controller: ControllerIdentity.current))
+            let app = try AgentRequest.requireApp(resolved)
+            var exact = commit
+            if push {
+                // After the target resolved (a typo fails before anything is pushed), before connecting.
+                let pushed = try GitPush(remote: pushRemote, allowDirty: allowDirty).run()
+                Terminal.error("shipkeep: pushed \(pushed.branch) to \(pushed.remote) "
+                    + "(\(pushed.remoteRef.replacingOccurrences(of: "refs/heads/", with: ""))); "
+                    + "deploying exactly \(pushed.commit.prefix(12))")
+                exact = pushed.commit
+            }
+            return .deploy(Command.Deploy(app: app, commit: exact, ref: ref, force: force ? true : nil,
+                                          controller: ControllerIdentity.current))
         }
     }
 }

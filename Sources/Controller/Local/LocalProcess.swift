@@ -1,0 +1,70 @@
+import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Runs a local program (`git`) with an argv array, never through a shell.
+///
+/// Built on `posix_spawnp` rather than Foundation's `Process`, which on this platform can block reaping
+/// children; the child inherits stdin so `git push` can still ask for a passphrase on a laptop.
+enum LocalProcess {
+    /// What a finished program left behind.
+    struct Outcome {
+        /// The exit status, or 128 + the signal number if a signal ended it.
+        var status: Int32
+        /// Its stdout, when captured.
+        var output: String
+    }
+
+    /// Runs `arguments` (the first is looked up on `PATH`) and waits for it.
+    ///
+    /// - Parameters:
+    ///   - arguments: The argv, the program first.
+    ///   - captureOutput: Collect stdout and return it; otherwise the child's stdout goes to our stderr, so that
+    ///     `--json` keeps stdout to JSON Lines alone.
+    /// - Throws: ``ControllerError`` with kind `.local` when the program cannot be started.
+    static func run(_ arguments: [String], captureOutput: Bool) throws(ControllerError) -> Outcome {
+        var fds: [Int32] = [-1, -1]
+        if captureOutput {
+            guard pipe(&fds) == 0 else {
+                throw ControllerError(.local, "cannot create a pipe to run \(arguments[0]): \(String(cString: strerror(errno)))")
+            }
+        }
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        if captureOutput {
+            posix_spawn_file_actions_addclose(&actions, fds[0])
+            posix_spawn_file_actions_adddup2(&actions, fds[1], 1)
+            posix_spawn_file_actions_addclose(&actions, fds[1])
+        } else {
+            posix_spawn_file_actions_adddup2(&actions, 2, 1)
+        }
+        let argv = arguments.map { strdup($0) } + [nil]
+        defer { argv.forEach { free($0) } }
+        var pid: pid_t = 0
+        let spawned = posix_spawnp(&pid, arguments[0], &actions, nil, argv, environ)
+        if captureOutput { close(fds[1]) }
+        guard spawned == 0 else {
+            if captureOutput { close(fds[0]) }
+            throw ControllerError(.local, "cannot run \(arguments[0]): \(String(cString: strerror(spawned)))")
+        }
+        var output = Data()
+        if captureOutput {
+            var buffer = [UInt8](repeating: 0, count: 65_536)
+            while true {
+                let count = read(fds[0], &buffer, buffer.count)
+                if count > 0 {
+                    output.append(contentsOf: buffer[0..<count])
+                } else if count == 0 || errno != EINTR {
+                    break
+                }
+            }
+            close(fds[0])
+        }
+        var status: Int32 = 0
+        while waitpid(pid, &status, 0) == -1 && errno == EINTR {}
+        let exit: Int32 = (status & 0x7f) == 0 ? (status >> 8) & 0xff : 128 + (status & 0x7f)
+        return Outcome(status: exit, output: String(decoding: output, as: UTF8.self))
+    }
+}

@@ -1,0 +1,103 @@
+import Foundation
+import Testing
+import ShipkeepSandbox
+
+/// `shipkeep deploy --push` from a developer's clone: push, then deploy exactly the commit pushed.
+@Suite(.serialized, .timeLimit(.minutes(5)))
+struct PushDeployTests {
+    private func git(_ arguments: [String], in directory: String) throws -> String {
+        let result = try runProcess(["git", "-C", directory, "-c", "user.name=Dev", "-c", "user.email=dev@example.invalid"]
+            + arguments)
+        guard result.status == 0 else { throw SandboxError("git \(arguments) failed: \(result.stderr)") }
+        return result.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+
+    /// Commits a change to `bot.sh` in the developer clone without pushing it.
+    private func commitLocally(_ vm: VMSandbox, version: String) throws -> String {
+        try SampleApp.bot(version: version).write(toFile: vm.developer + "/bot.sh", atomically: false, encoding: .utf8)
+        _ = try git(["commit", "-q", "-a", "-m", "bot \(version)"], in: vm.developer)
+        return try git(["rev-parse", "HEAD"], in: vm.developer)
+    }
+
+    @Test func theCommitPushedIsTheCommitDeployedEvenWhenTheBranchMovesOn() throws {
+        try withSandbox(bot: true) { vm in
+            let local = try commitLocally(vm, version: "v2")
+            // Another push lands right after ours: the origin moves main on to a child commit. A deploy of
+            // "the tip of main" would take that one; --push must deploy exactly what it pushed.
+            let hook = vm.origin + "/hooks/post-receive"
+            try """
+                #!/bin/sh
+                while read old new ref; do
+                  [ "$ref" = refs/heads/main ] || continue
+                  export GIT_AUTHOR_NAME=racer GIT_AUTHOR_EMAIL=r@example.invalid
+                  export GIT_COMMITTER_NAME=racer GIT_COMMITTER_EMAIL=r@example.invalid
+                  next=$(git commit-tree -p "$new" -m "a racing push" "$new^{tree}")
+                  git update-ref refs/heads/main "$next"
+                done
+
+                """.write(toFile: hook, atomically: true, encoding: .utf8)
+            chmod(hook, 0o755)
+
+            let output = try runProcess([try BuildProducts.path("shipkeep"), "deploy", "--push", "--json"]
+                + vm.controllerArguments, cwd: vm.developer, environment: isolatedEnvironment)
+            #expect(output.status == 0, "\(output.stderr)\n\(output.stdout.suffix(1500))")
+            #expect(output.stderr.contains("deploying exactly \(local.prefix(12))"), "\(output.stderr)")
+            let tip = try git(["rev-parse", "main"], in: vm.origin)
+            #expect(tip != local, "the racing hook did not move main")
+            #expect(try git(["rev-parse", "main^"], in: vm.origin) == local, "our commit was not pushed")
+            #expect(try vm.liveCommit() == local)
+            let result = try #require(jsonLines(output.stdout).last)
+            #expect(result["type"] as? String == "result" && result["ok"] as? Bool == true)
+            #expect((result["deploy"] as? [String: Any])?["commit"] as? String == local)
+        }
+    }
+
+    @Test func aDirtyTreeIsRefusedBeforePushingUnlessAllowedAndTheGitAliasWorks() throws {
+        try withSandbox(bot: true) { vm in
+            let live = try vm.liveCommit()
+            let originTip = try git(["rev-parse", "main"], in: vm.origin)
+            let local = try commitLocally(vm, version: "v2")
+            try "# work in progress\n".write(toFile: vm.developer + "/check.sh", atomically: false, encoding: .utf8)
+
+            let refused = try runProcess([try BuildProducts.path("shipkeep"), "deploy", "--push"]
+                + vm.controllerArguments, cwd: vm.developer, environment: isolatedEnvironment)
+            #expect(refused.status == 1, "\(refused.stderr)")
+            #expect(refused.stderr.contains("uncommitted changes (check.sh)"), "\(refused.stderr)")
+            #expect(refused.stderr.contains("--allow-dirty"))
+            #expect(refused.stderr.split(separator: "\n").count == 1, "not one line: \(refused.stderr)")
+            #expect(try git(["rev-parse", "main"], in: vm.origin) == originTip, "pushed despite the refusal")
+            #expect(try vm.liveCommit() == live)
+
+            // The documented alias, with --allow-dirty: HEAD as committed is pushed and deployed.
+            let command = ([try BuildProducts.path("shipkeep"), "deploy", "--push", "--allow-dirty"]
+                + vm.controllerArguments).joined(separator: " ")
+            _ = try git(["config", "alias.ship", "!" + command], in: vm.developer)
+            let shipped = try runProcess(["git", "ship"], cwd: vm.developer, environment: isolatedEnvironment)
+            #expect(shipped.status == 0, "\(shipped.stderr)\n\(shipped.stdout)")
+            #expect(try vm.liveCommit() == local)
+            #expect(try String(contentsOfFile: vm.developer + "/check.sh", encoding: .utf8) == "# work in progress\n")
+        }
+    }
+
+    @Test func aRejectedPushDeploysNothing() throws {
+        try withSandbox(bot: false) { vm in
+            let live = try vm.liveCommit()
+            _ = try commitLocally(vm, version: "v2")
+            let hook = vm.origin + "/hooks/pre-receive"
+            try "#!/bin/sh\necho 'main is frozen' >&2\nexit 1\n".write(toFile: hook, atomically: true, encoding: .utf8)
+            chmod(hook, 0o755)
+            let output = try runProcess([try BuildProducts.path("shipkeep"), "deploy", "--push", "--json"]
+                + vm.controllerArguments, cwd: vm.developer, environment: isolatedEnvironment)
+            #expect(output.status == 1, "\(output.stderr)")
+            #expect(output.stderr.contains("main is frozen"), "git's own message is shown: \(output.stderr)")
+            #expect(output.stderr.contains("nothing was deployed"))
+            let result = try #require(jsonLines(output.stdout).last)
+            #expect(result["ok"] as? Bool == false && result["exitCode"] as? Int == 1)
+            #expect(try vm.liveCommit() == live)
+        }
+    }
+
+    private var isolatedEnvironment: [String: String] {
+        ["SSH_AUTH_SOCK": "", "NO_COLOR": "1", "SHIPKEEP_SSH_CONFIG": "/dev/null"]
+    }
+}
