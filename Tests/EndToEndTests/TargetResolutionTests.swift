@@ -50,4 +50,30 @@ struct TargetResolutionTests {
             #expect(jumped.stderr.contains("jump host bastion"), "\(jumped.stderr)")
         }
     }
+
+    @Test func theSSHAgentIsTriedFirstUnlessIdentitiesOnly() throws {
+        try withSandbox { vm in
+            let stranger = vm.root + "/stranger_key"
+            let keygen = try runProcess(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", stranger])
+            #expect(keygen.status == 0, "\(keygen.stderr)")
+            let agent = try SSHAgentProcess(socketPath: vm.root + "/agent.sock")
+            defer { agent.stop() }
+            try agent.add(keyPath: vm.server.userKeyPath)
+            let arguments = ["status", "--host", vm.server.listenAddress, "--port", String(vm.server.port),
+                             "--user", vm.server.user, "--known-hosts", vm.server.knownHostsPath, "--app", "bots",
+                             "--identity", stranger]
+
+            // The agent's key goes first, so the server never even sees the named key fail.
+            let first = try shipkeep(arguments, environment: ["SSH_AUTH_SOCK": agent.socketPath])
+            #expect(first.status == 0, "\(first.stderr)")
+            #expect(!vm.server.log().contains("Failed publickey"), "a key was tried before the agent's")
+
+            // IdentitiesOnly yes: only the named key is offered, and it is the wrong one.
+            let config = vm.root + "/ssh_config"
+            try "Host *\n    IdentitiesOnly yes\n".write(toFile: config, atomically: false, encoding: .utf8)
+            let only = try shipkeep(arguments + ["--ssh-config", config], environment: ["SSH_AUTH_SOCK": agent.socketPath])
+            #expect(only.status == 3, "\(only.stderr)")
+            #expect(vm.server.log().contains("Failed publickey"))
+        }
+    }
 }

@@ -125,6 +125,12 @@ struct TargetOptions: ParsableArguments {
 
         let passphrase = env["SHIPKEEP_SSH_PASSPHRASE"]
         var credentials: [SSHCredential] = []
+        // As ssh does: the agent's keys first (a laptop's keys live there), then the named keys; with
+        // `IdentitiesOnly yes` the agent is skipped, which also keeps a crowded agent from using up the
+        // server's MaxAuthTries before the right key is offered.
+        if let socket = env["SSH_AUTH_SOCK"], !socket.isEmpty, !ssh.identitiesOnly {
+            credentials.append(.agent(socketPath: socket))
+        }
         if let text = env["SHIPKEEP_SSH_KEY"], !text.isEmpty { credentials.append(.keyText(text, passphrase: passphrase)) }
         if let file = identity ?? env["SHIPKEEP_IDENTITY"] ?? project?.identity {
             let path = Self.expand(file)
@@ -133,7 +139,6 @@ struct TargetOptions: ParsableArguments {
             }
             credentials.append(.keyFile(path: path, passphrase: passphrase))
         }
-        if let socket = env["SSH_AUTH_SOCK"], !socket.isEmpty { credentials.append(.agent(socketPath: socket)) }
         for file in ssh.identityFiles where FileManager.default.isReadableFile(atPath: file) {
             credentials.append(.keyFile(path: file, passphrase: passphrase))
         }

@@ -16,6 +16,8 @@ struct SSHConfig {
         var userKnownHostsFiles: [String] = []
         var proxyJump: String?
         var strictHostKeyChecking: String?
+        /// `IdentitiesOnly yes`: offer only the configured keys, not every key the ssh-agent holds.
+        var identitiesOnly = false
     }
 
     private struct Block {
@@ -87,6 +89,7 @@ struct SSHConfig {
                     resolved.userKnownHostsFiles = Self.words(option.value).map { Self.expand($0, host: host, user: localUser) }
                 case "proxyjump" where first: resolved.proxyJump = option.value == "none" ? nil : option.value
                 case "stricthostkeychecking" where first: resolved.strictHostKeyChecking = option.value.lowercased()
+                case "identitiesonly" where first: resolved.identitiesOnly = option.value.lowercased() == "yes"
                 default: break
                 }
             }
