@@ -18,7 +18,8 @@ struct AgentRequest {
             let resolved = try options.resolve()
             targetName = resolved.display
             let command = try makeCommand(resolved)
-            let renderer = DeployRenderer(terminal: .detect(), target: resolved.display, verbose: options.verbose)
+            let renderer = DeployRenderer(terminal: .detect(), target: resolved.display, verbose: options.verbose,
+                                          quiet: options.quiet)
             let connection = try AgentConnection(resolved, verbose: options.verbose)
             defer { connection.close() }
             let result = try connection.session.request(command) { message in

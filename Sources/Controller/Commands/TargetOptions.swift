@@ -69,6 +69,13 @@ struct TargetOptions: ParsableArguments {
     @Flag(name: .long, help: "Print the agent's diagnostics (its stderr) and connection details on stderr.")
     var verbose = false
 
+    @Flag(name: [.short, .long], help: "Print only warnings, errors and the final summary line.")
+    var quiet = false
+
+    func validate() throws {
+        if verbose && quiet { throw ValidationError("--verbose and --quiet contradict each other; pick one") }
+    }
+
     /// The environment the options fall back to; a property so tests can substitute it.
     var environment: [String: String] { ProcessInfo.processInfo.environment }
 

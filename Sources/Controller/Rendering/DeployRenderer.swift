@@ -7,6 +7,9 @@ final class DeployRenderer {
     private let terminal: Terminal
     private let target: String
     private let verbose: Bool
+    private let quiet: Bool
+    private var bars: [String: ProgressBar] = [:]
+    private var lastPlainProgress: [String: Date] = [:]
     private var phaseStarted: [String: Date] = [:]
     private let actions = GitHubActions.detect()
     /// Each finished phase with its duration, for summaries.
@@ -14,14 +17,19 @@ final class DeployRenderer {
     private var progressShown = false
     private var lastProgress = Date.distantPast
 
-    init(terminal: Terminal, target: String, verbose: Bool) {
+    /// - Parameter quiet: Only warnings, errors and the closing summary.
+    init(terminal: Terminal, target: String, verbose: Bool, quiet: Bool = false) {
         self.terminal = terminal
         self.target = target
-        self.verbose = verbose
+        self.verbose = verbose && !quiet
+        self.quiet = quiet
     }
 
     /// Renders one event.
     func render(_ message: EventMessage) {
+        if quiet {
+            guard case .warning = message.event else { return }
+        }
         switch message.event {
         case .started(let started):
             line("deploy \(started.deploy) of \(started.app) on \(target)")
@@ -34,6 +42,7 @@ final class DeployRenderer {
                 if let actions { line(actions.group(phase.name)) }
                 if verbose { line("  → \(phase.name)") }
             default:
+                bars[phase.name] = nil
                 let seconds = phaseStarted[phase.name].map { Date().timeIntervalSince($0) } ?? 0
                 phases.append((phase.name, phase.state, seconds))
                 let mark = phase.state == "completed" ? terminal.paint("✓", .ok) : terminal.paint("✗", .critical)
@@ -42,17 +51,23 @@ final class DeployRenderer {
                 if let actions { line(actions.endGroup) }
             }
         case .progress(let progress):
-            guard terminal.colors || terminal.interactive, Date().timeIntervalSince(lastProgress) > 0.1 else { return }
-            lastProgress = Date()
-            let total = progress.total.map { " / \(ByteCount.format($0))" } ?? ""
-            let percent = progress.total.flatMap { $0 > 0 ? " \(Int(Double(progress.done) * 100 / Double($0)))%" : nil } ?? ""
-            let done = switch progress.unit {
-            case "bytes": ByteCount.format(progress.done)
-            case "seconds": "still working after \(progress.done)s"
-            default: "\(progress.done) \(progress.unit)"
+            let now = Date()
+            var bar = bars[progress.phase] ?? ProgressBar(phase: progress.phase, started: phaseStarted[progress.phase] ?? now)
+            bar.update(progress)
+            bars[progress.phase] = bar
+            // Files and bytes arrive as a pair, files first: draw once the pair is complete.
+            guard progress.unit != "files" else { return }
+            if terminal.interactive {
+                guard now.timeIntervalSince(lastProgress) > 0.1 else { return }
+                lastProgress = now
+                FileHandle.standardOutput.write(Data(("\r\u{1B}[2K" + bar.line(now: now)).utf8))
+                progressShown = true
+            } else {
+                // In a log (CI), a plain line now and then shows a long phase is moving without flooding it.
+                guard now.timeIntervalSince(lastPlainProgress[progress.phase] ?? bar.started) >= 5 else { return }
+                lastPlainProgress[progress.phase] = now
+                line(bar.plainLine(now: now))
             }
-            FileHandle.standardOutput.write(Data("\r\u{1B}[2K    \(progress.phase)\(percent) \(done)\(total)".utf8))
-            progressShown = true
         case .log(let log):
             line(terminal.dim("    [\(log.source ?? log.stream)] \(log.line)"))
         case .warning(let warning):
