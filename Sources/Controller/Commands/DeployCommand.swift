@@ -17,9 +17,10 @@ struct DeployCommand: ParsableCommand {
             alias: git config alias.ship '!shipkeep deploy prod --push' — then `git ship`.
 
             Examples:
-              shipkeep deploy prod                              the branch tip, target from shipkeep.yml
-              shipkeep deploy prod --push                       push this branch, deploy what was pushed
+              shipkeep deploy prod            the branch tip; prod from shipkeep.yml
+              shipkeep deploy prod --push     push this branch, deploy what was pushed
               shipkeep deploy --host vm1 --user bots --app bots --commit 3f2a9c1
+
             \(DeployExit.help)
             """
     )
