@@ -167,8 +167,10 @@ struct TargetOptions: ParsableArguments {
         let agent = agentCommand ?? env["SHIPKEEP_AGENT"] ?? "shipkeep-agent"
         var command = [agent, "serve"]
         if let config = agentConfig ?? env["SHIPKEEP_AGENT_CONFIG"] { command += ["--config", config] }
-        return ResolvedTarget(ssh: options, app: app ?? env["SHIPKEEP_APP"] ?? project?.app,
-                              remoteCommand: command.map(ShellQuote.quote).joined(separator: " "))
+        var resolved = ResolvedTarget(ssh: options, app: app ?? env["SHIPKEEP_APP"] ?? project?.app,
+                                      remoteCommand: command.map(ShellQuote.quote).joined(separator: " "))
+        resolved.name = target ?? alias
+        return resolved
     }
 
     private static func expand(_ path: String) -> String {
@@ -201,6 +203,8 @@ struct TargetOptions: ParsableArguments {
 /// A connection plan: SSH settings, the app, and the command requested on the exec channel (which a forced
 /// command in authorized_keys overrides).
 struct ResolvedTarget {
+    /// What the user named it: the TARGET argument, else the host; for messages that suggest a command.
+    var name = ""
     var ssh: SSHConnectOptions
     var app: String?
     var remoteCommand: String

@@ -31,11 +31,21 @@ final class AgentConnection {
         session = AgentSession(channel: channel, onDiagnostic: { line in
             if verbose { Terminal.error("agent: \(line)") }
         })
+        let upgrade = "`shipkeep install \(target.name)` puts this shipkeep's agent on the VM"
+        let reply: Event.HelloReply
         do {
-            try session.hello()
+            reply = try session.hello()
         } catch {
             ssh.disconnect()
+            if error.code == ProtocolError.Code.unsupportedVersion.rawValue {
+                throw ControllerError(error.kind, "\(error.message); the agent speaks another protocol version: "
+                    + upgrade, code: error.code)
+            }
             throw error
+        }
+        if reply.agentVersion != WireProtocol.toolVersion {
+            Terminal.error("shipkeep: warning: the agent on \(target.display) is version \(reply.agentVersion) and this "
+                + "shipkeep is \(WireProtocol.toolVersion); \(upgrade)")
         }
     }
 
