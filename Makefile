@@ -3,7 +3,7 @@ SHELL := /bin/bash
 SWIFT ?= swift
 BIN_DIR = $(shell $(SWIFT) build --show-bin-path 2>/dev/null)
 
-.PHONY: all deps build test demo clean help
+.PHONY: all deps build test demo release man clean help
 
 all: build
 
@@ -11,6 +11,8 @@ help:
 	@echo "make demo   install what is missing, build, start a sandbox VM and deploy to it"
 	@echo "make test   install what is missing, build, run every test (unit and end-to-end through real sshd)"
 	@echo "make build  build shipkeep and shipkeep-agent (debug)"
+	@echo "make release  dist/shipkeep and a static dist/shipkeep-agent (no Swift runtime needed on the VM)"
+	@echo "make man    man pages for shipkeep and shipkeep-agent in .build/man"
 
 ## Installs the system packages shipkeep builds and tests with, when any is missing.
 deps:
@@ -25,5 +27,20 @@ test: build
 demo: build
 	SHIPKEEP_BIN_DIR="$(BIN_DIR)" scripts/demo.sh
 
+## The release pair: `shipkeep` for this machine, and an agent with the Swift runtime linked in statically,
+## stripped, which `shipkeep install` finds next to `shipkeep` and uploads.
+release: deps
+	$(SWIFT) build -c release --product shipkeep
+	$(SWIFT) build -c release --static-swift-stdlib --product shipkeep-agent --build-path .build-static
+	mkdir -p dist
+	cp "$$($(SWIFT) build -c release --show-bin-path)/shipkeep" dist/shipkeep
+	strip -o dist/shipkeep-agent .build-static/release/shipkeep-agent
+	@ls -l dist/shipkeep dist/shipkeep-agent
+
+man: deps
+	mkdir -p .build/man
+	$(SWIFT) package plugin --allow-writing-to-package-directory generate-manual --output-directory .build/man
+	@echo "read with: man .build/man/shipkeep.1"
+
 clean:
-	rm -rf .build
+	rm -rf .build .build-static dist

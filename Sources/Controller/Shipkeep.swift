@@ -9,7 +9,10 @@ struct Shipkeep: ParsableCommand {
         abstract: "Deploy git apps to long-running VMs over SSH without losing their data.",
         discussion: """
             shipkeep connects with SSH (host keys always verified), runs shipkeep-agent on the VM and speaks \
-            its JSON protocol. Settings come from flags or SHIPKEEP_* environment variables.
+            its JSON protocol. Settings come from flags, SHIPKEEP_* environment variables, shipkeep.yml and \
+            ~/.ssh/config, in that order.
+
+            Shell completions: shipkeep --generate-completion-script bash|zsh|fish
             """,
         version: "shipkeep \(WireProtocol.toolVersion) (protocol v\(WireProtocol.version))",
         subcommands: [StatusCommand.self, DeployCommand.self, RollbackCommand.self, AttachCommand.self,

@@ -1,0 +1,37 @@
+import Foundation
+import Testing
+import ShipkeepSandbox
+
+/// `--help` on every command, and shell completions that know every command.
+@Suite(.timeLimit(.minutes(2)))
+struct CLIHelpTests {
+    static let commands = ["status", "deploy", "rollback", "attach", "snapshots", "restore", "unlock", "init"]
+
+    @Test(arguments: commands)
+    func everyCommandHasHelpWithItsExitStatusOrUsage(command: String) throws {
+        let result = try shipkeep([command, "--help"])
+        #expect(result.status == 0, "\(result.stderr)")
+        #expect(result.stdout.hasPrefix("OVERVIEW: "), "\(result.stdout)")
+        #expect(result.stdout.contains("USAGE: shipkeep \(command)"))
+        #expect(result.stdout.contains("-h, --help"))
+    }
+
+    @Test(arguments: ["bash", "zsh", "fish"])
+    func completionsKnowEveryCommand(shell: String) throws {
+        let result = try shipkeep(["--generate-completion-script", shell])
+        #expect(result.status == 0, "\(result.stderr)")
+        for command in Self.commands {
+            #expect(result.stdout.contains(command), "\(shell) completion lacks \(command)")
+        }
+        #expect(result.stdout.contains("known-hosts"))
+    }
+
+    @Test func theAgentHasHelpToo() throws {
+        let agent = try BuildProducts.path("shipkeep-agent")
+        for arguments in [["--help"], ["serve", "--help"], ["version", "--help"]] {
+            let result = try runProcess([agent] + arguments)
+            #expect(result.status == 0, "\(arguments): \(result.stderr)")
+            #expect(result.stdout.contains("USAGE: shipkeep-agent"), "\(arguments): \(result.stdout)")
+        }
+    }
+}
