@@ -49,7 +49,8 @@ struct DiskFullFaultTests {
                 injection: "6 MiB tmpfs mounted as the snapshot dir; 8 MiB of data to snapshot",
                 outcome: "deploy exit \(output.status), \(code), failed in "
                     + "\(phases(output.stdout, "failed").joined(separator: ", ")); status: \(Faults.lastOutcome(app)); "
-                    + "\(try Faults.codeAt(vm, fixture)); \(left.isEmpty ? "snapshot dir empty" : "snapshot dir not empty"); "
+                    + "\(try Faults.codeAt(vm, fixture)); "
+                    + "\(left.isEmpty ? "snapshot dir empty" : "snapshot dir not empty"); "
                     + "\(Faults.lockState(app))",
                 linesLost: lost, test: "DiskFullFaultTests/refusedInPreflight()"
             ).write()

@@ -106,6 +106,7 @@ enum Faults {
 
     /// Whether the snapshot dir holds an incomplete snapshot.
     static func partialSnapshots(_ vm: VMSandbox) -> [String] {
-        ((try? FileManager.default.contentsOfDirectory(atPath: vm.snapshotDir)) ?? []).filter { $0.hasSuffix(".partial") }
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: vm.snapshotDir)) ?? []
+        return names.filter { $0.hasSuffix(".partial") }
     }
 }

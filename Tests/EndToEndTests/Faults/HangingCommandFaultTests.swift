@@ -16,7 +16,7 @@ struct HangingCommandFaultTests {
         try String(contentsOfFile: file, encoding: .utf8).split(whereSeparator: \.isWhitespace).compactMap { Int32($0) }
     }
 
-    @Test("a hook that hangs is killed with its process group at the timeout; the deploy rolls back",
+    @Test("a hook or service restart that hangs is killed with its process group at its timeout; the deploy rolls back",
           arguments: ["hook", "service restart"])
     func hangingCommand(kind: String) throws {
         try withSandbox(bot: false) { vm in
@@ -27,7 +27,8 @@ struct HangingCommandFaultTests {
             } else {
                 try vm.writeAgentConfig(serviceTimeout: 2)
             }
-            let fixture = try Faults.prepare(vm, commit: [isHook ? "after-update.sh" : "restart.sh": Self.hanging(pidFile)])
+            let script = isHook ? "after-update.sh" : "restart.sh"
+            let fixture = try Faults.prepare(vm, commit: [script: Self.hanging(pidFile)])
             let started = Date()
             let output = try shipkeep(["deploy", "--json"] + vm.controllerArguments)
             let seconds = Date().timeIntervalSince(started)
@@ -55,8 +56,9 @@ struct HangingCommandFaultTests {
                 section: "faults", id: isHook ? "07-0" : "07-1", scenario: "a \(kind) that hangs",
                 injection: "the new commit's \(isHook ? "after_update hook" : "restart command") starts a background "
                     + "child and sleeps; its timeout is 2 s",
-                outcome: "deploy exit \(output.status), \(code) (\(message.contains("timed out") ? "timed out" : "other")"
-                    + "); \(survivors.isEmpty ? "command and child killed" : "processes left running"); "
+                outcome: "deploy exit \(output.status), \(code) "
+                    + "(\(message.contains("timed out") ? "timed out" : "other")); "
+                    + (survivors.isEmpty ? "command and child killed; " : "processes left running; ")
                     + "status: \(Faults.lastOutcome(app)); \(try Faults.codeAt(vm, fixture)); \(Faults.lockState(app))",
                 linesLost: lost, test: "HangingCommandFaultTests/hangingCommand(kind: \(kind))"
             ).write()
