@@ -66,6 +66,10 @@ struct ConcurrencyFaultTests {
         try withSandbox(bot: false) { vm in
             let fixture = try Faults.prepare(vm)
             let first = try Faults.startPaused(vm, in: "update")
+            // A bounded wait that runs out ends as a plain refusal: exit 4, naming the holder.
+            let impatient = try shipkeep(["deploy", "--wait-lock", "1"] + vm.controllerArguments)
+            #expect(impatient.status == 4, "\(impatient.stderr)")
+            #expect(impatient.stderr.contains("locked by deploy \(first.deploy)"), "\(impatient.stderr)")
             let second = try BackgroundShipkeep(["deploy", "--json", "--wait-lock", "120"] + vm.controllerArguments)
             let started = try second.waitForLine { $0.contains("\"type\":\"started\"") }
             let worker = Int32(try #require(jsonLines(started).first?["pid"] as? Int))
