@@ -2,8 +2,10 @@
 SHELL := /bin/bash
 SWIFT ?= swift
 BIN_DIR = $(shell $(SWIFT) build --show-bin-path 2>/dev/null)
+# Where the fault tests write their rows of docs/RELIABILITY.md.
+RELIABILITY_DIR = $(CURDIR)/.build/reliability
 
-.PHONY: all deps build test demo release man clean help
+.PHONY: all deps build test reliability demo release man clean help
 
 all: build
 
@@ -13,6 +15,7 @@ help:
 	@echo "make build  build shipkeep and shipkeep-agent (debug)"
 	@echo "make release  dist/shipkeep and a static dist/shipkeep-agent (no Swift runtime needed on the VM)"
 	@echo "make man    man pages for shipkeep and shipkeep-agent in .build/man"
+	@echo "make reliability  rewrite docs/RELIABILITY.md's tables from the last make test"
 
 ## Installs the system packages shipkeep builds and tests with, when any is missing.
 deps:
@@ -21,8 +24,17 @@ deps:
 build: deps
 	$(SWIFT) build
 
+## Every test, then docs/RELIABILITY.md checked against the rows the fault tests recorded.
 test: build
-	SHIPKEEP_BIN_DIR="$(BIN_DIR)" $(SWIFT) test 2>&1 | tee .build/test-output.txt; exit $${PIPESTATUS[0]}
+	rm -rf "$(RELIABILITY_DIR)"
+	SHIPKEEP_BIN_DIR="$(BIN_DIR)" SHIPKEEP_RELIABILITY_DIR="$(RELIABILITY_DIR)" $(SWIFT) test 2>&1 \
+		| tee .build/test-output.txt; status=$${PIPESTATUS[0]}; \
+		if [ $$status -eq 0 ]; then "$(BIN_DIR)/shipkeep-sandbox" reliability --records "$(RELIABILITY_DIR)" || status=1; fi; \
+		exit $$status
+
+## Rewrites docs/RELIABILITY.md's tables from the records of the last `make test`.
+reliability: build
+	"$(BIN_DIR)/shipkeep-sandbox" reliability --write --records "$(RELIABILITY_DIR)"
 
 demo: build
 	SHIPKEEP_BIN_DIR="$(BIN_DIR)" scripts/demo.sh

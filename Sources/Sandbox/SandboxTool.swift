@@ -8,7 +8,7 @@ struct SandboxTool: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "shipkeep-sandbox",
         abstract: "Run a throwaway VM sandbox: a real sshd on loopback and a sample bot app that keeps writing.",
-        subcommands: [Run.self]
+        subcommands: [Run.self, Reliability.self]
     )
 }
 

@@ -8,18 +8,20 @@ public final class BackgroundCommand: @unchecked Sendable {
     // @unchecked: used from the one test that owns it; the exit status is cached on first observation.
     private let child: ChildProcess
     private let outputPath: String
+    private let errorPath: String
     private var exitStatus: Int32?
 
-    /// Starts `argv` with stdin from /dev/null, stdout to a private file and stderr to /dev/null.
+    /// Starts `argv` with stdin from /dev/null, and stdout and stderr each to a private file.
     ///
     /// - Throws: `SandboxError` when it cannot start.
     public init(_ argv: [String], environment: [String: String] = [:]) throws {
         outputPath = NSTemporaryDirectory() + "shipkeep-background-\(UUID().uuidString).out"
+        errorPath = String(outputPath.dropLast(4)) + ".err"
         let input = try openForChild("/dev/null", O_RDONLY)
         defer { close(input) }
         let output = try openForChild(outputPath, O_WRONLY | O_CREAT | O_TRUNC)
         defer { close(output) }
-        let errors = try openForChild("/dev/null", O_WRONLY)
+        let errors = try openForChild(errorPath, O_WRONLY | O_CREAT | O_TRUNC)
         defer { close(errors) }
         child = try ChildProcess.spawn(argv, cwd: nil, environment: environment, descriptors: (input, output, errors))
     }
@@ -30,11 +32,17 @@ public final class BackgroundCommand: @unchecked Sendable {
             _ = child.wait()
         }
         unlink(outputPath)
+        unlink(errorPath)
     }
 
     /// Everything it has printed on stdout so far.
     public var output: String {
         String(decoding: FileManager.default.contents(atPath: outputPath) ?? Data(), as: UTF8.self)
+    }
+
+    /// Everything it has printed on stderr so far.
+    public var errorOutput: String {
+        String(decoding: FileManager.default.contents(atPath: errorPath) ?? Data(), as: UTF8.self)
     }
 
     /// Whether it is still running.

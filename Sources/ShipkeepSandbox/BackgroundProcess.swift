@@ -24,6 +24,9 @@ final class BackgroundProcess {
         stop()
     }
 
+    /// The process id.
+    var pid: pid_t { child.pid }
+
     /// Whether the process is still running (it is reaped as soon as this notices it exited).
     var isRunning: Bool {
         if exitStatus == nil {

@@ -30,6 +30,8 @@ public final class SSHServer: @unchecked Sendable {
     private let outputPath: String
     private let authorizedKeysPath: String
     private let hostKeyPath: String
+    /// Put before sshd's argv, e.g. `ip netns exec NAME` to run it in a network namespace.
+    private let launchPrefix: [String]
     private let lock = NSLock()
     private var process: BackgroundProcess?
     private var currentPort = 0
@@ -45,11 +47,15 @@ public final class SSHServer: @unchecked Sendable {
     ///   - directory: Created if needed; the keys and files are (re)generated in it.
     ///   - forcedCommand: If non-nil, the user key may only run this command
     ///     (`restrict,command="…"`); if nil, the key's line has no options so any command runs.
-    ///   - listenAddress: A numeric loopback address.
+    ///   - listenAddress: A numeric address: loopback, or one inside the namespace `launchPrefix` enters.
+    ///   - launchPrefix: Words put before sshd's argv (`["ip", "netns", "exec", "NAME"]`); they must exec
+    ///     sshd in place, so that stopping the process stops sshd.
     /// - Throws: `SandboxError` if a key cannot be generated or a file written.
-    public init(directory: String, forcedCommand: String?, listenAddress: String = "127.0.0.1") throws {
+    public init(directory: String, forcedCommand: String?, listenAddress: String = "127.0.0.1",
+                launchPrefix: [String] = []) throws {
         self.directory = directory
         self.listenAddress = listenAddress
+        self.launchPrefix = launchPrefix
         configPath = directory + "/sshd_config"
         authorizedKeysPath = directory + "/authorized_keys"
         hostKeyPath = directory + "/ssh_host_ed25519_key"
@@ -81,10 +87,18 @@ public final class SSHServer: @unchecked Sendable {
         stop()
     }
 
+    /// The running sshd's process id (the listener), or nil when it is not running.
+    public var pid: Int32? {
+        lock.withLock { process?.isRunning == true ? process?.pid : nil }
+    }
+
     /// Starts sshd on a free port and returns once it answers with an SSH banner (10 s at most). If another
     /// process takes the port first, it retries with a new one.
+    ///
+    /// - Parameter fixedPort: Listen on this port instead (no retry): to come back on the port clients know
+    ///   after a restart, or inside a network namespace, where the host cannot probe for a free port.
     /// - Throws: `SandboxError` with sshd's log if it does not come up.
-    public func start() throws {
+    public func start(port fixedPort: Int? = nil) throws {
         try lock.withLock {
             guard process == nil else { return }
             if geteuid() == 0 && !FileManager.default.fileExists(atPath: "/run/sshd") {
@@ -96,8 +110,8 @@ public final class SSHServer: @unchecked Sendable {
                 )
             }
             var failures: [String] = []
-            for _ in 0..<5 {
-                let port = try LoopbackPort.free(on: listenAddress)
+            for _ in 0..<(fixedPort == nil ? 5 : 1) {
+                let port = try fixedPort ?? LoopbackPort.free(on: listenAddress)
                 let config = SSHServerConfig.text(
                     directory: directory,
                     listenAddress: listenAddress,
@@ -108,7 +122,7 @@ public final class SSHServer: @unchecked Sendable {
                 let logStart = log().utf8.count
                 // Absolute path: sshd re-executes itself and refuses to run from a relative one.
                 let sshd = try BackgroundProcess(
-                    ["/usr/sbin/sshd", "-D", "-e", "-f", configPath, "-E", logPath],
+                    launchPrefix + ["/usr/sbin/sshd", "-D", "-e", "-f", configPath, "-E", logPath],
                     outputPath: outputPath
                 )
                 if try awaitReady(sshd, port: port) {

@@ -32,8 +32,12 @@ public final class VMSandbox: @unchecked Sendable {
 
     /// Builds the sandbox under `root` (created; must not exist or be empty). Nothing is started yet.
     ///
+    /// - Parameters:
+    ///   - listenAddress: Where sshd listens: loopback, or the VM side of a ``NetworkNamespace``.
+    ///   - sshdPrefix: Words put before sshd's argv, e.g. ``NetworkNamespace/execPrefix``.
     /// - Throws: ``SandboxError`` when a step fails (git, ssh-keygen, files).
-    public init(root: String, agentBinary: String? = nil, forcedCommand: Bool = true) throws {
+    public init(root: String, agentBinary: String? = nil, forcedCommand: Bool = true,
+                listenAddress: String = "127.0.0.1", sshdPrefix: [String] = []) throws {
         self.root = root
         origin = root + "/origin.git"
         developer = root + "/developer"
@@ -48,7 +52,8 @@ public final class VMSandbox: @unchecked Sendable {
         let command = forcedCommand
             ? "'\(self.agentBinary)' serve --config '\(agentConfigPath)'"
             : nil
-        server = try SSHServer(directory: root + "/sshd", forcedCommand: command)
+        server = try SSHServer(directory: root + "/sshd", forcedCommand: command, listenAddress: listenAddress,
+                               launchPrefix: sshdPrefix)
 
         try git(["init", "-q", "--bare", "-b", "main", origin])
         try git(["init", "-q", "-b", "main", developer])
@@ -64,11 +69,11 @@ public final class VMSandbox: @unchecked Sendable {
         try writeAgentConfig()
     }
 
-    /// Writes `agent.yml` for the sample app; tests vary the hooks and the health timeout.
+    /// Writes `agent.yml` for the sample app; tests vary the hooks and the timeouts.
     ///
     /// - Throws: when the file cannot be written.
     public func writeAgentConfig(hooks: [[String]] = [], hookTimeout: Int = 60, healthTimeout: Int = 8,
-                                 keep: Int = 3) throws {
+                                 serviceTimeout: Int = 60, keep: Int = 3) throws {
         let hookLines = hooks.isEmpty ? "" : """
                 hooks:
                   timeout: \(hookTimeout)
@@ -89,6 +94,7 @@ public final class VMSandbox: @unchecked Sendable {
                   - name: bot
                     restart: ["./restart.sh"]
                     check: ["./check.sh"]
+                    timeout: \(serviceTimeout)
                 health:
                   timeout: \(healthTimeout)
                   fresh: { path: paper_trading_outputs, within: 10 }
@@ -201,6 +207,9 @@ public final class VMSandbox: @unchecked Sendable {
         try FileManager.default.createDirectory(atPath: stateDir, withIntermediateDirectories: true)
         try write(stateDir + "/fault-pause-" + phase, "")
     }
+
+    /// The snapshot directory `agent.yml` names (a test may mount a small filesystem there).
+    public var snapshotDir: String { stateDir + "/snapshots" }
 
     /// The flags that point `shipkeep` at this sandbox.
     public var controllerArguments: [String] {

@@ -12,6 +12,12 @@ final class BackgroundShipkeep {
 
     var output: String { command.output }
 
+    /// What it printed on stderr so far.
+    var errorOutput: String { command.errorOutput }
+
+    /// Whether it is still running.
+    var isRunning: Bool { command.isRunning }
+
     /// Waits until a line matching `predicate` has been printed, and returns it.
     @discardableResult
     func waitForLine(timeout: Double = 120, _ predicate: (String) -> Bool) throws -> String {

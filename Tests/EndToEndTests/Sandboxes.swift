@@ -1,15 +1,19 @@
 import Foundation
 import ShipkeepSandbox
 
-/// Starts a fresh sandbox VM for one test and removes it afterwards.
-func withSandbox<T>(forcedCommand: Bool = true, bot: Bool = false, _ body: (VMSandbox) throws -> T) throws -> T {
+/// Starts a fresh sandbox VM for one test and removes it afterwards. With a `namespace`, its sshd runs inside
+/// it, listening on the namespace's address on port 2222.
+func withSandbox<T>(forcedCommand: Bool = true, bot: Bool = false, namespace: NetworkNamespace? = nil,
+                    _ body: (VMSandbox) throws -> T) throws -> T {
     let root = FileManager.default.temporaryDirectory.appendingPathComponent("shipkeep-e2e-\(UUID().uuidString)").path
-    let sandbox = try VMSandbox(root: root, forcedCommand: forcedCommand)
+    let sandbox = try VMSandbox(root: root, forcedCommand: forcedCommand,
+                                listenAddress: namespace?.innerAddress ?? "127.0.0.1",
+                                sshdPrefix: namespace?.execPrefix ?? [])
     defer {
         sandbox.stop()
         try? FileManager.default.removeItem(atPath: root)
     }
-    try sandbox.start()
+    try sandbox.server.start(port: namespace == nil ? nil : 2222)
     if bot { try sandbox.startBot() }
     return try body(sandbox)
 }

@@ -54,18 +54,33 @@ enum DeployLock {
         }
     }
 
-    /// Takes the lock without waiting.
+    /// How often a waiting deploy tries the lock again.
+    static let retryInterval = 0.2
+
+    /// Takes the lock, waiting up to `wait` seconds for a live holder to release it.
     ///
+    /// - Parameter onWait: called when the wait begins and whenever the holder changes, with the holder.
     /// - Throws: ``Busy`` naming the live holder, or ``FileSystemError`` when the state dir is unusable.
-    static func acquire(_ state: StateDirectory, record: Record) throws -> Held {
+    static func acquire(_ state: StateDirectory, record: Record, wait: Double = 0,
+                        onWait: (LockHolder) -> Void = { _ in }) throws -> Held {
         try FileSystem.makeDirectories(state.path)
         let fd = try FileSystem.open(state.lockFile, O_RDWR | O_CREAT, 0o600)
+        let deadline = Date().addingTimeInterval(wait)
+        var announced: String?
         while flock(fd, LOCK_EX | LOCK_NB) != 0 {
             if errno == EINTR { continue }
             let holder = readHolder(fd).map { LockHolder(record: $0, alive: true) }
-            close(fd)
-            throw Busy(holder: holder ?? LockHolder(deploy: "unknown", controller: nil, commit: nil,
-                                                    startedAt: Date(), pid: 0, alive: true))
+                ?? LockHolder(deploy: "unknown", controller: nil, commit: nil, startedAt: Date(), pid: 0, alive: true)
+            guard deadline.timeIntervalSinceNow > 0 else {
+                close(fd)
+                throw Busy(holder: holder)
+            }
+            // Polled rather than a blocking flock: the wait stays bounded, and no queue order is promised.
+            if announced != holder.deploy {
+                announced = holder.deploy
+                onWait(holder)
+            }
+            Thread.sleep(forTimeInterval: min(retryInterval, max(0.01, deadline.timeIntervalSinceNow)))
         }
         let stale = readHolder(fd).map { LockHolder(record: $0, alive: false) }
         let held = Held(fd: fd, stale: stale)

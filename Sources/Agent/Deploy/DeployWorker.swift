@@ -19,6 +19,8 @@ final class DeployWorker {
 
     /// Seconds a fetch may take.
     static let fetchTimeout = 300.0
+    /// The longest a deploy may wait for the lock, whatever the request asks: one day.
+    static let maxLockWait = 86_400
 
     /// Prepares the worker; the journal is created at once so that even a refusal is recorded.
     ///
@@ -37,12 +39,20 @@ final class DeployWorker {
     /// and healthy).
     func run() -> Int32 {
         emit(.started(Event.Started(deploy: deploy, app: app.name, pid: getpid())))
-        begin("preflight")
+        // The fault point of preflight waits until the lock is held: a worker killed "in preflight" must be one
+        // that recovery can see.
+        begin("preflight", pause: false)
         let lock: DeployLock.Held
+        let wait = Double(min(max(request.waitLock ?? 0, 0), Self.maxLockWait))
         do {
             lock = try DeployLock.acquire(state, record: .init(deploy: deploy, controller: request.controller,
                                                                 commit: request.commit ?? request.ref,
-                                                                startedAt: started, pid: getpid()))
+                                                                startedAt: started, pid: getpid()),
+                                          wait: wait) { holder in
+                emit(.warning(.init(code: "waiting_for_lock", message: "app \(app.name) is locked by deploy "
+                    + "\(holder.deploy)\(holder.commit.map { " (commit \($0.prefix(12)))" } ?? ""); waiting up to "
+                    + "\(Int(wait))s for it to finish")))
+            }
         } catch let busy as DeployLock.Busy {
             let holder = busy.holder
             let by = holder.controller.map { " by \($0)" } ?? ""
@@ -58,6 +68,7 @@ final class DeployWorker {
             let recovery = Recovery(app: app).recover(stale.deploy)
             emit(.warning(.init(code: "recovered", message: recovery.message ?? "recovered deploy \(stale.deploy)")))
         }
+        FaultPoint.pauseIfRequested(state: state, phase: "preflight")
         do {
             try runPhases()
             return finish(nil, lock: lock)
@@ -285,10 +296,10 @@ final class DeployWorker {
         return failure == nil ? 0 : 1
     }
 
-    private func begin(_ name: String) {
+    private func begin(_ name: String, pause: Bool = true) {
         phase = (name, Date())
         emit(.phase(.init(name: name, state: "started")))
-        FaultPoint.pauseIfRequested(state: state, phase: name)
+        if pause { FaultPoint.pauseIfRequested(state: state, phase: name) }
     }
 
     private func end(detail: String? = nil) {

@@ -44,7 +44,10 @@ extension AgentServer {
         }
         let follower = JournalFollower(path: state.journal(deploy), fromSeq: max(1, request.fromSeq ?? 1))
         var heartbeat = Heartbeat()
+        let worker = Self.workerPID(deploy, state: state)
         let result = follower.follow(isRunning: {
+            // A worker still waiting for the lock is running too, though the lock does not name it yet.
+            if let worker, Self.isWorker(worker, of: deploy) { return true }
             let now = DeployLock.inspect(state)
             return now?.alive == true && now?.deploy == deploy
         }, onIdle: { _ in heartbeat.beat(&reply) }) {
@@ -58,11 +61,25 @@ extension AgentServer {
     private func finishDead(_ deploy: String, app: AppConfig, reply: inout Reply) {
         let state = StateDirectory(path: app.state)
         Recovery.runIfNeeded(app)
+        if DeployLock.inspect(state)?.deploy != deploy {
+            Self.closeUnstarted(deploy, state: state)
+        }
         let follower = JournalFollower(path: state.journal(deploy), fromSeq: reply.seq + 1)
         if follower.follow(isRunning: { false }, forward: { reply.forward($0) }) == nil {
             reply.emit(.result(.failure("worker_died", "the deploy worker \(deploy) stopped without a result; "
                 + "see `shipkeep status` and \(state.deploysDir)/\(deploy).log")))
         }
+    }
+
+    /// A worker that died before it held the lock (while waiting for it, or just started) changed nothing and
+    /// left no lock for recovery to find: its journal gets the result it never wrote, so `attach` tells the
+    /// truth instead of reporting a worker that needs attention.
+    private static func closeUnstarted(_ deploy: String, state: StateDirectory) {
+        let events = Journal.read(state.journal(deploy))
+        guard !events.contains(where: { if case .result = $0.event { true } else { false } }),
+              let journal = try? Journal(state: state, deploy: deploy) else { return }
+        journal.append(.result(.failure("not_started", "deploy \(deploy) stopped before it took the lock (its "
+            + "worker died; see \(state.deploysDir)/\(deploy).log); nothing was changed")), id: deploy)
     }
 
     /// `rollback`: deploys the commit that was live before the last successful deploy.
@@ -105,6 +122,21 @@ extension AgentServer {
         let list = SnapshotStore(dir: app.snapshots.dir).list().map(\.info)
         reply.emit(.snapshots(Event.SnapshotList(app: app.name, snapshots: list)))
         reply.emit(.result(.success))
+    }
+
+    /// The worker's pid, from the `started` event of its journal.
+    static func workerPID(_ deploy: String, state: StateDirectory) -> pid_t? {
+        for message in Journal.read(state.journal(deploy)) {
+            if case .started(let started) = message.event { return started.pid }
+        }
+        return nil
+    }
+
+    /// Whether `pid` is alive and still the worker of `deploy` (not a later process that reused the pid).
+    static func isWorker(_ pid: pid_t, of deploy: String) -> Bool {
+        guard let data = FileManager.default.contents(atPath: "/proc/\(pid)/cmdline") else { return false }
+        let words = data.split(separator: 0).map { String(decoding: $0, as: UTF8.self) }
+        return words.contains("worker") && words.contains(deploy)
     }
 
     static func isRunning(_ pid: pid_t) -> Bool {

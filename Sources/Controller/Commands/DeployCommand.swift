@@ -1,4 +1,5 @@
 import ArgumentParser
+import Foundation
 import Shared
 
 /// `shipkeep deploy`: update an app to an exact commit without losing its data.
@@ -47,6 +48,12 @@ struct DeployCommand: ParsableCommand {
     @Flag(name: .customLong("allow-dirty"), help: "With --push: push and deploy HEAD even with uncommitted changes.")
     var allowDirty = false
 
+    @Option(name: .customLong("wait-lock"), help: ArgumentHelp(
+        "Seconds to wait for a deploy already running on the app to finish, then deploy (default 0: exit 4 at "
+            + "once). Concurrent deploys that wait run one after another. [env: SHIPKEEP_WAIT_LOCK]",
+        valueName: "seconds"))
+    var waitLock: Int?
+
     @Flag(name: .long, help: "JSON Lines on stdout; the last line is {\"type\":\"result\",\"ok\":…}.")
     var json = false
 
@@ -62,9 +69,13 @@ struct DeployCommand: ParsableCommand {
         if !push && (pushRemote != nil || allowDirty) {
             throw ValidationError("--push-remote and --allow-dirty go with --push")
         }
+        if let waitLock, !(0...86_400).contains(waitLock) {
+            throw ValidationError("--wait-lock must be 0 to 86400 seconds, got \(waitLock)")
+        }
     }
 
     func run() throws {
+        let wait = try lockWait()
         try AgentRequest(options: target, json: json).run { resolved throws(ControllerError) in
             let app = try AgentRequest.requireApp(resolved)
             var exact = commit
@@ -77,8 +88,19 @@ struct DeployCommand: ParsableCommand {
                 exact = pushed.commit
             }
             return .deploy(Command.Deploy(app: app, commit: exact, ref: ref, force: force ? true : nil,
-                                          controller: ControllerIdentity.current))
+                                          controller: ControllerIdentity.current,
+                                          waitLock: wait > 0 ? wait : nil))
         }
+    }
+
+    /// `--wait-lock`, else `SHIPKEEP_WAIT_LOCK`, else 0.
+    private func lockWait() throws -> Int {
+        if let waitLock { return waitLock }
+        guard let text = ProcessInfo.processInfo.environment["SHIPKEEP_WAIT_LOCK"], !text.isEmpty else { return 0 }
+        guard let value = Int(text), (0...86_400).contains(value) else {
+            throw ValidationError("SHIPKEEP_WAIT_LOCK=\(text) is not a number of seconds from 0 to 86400")
+        }
+        return value
     }
 }
 

@@ -44,14 +44,18 @@ public enum Command: Equatable, Sendable {
         public var force: Bool?
         /// Who asked (user@host, CI job), recorded with the lock and the journal.
         public var controller: String?
+        /// Seconds to wait for another deploy of the app to release its lock before refusing as `locked`;
+        /// nil or 0 refuses at once. Deploys that wait run one after another.
+        public var waitLock: Int?
         /// Creates the request.
         public init(app: String, commit: String? = nil, ref: String? = nil, force: Bool? = nil,
-                    controller: String? = nil) {
+                    controller: String? = nil, waitLock: Int? = nil) {
             self.app = app
             self.commit = commit
             self.ref = ref
             self.force = force
             self.controller = controller
+            self.waitLock = waitLock
         }
     }
 

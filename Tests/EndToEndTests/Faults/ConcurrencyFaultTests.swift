@@ -1,0 +1,126 @@
+import Foundation
+import Testing
+import ShipkeepSandbox
+
+/// Fault matrix, row group 6: five deploys started at once against one app (five pushes to main, each with
+/// its CI job). With `--wait-lock` they run one after another: every one lands in turn, the app ends at one of
+/// their commits, and the data is whole.
+@Suite(.serialized, .timeLimit(.minutes(5)))
+struct ConcurrencyFaultTests {
+    @Test("five deploys at once with --wait-lock serialize; the final commit is one of theirs")
+    func fiveDeploysSerialize() throws {
+        try withSandbox(bot: false) { vm in
+            try vm.writeAgentConfig(keep: 6)
+            try vm.fillData(files: 20, bytesEach: 64 * 1024)
+            var commits: [String] = []
+            for index in 1...5 {
+                commits.append(try vm.commit(["bot.sh": SampleApp.bot(version: "v\(index + 1)")],
+                                             message: "push \(index)"))
+            }
+            try vm.startBot()
+            let checksums = try vm.dataChecksums()
+            let controllers = try commits.map { commit in
+                try BackgroundShipkeep(["deploy", "--json", "--commit", commit, "--wait-lock", "180"]
+                    + vm.controllerArguments)
+            }
+            let statuses = try controllers.map { try $0.wait() }
+            let outputs = controllers.map(\.output)
+            #expect(statuses == [0, 0, 0, 0, 0], "\(controllers.map(\.errorOutput))")
+            let results = outputs.compactMap { Faults.result($0) }
+            let outcomes = results.compactMap { ($0["deploy"] as? [String: Any])?["outcome"] as? String }
+            #expect(outcomes == Array(repeating: "succeeded", count: 5))
+            let waited = outputs.filter { $0.contains("\"code\":\"waiting_for_lock\"") }.count
+            #expect(waited >= 1, "at least one deploy found the lock held and waited")
+
+            // One at a time: no deploy's time under the lock overlaps another's.
+            let spans = try results.map { result -> (Date, Date) in
+                let deploy = try #require((result["deploy"] as? [String: Any])?["deploy"] as? String)
+                return try journalSpan(vm, deploy)
+            }.sorted { $0.0 < $1.0 }
+            // Snapshot times are whole seconds, hence the second of slack.
+            let overlaps = zip(spans, spans.dropFirst()).filter { $0.1 > $1.0.addingTimeInterval(1) }.count
+            #expect(overlaps == 0, "deploys overlapped: \(spans)")
+
+            let live = try vm.liveCommit()
+            #expect(commits.contains(live))
+            let app = try Faults.appStatus(vm)
+            #expect((app["lastDeploy"] as? [String: Any])?["commit"] as? String == live)
+            #expect(app["lock"] == nil)
+            let lost = try Faults.linesLost(vm)
+            #expect(try vm.dataChecksums() == checksums)
+
+            try ReliabilityRecord(
+                section: "faults", id: "06-0", scenario: "five deploys of one app started at once",
+                injection: "five `shipkeep deploy --commit C --wait-lock 180` started together, one per pushed commit",
+                outcome: (statuses.allSatisfy { $0 == 0 } ? "all five exit 0; " : "exit statuses \(statuses); ")
+                    + "\(outcomes.filter { $0 == "succeeded" }.count) of 5 "
+                    + "succeeded one after another (\(overlaps) overlaps); final commit "
+                    + "\(commits.contains(live) ? "one of the five" : "not one of theirs"); \(Faults.lockState(app))",
+                linesLost: lost, test: "ConcurrencyFaultTests/fiveDeploysSerialize()"
+            ).write()
+        }
+    }
+
+    @Test("a deploy killed while it waits for the lock: attach follows it, then says nothing was changed")
+    func workerKilledWhileWaiting() throws {
+        try withSandbox(bot: false) { vm in
+            let fixture = try Faults.prepare(vm)
+            let first = try Faults.startPaused(vm, in: "update")
+            // A bounded wait that runs out ends as a plain refusal: exit 4, naming the holder.
+            let impatient = try shipkeep(["deploy", "--wait-lock", "1"] + vm.controllerArguments)
+            #expect(impatient.status == 4, "\(impatient.stderr)")
+            #expect(impatient.stderr.contains("locked by deploy \(first.deploy)"), "\(impatient.stderr)")
+            let second = try BackgroundShipkeep(["deploy", "--json", "--wait-lock", "120"] + vm.controllerArguments)
+            let started = try second.waitForLine { $0.contains("\"type\":\"started\"") }
+            let worker = Int32(try #require(jsonLines(started).first?["pid"] as? Int))
+            let deploy = try #require(jsonLines(started).first?["deploy"] as? String)
+            try second.waitForLine { $0.contains("waiting_for_lock") }
+            // attach must take a worker that waits for the lock for a live one, not a dead one.
+            let attach = try BackgroundShipkeep(["attach", "--json", "--deploy", deploy] + vm.controllerArguments)
+            try attach.waitForLine { $0.contains("waiting_for_lock") }
+            kill(worker, SIGKILL)
+            let attachStatus = try attach.wait()
+            let attachCode = (Faults.result(attach.output)?["error"] as? [String: Any])?["code"] as? String ?? "none"
+            #expect(attachCode == "not_started", "\(attach.output.suffix(800))")
+            #expect(attachStatus == 1, "failed, nothing changed")
+            let secondStatus = try second.wait()
+            let secondCode = (Faults.result(second.output)?["error"] as? [String: Any])?["code"] as? String ?? "none"
+            #expect(secondCode == "not_started" && secondStatus == 1, "\(second.output.suffix(800))")
+
+            first.resume()
+            #expect(try first.controller.wait() == 0)
+            let app = try Faults.appStatus(vm)
+            #expect(Faults.lastOutcome(app) == "succeeded", "the last deploy is the first one, which ran")
+            #expect(app["lock"] == nil)
+            #expect(try vm.liveCommit() == fixture.target)
+            let lost = try Faults.linesLost(vm)
+            #expect(try vm.dataChecksums() == fixture.checksums)
+
+            try ReliabilityRecord(
+                section: "faults", id: "06-1", scenario: "a deploy killed while it waits for the lock",
+                injection: "first deploy paused in update; second started with --wait-lock; attach to the second; "
+                    + "`kill -9` of the second's worker; first resumed",
+                outcome: "second deploy and its attach exit \(secondStatus)/\(attachStatus), "
+                    + "\(secondCode)/\(attachCode); first: status \(Faults.lastOutcome(app)); "
+                    + "\(try Faults.codeAt(vm, fixture)); \(Faults.lockState(app))",
+                linesLost: lost, test: "ConcurrencyFaultTests/workerKilledWhileWaiting()"
+            ).write()
+        }
+    }
+
+    /// When the deploy held the lock, near enough: from its snapshot's creation (the worker snapshots only
+    /// once it holds the lock; recorded to the second) to the last write of its journal (its result).
+    private func journalSpan(_ vm: VMSandbox, _ deploy: String) throws -> (Date, Date) {
+        let journal = vm.stateDir + "/deploys/" + deploy + ".jsonl"
+        let end = try #require(try FileManager.default.attributesOfItem(atPath: journal)[.modificationDate] as? Date)
+        for id in try FileManager.default.contentsOfDirectory(atPath: vm.snapshotDir) {
+            guard let data = FileManager.default.contents(atPath: vm.snapshotDir + "/" + id + "/manifest.json"),
+                  let manifest = try JSONSerialization.jsonObject(with: data) as? [String: Any],
+                  let info = manifest["info"] as? [String: Any], info["deploy"] as? String == deploy,
+                  let created = info["createdAt"] as? String,
+                  let start = ISO8601DateFormatter().date(from: created) else { continue }
+            return (start, end)
+        }
+        throw SandboxError("no snapshot of deploy \(deploy) in \(vm.snapshotDir)")
+    }
+}
