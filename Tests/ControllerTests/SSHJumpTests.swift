@@ -48,6 +48,17 @@ struct SSHJumpTests {
         #expect(bastion.waitForLog("Disconnected from user"), "the jump host connection was closed")
     }
 
+    @Test func sftpWorksThroughTheJumpHost() throws {
+        let (bastion, target) = try servers()
+        let connection = try SSHConnection.connect(options(bastion, target))
+        let sftp = try connection.sftp()
+        let path = target.directory + "/through-the-bastion.bin"
+        let data = (0..<(2 * 1024 * 1024)).map { UInt8(truncatingIfNeeded: $0 &* 31 >> 3) }
+        try sftp.upload(data: data, to: path, mode: 0o600)
+        #expect(FileManager.default.contents(atPath: path).map { [UInt8]($0) } == data)
+        #expect(try sftp.readFile(path, limit: data.count) == data)
+    }
+
     @Test func aJumpHostWithAnUnknownKeyIsRefusedBeforeAuthenticationAndTheTargetIsNeverContacted() throws {
         let (bastion, target) = try servers()
         var options = options(bastion, target)

@@ -131,6 +131,17 @@ final class SSHConnection {
         try SSHChannel(session: session, command: command, readTimeout: options.readTimeout)
     }
 
+    /// Starts SFTP on this connection.
+    ///
+    /// Costs one extra round trip: a probe command first makes sure the key is not restricted to a forced
+    /// command, which would otherwise swallow the SFTP subsystem and never answer.
+    /// - Returns: The client; it keeps this connection's session alive.
+    /// - Throws: `SSHError` `.forcedCommand` when the key may only run a forced command, `.sftp` when the server
+    ///   has no SFTP subsystem, `.channel`, `.timeout` or `.io`.
+    func sftp() throws(SSHError) -> SFTPClient {
+        try SFTPClient(session: session, readTimeout: options.readTimeout)
+    }
+
     /// Sends SSH_MSG_DISCONNECT, then stops the tunnel through the jump host if there is one. Idempotent; also
     /// done on deinit. The session and socket are freed once the last channel is gone; channels fail with
     /// `.channel` afterwards.
