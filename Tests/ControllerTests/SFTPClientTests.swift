@@ -63,7 +63,9 @@ struct SFTPClientTests {
         #expect(try mode(target) == 0o750)
         var reports: [(Int64, Int64)] = []
         let started = ContinuousClock.now
-        try fixture.sftp.upload(localPath: local, to: target + "/shipkeep-agent", mode: 0o755) { reports.append(($0, $1)) }
+        try fixture.sftp.upload(localPath: local, to: target + "/shipkeep-agent", mode: 0o755) {
+            reports.append(($0, $1))
+        }
         let elapsed = seconds(since: started)
         #expect(elapsed < 5, "\(data.count) bytes over loopback took \(elapsed) s")
         #expect(contents(target + "/shipkeep-agent") == data)

@@ -187,7 +187,9 @@ struct TargetOptions: ParsableArguments {
         let passphrase = env["SHIPKEEP_SSH_PASSPHRASE"]
         var credentials: [SSHCredential] = []
         var files: [String] = []
-        if let text = env["SHIPKEEP_SSH_KEY"], !text.isEmpty { credentials.append(.keyText(text, passphrase: passphrase)) }
+        if let text = env["SHIPKEEP_SSH_KEY"], !text.isEmpty {
+            credentials.append(.keyText(text, passphrase: passphrase))
+        }
         if let file = identity ?? env["SHIPKEEP_IDENTITY"] ?? project?.identity {
             let path = Self.expand(file)
             guard FileManager.default.isReadableFile(atPath: path) else {
@@ -204,12 +206,14 @@ struct TargetOptions: ParsableArguments {
         if credentials.isEmpty {
             for name in ["id_ed25519", "id_ecdsa", "id_rsa"] {
                 let path = NSHomeDirectory() + "/.ssh/" + name
-                if FileManager.default.isReadableFile(atPath: path) { credentials.append(.keyFile(path: path, passphrase: passphrase)) }
+                if FileManager.default.isReadableFile(atPath: path) {
+                    credentials.append(.keyFile(path: path, passphrase: passphrase))
+                }
             }
         }
         guard !credentials.isEmpty else {
-            throw ControllerError(.authentication, "no SSH key to log in with: pass --identity FILE, set SHIPKEEP_SSH_KEY, "
-                + "or run an ssh-agent")
+            throw ControllerError(.authentication, "no SSH key to log in with: pass --identity FILE, set "
+                + "SHIPKEEP_SSH_KEY, or run an ssh-agent")
         }
         return credentials
     }

@@ -50,7 +50,8 @@ extension SFTPClient {
     /// Uploads `data` to `path`, replacing any file there atomically, as `upload(localPath:to:mode:progress:)`.
     /// - Throws: `SSHError` as `upload(localPath:to:mode:progress:)`.
     func upload(data: [UInt8], to path: String, mode: UInt32, progress: Progress? = nil) throws(SSHError) {
-        try replace(path, mode: mode, total: Int64(data.count), progress: progress) { file, acknowledged throws(SSHError) in
+        try replace(path, mode: mode, total: Int64(data.count), progress: progress) {
+            file, acknowledged throws(SSHError) in
             try Self.write(data, to: file, acknowledged: acknowledged)
         }
     }

@@ -60,7 +60,9 @@ final class SFTPClient {
         var attributes = LIBSSH2_SFTP_ATTRIBUTES()
         do {
             try call("libssh2_sftp_stat_ex", what: "reading the attributes of \(path)") {
-                path.withCString { libssh2_sftp_stat_ex(raw, $0, UInt32(path.utf8.count), LIBSSH2_SFTP_STAT, &attributes) }
+                path.withCString {
+                    libssh2_sftp_stat_ex(raw, $0, UInt32(path.utf8.count), LIBSSH2_SFTP_STAT, &attributes)
+                }
             }
         } catch {
             if isMissing(error) { return nil }
@@ -130,7 +132,9 @@ final class SFTPClient {
         attributes.flags = UInt(LIBSSH2_SFTP_ATTR_PERMISSIONS)
         attributes.permissions = UInt(mode & 0o7777)
         try call("libssh2_sftp_stat_ex", what: "setting the mode of \(path)") {
-            path.withCString { libssh2_sftp_stat_ex(raw, $0, UInt32(path.utf8.count), LIBSSH2_SFTP_SETSTAT, &attributes) }
+            path.withCString {
+                libssh2_sftp_stat_ex(raw, $0, UInt32(path.utf8.count), LIBSSH2_SFTP_SETSTAT, &attributes)
+            }
         }
     }
 

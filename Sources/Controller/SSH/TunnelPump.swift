@@ -60,7 +60,9 @@ final class TunnelPump: @unchecked Sendable {
             // its normal I/O error.
         }
         socket.shutdownBothDirections()
-        _ = session.finish("libssh2_channel_free", until: Deadline(seconds: 1), giveUp: { !self.session.isSendPending }) {
+        // Like SSHChannel's deinit: send the close completely, but do not wait for the jump host to answer it.
+        let session = session
+        _ = session.finish("libssh2_channel_free", until: Deadline(seconds: 1), giveUp: { !session.isSendPending }) {
             libssh2_channel_free(channel)
         }
         bastion.disconnect()

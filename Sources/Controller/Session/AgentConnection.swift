@@ -25,7 +25,8 @@ final class AgentConnection {
             if let key = ssh.jumpHostKey, let jump = target.ssh.jump {
                 Terminal.error("shipkeep: jump host \(jump.endpoint), host key \(key.type) \(key.fingerprint)")
             }
-            Terminal.error("shipkeep: connected to \(target.display), host key \(ssh.hostKey.type) \(ssh.hostKey.fingerprint)")
+            let key = ssh.hostKey
+            Terminal.error("shipkeep: connected to \(target.display), host key \(key.type) \(key.fingerprint)")
         }
         let channel: SSHChannel
         do {
