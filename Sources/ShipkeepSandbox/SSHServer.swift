@@ -23,8 +23,12 @@ public final class SSHServer: @unchecked Sendable {
     public let hostKeyFingerprint: String
     /// A known_hosts file with "[address]:port ssh-ed25519 AAAA…", written by `start()`.
     public let knownHostsPath: String
-    /// sshd's log (`-E`), at LogLevel VERBOSE.
+    /// sshd's log (`-E`), at `logLevel`.
     public let logPath: String
+    /// sshd's LogLevel: VERBOSE, or DEBUG1 to see forwarding requests it accepts.
+    public let logLevel: String
+    /// Whether sshd lets clients open `direct-tcpip` channels (AllowTcpForwarding), e.g. as a jump host.
+    public let allowTcpForwarding: Bool
     private let configPath: String
     /// sshd's own stdout and stderr, kept apart from the log so the two writers never interleave.
     private let outputPath: String
@@ -48,13 +52,23 @@ public final class SSHServer: @unchecked Sendable {
     ///   - forcedCommand: If non-nil, the user key may only run this command
     ///     (`restrict,command="…"`); if nil, the key's line has no options so any command runs.
     ///   - listenAddress: A numeric address: loopback, or one inside the namespace `launchPrefix` enters.
+    ///   - logLevel: sshd's LogLevel; DEBUG1 logs each accepted `direct-tcpip` forward.
+    ///   - allowTcpForwarding: sshd's AllowTcpForwarding; false makes a jump host refuse tunnels.
     ///   - launchPrefix: Words put before sshd's argv (`["ip", "netns", "exec", "NAME"]`); they must exec
     ///     sshd in place, so that stopping the process stops sshd.
     /// - Throws: `SandboxError` if a key cannot be generated or a file written.
-    public init(directory: String, forcedCommand: String?, listenAddress: String = "127.0.0.1",
-                launchPrefix: [String] = []) throws {
+    public init(
+        directory: String,
+        forcedCommand: String?,
+        listenAddress: String = "127.0.0.1",
+        logLevel: String = "VERBOSE",
+        allowTcpForwarding: Bool = true,
+        launchPrefix: [String] = []
+    ) throws {
         self.directory = directory
         self.listenAddress = listenAddress
+        self.logLevel = logLevel
+        self.allowTcpForwarding = allowTcpForwarding
         self.launchPrefix = launchPrefix
         configPath = directory + "/sshd_config"
         authorizedKeysPath = directory + "/authorized_keys"
@@ -116,7 +130,9 @@ public final class SSHServer: @unchecked Sendable {
                     directory: directory,
                     listenAddress: listenAddress,
                     port: port,
-                    hostKeys: hostKeyPaths
+                    hostKeys: hostKeyPaths,
+                    logLevel: logLevel,
+                    allowTcpForwarding: allowTcpForwarding
                 )
                 try Self.write(config, to: configPath)
                 let logStart = log().utf8.count
@@ -165,6 +181,35 @@ public final class SSHServer: @unchecked Sendable {
         let fingerprint = try Self.fingerprint(of: path + ".pub")
         lock.withLock { hostKeyPaths.append(path) }
         return (line, fingerprint)
+    }
+
+    /// Sends `signal` to every process sshd started for a connection (not to the listener), to make a host
+    /// that dies (SIGKILL) or freezes (SIGSTOP) under an open session.
+    /// - Returns: How many processes were signalled.
+    @discardableResult
+    public func signalSessions(_ signal: Int32) -> Int {
+        guard let text = try? String(contentsOfFile: directory + "/sshd.pid", encoding: .utf8),
+            let listener = Int32(text.trimmingCharacters(in: .whitespacesAndNewlines))
+        else { return 0 }
+        var parents: [Int32: Int32] = [:]
+        for entry in (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? [] {
+            guard let pid = Int32(entry),
+                let stat = try? String(contentsOfFile: "/proc/\(entry)/stat", encoding: .utf8),
+                let close = stat.lastIndex(of: ")")
+            else { continue }
+            // After "pid (comm)" come the state and the parent pid; comm may contain spaces and parentheses.
+            let fields = stat[stat.index(after: close)...].split(separator: " ")
+            if fields.count > 1, let parent = Int32(fields[1]) { parents[pid] = parent }
+        }
+        var descendants: Set<Int32> = []
+        var frontier: Set<Int32> = [listener]
+        while !frontier.isEmpty {
+            let children = Set(parents.filter { frontier.contains($0.value) }.keys).subtracting(descendants)
+            descendants.formUnion(children)
+            frontier = children
+        }
+        for pid in descendants { kill(pid, signal) }
+        return descendants.count
     }
 
     /// Deletes the directory and everything in it. Call after `stop()`.

@@ -20,7 +20,16 @@ enum SSHServerConfig {
     ///   - listenAddress: The numeric address to listen on.
     ///   - port: The TCP port.
     ///   - hostKeys: Private host key paths.
-    static func text(directory: String, listenAddress: String, port: Int, hostKeys: [String]) -> String {
+    ///   - logLevel: sshd's LogLevel.
+    ///   - allowTcpForwarding: Whether clients may open `direct-tcpip` channels.
+    static func text(
+        directory: String,
+        listenAddress: String,
+        port: Int,
+        hostKeys: [String],
+        logLevel: String = "VERBOSE",
+        allowTcpForwarding: Bool = true
+    ) -> String {
         var lines = ["Port \(port)", "ListenAddress \(listenAddress)"] + hostKeys.map { "HostKey \($0)" }
         lines += [
             "AuthorizedKeysFile \(directory)/authorized_keys",
@@ -32,7 +41,8 @@ enum SSHServerConfig {
             "KbdInteractiveAuthentication no",
             "PubkeyAuthentication yes",
             "PermitRootLogin prohibit-password",
-            "LogLevel VERBOSE",
+            "LogLevel \(logLevel)",
+            "AllowTcpForwarding \(allowTcpForwarding ? "yes" : "no")",
             "MaxStartups 50",
             "Subsystem sftp internal-sftp",
         ]

@@ -10,9 +10,21 @@ final class TestServer {
     let server: SSHServer
 
     /// Generates keys and, unless `start` is false, starts sshd.
-    init(forcedCommand: String? = nil, listenAddress: String = "127.0.0.1", start: Bool = true) throws {
+    init(
+        forcedCommand: String? = nil,
+        listenAddress: String = "127.0.0.1",
+        logLevel: String = "VERBOSE",
+        allowTcpForwarding: Bool = true,
+        start: Bool = true
+    ) throws {
         let directory = NSTemporaryDirectory() + "shipkeep-ssh-test-" + UUID().uuidString.prefix(8)
-        server = try SSHServer(directory: directory, forcedCommand: forcedCommand, listenAddress: listenAddress)
+        server = try SSHServer(
+            directory: directory,
+            forcedCommand: forcedCommand,
+            listenAddress: listenAddress,
+            logLevel: logLevel,
+            allowTcpForwarding: allowTcpForwarding
+        )
         if start {
             try server.start()
         }

@@ -44,6 +44,17 @@ struct TargetOptions: ParsableArguments {
         valueName: "SHA256:…"))
     var fingerprint: String?
 
+    @Option(name: .long, help: ArgumentHelp(
+        "Reach the VM through this jump host, as ssh -J does (one hop; an ~/.ssh/config alias works; none for no "
+            + "jump). [env: SHIPKEEP_JUMP]",
+        valueName: "[user@]host[:port]"))
+    var jump: String?
+
+    @Option(name: .customLong("jump-fingerprint"), help: ArgumentHelp(
+        "Pin the jump host's key by fingerprint instead of known_hosts. [env: SHIPKEEP_JUMP_FINGERPRINT]",
+        valueName: "SHA256:…"))
+    var jumpFingerprint: String?
+
     @Option(name: .long, help: ArgumentHelp("The app name from the agent's agent.yml. [env: SHIPKEEP_APP]",
                                             valueName: "name"))
     var app: String?
@@ -79,10 +90,18 @@ struct TargetOptions: ParsableArguments {
     /// The environment the options fall back to; a property so tests can substitute it.
     var environment: [String: String] { ProcessInfo.processInfo.environment }
 
-    /// Resolves flags, environment and defaults into a connection plan.
+    /// Resolves flags, the process environment and defaults into a connection plan.
     ///
     /// - Throws: ``ControllerError`` with kind `.usage` naming the missing or invalid setting.
     func resolve() throws(ControllerError) -> ResolvedTarget {
+        try resolve(environment: ProcessInfo.processInfo.environment)
+    }
+
+    /// Resolves flags, `environment` and defaults into a connection plan.
+    ///
+    /// - Parameter environment: The variables the options fall back to (tests pass their own).
+    /// - Throws: ``ControllerError`` with kind `.usage` naming the missing or invalid setting.
+    func resolve(environment: [String: String]) throws(ControllerError) -> ResolvedTarget {
         let env = environment.filter { !$0.value.isEmpty }  // an empty variable counts as unset
         let project = try projectTarget(env)
         var parsed = TargetAddress()
@@ -95,10 +114,6 @@ struct TargetOptions: ParsableArguments {
         let sshConfigFile = sshConfig ?? env["SHIPKEEP_SSH_CONFIG"] ?? NSHomeDirectory() + "/.ssh/config"
         let ssh = try SSHConfig(file: SSHConfig.expandTilde(sshConfigFile)).resolve(alias, localUser: localUser)
         let hostName = ssh.hostName ?? alias
-        if let jump = project?.jump ?? ssh.proxyJump {
-            throw ControllerError(.usage, "\(alias) is reached through the jump host \(jump), which this version of "
-                + "shipkeep cannot do yet; connect to the VM directly (e.g. over a VPN or an ssh -L tunnel)")
-        }
         var envPort: Int?
         if let text = env["SHIPKEEP_PORT"] {
             guard let value = Int(text) else { throw ControllerError(.usage, "SHIPKEEP_PORT=\(text) is not a port number") }
@@ -110,60 +125,30 @@ struct TargetOptions: ParsableArguments {
         }
         let userName = user ?? parsed.user ?? env["SHIPKEEP_USER"] ?? project?.user ?? ssh.user ?? localUser
 
+        let explicitKnownHosts = (knownHosts ?? env["SHIPKEEP_KNOWN_HOSTS"] ?? project?.knownHosts).map(Self.expand)
+        let jump = try jumpOptions(
+            env,
+            project: project,
+            proxyJump: ssh.proxyJump,
+            sshConfigFile: sshConfigFile,
+            localUser: localUser,
+            knownHosts: explicitKnownHosts,
+            targetIdentityFiles: ssh.identityFiles
+        )
         let policy: HostKeyPolicy
         if let pinned = fingerprint ?? env["SHIPKEEP_FINGERPRINT"] ?? project?.fingerprint {
-            guard pinned.hasPrefix("SHA256:"), pinned.count > 7 else {
-                throw ControllerError(.usage, "--fingerprint must look like SHA256:… (as `ssh-keygen -lf KEY.pub` prints it)")
-            }
-            policy = .fingerprint(pinned)
-        } else if let file = knownHosts ?? env["SHIPKEEP_KNOWN_HOSTS"] ?? project?.knownHosts {
-            policy = .knownHosts(paths: [Self.expand(file)])
+            policy = try Self.pin(pinned, flag: "--fingerprint")
         } else {
-            let candidates = ssh.userKnownHostsFiles.isEmpty
-                ? [NSHomeDirectory() + "/.ssh/known_hosts", NSHomeDirectory() + "/.ssh/known_hosts2"]
-                : ssh.userKnownHostsFiles
-            let existing = (candidates + ["/etc/ssh/ssh_known_hosts"]).filter { FileManager.default.fileExists(atPath: $0) }
-            guard !existing.isEmpty else {
-                throw ControllerError(.hostKey, "no known_hosts file to verify \(hostName)'s host key: "
-                    + "pass --known-hosts FILE or --fingerprint SHA256:…")
-            }
-            policy = .knownHosts(paths: existing)
+            policy = .knownHosts(paths: try Self.knownHostsFiles(explicit: explicitKnownHosts, ssh: ssh, for: hostName))
         }
-
-        let passphrase = env["SHIPKEEP_SSH_PASSPHRASE"]
-        var credentials: [SSHCredential] = []
-        // As ssh does: the agent's keys first (a laptop's keys live there), then the named keys; with
-        // `IdentitiesOnly yes` the agent is skipped, which also keeps a crowded agent from using up the
-        // server's MaxAuthTries before the right key is offered.
-        if let socket = env["SSH_AUTH_SOCK"], !socket.isEmpty, !ssh.identitiesOnly {
-            credentials.append(.agent(socketPath: socket))
-        }
-        if let text = env["SHIPKEEP_SSH_KEY"], !text.isEmpty { credentials.append(.keyText(text, passphrase: passphrase)) }
-        if let file = identity ?? env["SHIPKEEP_IDENTITY"] ?? project?.identity {
-            let path = Self.expand(file)
-            guard FileManager.default.isReadableFile(atPath: path) else {
-                throw ControllerError(.usage, "cannot read the identity file \(path)")
-            }
-            credentials.append(.keyFile(path: path, passphrase: passphrase))
-        }
-        for file in ssh.identityFiles where FileManager.default.isReadableFile(atPath: file) {
-            credentials.append(.keyFile(path: file, passphrase: passphrase))
-        }
-        if credentials.isEmpty {
-            for name in ["id_ed25519", "id_ecdsa", "id_rsa"] {
-                let path = NSHomeDirectory() + "/.ssh/" + name
-                if FileManager.default.isReadableFile(atPath: path) { credentials.append(.keyFile(path: path, passphrase: passphrase)) }
-            }
-        }
-        guard !credentials.isEmpty else {
-            throw ControllerError(.authentication, "no SSH key to log in with: pass --identity FILE, set SHIPKEEP_SSH_KEY, "
-                + "or run an ssh-agent")
-        }
+        let credentials = try credentials(env, project: project, identityFiles: ssh.identityFiles,
+                                          identitiesOnly: ssh.identitiesOnly)
 
         var options = SSHConnectOptions(host: hostName, user: userName, hostKeyPolicy: policy, credentials: credentials)
         options.port = portValue
         options.connectTimeout = connectTimeout
         options.readTimeout = timeout
+        options.jump = jump
         let agent = agentCommand ?? env["SHIPKEEP_AGENT"] ?? "shipkeep-agent"
         var command = [agent, "serve"]
         if let config = agentConfig ?? env["SHIPKEEP_AGENT_CONFIG"] { command += ["--config", config] }
@@ -173,8 +158,83 @@ struct TargetOptions: ParsableArguments {
         return resolved
     }
 
-    private static func expand(_ path: String) -> String {
+    static func expand(_ path: String) -> String {
         SSHConfig.expandTilde(path)
+    }
+
+    /// A pinned fingerprint, checked for its form.
+    static func pin(_ pinned: String, flag: String) throws(ControllerError) -> HostKeyPolicy {
+        guard pinned.hasPrefix("SHA256:"), pinned.count > 7 else {
+            throw ControllerError(.usage, "\(flag) must look like SHA256:… (as `ssh-keygen -lf KEY.pub` prints it)")
+        }
+        return .fingerprint(pinned)
+    }
+
+    /// The known_hosts files to verify `hostName` with: the one given explicitly, else ssh config's
+    /// UserKnownHostsFile or OpenSSH's defaults, plus the system file, those that exist.
+    static func knownHostsFiles(
+        explicit: String?,
+        ssh: SSHConfig.Resolved,
+        for hostName: String,
+        pinFlag: String = "--fingerprint"
+    ) throws(ControllerError) -> [String] {
+        if let explicit { return [explicit] }
+        let candidates = ssh.userKnownHostsFiles.isEmpty
+            ? [NSHomeDirectory() + "/.ssh/known_hosts", NSHomeDirectory() + "/.ssh/known_hosts2"]
+            : ssh.userKnownHostsFiles
+        let existing = (candidates + ["/etc/ssh/ssh_known_hosts"]).filter { FileManager.default.fileExists(atPath: $0) }
+        guard !existing.isEmpty else {
+            throw ControllerError(.hostKey, "no known_hosts file to verify \(hostName)'s host key: "
+                + "pass --known-hosts FILE or \(pinFlag) SHA256:…")
+        }
+        return existing
+    }
+
+    /// The credentials to try, in order: SHIPKEEP_SSH_KEY, the identity file, ssh-agent, then `identityFiles`
+    /// (from ssh config) that exist; OpenSSH's default key files only when there is nothing else.
+    func credentials(
+        _ env: [String: String],
+        project: ProjectConfig.Target?,
+        identityFiles: [String],
+        identitiesOnly: Bool = false
+    ) throws(ControllerError) -> [SSHCredential] {
+        let passphrase = env["SHIPKEEP_SSH_PASSPHRASE"]
+        var credentials: [SSHCredential] = []
+        var files: [String] = []
+        // As ssh does: the agent's keys first (a laptop's keys live there), then the named keys; with
+        // `IdentitiesOnly yes` the agent is skipped, which also keeps a crowded agent from using up the
+        // server's MaxAuthTries before the right key is offered.
+        if let socket = env["SSH_AUTH_SOCK"], !socket.isEmpty, !identitiesOnly {
+            credentials.append(.agent(socketPath: socket))
+        }
+        if let text = env["SHIPKEEP_SSH_KEY"], !text.isEmpty {
+            credentials.append(.keyText(text, passphrase: passphrase))
+        }
+        if let file = identity ?? env["SHIPKEEP_IDENTITY"] ?? project?.identity {
+            let path = Self.expand(file)
+            guard FileManager.default.isReadableFile(atPath: path) else {
+                throw ControllerError(.usage, "cannot read the identity file \(path)")
+            }
+            files.append(path)
+            credentials.append(.keyFile(path: path, passphrase: passphrase))
+        }
+        for file in identityFiles where FileManager.default.isReadableFile(atPath: file) && !files.contains(file) {
+            files.append(file)
+            credentials.append(.keyFile(path: file, passphrase: passphrase))
+        }
+        if credentials.isEmpty {
+            for name in ["id_ed25519", "id_ecdsa", "id_rsa"] {
+                let path = NSHomeDirectory() + "/.ssh/" + name
+                if FileManager.default.isReadableFile(atPath: path) {
+                    credentials.append(.keyFile(path: path, passphrase: passphrase))
+                }
+            }
+        }
+        guard !credentials.isEmpty else {
+            throw ControllerError(.authentication, "no SSH key to log in with: pass --identity FILE, set "
+                + "SHIPKEEP_SSH_KEY, or run an ssh-agent")
+        }
+        return credentials
     }
 
     /// The `shipkeep.yml` target named by TARGET, if there is a project file and it names one.

@@ -20,13 +20,36 @@ final class SSHChannel {
     private var isClosed = false
     private var readBuffer = [UInt8](repeating: 0, count: 32 * 1024)
 
+    /// What the channel is opened for.
+    enum Request {
+        /// Run a command line (a forced command in authorized_keys overrides it).
+        case exec(String)
+        /// Start a subsystem such as `sftp` (a forced command overrides it too).
+        case subsystem(String)
+    }
+
     /// Opens a session channel and starts `command` on it.
     /// - Parameters:
     ///   - session: The authenticated session.
     ///   - command: The command line for the server (a forced command in authorized_keys overrides it).
     ///   - readTimeout: Seconds without channel data before the peer is considered dead.
     /// - Throws: `SSHError` with `.channel`, `.io` or `.timeout`.
-    init(session: SSHSession, command: String, readTimeout: Double) throws(SSHError) {
+    convenience init(session: SSHSession, command: String, readTimeout: Double) throws(SSHError) {
+        try self.init(session: session, request: .exec(command), readTimeout: readTimeout)
+    }
+
+    /// Opens a session channel and starts a command or subsystem on it.
+    /// - Parameters:
+    ///   - session: The authenticated session.
+    ///   - request: The command or subsystem.
+    ///   - readTimeout: Seconds without channel data before the peer is considered dead.
+    /// - Throws: `SSHError` with `.channel`, `.io` or `.timeout`.
+    init(session: SSHSession, request: Request, readTimeout: Double) throws(SSHError) {
+        let command: String
+        switch request {
+        case .exec(let line): command = line
+        case .subsystem(let name): command = "subsystem \(name)"
+        }
         guard !session.isDisconnected else {
             throw SSHError(.channel, "the connection to \(session.endpoint) was already closed; connect again")
         }
@@ -48,7 +71,14 @@ final class SSHChannel {
             what: "starting '\(command)' on \(session.endpoint)",
             hint: "check that the server allows command execution for this key",
             until: deadline
-        ) { command.withCString { shipkeep_channel_exec(raw, $0, UInt32(command.utf8.count)) } }
+        ) {
+            switch request {
+            case .exec(let line):
+                line.withCString { shipkeep_channel_exec(raw, $0, UInt32(line.utf8.count)) }
+            case .subsystem(let name):
+                name.withCString { shipkeep_channel_subsystem(raw, $0, UInt32(name.utf8.count)) }
+            }
+        }
         lastData = .now
     }
 

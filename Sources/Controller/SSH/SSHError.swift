@@ -25,6 +25,12 @@ struct SSHError: Error, CustomStringConvertible {
         case channel
         /// The connection broke while transferring data.
         case io
+        /// A jump host refused or failed to open the tunnel to the target (`direct-tcpip`).
+        case forwarding
+        /// An SFTP request failed on the server: no such file, permission denied, file exists, disk full.
+        case sftp
+        /// The key may only run a forced command, so the SFTP subsystem (or any other command) is unavailable.
+        case forcedCommand
     }
 
     /// What kind of step failed.
@@ -56,5 +62,14 @@ struct SSHError: Error, CustomStringConvertible {
             return "\(message) [\(function) returned \(libssh2Code)]"
         }
         return "\(message) [\(function)]"
+    }
+}
+
+extension SSHError {
+    /// The same failure, its message prefixed with the jump host it happened at, so that a host key or
+    /// login problem at the bastion is never mistaken for one at the target.
+    /// - Parameter endpoint: The jump host's `host:port`.
+    func atJumpHost(_ endpoint: String) -> SSHError {
+        SSHError(code, "jump host \(endpoint): \(message)", libssh2Code: libssh2Code, function: function)
     }
 }

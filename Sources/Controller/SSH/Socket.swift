@@ -85,6 +85,25 @@ final class Socket {
         }
     }
 
+    /// A connected pair of non-blocking Unix stream sockets, for an SSH session that runs over a jump host's
+    /// tunnel instead of TCP: libssh2 needs a descriptor, and the other end is fed by the tunnel's pump.
+    /// - Returns: The session's end and the pump's end.
+    /// - Throws: `SSHError` with `.connect` when the system is out of descriptors.
+    static func pair() throws(SSHError) -> (session: Socket, pump: Socket) {
+        var descriptors: [Int32] = [-1, -1]
+        let type = Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue) | Int32(SOCK_NONBLOCK.rawValue)
+        guard socketpair(AF_UNIX, type, 0, &descriptors) == 0 else {
+            throw SSHError(.connect, "cannot create a socket pair for the jump host tunnel: \(errorText(errno))")
+        }
+        return (Socket(descriptor: descriptors[0]), Socket(descriptor: descriptors[1]))
+    }
+
+    /// Tells the other end that nothing more will be sent; what was sent is still delivered.
+    func shutdownWrite() {
+        guard !isClosed else { return }
+        _ = shutdown(descriptor, Int32(SHUT_WR))
+    }
+
     /// Stops all traffic so that any further send or receive fails immediately instead of waiting.
     func shutdownBothDirections() {
         guard !isClosed else { return }

@@ -13,13 +13,20 @@ final class AgentConnection {
     /// - Throws: ``ControllerError`` saying which step failed and what to do.
     init(_ target: ResolvedTarget, verbose: Bool) throws(ControllerError) {
         self.target = target
+        if verbose, let jump = target.ssh.jump {
+            Terminal.error("shipkeep: going through jump host \(jump.user)@\(jump.endpoint) to \(target.display)")
+        }
         do {
             ssh = try SSHConnection.connect(target.ssh)
         } catch {
             throw ControllerError(error)
         }
         if verbose {
-            Terminal.error("shipkeep: connected to \(target.display), host key \(ssh.hostKey.type) \(ssh.hostKey.fingerprint)")
+            if let key = ssh.jumpHostKey, let jump = target.ssh.jump {
+                Terminal.error("shipkeep: jump host \(jump.endpoint), host key \(key.type) \(key.fingerprint)")
+            }
+            let key = ssh.hostKey
+            Terminal.error("shipkeep: connected to \(target.display), host key \(key.type) \(key.fingerprint)")
         }
         let channel: SSHChannel
         do {

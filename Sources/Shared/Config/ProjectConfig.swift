@@ -17,8 +17,10 @@ public struct ProjectConfig: Equatable, Sendable {
         public var knownHosts: String?
         /// Pinned host key fingerprint, `SHA256:…`.
         public var fingerprint: String?
-        /// A bastion to jump through, `[user@]host[:port]`.
+        /// A bastion to jump through, `[user@]host[:port]` or an ssh config alias; `none` for none.
         public var jump: String?
+        /// The jump host's pinned host key fingerprint, `SHA256:…`, instead of known_hosts.
+        public var jumpFingerprint: String?
     }
 
     /// The file it was read from.
@@ -31,7 +33,8 @@ public struct ProjectConfig: Equatable, Sendable {
     /// The target called `name`.
     public func target(_ name: String) -> Target? { targets.first { $0.name == name } }
 
-    static let targetKeys = ["host", "port", "user", "app", "identity", "known_hosts", "fingerprint", "jump"]
+    static let targetKeys = ["host", "port", "user", "app", "identity", "known_hosts", "fingerprint", "jump",
+                              "jump_fingerprint"]
 
     /// Reads and validates `shipkeep.yml`.
     ///
@@ -77,6 +80,10 @@ public struct ProjectConfig: Equatable, Sendable {
                     throw entry.error("fingerprint", "expected SHA256:… as `ssh-keygen -lf KEY.pub` prints it")
                 }
                 target.jump = try entry.string("jump")
+                target.jumpFingerprint = try entry.string("jump_fingerprint")
+                if let pin = target.jumpFingerprint, !pin.hasPrefix("SHA256:") {
+                    throw entry.error("jump_fingerprint", "expected SHA256:… as `ssh-keygen -lf KEY.pub` prints it")
+                }
                 if target.host?.hasPrefix("-") == true { throw entry.error("host", "must not start with \"-\"") }
                 targets.append(target)
             }
