@@ -243,6 +243,16 @@ public final class SSHServer: @unchecked Sendable {
         }
     }
 
+    /// Appends an authorized_keys line exactly as given, options and all (e.g. the one `shipkeep install`
+    /// prints).
+    /// - Throws: `SandboxError` if the file cannot be written.
+    public func appendAuthorizedKeysLine(_ line: String) throws {
+        try lock.withLock {
+            try Self.write(Self.read(authorizedKeysPath) + line.trimmingCharacters(in: .whitespacesAndNewlines) + "\n",
+                           to: authorizedKeysPath)
+        }
+    }
+
     // MARK: - Private
 
     /// Polls until sshd answers on `port`, or exits.

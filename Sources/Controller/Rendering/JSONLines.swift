@@ -19,11 +19,18 @@ enum JSONLines {
         var health: Health?
         var error: WireError?
         var deploy: DeploySummary?
+        var install: Installer.Outcome?
     }
 
     /// Writes the closing `result` line.
     static func emit(_ result: Result) {
         write(WireCodec.encode(result))
+    }
+
+    /// Writes the closing `result` line of `shipkeep install`.
+    static func emitInstall(ok: Bool, target: String, outcome: Installer.Outcome?, error: ControllerError?) {
+        emit(Result(ok: ok, exitCode: error?.exitCode ?? 0, target: target,
+                    error: error.map { WireError(code: $0.wireCode, message: $0.message) }, install: outcome))
     }
 
     private static func write(_ bytes: [UInt8]) {

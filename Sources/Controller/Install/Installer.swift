@@ -1,0 +1,137 @@
+import Foundation
+import Shared
+
+/// Carries out an ``InstallPlan`` over one SSH connection: SFTP for the files, an exec channel to check that the
+/// uploaded agent runs and reads its agent.yml.
+struct Installer {
+    let plan: InstallPlan
+    let terminal: Terminal
+    let quiet: Bool
+    let verbose: Bool
+
+    /// What was done, for the report and `--json`.
+    struct Outcome: Encodable {
+        var agentPath: String
+        var agentBytes: Int64
+        var agentStatic: Bool
+        var configPath: String
+        /// `written` or `kept`.
+        var config: String
+        var agentVersion: String
+        var apps: [String]
+        var authorizedKeysLine: String
+
+        /// The human report: what changed and the line to put in authorized_keys.
+        var report: String {
+            """
+            installed shipkeep-agent \(agentVersion) at \(agentPath) (\(ByteCount.format(agentBytes))\
+            \(agentStatic ? ", Swift runtime linked statically" : ""))
+            agent.yml \(config) at \(configPath); apps: \(apps.isEmpty ? "none" : apps.joined(separator: ", "))
+            add this line to ~/.ssh/authorized_keys on the VM for the deploy key (it can then run only the agent):
+            \(authorizedKeysLine)
+            """
+        }
+    }
+
+    /// Connects, uploads, checks.
+    ///
+    /// - Throws: ``ControllerError``: `.local` when the VM has no agent.yml and none was given, or the uploaded
+    ///   agent does not answer; connection kinds otherwise.
+    func run() throws(ControllerError) -> Outcome {
+        if !plan.agentIsStatic {
+            Terminal.error("shipkeep: warning: \(plan.agentBinary) needs the Swift runtime on the VM "
+                + "(libswiftCore.so); `make release` builds dist/shipkeep-agent with it linked in")
+        }
+        step("connecting to \(plan.target.display)")
+        let connection: SSHConnection
+        do {
+            connection = try SSHConnection.connect(plan.target.ssh)
+        } catch {
+            throw ControllerError(error)
+        }
+        defer { connection.disconnect() }
+        do {
+            let sftp = try connection.sftp()
+            let home = try sftp.realpath(".")
+            let agentPath = plan.remotePath ?? home + "/.local/bin/shipkeep-agent"
+            let configPath = plan.remoteConfig ?? home + "/.config/shipkeep/agent.yml"
+
+            // Decide about agent.yml before changing anything, so a missing one fails with nothing uploaded.
+            let configExists = try sftp.stat(configPath) != nil
+            if !configExists && plan.localConfig == nil {
+                throw ControllerError(.local, "the VM has no \(configPath) and no agent.yml was given: write one "
+                    + "with `shipkeep init …`, then pass --agent-yml agent.yml")
+            }
+
+            try sftp.makeDirectories(Self.directory(of: agentPath), mode: 0o755)
+            let size = (try? FileManager.default.attributesOfItem(atPath: plan.agentBinary)[.size] as? Int64) ?? 0
+            step("uploading \(plan.agentBinary) (\(ByteCount.format(size))) to \(agentPath)")
+            let started = Date()
+            var lastDrawn = Date.distantPast
+            try sftp.upload(localPath: plan.agentBinary, to: agentPath, mode: 0o755) { done, total in
+                guard terminal.interactive, !quiet, Date().timeIntervalSince(lastDrawn) > 0.1 || done == total else {
+                    return
+                }
+                lastDrawn = Date()
+                var bar = ProgressBar(phase: "upload", started: started)
+                bar.bytes = (done, total)
+                FileHandle.standardOutput.write(Data(("\r\u{1B}[2K" + bar.line(now: Date())).utf8))
+            }
+            if terminal.interactive && !quiet { FileHandle.standardOutput.write(Data("\r\u{1B}[2K".utf8)) }
+
+            var configState = "kept"
+            if !configExists, let local = plan.localConfig {
+                try sftp.makeDirectories(Self.directory(of: configPath), mode: 0o700)
+                // Exclusive create: an agent.yml that appeared meanwhile is still never overwritten.
+                configState = try sftp.createExclusively(data: Array(local.text.utf8), to: configPath, mode: 0o600)
+                    ? "written" : "kept"
+                step("agent.yml \(configState) at \(configPath)")
+            }
+
+            step("checking that the new agent answers")
+            let hello = try greet(connection, agent: agentPath, config: configPath)
+            return Outcome(agentPath: agentPath, agentBytes: size, agentStatic: plan.agentIsStatic,
+                           configPath: configPath, config: configState, agentVersion: hello.agentVersion,
+                           apps: hello.apps,
+                           authorizedKeysLine: InstallPlan.authorizedKeysLine(agent: agentPath, config: configPath,
+                                                                              deployKey: plan.deployKey))
+        } catch let error as SSHError {
+            throw ControllerError(error)
+        } catch let error as ControllerError {
+            throw error
+        } catch {
+            throw ControllerError(.local, "\(error)")
+        }
+    }
+
+    /// Runs the uploaded agent as the forced command will, and greets it.
+    private func greet(_ connection: SSHConnection, agent: String, config: String) throws(ControllerError)
+        -> Event.HelloReply {
+        let command = [agent, "serve", "--config", config].map(ShellQuote.quote).joined(separator: " ")
+        let channel: SSHChannel
+        do {
+            channel = try connection.exec(command)
+        } catch {
+            throw ControllerError(error)
+        }
+        var diagnostics: [String] = []
+        let session = AgentSession(channel: channel, onDiagnostic: { diagnostics.append($0) })
+        do {
+            let reply = try session.hello()
+            _ = try? session.close()
+            return reply
+        } catch {
+            let detail = diagnostics.last.map { ": \($0)" } ?? ""
+            throw ControllerError(.local, "the uploaded agent did not answer (\(error.message))\(detail)")
+        }
+    }
+
+    private func step(_ text: String) {
+        if !quiet { print(verbose ? "shipkeep: " + text : text) }
+    }
+
+    private static func directory(of path: String) -> String {
+        let directory = (path as NSString).deletingLastPathComponent
+        return directory.isEmpty ? "." : directory
+    }
+}

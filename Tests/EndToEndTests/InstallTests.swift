@@ -1,0 +1,103 @@
+import Foundation
+import Testing
+import ShipkeepSandbox
+
+/// `shipkeep install`: the agent and agent.yml over SFTP, and an authorized_keys line that works as printed.
+@Suite(.serialized, .timeLimit(.minutes(4)))
+struct InstallTests {
+    private func attributes(_ path: String) throws -> (mode: Int, inode: Int) {
+        let attributes = try FileManager.default.attributesOfItem(atPath: path)
+        return ((attributes[.posixPermissions] as? Int) ?? -1, (attributes[.systemFileNumber] as? Int) ?? -1)
+    }
+
+    @Test func installsTheAgentWritesAgentYmlOnceAndPrintsAWorkingForcedCommandLine() throws {
+        try withSandbox(forcedCommand: false) { vm in
+            let agent = try BuildProducts.path("shipkeep-agent")
+            let remoteAgent = vm.root + "/vm-home/.local/bin/shipkeep-agent"
+            let remoteConfig = vm.root + "/vm-home/.config/shipkeep/agent.yml"
+            let localConfig = vm.root + "/agent.yml"
+            try FileManager.default.copyItem(atPath: vm.agentConfigPath, toPath: localConfig)
+            let deployKey = vm.root + "/ci_deploy"
+            #expect(try runProcess(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "ci", "-f", deployKey]).status == 0)
+            let arguments = ["install", "--agent-binary", agent, "--agent-yml", localConfig, "--remote-path", remoteAgent,
+                             "--remote-config", remoteConfig, "--deploy-key", deployKey + ".pub"] + vm.controllerArguments
+
+            let first = try shipkeep(arguments)
+            #expect(first.status == 0, "\(first.stderr)\n\(first.stdout)")
+            #expect(FileManager.default.contentsEqual(atPath: agent, andPath: remoteAgent))
+            #expect(try attributes(remoteAgent).mode == 0o755)
+            #expect(try String(contentsOfFile: remoteConfig, encoding: .utf8)
+                    == String(contentsOfFile: localConfig, encoding: .utf8))
+            #expect(try attributes(remoteConfig).mode == 0o600)
+            #expect(first.stdout.contains("agent.yml written at \(remoteConfig); apps: bots"), "\(first.stdout)")
+            let line = try #require(first.stdout.split(separator: "\n").last.map(String.init))
+            let publicKey = try String(contentsOfFile: deployKey + ".pub", encoding: .utf8)
+                .trimmingCharacters(in: .whitespacesAndNewlines)
+            #expect(line == "restrict,command=\"'\(remoteAgent)' 'serve' '--config' '\(remoteConfig)'\" \(publicKey)")
+
+            // The line as printed: the deploy key now reaches the installed agent, and only it.
+            try vm.server.appendAuthorizedKeysLine(line)
+            var deployArguments = vm.controllerArguments
+            deployArguments[deployArguments.firstIndex(of: vm.server.userKeyPath)!] = deployKey
+            let status = try shipkeep(["status", "--json"] + deployArguments)
+            #expect(status.status == 0, "\(status.stderr)")
+            let shell = try runProcess(["ssh", "-i", deployKey, "-p", String(vm.server.port), "-o", "BatchMode=yes",
+                                        "-o", "UserKnownHostsFile=\(vm.server.knownHostsPath)", "-o", "IdentitiesOnly=yes",
+                                        "\(vm.server.user)@\(vm.server.listenAddress)", "echo", "a-shell"],
+                                       environment: ["SSH_AUTH_SOCK": ""], stdin: "")
+            #expect(!shell.stdout.contains("a-shell"), "the deploy key ran a shell command: \(shell.stdout)")
+
+            // Again, with another local agent.yml: the program is replaced (a new inode, atomically), the
+            // VM's agent.yml is kept as it is.
+            let inode = try attributes(remoteAgent).inode
+            try ("# another agent.yml\n" + String(contentsOfFile: localConfig, encoding: .utf8))
+                .write(toFile: localConfig, atomically: true, encoding: .utf8)
+            let second = try shipkeep(arguments + ["--json"])
+            #expect(second.status == 0, "\(second.stderr)")
+            #expect(try attributes(remoteAgent).inode != inode)
+            #expect(try String(contentsOfFile: remoteConfig, encoding: .utf8)
+                    == String(contentsOfFile: vm.agentConfigPath, encoding: .utf8))
+            let result = try #require(jsonLines(second.stdout).last)
+            let install = try #require(result["install"] as? [String: Any])
+            #expect(result["ok"] as? Bool == true && install["config"] as? String == "kept")
+            #expect(install["authorizedKeysLine"] as? String == line)
+            let leftovers = try FileManager.default.contentsOfDirectory(atPath: vm.root + "/vm-home/.local/bin")
+            #expect(leftovers == ["shipkeep-agent"], "temporary files left: \(leftovers)")
+        }
+    }
+
+    @Test func withoutAnyAgentYmlNothingIsUploaded() throws {
+        try withSandbox(forcedCommand: false) { vm in
+            let remoteAgent = vm.root + "/vm-home/bin/shipkeep-agent"
+            let result = try shipkeep(["install", "--agent-binary", try BuildProducts.path("shipkeep-agent"),
+                                       "--remote-path", remoteAgent, "--remote-config", vm.root + "/vm-home/none.yml"]
+                                      + vm.controllerArguments)
+            #expect(result.status == 1, "\(result.stderr)")
+            #expect(result.stderr.contains("no agent.yml was given: write one with `shipkeep init"), "\(result.stderr)")
+            #expect(!FileManager.default.fileExists(atPath: remoteAgent))
+        }
+    }
+
+    @Test func aForcedCommandKeyCannotInstallAndSaysWhy() throws {
+        try withSandbox(forcedCommand: true) { vm in
+            let result = try shipkeep(["install", "--agent-binary", try BuildProducts.path("shipkeep-agent"),
+                                       "--remote-path", vm.root + "/x/shipkeep-agent"] + vm.controllerArguments)
+            #expect(result.status == 3, "\(result.stderr)")
+            #expect(result.stderr.contains("forced command"), "\(result.stderr)")
+            let errors = result.stderr.split(separator: "\n").filter { !$0.hasPrefix("shipkeep: warning:") }
+            #expect(errors.count == 1, "\(result.stderr)")
+        }
+    }
+
+    @Test func notAProgramIsRefusedBeforeConnecting() throws {
+        try withSandbox(forcedCommand: false) { vm in
+            let fake = vm.root + "/not-an-agent"
+            try "#!/bin/sh\necho hi\n".write(toFile: fake, atomically: true, encoding: .utf8)
+            chmod(fake, 0o755)
+            let result = try shipkeep(["install", "--agent-binary", fake] + vm.controllerArguments)
+            #expect(result.status == 1, "\(result.stderr)")
+            #expect(result.stderr.contains("is not a Linux program"), "\(result.stderr)")
+            #expect(!sshdSawAuthentication(vm.server.log()))
+        }
+    }
+}
