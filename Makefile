@@ -5,7 +5,7 @@ BIN_DIR = $(shell $(SWIFT) build --show-bin-path 2>/dev/null)
 # Where the fault tests write their rows of docs/RELIABILITY.md.
 RELIABILITY_DIR = $(CURDIR)/.build/reliability
 
-.PHONY: all deps build test reliability demo release man clean help
+.PHONY: all deps build static-agent test reliability demo release man clean help
 
 all: build
 
@@ -24,10 +24,17 @@ deps:
 build: deps
 	$(SWIFT) build
 
+STATIC_AGENT = $(CURDIR)/.build-static/release/shipkeep-agent
+
+## The agent as `make release` ships it (Swift runtime linked in), which the install test puts on a VM.
+static-agent: deps
+	$(SWIFT) build -c release --static-swift-stdlib --product shipkeep-agent --build-path .build-static
+
 ## Every test, then docs/RELIABILITY.md checked against the rows the fault tests recorded.
-test: build
+test: build static-agent
 	rm -rf "$(RELIABILITY_DIR)"
-	SHIPKEEP_BIN_DIR="$(BIN_DIR)" SHIPKEEP_RELIABILITY_DIR="$(RELIABILITY_DIR)" $(SWIFT) test 2>&1 \
+	SHIPKEEP_BIN_DIR="$(BIN_DIR)" SHIPKEEP_STATIC_AGENT="$(STATIC_AGENT)" SHIPKEEP_RELIABILITY_DIR="$(RELIABILITY_DIR)" \
+		$(SWIFT) test 2>&1 \
 		| tee .build/test-output.txt; status=$${PIPESTATUS[0]}; \
 		if [ $$status -eq 0 ]; then "$(BIN_DIR)/shipkeep-sandbox" reliability --records "$(RELIABILITY_DIR)" || status=1; fi; \
 		exit $$status
@@ -41,9 +48,8 @@ demo: build
 
 ## The release pair: `shipkeep` for this machine, and an agent with the Swift runtime linked in statically,
 ## stripped, which `shipkeep install` finds next to `shipkeep` and uploads.
-release: deps
+release: static-agent
 	$(SWIFT) build -c release --product shipkeep
-	$(SWIFT) build -c release --static-swift-stdlib --product shipkeep-agent --build-path .build-static
 	mkdir -p dist
 	cp "$$($(SWIFT) build -c release --show-bin-path)/shipkeep" dist/shipkeep
 	strip -o dist/shipkeep-agent .build-static/release/shipkeep-agent

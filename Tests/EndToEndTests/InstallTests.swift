@@ -100,4 +100,34 @@ struct InstallTests {
             #expect(!sshdSawAuthentication(vm.server.log()))
         }
     }
+
+    /// The agent as `make release` builds it: `make test` passes its path; a plain `swift test` builds it here.
+    private func staticAgent() throws -> String {
+        if let path = ProcessInfo.processInfo.environment["SHIPKEEP_STATIC_AGENT"], !path.isEmpty { return path }
+        let package = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().path
+        let build = try runProcess(["swift", "build", "-c", "release", "--static-swift-stdlib", "--product",
+                                    "shipkeep-agent", "--build-path", ".build-static"], cwd: package)
+        guard build.status == 0 else { throw SandboxError("building the static agent failed: \(build.stderr)") }
+        return package + "/.build-static/release/shipkeep-agent"
+    }
+
+    @Test func theReleaseAgentNeedsNoSwiftRuntimeAndServesAfterInstall() throws {
+        let agent = try staticAgent()
+        let ldd = try runProcess(["ldd", agent])
+        #expect(ldd.status == 0, "\(ldd.stderr)")
+        #expect(!ldd.stdout.contains("swift"), "the release agent needs Swift libraries:\n\(ldd.stdout)")
+        try withSandbox(forcedCommand: false) { vm in
+            let remoteAgent = vm.root + "/vm-home/bin/shipkeep-agent"
+            let installed = try shipkeep(["install", "--agent-binary", agent, "--agent-yml", vm.agentConfigPath,
+                                          "--remote-path", remoteAgent, "--remote-config", vm.agentConfigPath]
+                                         + vm.controllerArguments)
+            #expect(installed.status == 0, "\(installed.stderr)")
+            #expect(installed.stdout.contains("Swift runtime linked statically"), "\(installed.stdout)")
+            #expect(!installed.stderr.contains("warning"), "\(installed.stderr)")
+            let status = try shipkeep(["status", "--json", "--agent-command", remoteAgent, "--agent-config",
+                                       vm.agentConfigPath] + vm.controllerArguments)
+            #expect(status.status == 0, "\(status.stderr)")
+        }
+    }
 }
