@@ -13,6 +13,6 @@ struct Shipkeep: ParsableCommand {
             """,
         version: "shipkeep \(WireProtocol.toolVersion) (protocol v\(WireProtocol.version))",
         subcommands: [StatusCommand.self, DeployCommand.self, RollbackCommand.self, AttachCommand.self,
-                      SnapshotsCommand.self, RestoreCommand.self, UnlockCommand.self]
+                      SnapshotsCommand.self, RestoreCommand.self, DownloadCommand.self, UnlockCommand.self]
     )
 }

@@ -14,6 +14,8 @@ struct ControllerError: Error, CustomStringConvertible {
         case protocolError = "protocol"
         /// The agent answered the request with an error.
         case agent
+        /// Writing or checking a file on this machine failed (a download's output).
+        case local
     }
 
     let kind: Kind

@@ -19,6 +19,7 @@ enum JSONLines {
         var health: Health?
         var error: WireError?
         var deploy: DeploySummary?
+        var download: SnapshotDownload.Outcome?
     }
 
     /// Writes the closing `result` line.
