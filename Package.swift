@@ -70,7 +70,7 @@ let package = Package(
             dependencies: ["Shared"],
             resources: [.copy("Fixtures")]
         ),
-        .testTarget(name: "ControllerTests", dependencies: ["Controller", "Shared", "ShipkeepSandbox"]),
+        .testTarget(name: "ControllerTests", dependencies: ["Controller", "Shared", "ShipkeepSandbox", "SnapshotArchive"]),
         .testTarget(name: "AgentTests", dependencies: ["Agent", "Shared"]),
         .testTarget(name: "SnapshotArchiveTests", dependencies: ["SnapshotArchive", "ShipkeepSandbox"]),
         .testTarget(name: "EndToEndTests", dependencies: ["Shared", "ShipkeepSandbox"]),

@@ -77,7 +77,8 @@ struct SnapshotExporter {
         for entry in manifest.entries {
             try checkPath(entry.path)
             let mode = entry.mode ?? (entry.kind == .directory ? 0o755 : 0o644)
-            let mtime = (entry.mtime ?? 0) / 1_000_000_000
+            // Directories and links carry no mtime in the manifest; the snapshot's time beats 1970.
+            let mtime = entry.mtime.map { $0 / 1_000_000_000 } ?? Int64(manifest.info.createdAt.timeIntervalSince1970)
             switch entry.kind {
             case .directory:
                 try tar.begin(TarEntry(path: entry.path, kind: .directory, mode: mode, mtime: mtime))

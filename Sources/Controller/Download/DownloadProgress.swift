@@ -8,7 +8,8 @@ import Glibc
 /// seconds (a CI log), so a long download visibly moves without flooding the log.
 struct DownloadProgress {
     private let interactive = isatty(2) == 1
-    private var lastShown = Date.distantPast
+    /// In a log, the first line comes after ten seconds: a short download needs none.
+    private var lastShown = Date()
     private var drawn = false
 
     /// Shows `archived` content bytes of `total`, and `received` compressed bytes.
