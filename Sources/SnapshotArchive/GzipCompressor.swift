@@ -13,6 +13,8 @@ public final class GzipCompressor {
     private let output: UnsafeMutableRawBufferPointer
     private let sink: Sink
     private var finished = false
+    /// The current compression level.
+    public private(set) var level: Int32
 
     /// Bytes taken in.
     public private(set) var bytesIn: Int64 = 0
@@ -27,6 +29,7 @@ public final class GzipCompressor {
         stream.initialize(to: z_stream())
         output = .allocate(byteCount: bufferSize, alignment: 16)
         self.sink = sink
+        self.level = level
         let status = shipkeep_deflate_init_gzip(stream, level)
         guard status == Z_OK else {
             stream.deallocate()
@@ -59,6 +62,34 @@ public final class GzipCompressor {
             offset += part.count
         }
         bytesIn += Int64(bytes.count)
+    }
+
+    /// Changes the compression level for what comes next (0 stores: for data that does not compress, it costs
+    /// a few bytes per 64 KiB instead of deflate's futile search for matches).
+    ///
+    /// - Throws: what the sink throws; ``ArchiveError`` `.gzip` if zlib fails.
+    public func setLevel(_ newLevel: Int32) throws {
+        precondition(!finished, "GzipCompressor.setLevel after finish")
+        guard newLevel != level else { return }
+        stream.pointee.next_in = nil
+        stream.pointee.avail_in = 0
+        // End the current block at the old level and drain it, so deflateParams has nothing left to compress
+        // (it would otherwise need output space of its own).
+        repeat {
+            try run(Z_BLOCK)
+        } while stream.pointee.avail_out == 0
+        stream.pointee.next_out = output.baseAddress!.assumingMemoryBound(to: Bytef.self)
+        stream.pointee.avail_out = uInt(output.count)
+        let status = deflateParams(stream, newLevel, Z_DEFAULT_STRATEGY)
+        guard status == Z_OK else {
+            throw ArchiveError(.gzip, "zlib could not change the compression level (deflateParams returned \(status))")
+        }
+        let produced = output.count - Int(stream.pointee.avail_out)
+        if produced > 0 {
+            try sink(UnsafeRawBufferPointer(rebasing: output[0..<produced]))
+            bytesOut += Int64(produced)
+        }
+        level = newLevel
     }
 
     /// Ends the stream: flushes what zlib holds and writes the gzip trailer (CRC-32 and length).

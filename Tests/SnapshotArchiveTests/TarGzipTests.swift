@@ -137,3 +137,36 @@ final class TemporaryDirectory {
         try content.write(toFile: full, atomically: false, encoding: .utf8)
     }
 }
+
+/// Changing the level mid-stream: what the exporter does for files that do not compress.
+@Suite struct GzipLevelTests {
+    @Test func levelsCanChangeMidStreamAndStoredDataStaysTheSameSize() throws {
+        let text = Array(String(repeating: "{\"seq\":1,\"px\":97000.5}\n", count: 40_000).utf8)
+        let noise = ArchiveFixture.noise(3 << 20)
+        var out: [UInt8] = []
+        let gzip = try GzipCompressor(level: 1) { out.append(contentsOf: $0) }
+        try text.withUnsafeBytes { try gzip.compress($0) }
+        try gzip.setLevel(0)
+        let before = gzip.bytesOut
+        try noise.withUnsafeBytes { try gzip.compress($0) }
+        try gzip.setLevel(1)
+        let stored = gzip.bytesOut - before
+        try text.withUnsafeBytes { try gzip.compress($0) }
+        try gzip.finish()
+        #expect(stored <= Int64(noise.count) + Int64(noise.count) / 1000 + 64, "stored, not deflated: \(stored)")
+        #expect(out.count < noise.count + text.count / 2, "the text around it is still compressed")
+        var back: [UInt8] = []
+        let gunzip = try GzipDecompressor { back.append(contentsOf: $0) }
+        try out.withUnsafeBytes { try gunzip.decompress($0) }
+        try gunzip.finish()
+        #expect(back == text + noise + text)
+    }
+
+    @Test func deflateAtLevelOneDoesNotShrinkNoiseBelowTheStoreThreshold() throws {
+        // The exporter stores a file once its first 256 KiB come out above 90%; noise must trip that.
+        let noise = ArchiveFixture.noise(1 << 18, seed: 11)
+        let gzip = try GzipCompressor(level: 1) { _ in }
+        try noise.withUnsafeBytes { try gzip.compress($0) }
+        #expect(Double(gzip.bytesOut) / Double(gzip.bytesIn) > 0.9, "\(gzip.bytesOut) of \(gzip.bytesIn)")
+    }
+}
