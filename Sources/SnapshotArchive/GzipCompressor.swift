@@ -54,7 +54,8 @@ public final class GzipCompressor {
         var offset = 0
         while offset < bytes.count {
             let part = UnsafeRawBufferPointer(rebasing: bytes[offset..<min(bytes.count, offset + (1 << 30))])
-            stream.pointee.next_in = UnsafeMutablePointer(mutating: part.baseAddress!.assumingMemoryBound(to: Bytef.self))
+            let input = part.baseAddress!.assumingMemoryBound(to: Bytef.self)
+            stream.pointee.next_in = UnsafeMutablePointer(mutating: input)
             stream.pointee.avail_in = uInt(part.count)
             repeat {
                 try run(Z_NO_FLUSH)

@@ -49,7 +49,8 @@ public final class GzipDecompressor {
         var offset = 0
         while offset < bytes.count {
             let part = UnsafeRawBufferPointer(rebasing: bytes[offset..<min(bytes.count, offset + (1 << 30))])
-            stream.pointee.next_in = UnsafeMutablePointer(mutating: part.baseAddress!.assumingMemoryBound(to: Bytef.self))
+            let input = part.baseAddress!.assumingMemoryBound(to: Bytef.self)
+            stream.pointee.next_in = UnsafeMutablePointer(mutating: input)
             stream.pointee.avail_in = uInt(part.count)
             while stream.pointee.avail_in > 0 || stream.pointee.avail_out == 0 {
                 stream.pointee.next_out = output.baseAddress!.assumingMemoryBound(to: Bytef.self)

@@ -98,7 +98,8 @@ public struct TarReader {
     /// - Throws: ``ArchiveError`` `.truncated` when the end-of-archive marker was not read.
     public func finish() throws(ArchiveError) {
         guard isComplete else {
-            throw ArchiveError(.truncated, "the tar stream ends before its end-of-archive marker (the archive is cut short)")
+            throw ArchiveError(.truncated,
+                               "the tar stream ends before its end-of-archive marker (the archive is cut short)")
         }
     }
 

@@ -71,7 +71,8 @@ public struct TarWriter {
     public mutating func end() throws {
         guard let entry = current else { preconditionFailure("TarWriter.end outside an entry") }
         guard remaining == 0 else {
-            throw ArchiveError(.sizeMismatch, "\(entry.path) has \(remaining) bytes fewer than the \(entry.size) declared")
+            throw ArchiveError(.sizeMismatch,
+                               "\(entry.path) has \(remaining) bytes fewer than the \(entry.size) declared")
         }
         try pad(entry.kind == .file ? entry.size : 0)
         current = nil

@@ -68,7 +68,8 @@ import Testing
     @Test func missingAndExtraEntriesAreCaught() throws {
         let missing = try mismatch(goodEntries.filter { $0.path != "logs/empty.log" })
         #expect(missing.contains("missing") && missing.contains("logs/empty.log"), "\(missing)")
-        let extra = try mismatch(goodEntries + [TarEntry(path: "logs/extra", kind: .file, size: Int64(Self.content.count))])
+        let extra = try mismatch(goodEntries
+            + [TarEntry(path: "logs/extra", kind: .file, size: Int64(Self.content.count))])
         #expect(extra.contains("logs/extra") && extra.contains("does not"), "\(extra)")
         let twice = try mismatch(goodEntries + [goodEntries[1]])
         #expect(twice.contains("twice"), "\(twice)")
@@ -97,6 +98,8 @@ import Testing
         defer { unlink(path) }
         let bytes = try Data(contentsOf: URL(fileURLWithPath: path))
         try bytes.prefix(bytes.count - 12).write(to: URL(fileURLWithPath: path))
-        #expect(throws: ArchiveVerifier.Mismatch.self) { try ArchiveVerifier(manifest: Self.manifest).verify(path: path) }
+        #expect(throws: ArchiveVerifier.Mismatch.self) {
+            try ArchiveVerifier(manifest: Self.manifest).verify(path: path)
+        }
     }
 }

@@ -95,7 +95,8 @@ struct DownloadTests {
             let id = try deployed(vm)
             try Data("an older backup\n".utf8).write(to: URL(fileURLWithPath: file))
             for bad in ["20200101T000000Z-nope", "../\(id)", "."] {
-                let output = try shipkeep(["download", "--json", "--snapshot", bad, "-o", file] + vm.controllerArguments)
+                let output = try shipkeep(["download", "--json", "--snapshot", bad, "-o", file]
+                    + vm.controllerArguments)
                 #expect(output.status == 1, "\(bad): \(output.stderr)")
                 let result = try #require(jsonLines(output.stdout).last)
                 let code = (result["error"] as? [String: Any])?["code"] as? String
@@ -104,7 +105,8 @@ struct DownloadTests {
             }
             #expect(FileManager.default.contents(atPath: file) == Data("an older backup\n".utf8), "FILE untouched")
             #expect(try leftovers(out.path) == ["backup.tar.gz"])
-            let unwritable = try shipkeep(["download", "-o", out.path + "/no/such/dir/b.tar.gz"] + vm.controllerArguments)
+            let unwritable = try shipkeep(["download", "-o", out.path + "/no/such/dir/b.tar.gz"]
+                + vm.controllerArguments)
             #expect(unwritable.status == 1)
             #expect(unwritable.stderr.contains("no/such/dir"), "\(unwritable.stderr)")
         }
@@ -142,6 +144,26 @@ struct DownloadTests {
             #expect(truncated.stderr.contains("history_3.jsonl") && truncated.stderr.contains("100 bytes"),
                     "\(truncated.stderr)")
             #expect(try leftovers(out.path).isEmpty)
+        }
+    }
+
+    @Test("an interrupted download (Ctrl-C, a cancelled CI job) leaves nothing behind", arguments: [SIGINT, SIGTERM])
+    func anInterruptedDownloadLeavesNothing(signal: Int32) throws {
+        try withSandbox(bot: false) { vm in
+            try vm.fillData(files: 100, bytesEach: 1 << 20)
+            let deploy = try shipkeep(["deploy"] + vm.controllerArguments)
+            #expect(deploy.status == 0, "\(deploy.stderr)")
+            let out = try TemporaryDirectory()
+            let download = try BackgroundShipkeep(["download", "-o", out.path + "/b.tar.gz"] + vm.controllerArguments)
+            try waitUntil("the partial file has data") {
+                try leftovers(out.path).contains { name in
+                    let size = try? FileManager.default.attributesOfItem(atPath: out.path + "/" + name)[.size] as? Int
+                    return name.hasSuffix(".partial") && (size ?? 0) > 0
+                }
+            }
+            download.kill(signal)
+            #expect(try download.wait() != 0)
+            #expect(try leftovers(out.path).isEmpty, "no partial file and no output")
         }
     }
 

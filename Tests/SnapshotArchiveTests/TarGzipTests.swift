@@ -24,7 +24,8 @@ import Testing
                               linkTarget: String(repeating: "../x/", count: 30) + "target")),
     ]
 
-    @Test("entries round-trip through tar and gzip, read in pieces of any size", arguments: [1, 511, 512, 4096, 1 << 20])
+    @Test("entries round-trip through tar and gzip, read in pieces of any size",
+          arguments: [1, 511, 512, 4096, 1 << 20])
     func roundTrip(chunk: Int) throws {
         let bytes = try ArchiveFixture(members: Self.members).tarGz()
         #expect(try ArchiveFixture.read(bytes, chunk: chunk) == Self.members)
@@ -49,7 +50,8 @@ import Testing
                 #expect((attributes[.modificationDate] as? Date)?.timeIntervalSince1970 == Double(member.entry.mtime))
             case .directory:
                 var isDirectory: ObjCBool = false
-                #expect(FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) && isDirectory.boolValue)
+                let exists = FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory)
+                #expect(exists && isDirectory.boolValue)
             case .symlink:
                 #expect(try FileManager.default.destinationOfSymbolicLink(atPath: path) == member.entry.linkTarget)
             }

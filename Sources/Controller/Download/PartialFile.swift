@@ -29,6 +29,7 @@ final class PartialFile {
             throw ControllerError(.local, "cannot create \(path): \(String(cString: strerror(errno))); "
                 + "check that the directory of \(destination) exists and is writable")
         }
+        PartialFileCleanup.arm(path)
     }
 
     deinit {
@@ -69,6 +70,7 @@ final class PartialFile {
         fd = -1
         guard rename(path, destination) == 0 else { throw failure("rename to \(destination)") }
         done = true
+        PartialFileCleanup.disarm()
         let directory = (destination as NSString).deletingLastPathComponent
         let dirFD = Glibc.open(directory.isEmpty ? "." : directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
         if dirFD >= 0 {
@@ -84,11 +86,38 @@ final class PartialFile {
         if fd >= 0 { close(fd) }
         fd = -1
         unlink(path)
+        PartialFileCleanup.disarm()
     }
 
     private func failure(_ operation: String) -> ControllerError {
         let reason = String(cString: strerror(errno))
         discard()
         return ControllerError(.local, "cannot \(operation) \(path): \(reason); nothing was written to \(destination)")
+    }
+}
+
+/// Removes the partial file when the download is interrupted (Ctrl-C, a cancelled CI job's SIGTERM), so
+/// an interrupted download leaves nothing behind either. The handler only calls `unlink` and `raise`, which
+/// are safe in a signal handler, on a path copied to C memory beforehand.
+private enum PartialFileCleanup {
+    // Written only on the main thread while no signal handler is armed for it (arm/disarm swap it); read by
+    // the handler. One download per process, so one path.
+    nonisolated(unsafe) private static var path: UnsafeMutablePointer<CChar>?
+
+    static func arm(_ partial: String) {
+        path = strdup(partial)
+        for signal in [SIGINT, SIGTERM, SIGHUP] {
+            Glibc.signal(signal) { number in
+                if let path = PartialFileCleanup.path { unlink(path) }
+                Glibc.signal(number, SIG_DFL)
+                raise(number)
+            }
+        }
+    }
+
+    static func disarm() {
+        for signal in [SIGINT, SIGTERM, SIGHUP] { Glibc.signal(signal, SIG_DFL) }
+        free(path)
+        path = nil
     }
 }
