@@ -25,11 +25,22 @@ let package = Package(
             pkgConfig: "libssh2",
             providers: [.apt(["libssh2-1-dev"])]
         ),
+        // zlib as Debian ships it, for the gzip stream of `download`.
+        .systemLibrary(
+            name: "CZlib",
+            pkgConfig: "zlib",
+            providers: [.apt(["zlib1g-dev"])]
+        ),
+        // XXH64, the manifests' content hash: the agent records it, the controller checks downloads with it.
+        .target(name: "CXXHash"),
+        // Snapshot archives: tar (ustar + pax) and gzip, streamed through fixed buffers, and the content hash.
+        .target(name: "SnapshotArchive", dependencies: ["CZlib", "CXXHash"]),
         .executableTarget(
             name: "Controller",
             dependencies: [
                 "Shared",
                 "CLibSSH2",
+                "SnapshotArchive",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -40,6 +51,7 @@ let package = Package(
             dependencies: [
                 "Shared",
                 "CAgentSupport",
+                "SnapshotArchive",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -58,8 +70,9 @@ let package = Package(
             dependencies: ["Shared"],
             resources: [.copy("Fixtures")]
         ),
-        .testTarget(name: "ControllerTests", dependencies: ["Controller", "Shared", "ShipkeepSandbox"]),
+        .testTarget(name: "ControllerTests", dependencies: ["Controller", "Shared", "ShipkeepSandbox", "SnapshotArchive"]),
         .testTarget(name: "AgentTests", dependencies: ["Agent", "Shared"]),
+        .testTarget(name: "SnapshotArchiveTests", dependencies: ["SnapshotArchive", "ShipkeepSandbox"]),
         .testTarget(name: "EndToEndTests", dependencies: ["Shared", "ShipkeepSandbox"]),
     ],
     swiftLanguageModes: [.v6]

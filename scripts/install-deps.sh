@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
-# Installs what shipkeep needs to build and test, if it is missing: libssh2 (headers), OpenSSH server and
+# Installs what shipkeep needs to build and test, if it is missing: libssh2 and zlib (headers), OpenSSH server and
 # client (the tests start a real sshd), git, pkg-config. Debian/Ubuntu (apt-get). Runs apt only when needed.
 set -euo pipefail
 
 missing=()
 pkg-config --exists libssh2 2>/dev/null || missing+=(libssh2-1-dev)
+pkg-config --exists zlib 2>/dev/null || missing+=(zlib1g-dev)
 [ -x /usr/sbin/sshd ] || missing+=(openssh-server)
 command -v ssh-keygen >/dev/null && command -v ssh-agent >/dev/null || missing+=(openssh-client)
 command -v git >/dev/null || missing+=(git)

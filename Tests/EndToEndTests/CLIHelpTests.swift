@@ -5,7 +5,8 @@ import ShipkeepSandbox
 /// `--help` on every command, and shell completions that know every command.
 @Suite(.timeLimit(.minutes(2)))
 struct CLIHelpTests {
-    static let commands = ["status", "deploy", "rollback", "attach", "snapshots", "restore", "unlock", "init"]
+    static let commands = ["status", "deploy", "rollback", "attach", "snapshots", "restore", "download", "unlock",
+                           "init", "install"]
 
     @Test(arguments: commands)
     func everyCommandHasHelpWithItsExitStatusOrUsage(command: String) throws {

@@ -33,7 +33,8 @@ import Testing
         let requestTypes = Set(try Self.fixtures("requests").map { try WireCodec.decodeRequest($0.line).command.type })
         #expect(requestTypes == Set(Command.allTypes))
         let eventTypes = Set(try Self.fixtures("events").map { try WireCodec.decodeEvent($0.line).event.type })
-        #expect(eventTypes == ["hello", "phase", "progress", "log", "warning", "status", "started", "snapshots", "result"])
+        #expect(eventTypes == ["hello", "phase", "progress", "log", "warning", "status", "started", "snapshots",
+                               "archive", "manifest", "chunk", "result"])
     }
 
     @Test func decodedFixturesCarryTheirFields() throws {

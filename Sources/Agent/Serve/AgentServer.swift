@@ -93,6 +93,9 @@ final class AgentServer {
         case .unlock(let name, let deploy):
             guard let app = knownApp(name, reply: &reply) else { return .serve }
             unlock(app: app, deploy: deploy, reply: &reply)
+        case .download(let download):
+            guard let app = knownApp(download.app, reply: &reply) else { return .serve }
+            self.download(download, app: app, reply: &reply)
         }
         return .serve
     }

@@ -1,4 +1,5 @@
 import Foundation
+import SnapshotArchive
 #if canImport(Glibc)
 import Glibc
 #endif

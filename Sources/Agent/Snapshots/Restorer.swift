@@ -1,5 +1,6 @@
 import Foundation
 import Shared
+import SnapshotArchive
 #if canImport(Glibc)
 import Glibc
 #endif

@@ -1,6 +1,7 @@
 import CAgentSupport
 import Foundation
 import Shared
+import SnapshotArchive
 #if canImport(Glibc)
 import Glibc
 #endif

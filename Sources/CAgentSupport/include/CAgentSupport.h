@@ -27,21 +27,3 @@ int shipkeep_syncfs(int fd);
 int shipkeep_flock_holder(unsigned long long dev_major, unsigned long long dev_minor, unsigned long long inode);
 
 #endif
-
-#ifndef SHIPKEEP_XXH64_DECLARED
-#define SHIPKEEP_XXH64_DECLARED
-#include <stdint.h>
-#include <stddef.h>
-
-/// Streaming XXH64 state: a fast 64-bit content hash for snapshot manifests (integrity, not security).
-typedef struct {
-    uint64_t total_len;
-    uint64_t v[4];
-    uint8_t buffer[32];
-    uint32_t buffered;
-} shipkeep_xxh64_state;
-
-void shipkeep_xxh64_reset(shipkeep_xxh64_state *state, uint64_t seed);
-void shipkeep_xxh64_update(shipkeep_xxh64_state *state, const void *data, size_t length);
-uint64_t shipkeep_xxh64_digest(const shipkeep_xxh64_state *state);
-#endif

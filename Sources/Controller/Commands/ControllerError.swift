@@ -14,7 +14,8 @@ struct ControllerError: Error, CustomStringConvertible {
         case protocolError = "protocol"
         /// The agent answered the request with an error.
         case agent
-        /// A step on this machine failed before the VM was asked for anything (`git push`, writing a file).
+        /// A step on this machine failed: before the VM was asked for anything (`git push`), or writing or
+        /// checking a local file (a download's output).
         case local
     }
 

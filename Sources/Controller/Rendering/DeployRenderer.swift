@@ -72,7 +72,7 @@ final class DeployRenderer {
             line(terminal.dim("    [\(log.source ?? log.stream)] \(log.line)"))
         case .warning(let warning):
             line(actions?.warning(warning.message) ?? "  \(terminal.paint("!", .warning)) \(warning.message)")
-        case .hello, .status, .snapshots, .result:
+        case .hello, .status, .snapshots, .archive, .manifest, .chunk, .result:
             break
         }
     }

@@ -20,6 +20,7 @@ enum JSONLines {
         var error: WireError?
         var deploy: DeploySummary?
         var install: Installer.Outcome?
+        var download: SnapshotDownload.Outcome?
     }
 
     /// Writes the closing `result` line.

@@ -64,4 +64,13 @@ final class AgentConnection {
         _ = try? session.close()
         ssh.disconnect()
     }
+
+    /// Drops the connection without waiting for the agent to finish: for a request given up half-way (a
+    /// download whose output cannot be written), where draining the rest of the stream would be wasted.
+    /// The agent sees its output closed and exits.
+    func abandon() {
+        guard !closed else { return }
+        closed = true
+        ssh.disconnect()
+    }
 }

@@ -18,6 +18,8 @@ public enum Command: Equatable, Sendable {
     case attach(Attach)
     /// Releases a lock held by the named deploy.
     case unlock(app: String, deploy: String)
+    /// Streams one snapshot (the newest complete one when `snapshot` is nil) as a gzip-compressed tar.
+    case download(Download)
 
     /// The `hello` request.
     public struct Hello: Codable, Equatable, Sendable {
@@ -78,6 +80,19 @@ public enum Command: Equatable, Sendable {
         }
     }
 
+    /// The `download` request.
+    public struct Download: Codable, Equatable, Sendable {
+        /// The app name from `agent.yml`.
+        public var app: String
+        /// The snapshot id; nil means the newest complete snapshot.
+        public var snapshot: String?
+        /// Creates the request.
+        public init(app: String, snapshot: String? = nil) {
+            self.app = app
+            self.snapshot = snapshot
+        }
+    }
+
     /// The `attach` request.
     public struct Attach: Codable, Equatable, Sendable {
         /// The app name from `agent.yml`.
@@ -105,11 +120,13 @@ public enum Command: Equatable, Sendable {
         case .restore: "restore"
         case .attach: "attach"
         case .unlock: "unlock"
+        case .download: "download"
         }
     }
 
     /// Every command type this build knows, in wire spelling.
-    public static let allTypes = ["hello", "status", "deploy", "rollback", "snapshots", "restore", "attach", "unlock"]
+    public static let allTypes = ["hello", "status", "deploy", "rollback", "snapshots", "restore", "attach", "unlock",
+                                  "download"]
 }
 
 /// A command with its request id: one line from controller to agent.

@@ -17,6 +17,12 @@ public enum Event: Equatable, Sendable {
     case started(Started)
     /// The answer to `snapshots`.
     case snapshots(SnapshotList)
+    /// The first answer to `download`: which snapshot is coming and how big it is.
+    case archive(Archive)
+    /// Part of the downloaded snapshot's manifest, which the controller checks the archive against.
+    case manifest(ManifestPart)
+    /// The next bytes of the gzip-compressed tar of a `download`.
+    case chunk(Chunk)
     /// The last event of every request.
     case result(Result)
 
@@ -168,6 +174,9 @@ public enum Event: Equatable, Sendable {
         case .status: "status"
         case .started: "started"
         case .snapshots: "snapshots"
+        case .archive: "archive"
+        case .manifest: "manifest"
+        case .chunk: "chunk"
         case .result: "result"
         }
     }

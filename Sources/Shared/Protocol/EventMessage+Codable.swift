@@ -21,6 +21,9 @@ extension EventMessage: Codable {
         case "status": event = .status(try StatusReport(from: decoder))
         case "started": event = .started(try Event.Started(from: decoder))
         case "snapshots": event = .snapshots(try Event.SnapshotList(from: decoder))
+        case "archive": event = .archive(try Event.Archive(from: decoder))
+        case "manifest": event = .manifest(try Event.ManifestPart(from: decoder))
+        case "chunk": event = .chunk(try Event.Chunk(from: decoder))
         case "result": event = .result(try Event.Result(from: decoder))
         default: throw ProtocolError(.unknownType, "unknown event type \"\(header.type)\"")
         }
@@ -43,6 +46,9 @@ extension EventMessage: Codable {
         case .status(let payload): try payload.encode(to: encoder)
         case .started(let payload): try payload.encode(to: encoder)
         case .snapshots(let payload): try payload.encode(to: encoder)
+        case .archive(let payload): try payload.encode(to: encoder)
+        case .manifest(let payload): try payload.encode(to: encoder)
+        case .chunk(let payload): try payload.encode(to: encoder)
         case .result(let payload): try payload.encode(to: encoder)
         }
     }

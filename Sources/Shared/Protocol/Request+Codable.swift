@@ -22,6 +22,7 @@ extension Request: Codable {
         case "snapshots": command = .snapshots(app: try fields.decode(String.self, forKey: .app))
         case "restore": command = .restore(try Command.Restore(from: decoder))
         case "attach": command = .attach(try Command.Attach(from: decoder))
+        case "download": command = .download(try Command.Download(from: decoder))
         case "unlock":
             command = .unlock(app: try fields.decode(String.self, forKey: .app),
                               deploy: try fields.decode(String.self, forKey: .deploy))
@@ -45,6 +46,7 @@ extension Request: Codable {
         case .rollback(let app), .snapshots(let app): try fields.encode(app, forKey: .app)
         case .restore(let restore): try restore.encode(to: encoder)
         case .attach(let attach): try attach.encode(to: encoder)
+        case .download(let download): try download.encode(to: encoder)
         case .unlock(let app, let deploy):
             try fields.encode(app, forKey: .app)
             try fields.encode(deploy, forKey: .deploy)

@@ -1,4 +1,4 @@
-import CAgentSupport
+import CXXHash
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -7,26 +7,28 @@ import Glibc
 ///
 /// Manifests need a fast check that bytes are the same ones, not a defence against someone forging files
 /// (whoever can write the data dirs can write the manifest too), so a non-cryptographic hash is the fit.
-struct ContentHash {
+public struct ContentHash: Sendable {
     private var state = shipkeep_xxh64_state()
 
-    init() {
+    /// Starts an empty hash.
+    public init() {
         shipkeep_xxh64_reset(&state, 0)
     }
 
-    mutating func update(_ bytes: UnsafeRawBufferPointer) {
+    /// Adds `bytes`.
+    public mutating func update(_ bytes: UnsafeRawBufferPointer) {
         shipkeep_xxh64_update(&state, bytes.baseAddress, bytes.count)
     }
 
-    /// `xxh64:…`.
-    var value: String {
+    /// `xxh64:…` of the bytes so far.
+    public var value: String {
         var digest = state
         let hex = String(shipkeep_xxh64_digest(&digest), radix: 16)
         return "xxh64:" + String(repeating: "0", count: 16 - hex.count) + hex
     }
 
     /// Hashes `bytes`.
-    static func of(_ bytes: [UInt8]) -> String {
+    public static func of(_ bytes: [UInt8]) -> String {
         var hash = ContentHash()
         bytes.withUnsafeBytes { hash.update($0) }
         return hash.value
@@ -34,7 +36,7 @@ struct ContentHash {
 
     /// Hashes the first `length` bytes of the open file `fd`, reading in bounded chunks (never the whole file).
     /// Returns nil when the file holds fewer than `length` bytes.
-    static func ofPrefix(fd: Int32, length: Int64, onBytes: (Int) -> Void = { _ in }) -> String? {
+    public static func ofPrefix(fd: Int32, length: Int64, onBytes: (Int) -> Void = { _ in }) -> String? {
         var hash = ContentHash()
         var buffer = [UInt8](repeating: 0, count: 1 << 18)
         var offset: Int64 = 0

@@ -1,5 +1,5 @@
 // XXH64, written from the published algorithm description (streaming form).
-#include "CAgentSupport.h"
+#include "CXXHash.h"
 
 #include <string.h>
 

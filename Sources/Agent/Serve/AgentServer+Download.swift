@@ -1,0 +1,65 @@
+import Foundation
+import Shared
+
+extension AgentServer {
+    /// The most manifest entries one `manifest` event carries, and the most path bytes, so that a snapshot of
+    /// any number of files never makes a line near the 1 MiB limit.
+    private static let manifestBatch = (entries: 1000, pathBytes: 256 * 1024)
+
+    /// `download`: streams a complete snapshot as a gzip-compressed tar: `archive`, `manifest`…, `chunk`…,
+    /// `result`. Takes no lock: a complete snapshot is never changed, only removed by retention.
+    func download(_ request: Command.Download, app: AppConfig, reply: inout Reply) {
+        let store = SnapshotStore(dir: app.snapshots.dir)
+        let manifest: Manifest
+        if let id = request.snapshot {
+            guard !id.isEmpty, !id.contains("/"), !id.hasPrefix("."), !id.contains("..") else {
+                reply.emit(.result(.failure("invalid_snapshot", "\"\(id)\" is not a snapshot id; "
+                    + "use an id from `shipkeep snapshots`")))
+                return
+            }
+            guard let found = store.manifest(id) else {
+                let ids = store.list().map(\.info.id).suffix(5).joined(separator: ", ")
+                reply.emit(.result(.failure("unknown_snapshot", "app \(app.name) has no complete snapshot \"\(id)\""
+                    + (ids.isEmpty ? "" : " (newest: \(ids))"))))
+                return
+            }
+            manifest = found
+        } else {
+            guard let latest = store.latest() else {
+                reply.emit(.result(.failure("no_snapshot", "app \(app.name) has no complete snapshot yet; "
+                    + "each deploy takes one")))
+                return
+            }
+            manifest = latest
+        }
+
+        let exporter = SnapshotExporter(store: store, manifest: manifest)
+        let entries = exporter.archiveEntries
+        let info = manifest.info
+        reply.emit(.archive(.init(app: app.name, snapshot: info.id, createdAt: info.createdAt, commit: info.commit,
+                                  files: info.files, bytes: info.bytes, entries: entries.count)))
+        var batch: [ArchiveEntry] = []
+        var batchBytes = 0
+        for entry in entries {
+            batch.append(entry)
+            batchBytes += entry.path.utf8.count + (entry.target?.utf8.count ?? 0)
+            if batch.count >= Self.manifestBatch.entries || batchBytes >= Self.manifestBatch.pathBytes {
+                reply.emit(.manifest(.init(entries: batch)))
+                batch.removeAll(keepingCapacity: true)
+                batchBytes = 0
+            }
+        }
+        if !batch.isEmpty { reply.emit(.manifest(.init(entries: batch))) }
+
+        do {
+            _ = try exporter.run(chunk: { reply.emit(.chunk(.init(data: $0))) }, progress: { done in
+                reply.emit(.progress(.init(phase: "download", done: done, total: info.bytes, unit: "bytes")))
+            })
+            reply.emit(.result(.success))
+        } catch let damaged as SnapshotExporter.Damaged {
+            reply.emit(.result(.failure(damaged.code, damaged.description)))
+        } catch {
+            reply.emit(.result(.failure("download_failed", "cannot read snapshot \(info.id): \(error)")))
+        }
+    }
+}

@@ -1,0 +1,123 @@
+import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A download's output while it is written: a new file next to the destination, which becomes the destination
+/// only by ``commit()`` (fsync, rename, fsync of the directory). Until then the destination is untouched, and
+/// ``discard()`` (or deinit) removes the partial file, so a failed download never leaves a half-written file
+/// under the name asked for.
+final class PartialFile {
+    /// The name asked for.
+    let destination: String
+    /// The file being written: `<destination>.<random>.partial`.
+    let path: String
+    private var fd: Int32
+    private var done = false
+
+    /// Bytes written so far.
+    private(set) var bytesWritten: Int64 = 0
+
+    /// Creates the partial file (mode 0600: a backup holds the app's data) next to `destination`.
+    ///
+    /// - Throws: ``ControllerError`` `.local` when the directory does not exist or cannot be written.
+    init(destination: String) throws(ControllerError) {
+        self.destination = destination
+        path = destination + "." + String(UInt32.random(in: 0...UInt32.max), radix: 16) + ".partial"
+        fd = Glibc.open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
+        guard fd >= 0 else {
+            throw ControllerError(.local, "cannot create \(path): \(String(cString: strerror(errno))); "
+                + "check that the directory of \(destination) exists and is writable")
+        }
+        PartialFileCleanup.arm(path)
+    }
+
+    deinit {
+        discard()
+    }
+
+    /// Appends `bytes`.
+    ///
+    /// - Throws: ``ControllerError`` `.local` (a full disk, an I/O error).
+    func write(_ bytes: [UInt8]) throws(ControllerError) {
+        var offset = 0
+        while offset < bytes.count {
+            let written = bytes[offset...].withUnsafeBytes { Glibc.write(fd, $0.baseAddress, $0.count) }
+            if written < 0 {
+                if errno == EINTR { continue }
+                throw failure("write")
+            }
+            offset += written
+        }
+        bytesWritten += Int64(bytes.count)
+    }
+
+    /// Flushes the content to disk, so that what is verified next is what stays.
+    ///
+    /// - Throws: ``ControllerError`` `.local`.
+    func sync() throws(ControllerError) {
+        guard fsync(fd) == 0 else { throw failure("fsync") }
+    }
+
+    /// Renames the (synced) file to the destination, replacing any file there, and syncs the directory.
+    ///
+    /// - Throws: ``ControllerError`` `.local`; the partial file is then removed.
+    func commit() throws(ControllerError) {
+        guard close(fd) == 0 else {
+            fd = -1
+            throw failure("close")
+        }
+        fd = -1
+        guard rename(path, destination) == 0 else { throw failure("rename to \(destination)") }
+        done = true
+        PartialFileCleanup.disarm()
+        let directory = (destination as NSString).deletingLastPathComponent
+        let dirFD = Glibc.open(directory.isEmpty ? "." : directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        if dirFD >= 0 {
+            fsync(dirFD)
+            close(dirFD)
+        }
+    }
+
+    /// Removes the partial file. Idempotent; nothing happens after ``commit()``.
+    func discard() {
+        guard !done else { return }
+        done = true
+        if fd >= 0 { close(fd) }
+        fd = -1
+        unlink(path)
+        PartialFileCleanup.disarm()
+    }
+
+    private func failure(_ operation: String) -> ControllerError {
+        let reason = String(cString: strerror(errno))
+        discard()
+        return ControllerError(.local, "cannot \(operation) \(path): \(reason); nothing was written to \(destination)")
+    }
+}
+
+/// Removes the partial file when the download is interrupted (Ctrl-C, a cancelled CI job's SIGTERM), so
+/// an interrupted download leaves nothing behind either. The handler only calls `unlink` and `raise`, which
+/// are safe in a signal handler, on a path copied to C memory beforehand.
+private enum PartialFileCleanup {
+    // Written only on the main thread while no signal handler is armed for it (arm/disarm swap it); read by
+    // the handler. One download per process, so one path.
+    nonisolated(unsafe) private static var path: UnsafeMutablePointer<CChar>?
+
+    static func arm(_ partial: String) {
+        path = strdup(partial)
+        for signal in [SIGINT, SIGTERM, SIGHUP] {
+            Glibc.signal(signal) { number in
+                if let path = PartialFileCleanup.path { unlink(path) }
+                Glibc.signal(number, SIG_DFL)
+                raise(number)
+            }
+        }
+    }
+
+    static func disarm() {
+        for signal in [SIGINT, SIGTERM, SIGHUP] { Glibc.signal(signal, SIG_DFL) }
+        free(path)
+        path = nil
+    }
+}

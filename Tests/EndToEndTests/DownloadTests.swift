@@ -1,0 +1,189 @@
+import Foundation
+import ShipkeepSandbox
+import Testing
+
+/// `shipkeep download` through a real sshd: the archive holds exactly the snapshot, unknown and damaged
+/// snapshots fail with nothing written, and the system `tar` extracts what was downloaded.
+@Suite(.serialized, .timeLimit(.minutes(5)))
+struct DownloadTests {
+    private let longPath = "paper_trading_outputs/" + String(repeating: "archive-of-older-signals/", count: 5)
+        + "signals-2026-11-25.jsonl"
+
+    /// Data with what tar finds awkward (a path over 100 bytes, an empty file, a link), deployed once.
+    private func deployed(_ vm: VMSandbox) throws -> String {
+        try vm.fillData(files: 20, bytesEach: 64 * 1024)
+        let long = vm.appPath + "/" + longPath
+        try FileManager.default.createDirectory(atPath: (long as NSString).deletingLastPathComponent,
+                                                withIntermediateDirectories: true)
+        try Data(repeating: 0x41, count: 512).write(to: URL(fileURLWithPath: long))
+        #expect(FileManager.default.createFile(atPath: vm.appPath + "/logs/empty.log", contents: Data()))
+        try FileManager.default.createSymbolicLink(atPath: vm.appPath + "/logs/latest", withDestinationPath: "bot.log")
+        let deploy = try shipkeep(["deploy", "--json"] + vm.controllerArguments)
+        #expect(deploy.status == 0, "\(deploy.stderr)")
+        let result = try #require(jsonLines(deploy.stdout).last { $0["type"] as? String == "result" })
+        let summary = try #require(result["deploy"] as? [String: Any])
+        return try #require((summary["snapshot"] as? [String: Any])?["id"] as? String)
+    }
+
+    private func snapshotDir(_ vm: VMSandbox, _ id: String) -> String {
+        vm.root + "/vm/state/bots/snapshots/" + id
+    }
+
+    /// Every path below `dir` (files, dirs and links), relative, except the manifest.
+    private func tree(_ dir: String) throws -> [String] {
+        let all = try FileManager.default.subpathsOfDirectory(atPath: dir)
+        return all.filter { $0 != "manifest.json" }.sorted()
+    }
+
+    /// Files in `dir` other than `keep`: partial downloads must not be left behind.
+    private func leftovers(_ dir: String, keep: Set<String> = []) throws -> [String] {
+        try FileManager.default.contentsOfDirectory(atPath: dir).filter { !keep.contains($0) }
+    }
+
+    @Test func theNewestSnapshotDownloadsAndExtractsToTheSameBytes() throws {
+        try withSandbox(bot: true) { vm in
+            let id = try deployed(vm)
+            let out = try TemporaryDirectory()
+            let file = out.path + "/backup.tar.gz"
+            let output = try shipkeep(["download", "--json", "-o", file] + vm.controllerArguments)
+            #expect(output.status == 0, "\(output.stderr)")
+            let lines = jsonLines(output.stdout)
+            #expect(lines.first?["type"] as? String == "archive")
+            #expect(!lines.contains { $0["type"] as? String == "chunk" }, "--json leaves the archive's bytes out")
+            let result = try #require(lines.last)
+            #expect(result["type"] as? String == "result" && result["ok"] as? Bool == true)
+            let download = try #require(result["download"] as? [String: Any])
+            #expect(download["snapshot"] as? String == id)
+            #expect(try leftovers(out.path) == ["backup.tar.gz"])
+
+            let extracted = out.path + "/extracted"
+            try FileManager.default.createDirectory(atPath: extracted, withIntermediateDirectories: false)
+            let tar = try runProcess(["tar", "-xzf", file, "-C", extracted])
+            #expect(tar.status == 0, "\(tar.stderr)")
+            let snapshot = snapshotDir(vm, id)
+            let paths = try tree(snapshot)
+            #expect(try tree(extracted) == paths, "the archive holds exactly the snapshot's entries")
+            #expect(paths.contains(longPath) && paths.contains("logs/empty.log") && paths.contains("logs/bot.log"))
+            #expect(download["files"] as? Int == paths.filter { !isDirectoryOrLink(snapshot + "/" + $0) }.count)
+            for path in paths {
+                if let target = try? FileManager.default.destinationOfSymbolicLink(atPath: snapshot + "/" + path) {
+                    #expect(try FileManager.default.destinationOfSymbolicLink(atPath: extracted + "/" + path) == target)
+                } else if !isDirectoryOrLink(snapshot + "/" + path) {
+                    #expect(FileManager.default.contents(atPath: extracted + "/" + path)
+                        == FileManager.default.contents(atPath: snapshot + "/" + path), "\(path) differs")
+                }
+            }
+
+            // The human form, with an explicit id, over an existing file.
+            let again = try shipkeep(["download", "--snapshot", id, "-o", file] + vm.controllerArguments)
+            #expect(again.status == 0, "\(again.stderr)")
+            let files = try #require(download["files"] as? Int)
+            #expect(again.stdout.contains("downloaded snapshot \(id): \(files) files, "), "\(again.stdout)")
+            #expect(again.stdout.contains("verified → \(file)"))
+        }
+    }
+
+    @Test func anUnknownSnapshotFailsAndWritesNothing() throws {
+        try withSandbox(bot: false) { vm in
+            let out = try TemporaryDirectory()
+            let file = out.path + "/backup.tar.gz"
+            let none = try shipkeep(["download", "-o", file] + vm.controllerArguments)
+            #expect(none.status == 1)
+            #expect(none.stderr.contains("no complete snapshot yet"), "\(none.stderr)")
+            #expect(try leftovers(out.path).isEmpty)
+
+            let id = try deployed(vm)
+            try Data("an older backup\n".utf8).write(to: URL(fileURLWithPath: file))
+            for bad in ["20200101T000000Z-nope", "../\(id)", "."] {
+                let output = try shipkeep(["download", "--json", "--snapshot", bad, "-o", file]
+                    + vm.controllerArguments)
+                #expect(output.status == 1, "\(bad): \(output.stderr)")
+                let result = try #require(jsonLines(output.stdout).last)
+                let code = (result["error"] as? [String: Any])?["code"] as? String
+                #expect(code == "unknown_snapshot" || code == "invalid_snapshot", "\(bad): \(result)")
+                #expect(output.stderr.contains("snapshot"), "\(output.stderr)")
+            }
+            #expect(FileManager.default.contents(atPath: file) == Data("an older backup\n".utf8), "FILE untouched")
+            #expect(try leftovers(out.path) == ["backup.tar.gz"])
+            let unwritable = try shipkeep(["download", "-o", out.path + "/no/such/dir/b.tar.gz"]
+                + vm.controllerArguments)
+            #expect(unwritable.status == 1)
+            #expect(unwritable.stderr.contains("no/such/dir"), "\(unwritable.stderr)")
+        }
+    }
+
+    @Test func aDamagedSnapshotIsNeverShippedAsGood() throws {
+        try withSandbox(bot: false) { vm in
+            let id = try deployed(vm)
+            let out = try TemporaryDirectory()
+            let file = out.path + "/backup.tar.gz"
+            let victim = snapshotDir(vm, id) + "/paper_trading_outputs/history_7.jsonl"
+            let original = try #require(FileManager.default.contents(atPath: victim))
+            var flipped = original
+            flipped[flipped.count / 2] ^= 0x01  // same size, one bit different
+            try FileManager.default.setAttributes([.posixPermissions: 0o600], ofItemAtPath: victim)
+            try flipped.write(to: URL(fileURLWithPath: victim))
+
+            let output = try shipkeep(["download", "--json", "-o", file] + vm.controllerArguments)
+            #expect(output.status == 1, "\(output.stderr)")
+            #expect(output.stderr.contains("paper_trading_outputs/history_7.jsonl"), "\(output.stderr)")
+            #expect(output.stderr.contains("damaged"), "\(output.stderr)")
+            let result = try #require(jsonLines(output.stdout).last)
+            #expect((result["error"] as? [String: Any])?["code"] as? String == "snapshot_damaged")
+            #expect(try leftovers(out.path).isEmpty, "no output and no partial file")
+
+            // A file of the wrong size is refused too, before any of it is sent.
+            try original.write(to: URL(fileURLWithPath: victim))
+            let shorter = snapshotDir(vm, id) + "/paper_trading_outputs/history_3.jsonl"
+            try FileManager.default.setAttributes([.posixPermissions: 0o600], ofItemAtPath: shorter)
+            let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: shorter))
+            try handle.truncate(atOffset: 100)
+            try handle.close()
+            let truncated = try shipkeep(["download", "-o", file] + vm.controllerArguments)
+            #expect(truncated.status == 1)
+            #expect(truncated.stderr.contains("history_3.jsonl") && truncated.stderr.contains("100 bytes"),
+                    "\(truncated.stderr)")
+            #expect(try leftovers(out.path).isEmpty)
+        }
+    }
+
+    @Test("an interrupted download (Ctrl-C, a cancelled CI job) leaves nothing behind", arguments: [SIGINT, SIGTERM])
+    func anInterruptedDownloadLeavesNothing(signal: Int32) throws {
+        try withSandbox(bot: false) { vm in
+            try vm.fillData(files: 100, bytesEach: 1 << 20)
+            let deploy = try shipkeep(["deploy"] + vm.controllerArguments)
+            #expect(deploy.status == 0, "\(deploy.stderr)")
+            let out = try TemporaryDirectory()
+            let download = try BackgroundShipkeep(["download", "-o", out.path + "/b.tar.gz"] + vm.controllerArguments)
+            try waitUntil("the partial file has data") {
+                try leftovers(out.path).contains { name in
+                    let size = try? FileManager.default.attributesOfItem(atPath: out.path + "/" + name)[.size] as? Int
+                    return name.hasSuffix(".partial") && (size ?? 0) > 0
+                }
+            }
+            download.kill(signal)
+            #expect(try download.wait() != 0)
+            #expect(try leftovers(out.path).isEmpty, "no partial file and no output")
+        }
+    }
+
+    private func isDirectoryOrLink(_ path: String) -> Bool {
+        var info = stat()
+        guard lstat(path, &info) == 0 else { return false }
+        return (info.st_mode & S_IFMT) == S_IFDIR || (info.st_mode & S_IFMT) == S_IFLNK
+    }
+}
+
+/// A directory under the system temp dir, removed when the test is done with it.
+private final class TemporaryDirectory {
+    let path: String
+
+    init() throws {
+        path = FileManager.default.temporaryDirectory.appendingPathComponent("shipkeep-dl-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+    }
+
+    deinit {
+        try? FileManager.default.removeItem(atPath: path)
+    }
+}
