@@ -54,10 +54,20 @@ struct DeployCommand: ParsableCommand {
         valueName: "seconds"))
     var waitLock: Int?
 
+    @Option(name: .long, help: ArgumentHelp(
+        "For a group: deploy this many hosts at a time (default 4).", valueName: "n"))
+    var parallel = 4
+
+    @Option(name: .long, help: ArgumentHelp(
+        "For a group: deploy this many hosts first, and stop if any of them fails (default 0).", valueName: "k"))
+    var canary = 0
+
     @Flag(name: .long, help: "JSON Lines on stdout; the last line is {\"type\":\"result\",\"ok\":…}.")
     var json = false
 
     func validate() throws {
+        if !(1...256).contains(parallel) { throw ValidationError("--parallel must be 1 to 256, got \(parallel)") }
+        if canary < 0 { throw ValidationError("--canary must be 0 or more, got \(canary)") }
         if commit != nil && ref != nil { throw ValidationError("give --commit or --ref, not both") }
         if let commit, !(4...64).contains(commit.count) || !commit.allSatisfy(\.isHexDigit) {
             throw ValidationError("--commit must be a commit id (4 to 64 hex digits), got \"\(commit)\"")
@@ -76,21 +86,39 @@ struct DeployCommand: ParsableCommand {
 
     func run() throws {
         let wait = try lockWait()
-        try AgentRequest(options: target, json: json).run { resolved throws(ControllerError) in
-            let app = try AgentRequest.requireApp(resolved)
-            var exact = commit
-            if push {
-                // After the target resolved (a typo fails before anything is pushed), before connecting.
-                let pushed = try GitPush(remote: pushRemote, allowDirty: allowDirty).run()
-                Terminal.error("shipkeep: pushed \(pushed.branch) to \(pushed.remote) "
-                    + "(\(pushed.remoteRef.replacingOccurrences(of: "refs/heads/", with: ""))); "
-                    + "deploying exactly \(pushed.commit.prefix(12))")
-                exact = pushed.commit
-            }
-            return .deploy(Command.Deploy(app: app, commit: exact, ref: ref, force: force ? true : nil,
-                                          controller: ControllerIdentity.current,
-                                          waitLock: wait > 0 ? wait : nil))
+        if let members = try groupMembers() {
+            try FleetCommand(deploy: self, members: members, wait: wait).run()
         }
+        try AgentRequest(options: target, json: json).run { resolved throws(ControllerError) in
+            try command(for: resolved, exact: try pushIfAsked() ?? commit, wait: wait)
+        }
+    }
+
+    /// The group TARGET names in shipkeep.yml, with usage errors as `ValidationError`s.
+    private func groupMembers() throws -> [String]? {
+        do {
+            return try target.groupMembers()
+        } catch {
+            throw ValidationError(error.message)
+        }
+    }
+
+    /// With --push: pushes and returns the exact commit pushed. Called once the target(s) resolved, so a typo
+    /// fails before anything is pushed, and before connecting.
+    func pushIfAsked() throws(ControllerError) -> String? {
+        guard push else { return nil }
+        let pushed = try GitPush(remote: pushRemote, allowDirty: allowDirty).run()
+        Terminal.error("shipkeep: pushed \(pushed.branch) to \(pushed.remote) "
+            + "(\(pushed.remoteRef.replacingOccurrences(of: "refs/heads/", with: ""))); "
+            + "deploying exactly \(pushed.commit.prefix(12))")
+        return pushed.commit
+    }
+
+    /// The deploy request for one resolved target.
+    func command(for resolved: ResolvedTarget, exact: String?, wait: Int) throws(ControllerError) -> Command {
+        .deploy(Command.Deploy(app: try AgentRequest.requireApp(resolved), commit: exact, ref: exact == nil ? ref : nil,
+                               force: force ? true : nil, controller: ControllerIdentity.current,
+                               waitLock: wait > 0 ? wait : nil))
     }
 
     /// `--wait-lock`, else `SHIPKEEP_WAIT_LOCK`, else 0.

@@ -254,9 +254,23 @@ struct TargetOptions: ParsableArguments {
         guard let target else { return nil }
         if let members = project.groups[target] {
             throw ControllerError(.usage, "\(target) is a group of \(members.count) targets in \(file) "
-                + "(\(members.joined(separator: ", "))); this version deploys one target at a time")
+                + "(\(members.joined(separator: ", "))); only `shipkeep deploy` takes a group — name one target")
         }
         return project.target(target)
+    }
+
+    /// The members of the `shipkeep.yml` group TARGET names, or nil when it names no group.
+    ///
+    /// - Throws: ``ControllerError`` of kind `.usage` when the project file is unreadable or invalid.
+    func groupMembers() throws(ControllerError) -> [String]? {
+        let env = ProcessInfo.processInfo.environment.filter { !$0.value.isEmpty }
+        let file = config ?? env["SHIPKEEP_CONFIG"] ?? "shipkeep.yml"
+        guard let target, FileManager.default.fileExists(atPath: file) else { return nil }
+        do {
+            return try ProjectConfig.load(file: file).groups[target]
+        } catch {
+            throw ControllerError(.usage, "\(error)")
+        }
     }
 }
 

@@ -21,11 +21,17 @@ enum JSONLines {
         var deploy: DeploySummary?
         var install: Installer.Outcome?
         var download: SnapshotDownload.Outcome?
+        var hosts: [FleetDeploy.HostResult]?
     }
 
     /// Writes the closing `result` line.
     static func emit(_ result: Result) {
         write(WireCodec.encode(result))
+    }
+
+    /// Writes one fleet host's line (`"type":"host"`).
+    static func emit(_ host: FleetDeploy.HostResult) {
+        write(WireCodec.encode(host))
     }
 
     /// Writes the closing `result` line of `shipkeep install`.

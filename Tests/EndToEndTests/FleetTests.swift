@@ -1,0 +1,92 @@
+import Foundation
+import Testing
+import ShipkeepSandbox
+
+/// `shipkeep deploy GROUP`: several real sshd VMs, canaries first, the rest in parallel, a table at the end.
+@Suite(.serialized, .timeLimit(.minutes(5)))
+struct FleetTests {
+    /// `count` sandbox VMs whose apps all fetch from the first one's origin, as a real fleet shares one repo,
+    /// and a shipkeep.yml naming them vm0… with the group `fleet`.
+    private func withFleet<T>(_ count: Int, _ body: ([VMSandbox], String) throws -> T) throws -> T {
+        func nest(_ vms: [VMSandbox]) throws -> T {
+            if vms.count == count {
+                for vm in vms.dropFirst() {
+                    let result = try runProcess(["git", "-C", vm.appPath, "remote", "set-url", "origin", vms[0].origin])
+                    guard result.status == 0 else { throw SandboxError("set-url failed: \(result.stderr)") }
+                }
+                let file = vms[0].root + "/shipkeep.yml"
+                var text = "targets:\n"
+                for (index, vm) in vms.enumerated() {
+                    text += """
+                          vm\(index):
+                            host: \(vm.server.listenAddress)
+                            port: \(vm.server.port)
+                            user: \(vm.server.user)
+                            app: bots
+                            identity: \(vm.server.userKeyPath)
+                            known_hosts: \(vm.server.knownHostsPath)
+
+                        """
+                }
+                text += "groups:\n  fleet: [\((0..<count).map { "vm\($0)" }.joined(separator: ", "))]\n"
+                try text.write(toFile: file, atomically: true, encoding: .utf8)
+                return try body(vms, file)
+            }
+            return try withSandbox { vm in try nest(vms + [vm]) }
+        }
+        return try nest([])
+    }
+
+    @Test func canaryThenTheRestInParallelAllAtTheSameCommit() throws {
+        try withFleet(4) { vms, file in
+            let before = try vms.map { try $0.liveCommit() }
+            let target = try vms[0].commit(["bot.sh": SampleApp.bot(version: "v2")], message: "v2")
+            let result = try shipkeep(["deploy", "fleet", "--config", file, "--canary", "1", "--parallel", "2"])
+            #expect(result.status == 0, "\(result.stderr)\n\(result.stdout)")
+            for vm in vms { #expect(try vm.liveCommit() == target) }
+            let lines = result.stdout.split(separator: "\n").map(String.init)
+            #expect(lines.first == "deploying to fleet: 4 hosts, 1 canary host(s) first, then 2 at a time", "\(lines)")
+            #expect(lines.last == "all 4 hosts deployed")
+            for (index, vm) in vms.enumerated() {
+                let row = "^vm\(index) +\(vm.server.user)@\(vm.server.listenAddress):\(vm.server.port) +"
+                    + "\(before[index].prefix(12)) → \(target.prefix(12)) +[0-9.]+s +succeeded$"
+                #expect(lines.contains { $0.range(of: row, options: .regularExpression) != nil },
+                        "no row \(row) in\n\(result.stdout)")
+            }
+            // The canary went first: the other hosts started only after it finished.
+            let vm0 = try #require(lines.firstIndex { $0.contains("✓ vm0") })
+            #expect(lines.indices.filter { lines[$0].contains("✓ vm") }.allSatisfy { $0 >= vm0 })
+        }
+    }
+
+    @Test func aFailingCanaryStopsTheRolloutAndTheOthersAreUntouched() throws {
+        try withFleet(3) { vms, file in
+            try vms[0].writeAgentConfig(hooks: [["false"]])
+            let before = try vms.map { try $0.liveCommit() }
+            try vms[0].commit(["bot.sh": SampleApp.bot(version: "v2")], message: "v2")
+            let result = try shipkeep(["deploy", "fleet", "--config", file, "--canary", "1", "--json"])
+            #expect(result.status == 1, "\(result.stderr)")
+            for (index, vm) in vms.enumerated() { #expect(try vm.liveCommit() == before[index]) }
+            let hosts = jsonLines(result.stdout).filter { $0["type"] as? String == "host" }
+            #expect(hosts.count == 3)
+            #expect(hosts.first { $0["target"] as? String == "vm0" }?["outcome"] as? String == "rolled_back")
+            #expect(hosts.filter { $0["outcome"] as? String == "skipped" }.count == 2)
+            let final = try #require(jsonLines(result.stdout).last)
+            #expect(final["type"] as? String == "result" && final["ok"] as? Bool == false && final["exitCode"] as? Int == 1)
+            #expect((final["hosts"] as? [[String: Any]])?.count == 3)
+        }
+    }
+
+    @Test func anUnreachableHostDoesNotStopTheOthers() throws {
+        try withFleet(3) { vms, file in
+            vms[2].server.stop()
+            let target = try vms[0].commit(["bot.sh": SampleApp.bot(version: "v2")], message: "v2")
+            let result = try shipkeep(["deploy", "fleet", "--config", file, "--parallel", "3", "--commit", target])
+            #expect(result.status == 3, "\(result.stderr)\n\(result.stdout)")
+            #expect(try vms[0].liveCommit() == target)
+            #expect(try vms[1].liveCommit() == target)
+            #expect(result.stdout.contains("2 of 3 hosts deployed"), "\(result.stdout)")
+            #expect(result.stderr.contains("shipkeep: vm2: "), "\(result.stderr)")
+        }
+    }
+}
