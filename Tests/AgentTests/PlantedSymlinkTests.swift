@@ -53,7 +53,8 @@ import Testing
         #expect(symlink(outside, root + "/out/sub") == 0)
         let outcome = try DataVerifier(root: root, store: store, manifest: manifest, deploy: "d-test").run { _, _ in }
         try outsideIsUntouched()
-        #expect(outcome.repairs.contains { $0.message.contains("out/sub is now a symbolic link") }, "\(outcome.repairs)")
+        #expect(outcome.repairs.contains { $0.message.contains("out/sub is now a symbolic link") },
+                "\(outcome.repairs)")
     }
 
     @Test func restoreRecreatesAPlantedLinkButNeverWritesThroughOne() throws {
@@ -67,7 +68,9 @@ import Testing
         try outsideIsUntouched()
 
         // Below a link: the snapshot holds nothing there (the walk never entered it), so nothing to restore.
-        #expect(throws: Restorer.Refusal.self) { _ = try restorer.run(paths: ["logs/evil/secret.txt"], force: true) { _ in } }
+        #expect(throws: Restorer.Refusal.self) {
+            _ = try restorer.run(paths: ["logs/evil/secret.txt"], force: true) { _ in }
+        }
         // The links themselves: already there, so left as they are; never opened for writing.
         for path in ["logs/passwd", "logs/evil"] {
             let outcome = try restorer.run(paths: [path], force: true) { _ in }

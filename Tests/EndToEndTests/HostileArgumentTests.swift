@@ -95,7 +95,8 @@ struct HostileArgumentTests {
             for (flag, value) in [("--ref", "--upload-pack=touch \(marker)"), ("--commit", "-c core.sshCommand=x"),
                                   ("--app", "--upload-pack=touch \(marker)")] {
                 let target = vm.controllerArguments.filter { $0 != "--app" && $0 != vm.appName }
-                let result = try shipkeep(["deploy", "\(flag)=\(value)"] + target + (flag == "--app" ? [] : ["--app", vm.appName]))
+                let app = flag == "--app" ? [] : ["--app", vm.appName]
+                let result = try shipkeep(["deploy", "\(flag)=\(value)"] + target + app)
                 #expect(result.status != 0, "\(flag)=\(value) was accepted")
                 #expect(!result.stderr.isEmpty, "says why")
             }

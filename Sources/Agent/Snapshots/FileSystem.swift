@@ -199,8 +199,8 @@ enum FileSystem {
     /// Whether `path` is relative and plain: no empty, `.` or `..` component, so it stays below whatever it
     /// is appended to (symbolic links aside).
     static func isPlainRelative(_ path: String) -> Bool {
-        !path.isEmpty && !path.hasPrefix("/")
-            && !path.split(separator: "/", omittingEmptySubsequences: false).contains { $0.isEmpty || $0 == "." || $0 == ".." }
+        let parts = path.split(separator: "/", omittingEmptySubsequences: false)
+        return !path.hasPrefix("/") && !parts.contains { $0.isEmpty || $0 == "." || $0 == ".." }
     }
 
     /// Reads a whole small file (journals, manifests, records), or nil if it does not exist.
