@@ -5,7 +5,7 @@ BIN_DIR = $(shell $(SWIFT) build --show-bin-path 2>/dev/null)
 # Where the fault tests write their rows of docs/RELIABILITY.md.
 RELIABILITY_DIR = $(CURDIR)/.build/reliability
 
-.PHONY: all deps build static-agent test reliability demo release man clean help
+.PHONY: all deps build static-agent test reliability fuzz fuzz-short demo release man clean help
 
 all: build
 
@@ -16,6 +16,7 @@ help:
 	@echo "make release  dist/shipkeep and a static dist/shipkeep-agent (no Swift runtime needed on the VM)"
 	@echo "make man    man pages for shipkeep and shipkeep-agent in .build/man"
 	@echo "make reliability  rewrite docs/RELIABILITY.md's tables from the last make test"
+	@echo "make fuzz   fuzz the wire protocol with libFuzzer for FUZZ_SECONDS (default 600)"
 
 ## Installs the system packages shipkeep builds and tests with, when any is missing.
 deps:
@@ -31,7 +32,8 @@ static-agent: deps
 	$(SWIFT) build -c release --static-swift-stdlib --product shipkeep-agent --build-path .build-static
 
 ## Every test, then docs/RELIABILITY.md checked against the rows the fault tests recorded.
-test: build static-agent
+## The short fuzz runs first so that swift test's summary stays the last thing printed.
+test: build static-agent fuzz-short
 	rm -rf "$(RELIABILITY_DIR)"
 	SHIPKEEP_BIN_DIR="$(BIN_DIR)" SHIPKEEP_STATIC_AGENT="$(STATIC_AGENT)" SHIPKEEP_RELIABILITY_DIR="$(RELIABILITY_DIR)" \
 		$(SWIFT) test 2>&1 \
@@ -42,6 +44,13 @@ test: build static-agent
 ## Rewrites docs/RELIABILITY.md's tables from the records of the last `make test`.
 reliability: build
 	"$(BIN_DIR)/shipkeep-sandbox" reliability --write --records "$(RELIABILITY_DIR)"
+
+## libFuzzer over the protocol decoder and the framing (scripts/fuzz.sh); a crash fails the target.
+fuzz:
+	FUZZ_SECONDS=$${FUZZ_SECONDS:-600} scripts/fuzz.sh
+
+fuzz-short:
+	FUZZ_SECONDS=$${FUZZ_SHORT_SECONDS:-25} scripts/fuzz.sh
 
 demo: build
 	SHIPKEEP_BIN_DIR="$(BIN_DIR)" scripts/demo.sh

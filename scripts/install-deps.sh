@@ -11,6 +11,8 @@ command -v ssh-keygen >/dev/null && command -v ssh-agent >/dev/null || missing+=
 command -v git >/dev/null || missing+=(git)
 command -v pkg-config >/dev/null || missing+=(pkg-config)
 command -v flock >/dev/null || missing+=(util-linux)
+# GNU time: the hostile-input tests read the agent's peak RSS from it (%M).
+[ -x /usr/bin/time ] || missing+=(time)
 
 if [ ${#missing[@]} -eq 0 ]; then
   exit 0

@@ -36,17 +36,19 @@ public struct SandboxError: Error, CustomStringConvertible {
 ///   - cwd: The working directory; the current one if nil.
 ///   - environment: Variables added to (or replacing those in) the current environment.
 ///   - stdin: Text for the process's stdin; empty input if nil.
+///   - stdinBytes: Bytes for the process's stdin (any bytes, not only UTF-8); used instead of `stdin` if set.
 /// - Returns: The exit status and output.
 /// - Throws: `SandboxError` if the program cannot be found or started.
 public func runProcess(
     _ argv: [String],
     cwd: String? = nil,
     environment: [String: String] = [:],
-    stdin: String? = nil
+    stdin: String? = nil,
+    stdinBytes: Data? = nil
 ) throws -> ProcessResult {
     let scratch = try ScratchFiles()
     defer { scratch.remove() }
-    guard FileManager.default.createFile(atPath: scratch.stdin, contents: Data((stdin ?? "").utf8)) else {
+    guard FileManager.default.createFile(atPath: scratch.stdin, contents: stdinBytes ?? Data((stdin ?? "").utf8)) else {
         throw SandboxError("cannot write \(scratch.stdin)")
     }
     let input = try openForChild(scratch.stdin, O_RDONLY)

@@ -46,8 +46,10 @@ public final class VMSandbox: @unchecked Sendable {
         stateDir = root + "/vm/state/bots"
         self.agentBinary = try agentBinary ?? BuildProducts.path("shipkeep-agent")
         let fm = FileManager.default
-        for dir in [root, root + "/vm/etc", root + "/vm/state"] {
+        for dir in [root, root + "/vm", root + "/vm/etc", root + "/vm/state"] {
             try fm.createDirectory(atPath: dir, withIntermediateDirectories: true)
+            // Explicit, whatever the umask: the agent refuses a config dir that others can write to.
+            chmod(dir, 0o755)
         }
         let command = forcedCommand
             ? "'\(self.agentBinary)' serve --config '\(agentConfigPath)'"
@@ -237,7 +239,8 @@ public final class VMSandbox: @unchecked Sendable {
 
     private func write(_ path: String, _ content: String, executable: Bool = false) throws {
         try content.write(toFile: path, atomically: true, encoding: .utf8)
-        if executable { chmod(path, 0o755) }
+        // Explicit, whatever the umask: the agent refuses an agent.yml that others can write to.
+        chmod(path, executable ? 0o755 : 0o644)
     }
 
     deinit {

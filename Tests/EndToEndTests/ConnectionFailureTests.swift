@@ -76,6 +76,27 @@ struct ConnectionFailureTests {
         }
     }
 
+    @Test func aHashedKnownHostsWithAnotherKeyOrAnotherHostIsRefused() throws {
+        try withSandbox { vm in
+            let impostor = try otherKey(in: vm.root, name: "impostor").pub.split(separator: " ")
+            let host = "[\(vm.server.listenAddress)]:\(vm.server.port)"
+            for (name, line) in [("mismatch", "\(host) \(impostor[0]) \(impostor[1])\n"),
+                                 ("unknown", "[\(vm.server.listenAddress)]:1 \(vm.server.hostKeyPublicLine)\n")] {
+                let file = vm.root + "/hashed_\(name)"
+                try line.write(toFile: file, atomically: false, encoding: .utf8)
+                #expect(try runProcess(["ssh-keygen", "-H", "-f", file]).status == 0)
+                #expect(try String(contentsOfFile: file, encoding: .utf8).hasPrefix("|1|"))
+                let result = try shipkeep(["status", "--json"] + replacing("--known-hosts", with: file,
+                                                                           in: vm.controllerArguments))
+                #expect(result.status == 3, "\(name): \(result.stderr)")
+                #expect(result.stderr.contains(vm.server.hostKeyFingerprint), "\(name): \(result.stderr)")
+                let last = try #require(jsonLines(result.stdout).last)
+                #expect((last["error"] as? [String: Any])?["code"] as? String == "host_key", "\(name)")
+            }
+            #expect(!sshdSawAuthentication(vm.server.log()), "no authentication may reach an unverified host")
+        }
+    }
+
     @Test func aWrongUserKeyIsAnAuthenticationError() throws {
         try withSandbox { vm in
             let stranger = try otherKey(in: vm.root, name: "stranger")

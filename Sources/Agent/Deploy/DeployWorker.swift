@@ -128,6 +128,12 @@ final class DeployWorker {
                     + "from the repository (git rm --cached) first")
             }
         }
+        let blocking = try git.trackedNonDirectories(in: target, above: app.data)
+        if !blocking.isEmpty {
+            throw DeployFailure.refused("tracked_data", "the target commit \(target.prefix(12)) tracks "
+                + "\(blocking.joined(separator: ", ")) as a file or link, but it holds a data dir; git would delete the "
+                + "data below it. Make it a directory in the repository again")
+        }
         let scan = try DataScan.walk(root: app.path, dataDirs: app.data)
         let store = SnapshotStore(dir: app.snapshots.dir)
         let needed = scan.bytesToCopy(against: store.latest()?.index() ?? [:])

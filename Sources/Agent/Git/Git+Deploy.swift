@@ -63,6 +63,30 @@ extension Git {
         return output.split(separator: "\0").map(String.init)
     }
 
+    /// Parents of the data dirs that `commit` tracks as a file or a symbolic link rather than a directory. git
+    /// would replace such a directory, and every untracked file below it — the data — with that file or link,
+    /// and a link would then lead the data dir somewhere else entirely. ``trackedPaths(in:under:)`` cannot see
+    /// these: they are not under a data dir but above one.
+    ///
+    /// - Throws: ``GitError``.
+    func trackedNonDirectories(in commit: String, above dataDirs: [String]) throws -> [String] {
+        var parents: Set<String> = []
+        for dir in dataDirs {
+            let parts = dir.split(separator: "/")
+            for count in parts.indices.dropLast() { parents.insert(parts[...count].joined(separator: "/")) }
+        }
+        var found: [String] = []
+        for parent in parents.sorted() {
+            // "<mode> <type> <object>\t<path>" for the entry at exactly this path, if the commit has one.
+            for entry in try run(["ls-tree", "-z", commit, "--", parent]).split(separator: "\0") {
+                let fields = entry.split(separator: "\t", maxSplits: 1)
+                guard fields.count == 2, fields[1] == parent else { continue }
+                if fields[0].split(separator: " ").dropFirst().first != "tree" { found.append(parent) }
+            }
+        }
+        return found
+    }
+
     /// Puts the tracked files at `commit` and removes untracked, unignored files — never ignored ones
     /// (no `-x`), and never anything under `protected` (a second guard for the data dirs).
     ///

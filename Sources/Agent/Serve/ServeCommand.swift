@@ -14,7 +14,8 @@ struct ServeCommand: ParsableCommand {
             Reads JSON Lines requests on stdin and writes JSON Lines events on stdout; diagnostics go to \
             stderr. Put it in authorized_keys as:
               restrict,command="/usr/local/bin/shipkeep-agent serve --config /etc/shipkeep/agent.yml" ssh-ed25519 AAAA...
-            Exit status: 0 at end of input, 2 after a protocol violation, 78 when the config cannot be used.
+            Exit status: 0 at end of input, 2 after a protocol violation, 78 when the config cannot be used \
+            (unreadable, invalid, or it or a state or snapshot dir is writable by another user).
             """
     )
 
@@ -36,6 +37,8 @@ struct ServeCommand: ParsableCommand {
         let agentConfig: AgentConfig
         do {
             agentConfig = try AgentConfig.load(file: config)
+            // Files another user can write could make the agent run or overwrite anything it can.
+            try PermissionCheck.check(agentConfig)
         } catch {
             StandardStreams.diagnose("\(error)")
             send(EventMessage(id: nil, seq: 1, event: .result(.failure("config_error", "\(error)"))))

@@ -21,6 +21,10 @@ struct DataScan {
     static func walk(root: String, dataDirs: [String]) throws -> DataScan {
         var scan = DataScan()
         for dir in dataDirs {
+            // A data dir reached through a link (`var` -> /etc for `var/data`) is outside the work tree.
+            guard try FileSystem.symlinkOnTheWay(root: root, relative: dir, includingLast: false) == nil else {
+                continue
+            }
             try DirectoryWalker.walk(root: root, relative: dir) { path, info in
                 switch info.st_mode & S_IFMT {
                 case S_IFDIR, S_IFLNK:

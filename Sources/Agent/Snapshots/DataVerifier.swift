@@ -38,8 +38,17 @@ struct DataVerifier {
     func run(progress: (Int, Int64) -> Void) throws -> Outcome {
         var outcome = Outcome()
         var lastReport = Date()
+        var links: Set<String> = []
         for entry in manifest.entries {
             let live = root + "/" + entry.path
+            // A directory replaced by a link since the snapshot: writing below it would write wherever it points.
+            if let link = try FileSystem.symlinkOnTheWay(root: root, relative: entry.path, includingLast: false) {
+                if links.insert(link).inserted {
+                    outcome.repairs.append(Repair(path: entry.path, message: "\(link) is now a symbolic link; what the "
+                        + "snapshot holds below it was left alone (it is in snapshot \(manifest.info.id))"))
+                }
+                continue
+            }
             switch entry.kind {
             case .directory:
                 if try FileSystem.lstatIfExists(live) == nil {

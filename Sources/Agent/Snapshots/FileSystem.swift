@@ -178,6 +178,31 @@ enum FileSystem {
         }
     }
 
+    /// The first existing component of `root/relative` (below `root`) that is a symbolic link, or nil. Paths
+    /// in data dirs go through this before the agent writes to them: a link planted there must not turn a
+    /// repair or a restore into a write outside the data dir.
+    ///
+    /// - Parameter includingLast: whether the last component counts (false when it is itself a link to keep).
+    /// - Throws: ``FileSystemError`` when a component cannot be examined.
+    static func symlinkOnTheWay(root: String, relative: String, includingLast: Bool = true) throws -> String? {
+        var current = root
+        let parts = relative.split(separator: "/")
+        for (index, part) in parts.enumerated() {
+            current += "/" + part
+            guard index < parts.count - 1 || includingLast else { break }
+            guard let info = try lstatIfExists(current) else { return nil }
+            if (info.st_mode & S_IFMT) == S_IFLNK { return current }
+        }
+        return nil
+    }
+
+    /// Whether `path` is relative and plain: no empty, `.` or `..` component, so it stays below whatever it
+    /// is appended to (symbolic links aside).
+    static func isPlainRelative(_ path: String) -> Bool {
+        let parts = path.split(separator: "/", omittingEmptySubsequences: false)
+        return !path.hasPrefix("/") && !parts.contains { $0.isEmpty || $0 == "." || $0 == ".." }
+    }
+
     /// Reads a whole small file (journals, manifests, records), or nil if it does not exist.
     static func read(_ path: String) -> [UInt8]? {
         FileManager.default.contents(atPath: path).map(Array.init)

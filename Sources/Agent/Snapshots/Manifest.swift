@@ -38,7 +38,11 @@ struct Manifest: Codable, Equatable {
 
     static func load(_ path: String) -> Manifest? {
         guard let bytes = FileSystem.read(path) else { return nil }
-        return try? StateDirectory.decoder.decode(Manifest.self, from: Data(bytes))
+        guard let manifest = try? StateDirectory.decoder.decode(Manifest.self, from: Data(bytes)) else { return nil }
+        // Entry paths are joined to the work tree and the snapshot dir before anything is written: one that
+        // could climb out of them (`..`, absolute) makes the whole manifest unusable.
+        guard manifest.entries.allSatisfy({ FileSystem.isPlainRelative($0.path) }) else { return nil }
+        return manifest
     }
 
     func encoded() -> [UInt8] {

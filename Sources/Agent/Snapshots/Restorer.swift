@@ -106,15 +106,8 @@ struct Restorer {
 
     /// Refuses a path any of whose existing components (below the work tree) is a symbolic link.
     private func checkNoSymlinkOnTheWay(_ relative: String, includingLast: Bool) throws {
-        var current = app.path
-        let parts = relative.split(separator: "/")
-        for (index, part) in parts.enumerated() {
-            current += "/" + part
-            guard index < parts.count - 1 || includingLast else { break }
-            guard let info = try FileSystem.lstatIfExists(current) else { return }
-            if (info.st_mode & S_IFMT) == S_IFLNK {
-                throw Refusal(description: "refusing to restore \(relative): \(current) is a symbolic link")
-            }
+        if let link = try FileSystem.symlinkOnTheWay(root: app.path, relative: relative, includingLast: includingLast) {
+            throw Refusal(description: "refusing to restore \(relative): \(link) is a symbolic link")
         }
     }
 }

@@ -128,6 +128,8 @@ struct SnapshotStore {
             let destination = partial + "/" + item.path
             switch item.info.st_mode & S_IFMT {
             case S_IFDIR:
+                // A nested data dir (`var/data`) starts the walk below parents the snapshot does not have yet.
+                try FileSystem.makeDirectories((destination as NSString).deletingLastPathComponent)
                 guard mkdir(destination, 0o700) == 0 else { throw FileSystemError("mkdir", destination) }
                 entries.append(.init(path: item.path, kind: .directory, mode: UInt32(item.info.st_mode & 0o7777)))
             case S_IFLNK:

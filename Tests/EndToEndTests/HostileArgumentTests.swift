@@ -1,0 +1,106 @@
+import Foundation
+import Testing
+import ShipkeepSandbox
+
+/// App names, refs and commits that look like git options or carry shell metacharacters, sent as raw
+/// protocol requests through sshd (so the agent's own checks are tested, not the controller's): each is
+/// refused with a typed error, nothing runs, and the live commit stays. Also a commit that would make git
+/// delete a data dir by turning its parent into a link.
+@Suite(.serialized, .timeLimit(.minutes(5)))
+struct HostileArgumentTests {
+    private static let hello = #"{"v":1,"type":"hello","id":"h","client":"test","protocols":[1]}"#
+
+    /// Values that would run `touch MARKER` if git took them as options or a shell ever saw them.
+    private static func hostile(_ marker: String) -> [String] {
+        ["--upload-pack=touch \(marker)", "-c core.sshCommand=touch \(marker)", "--exec=touch \(marker)",
+         "main;touch \(marker)", "$(touch \(marker))", "`touch \(marker)`", "main\ntouch \(marker)",
+         "main|touch \(marker)", "-", "--", "refs/heads/main:refs/heads/evil", "main@{-1}"]
+    }
+
+    private func request(_ vm: VMSandbox, _ fields: [String: String], type: String = "deploy") throws -> ProcessResult {
+        var object: [String: Any] = ["v": 1, "type": type, "id": "2"]
+        for (key, value) in fields { object[key] = value }
+        let line = String(decoding: try JSONSerialization.data(withJSONObject: object), as: UTF8.self)
+        return try runProcess(["ssh", "-T", "-o", "BatchMode=yes", "-o", "StrictHostKeyChecking=yes",
+                               "-o", "UserKnownHostsFile=\(vm.server.knownHostsPath)", "-o", "IdentitiesOnly=yes",
+                               "-i", vm.server.userKeyPath, "-p", String(vm.server.port),
+                               "\(vm.server.user)@\(vm.server.listenAddress)"],
+                              environment: ["SSH_AUTH_SOCK": ""], stdin: Self.hello + "\n" + line + "\n")
+    }
+
+    private func errorCode(_ result: ProcessResult) -> String? {
+        let last = jsonLines(result.stdout).last { $0["type"] as? String == "result" }
+        return (last?["error"] as? [String: Any])?["code"] as? String
+    }
+
+    @Test func optionLikeAndShellLikeRefsAreRefused() throws {
+        try withSandbox { vm in
+            let marker = vm.root + "/pwned"
+            let live = try vm.liveCommit()
+            for ref in Self.hostile(marker) {
+                let result = try request(vm, ["app": vm.appName, "ref": ref])
+                // A name git accepts as a ref (`main;touch …`) is looked up on the remote as data and not found.
+                #expect(["bad_ref", "fetch"].contains(errorCode(result) ?? ""), "\(ref): \(result.stdout)")
+                #expect(!FileManager.default.fileExists(atPath: marker), "\(ref) ran a command")
+            }
+            #expect(try vm.liveCommit() == live)
+        }
+    }
+
+    @Test func optionLikeCommitsAndAppNamesAreRefused() throws {
+        try withSandbox { vm in
+            let marker = vm.root + "/pwned"
+            let live = try vm.liveCommit()
+            for value in Self.hostile(marker) {
+                let commit = try request(vm, ["app": vm.appName, "commit": value])
+                #expect(errorCode(commit) == "bad_commit", "\(value): \(commit.stdout)")
+                for type in ["deploy", "rollback", "snapshots", "status"] {
+                    let app = try request(vm, ["app": value], type: type)
+                    #expect(errorCode(app) == "unknown_app", "\(type) \(value): \(app.stdout)")
+                }
+                let restore = try request(vm, ["app": vm.appName, "snapshot": value], type: "restore")
+                #expect(errorCode(restore) == "unknown_snapshot", "\(value): \(restore.stdout)")
+                #expect(!FileManager.default.fileExists(atPath: marker), "\(value) ran a command")
+            }
+            #expect(try vm.liveCommit() == live)
+        }
+    }
+
+    @Test func aCommitThatTurnsADataDirsParentIntoALinkIsRefused() throws {
+        try withSandbox { vm in
+            // A nested data dir, var/data, holding data; then a commit that tracks `var` as a link to /etc.
+            let config = try String(contentsOfFile: vm.agentConfigPath, encoding: .utf8)
+            try config.replacingOccurrences(of: "data: [paper_trading_outputs, logs]",
+                                            with: "data: [paper_trading_outputs, logs, var/data]")
+                .write(toFile: vm.agentConfigPath, atomically: false, encoding: .utf8)
+            try FileManager.default.createDirectory(atPath: vm.appPath + "/var/data", withIntermediateDirectories: true)
+            try "precious\n".write(toFile: vm.appPath + "/var/data/x.jsonl", atomically: false, encoding: .utf8)
+            let first = try shipkeep(["deploy", "--json"] + vm.controllerArguments)
+            #expect(first.status == 0, "a nested data dir deploys: \(first.stderr)")
+            let live = try vm.liveCommit()
+            try FileManager.default.createSymbolicLink(atPath: vm.developer + "/var", withDestinationPath: "/etc")
+            let evil = try vm.commit([:], message: "var is a link now")
+            let result = try shipkeep(["deploy", "--json", "--commit", evil] + vm.controllerArguments)
+            #expect(result.status == 1, "\(result.stderr)")
+            #expect(errorCode(result) == "tracked_data", "\(result.stdout)")
+            #expect(result.stderr.contains("var"), "\(result.stderr)")
+            #expect(try vm.liveCommit() == live)
+            #expect(try String(contentsOfFile: vm.appPath + "/var/data/x.jsonl", encoding: .utf8) == "precious\n")
+        }
+    }
+
+    @Test func theControllerRefusesOptionLikeValuesBeforeConnecting() throws {
+        try withSandbox { vm in
+            let marker = vm.root + "/pwned"
+            for (flag, value) in [("--ref", "--upload-pack=touch \(marker)"), ("--commit", "-c core.sshCommand=x"),
+                                  ("--app", "--upload-pack=touch \(marker)")] {
+                let target = vm.controllerArguments.filter { $0 != "--app" && $0 != vm.appName }
+                let app = flag == "--app" ? [] : ["--app", vm.appName]
+                let result = try shipkeep(["deploy", "\(flag)=\(value)"] + target + app)
+                #expect(result.status != 0, "\(flag)=\(value) was accepted")
+                #expect(!result.stderr.isEmpty, "says why")
+            }
+            #expect(!FileManager.default.fileExists(atPath: marker))
+        }
+    }
+}

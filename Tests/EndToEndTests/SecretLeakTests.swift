@@ -1,0 +1,97 @@
+import Foundation
+import Testing
+import ShipkeepSandbox
+
+/// Key text, passphrases and secrets in the environment never show up in what shipkeep prints, in the
+/// agent's journals, records and logs on the VM, or in sshd's log — in text, `--json` and `--verbose` output,
+/// for successful runs and for failed authentication.
+@Suite(.serialized, .timeLimit(.minutes(5)))
+struct SecretLeakTests {
+    private static let passphrase = "correct-horse-7f3a91c2-passphrase"
+    private static let wrongPassphrase = "wrong-battery-51be0d77-passphrase"
+    private static let controllerSecret = "controller-secret-0b9e44d1c3"
+    private static let agentSecret = "agent-secret-6c2d8e5a17"
+
+    /// The private key's base64 body lines: any one of them in an output is a leak.
+    private func bodyLines(_ keyPath: String) throws -> [String] {
+        try String(contentsOfFile: keyPath, encoding: .utf8).split(separator: "\n")
+            .filter { !$0.hasPrefix("-----") && $0.count >= 16 }.map(String.init)
+    }
+
+    /// Every regular file below `dir`, as text.
+    private func files(under dir: String) -> [(String, String)] {
+        guard let walker = FileManager.default.enumerator(atPath: dir) else { return [] }
+        var found: [(String, String)] = []
+        for case let relative as String in walker {
+            var info = stat()
+            let path = dir + "/" + relative
+            guard lstat(path, &info) == 0, info.st_mode & S_IFMT == S_IFREG, info.st_size < 8 << 20,
+                  let data = FileManager.default.contents(atPath: path) else { continue }
+            found.append((path, String(decoding: data, as: UTF8.self)))
+        }
+        return found
+    }
+
+    @Test func keysPassphrasesAndEnvironmentSecretsNeverAppear() throws {
+        try withSandbox { vm in
+            let encrypted = vm.root + "/encrypted_key"
+            let made = try runProcess(["ssh-keygen", "-q", "-t", "ed25519", "-N", Self.passphrase, "-C", "enc",
+                                       "-f", encrypted])
+            try #require(made.status == 0, "\(made.stderr)")
+            // This key's forced command gives the agent (and its workers) a secret in their environment, from a
+            // wrapper script: sshd logs the forced command itself, so the secret must not be in it.
+            let wrapper = vm.root + "/agent-with-secret.sh"
+            try "#!/bin/sh\nSHIPKEEP_AGENT_TEST_SECRET=\(Self.agentSecret) exec '\(vm.agentBinary)' serve --config "
+                .appending("'\(vm.agentConfigPath)'\n").write(toFile: wrapper, atomically: false, encoding: .utf8)
+            chmod(wrapper, 0o700)
+            try vm.server.authorize(publicKeyLine: try String(contentsOfFile: encrypted + ".pub", encoding: .utf8),
+                                    forcedCommand: wrapper)
+            try vm.commit(["bot.sh": SampleApp.bot(version: "v2")], message: "v2")
+            // A hook that records its environment outside the searched places: proof the secret reached the VM.
+            let hookEnv = vm.root + "/hook-env.txt"
+            try vm.writeAgentConfig(hooks: [["sh", "-c", "env > \(hookEnv)"]])
+            var target = vm.controllerArguments
+            let identity = try #require(target.firstIndex(of: "--identity"))
+            target.removeSubrange(identity...(identity + 1))
+            let plainText = try String(contentsOfFile: vm.server.userKeyPath, encoding: .utf8)
+            let encryptedText = try String(contentsOfFile: encrypted, encoding: .utf8)
+            let secrets = ["SHIPKEEP_TEST_SECRET": Self.controllerSecret]
+
+            let runs: [(name: String, arguments: [String], environment: [String: String], ok: Bool)] = [
+                ("status, key text", ["status"], ["SHIPKEEP_SSH_KEY": plainText], true),
+                ("status --json --verbose, encrypted key text", ["status", "--json", "--verbose"],
+                 ["SHIPKEEP_SSH_KEY": encryptedText, "SHIPKEEP_SSH_PASSPHRASE": Self.passphrase], true),
+                ("deploy --verbose, encrypted key file", ["deploy", "--verbose", "--identity", encrypted],
+                 ["SHIPKEEP_SSH_PASSPHRASE": Self.passphrase], true),
+                ("deploy --json --verbose, encrypted key text", ["deploy", "--json", "--verbose", "--commit",
+                                                                  try vm.liveCommit()],
+                 ["SHIPKEEP_SSH_KEY": encryptedText, "SHIPKEEP_SSH_PASSPHRASE": Self.passphrase], true),
+                ("status --verbose, wrong passphrase", ["status", "--verbose"],
+                 ["SHIPKEEP_SSH_KEY": encryptedText, "SHIPKEEP_SSH_PASSPHRASE": Self.wrongPassphrase], false),
+                ("status --json, encrypted key without passphrase", ["status", "--json", "--identity", encrypted],
+                 [:], false),
+            ]
+            var outputs: [(String, String)] = []
+            for run in runs {
+                let result = try shipkeep(run.arguments + target, environment: secrets.merging(run.environment) { $1 })
+                #expect((result.status == 0) == run.ok, "\(run.name): exit \(result.status): \(result.stderr)")
+                outputs.append(("\(run.name) stdout", result.stdout))
+                outputs.append(("\(run.name) stderr", result.stderr))
+            }
+            // The agent secret really reached the agent's side (so its absence below means something).
+            #expect(try String(contentsOfFile: hookEnv, encoding: .utf8).contains(Self.agentSecret))
+            let deployLogs = files(under: vm.stateDir + "/deploys").filter { $0.0.hasSuffix(".log") }
+            #expect(!deployLogs.isEmpty, "the workers' logs are searched too")
+
+            let needles = [Self.passphrase, Self.wrongPassphrase, Self.controllerSecret, Self.agentSecret]
+                + (try bodyLines(vm.server.userKeyPath)) + (try bodyLines(encrypted))
+            let haystacks = outputs + files(under: vm.stateDir) + [("sshd log", vm.server.log())]
+            #expect(haystacks.count > 14, "searched \(haystacks.map(\.0))")
+            for (place, text) in haystacks {
+                for needle in needles where text.contains(needle) {
+                    Issue.record("\(place) contains secret text \(needle.prefix(6))…")
+                }
+            }
+        }
+    }
+}
