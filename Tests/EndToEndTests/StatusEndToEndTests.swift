@@ -46,6 +46,30 @@ struct StatusEndToEndTests {
         }
     }
 
+    @Test func afterADeployTheProbeCoversSnapshotsAndTheOutcome() throws {
+        try withSandbox { vm in
+            let target = try vm.commit(["bot.sh": SampleApp.bot(version: "v2")], message: "v2")
+            let deployed = try shipkeep(["deploy"] + vm.controllerArguments)
+            #expect(deployed.status == 0, "\(deployed.stderr)")
+            let metrics = try shipkeep(["status", "--format", "prometheus"] + vm.controllerArguments)
+            #expect(metrics.status == 0, "\(metrics.stderr)")
+            for pattern in [
+                #"shipkeep_snapshots\{app="bots",target="[^"]+"\} 1\n"#,
+                #"shipkeep_snapshot_newest_age_seconds\{app="bots",target="[^"]+"\} [0-9.]+\n"#,
+                #"shipkeep_last_deploy_success\{app="bots",target="[^"]+"\} 1\n"#,
+                #"shipkeep_last_deploy_info\{app="bots",commit=""# + target + #"",outcome="succeeded",target="[^"]+"\} 1"#,
+                #"shipkeep_last_deploy_age_seconds\{app="bots",target="[^"]+"\} [0-9.]+\n"#,
+            ] {
+                #expect(metrics.stdout.range(of: pattern, options: .regularExpression) != nil,
+                        "no \(pattern) in\n\(metrics.stdout)")
+            }
+            let text = try shipkeep(["status"] + vm.controllerArguments)
+            #expect(text.stdout.range(of: "  backup  1 snapshot\\(s\\), newest [0-9]+s ago", options: .regularExpression)
+                    != nil, "\(text.stdout)")
+            vm.stopBot()
+        }
+    }
+
     @Test func aDirtyWorkTreeIsAWarningWithExitCodeOne() throws {
         try withSandbox { vm in
             try "edited on the VM\n".write(toFile: vm.appPath + "/README.md", atomically: false, encoding: .utf8)

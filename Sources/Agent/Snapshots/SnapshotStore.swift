@@ -25,6 +25,24 @@ struct SnapshotStore {
     private static let partialSuffix = ".partial"
 
     /// Complete snapshots, oldest first.
+    /// How many complete snapshots there are and when the newest was completed, without reading any manifest
+    /// (status runs often and a manifest of a large data dir is megabytes).
+    func count() -> SnapshotCount {
+        guard let names = try? FileManager.default.contentsOfDirectory(atPath: dir) else {
+            return SnapshotCount(count: 0, newest: nil)
+        }
+        var count = 0
+        var newest: Date?
+        for name in names where !name.hasSuffix(Self.partialSuffix) && !name.hasPrefix(".") {
+            let manifest = dir + "/" + name + "/" + Manifest.fileName
+            guard let written = (try? FileManager.default.attributesOfItem(atPath: manifest))?[.modificationDate] as? Date
+            else { continue }
+            count += 1
+            newest = max(newest ?? written, written)
+        }
+        return SnapshotCount(count: count, newest: newest)
+    }
+
     func list() -> [Manifest] {
         guard let names = try? FileManager.default.contentsOfDirectory(atPath: dir) else { return [] }
         return names.filter { !$0.hasSuffix(Self.partialSuffix) && !$0.hasPrefix(".") }

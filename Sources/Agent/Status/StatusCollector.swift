@@ -69,7 +69,8 @@ struct StatusCollector {
             name: app.name, path: app.path, branch: app.branch, head: head, dirty: dirty, dirtyPaths: dirtyPaths,
             data: data, disks: disks, lock: lock, lastDeploy: lastDeploy,
             health: reasons.map(\.0).max() ?? .ok,
-            reasons: reasons.sorted { $0.0 > $1.0 }.map(\.1)
+            reasons: reasons.sorted { $0.0 > $1.0 }.map(\.1),
+            snapshots: SnapshotStore(dir: app.snapshots.dir).count()
         )
     }
 }

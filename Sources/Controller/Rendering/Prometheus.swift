@@ -39,6 +39,15 @@ struct Prometheus {
                            max(0, now.timeIntervalSince(last.finishedAt)))
                 out.metric("shipkeep_last_deploy_success", "1 when the last deploy succeeded.", labels,
                            last.outcome == "succeeded" ? 1 : 0)
+                out.metric("shipkeep_last_deploy_info", "The last deploy's outcome and commit, as labels.",
+                           labels.merging(["outcome": last.outcome, "commit": last.commit]) { $1 }, 1)
+            }
+            if let snapshots = app.snapshots {
+                out.metric("shipkeep_snapshots", "Complete snapshots of the data dirs.", labels, Double(snapshots.count))
+                if let newest = snapshots.newest {
+                    out.metric("shipkeep_snapshot_newest_age_seconds", "Seconds since the newest snapshot.", labels,
+                               max(0, now.timeIntervalSince(newest)))
+                }
             }
         }
         return out.text

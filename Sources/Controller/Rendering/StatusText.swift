@@ -24,6 +24,10 @@ struct StatusText {
             lines.append("  disk    " + (disks.isEmpty ? "unknown" : disks.joined(separator: ", ")))
             lines.append("  lock    " + lock(app.lock, now: report.time))
             lines.append("  deploy  " + deploy(app.lastDeploy, now: report.time))
+            if let snapshots = app.snapshots {
+                let newest = snapshots.newest.map { ", newest \(Self.age(report.time.timeIntervalSince($0))) ago" } ?? ""
+                lines.append("  backup  \(snapshots.count) snapshot(s)\(newest)")
+            }
         }
         return lines.joined(separator: "\n")
     }

@@ -49,11 +49,14 @@ public struct AppStatus: Codable, Equatable, Sendable {
     public var health: Health
     /// Why the verdict is not OK, one short sentence each.
     public var reasons: [String]
+    /// The complete snapshots of the data dirs; nil from agents that do not report them.
+    public var snapshots: SnapshotCount?
 
     /// Creates a status.
     public init(name: String, path: String, branch: String, head: GitHead?, dirty: Bool?, dirtyPaths: [String],
                 data: [DataDirStatus], disks: [DiskStatus], lock: LockHolder?, lastDeploy: DeployRecord?,
-                health: Health, reasons: [String]) {
+                health: Health, reasons: [String], snapshots: SnapshotCount? = nil) {
+        self.snapshots = snapshots
         self.name = name
         self.path = path
         self.branch = branch
@@ -66,6 +69,20 @@ public struct AppStatus: Codable, Equatable, Sendable {
         self.lastDeploy = lastDeploy
         self.health = health
         self.reasons = reasons
+    }
+}
+
+/// How many complete snapshots an app has, and when the newest was taken.
+public struct SnapshotCount: Codable, Equatable, Sendable {
+    /// Complete snapshots (their manifest written).
+    public var count: Int
+    /// When the newest was taken.
+    public var newest: Date?
+
+    /// Creates a count.
+    public init(count: Int, newest: Date?) {
+        self.count = count
+        self.newest = newest
     }
 }
 
