@@ -213,6 +213,15 @@ public final class VMSandbox: @unchecked Sendable {
     /// The snapshot directory `agent.yml` names (a test may mount a small filesystem there).
     public var snapshotDir: String { stateDir + "/snapshots" }
 
+    /// This VM as one entry under `targets:` of a shipkeep.yml (indented two spaces), with `extra` keys after
+    /// the usual ones and `knownHosts` instead of this VM's own known_hosts file when given.
+    public func targetYAML(_ name: String, knownHosts: String? = nil, extra: [(String, String)] = []) -> String {
+        let keys = [("host", server.listenAddress), ("port", String(server.port)), ("user", server.user),
+                    ("app", appName), ("identity", server.userKeyPath),
+                    ("known_hosts", knownHosts ?? server.knownHostsPath)] + extra
+        return "  \(name):\n" + keys.map { "    \($0.0): \($0.1)\n" }.joined()
+    }
+
     /// The flags that point `shipkeep` at this sandbox.
     public var controllerArguments: [String] {
         ["--host", server.listenAddress, "--port", String(server.port), "--user", server.user,

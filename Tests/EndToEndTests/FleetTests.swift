@@ -16,18 +16,7 @@ struct FleetTests {
                 }
                 let file = vms[0].root + "/shipkeep.yml"
                 var text = "targets:\n"
-                for (index, vm) in vms.enumerated() {
-                    text += """
-                          vm\(index):
-                            host: \(vm.server.listenAddress)
-                            port: \(vm.server.port)
-                            user: \(vm.server.user)
-                            app: bots
-                            identity: \(vm.server.userKeyPath)
-                            known_hosts: \(vm.server.knownHostsPath)
-
-                        """
-                }
+                for (index, vm) in vms.enumerated() { text += vm.targetYAML("vm\(index)") }
                 text += "groups:\n  fleet: [\((0..<count).map { "vm\($0)" }.joined(separator: ", "))]\n"
                 try text.write(toFile: file, atomically: true, encoding: .utf8)
                 return try body(vms, file)

@@ -55,17 +55,9 @@ struct JumpHostTests {
         try withSandbox { vm in
             try withBastion(vm) { bastion in
                 let file = vm.root + "/shipkeep.yml"
-                try """
-                    targets:
-                      prod:
-                        host: \(vm.server.listenAddress)
-                        port: \(vm.server.port)
-                        user: \(vm.server.user)
-                        app: bots
-                        identity: \(vm.server.userKeyPath)
-                        known_hosts: \(try bothKnownHosts(vm, bastion))
-                        jump: \(bastion.user)@\(bastion.listenAddress):\(bastion.port)
-                    """.write(toFile: file, atomically: false, encoding: .utf8)
+                try ("targets:\n" + vm.targetYAML("prod", knownHosts: try bothKnownHosts(vm, bastion),
+                                                   extra: [("jump", "\(bastion.user)@\(bastion.listenAddress):\(bastion.port)")]))
+                    .write(toFile: file, atomically: false, encoding: .utf8)
                 let result = try shipkeep(["status", "prod", "--config", file, "--verbose"])
                 #expect(result.status == 0, "\(result.stderr)")
                 #expect(result.stdout.hasPrefix("OK"), "\(result.stdout)")

@@ -8,16 +8,7 @@ struct TargetResolutionTests {
     @Test func aShipkeepYmlTargetNeedsNoFlags() throws {
         try withSandbox { vm in
             let file = vm.root + "/shipkeep.yml"
-            try """
-                targets:
-                  prod:
-                    host: \(vm.server.listenAddress)
-                    port: \(vm.server.port)
-                    user: \(vm.server.user)
-                    app: bots
-                    identity: \(vm.server.userKeyPath)
-                    known_hosts: \(vm.server.knownHostsPath)
-                """.write(toFile: file, atomically: false, encoding: .utf8)
+            try ("targets:\n" + vm.targetYAML("prod")).write(toFile: file, atomically: false, encoding: .utf8)
             let result = try shipkeep(["status", "prod", "--json", "--config", file])
             #expect(result.status == 0, "\(result.stderr)")
             let overridden = try shipkeep(["status", "prod", "--config", file, "--port", "1"])
