@@ -2,7 +2,7 @@
 SHELL := /bin/bash
 SWIFT ?= swift
 BIN_DIR = $(shell $(SWIFT) build --show-bin-path 2>/dev/null)
-# Where the fault tests write their rows of docs/RELIABILITY.md.
+# Where the fault and hostile-input tests write their rows of docs/RELIABILITY.md.
 RELIABILITY_DIR = $(CURDIR)/.build/reliability
 
 .PHONY: all deps build static-agent test reliability fuzz fuzz-short demo release man clean help
@@ -31,7 +31,7 @@ STATIC_AGENT = $(CURDIR)/.build-static/release/shipkeep-agent
 static-agent: deps
 	$(SWIFT) build -c release --static-swift-stdlib --product shipkeep-agent --build-path .build-static
 
-## Every test, then docs/RELIABILITY.md checked against the rows the fault tests recorded.
+## Every test, then docs/RELIABILITY.md checked against the rows the tests recorded.
 ## The short fuzz runs first so that swift test's summary stays the last thing printed.
 test: build static-agent fuzz-short
 	rm -rf "$(RELIABILITY_DIR)"

@@ -71,7 +71,7 @@ let package = Package(
             resources: [.copy("Fixtures")]
         ),
         .testTarget(name: "ControllerTests", dependencies: ["Controller", "Shared", "ShipkeepSandbox", "SnapshotArchive"]),
-        .testTarget(name: "AgentTests", dependencies: ["Agent", "Shared"]),
+        .testTarget(name: "AgentTests", dependencies: ["Agent", "Shared", "ShipkeepSandbox"]),
         .testTarget(name: "SnapshotArchiveTests", dependencies: ["SnapshotArchive", "ShipkeepSandbox"]),
         .testTarget(name: "EndToEndTests", dependencies: ["Shared", "ShipkeepSandbox"]),
     ],

@@ -1,22 +1,15 @@
 import Foundation
+import ShipkeepSandbox
 
-/// docs/RELIABILITY.md's generated tables, rebuilt from the rows the fault tests record.
+/// docs/RELIABILITY.md's generated tables, rebuilt from the rows the tests record.
 ///
 /// The doc holds, for each section, a block between `<!-- reliability:begin NAME -->` and
 /// `<!-- reliability:end NAME -->`; everything outside the blocks is prose kept as written. Each test writes
-/// a row as `<section>-<id>.json` (see Tests/EndToEndTests/Faults/ReliabilityRecord.swift), so any suite can
+/// a row as `<section>-<id>.json` (see Sources/ShipkeepSandbox/ReliabilityRecord.swift), so any suite can
 /// add rows to any section by writing records with that section's name.
 struct ReliabilityDoc {
-    /// One recorded row.
-    struct Row: Decodable {
-        var section: String
-        var id: String
-        var scenario: String
-        var injection: String
-        var outcome: String
-        var linesLost: Int
-        var test: String
-    }
+    /// One recorded row, in the format the tests write.
+    typealias Row = ReliabilityRecord
 
     /// Why the doc cannot be rebuilt.
     struct Failure: Error, CustomStringConvertible {
@@ -32,8 +25,8 @@ struct ReliabilityDoc {
         let names = ((try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? [])
             .filter { $0.hasSuffix(".json") }.sorted()
         guard !names.isEmpty else {
-            throw Failure(description: "no test records in \(directory): run `make test` first (the fault tests "
-                + "write one per row)")
+            throw Failure(description: "no test records in \(directory): run `make test` first (the tests "
+                + "write one record per row)")
         }
         rows = try names.map { name in
             guard let data = FileManager.default.contents(atPath: directory + "/" + name),

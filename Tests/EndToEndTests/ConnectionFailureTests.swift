@@ -11,6 +11,11 @@ struct ConnectionFailureTests {
         return copy
     }
 
+    /// What sshd's log says about authentication, for the doc.
+    private static func authentication(_ seen: Bool) -> String {
+        seen ? "sshd logged an authentication attempt" : "no authentication reached sshd"
+    }
+
     private func otherKey(in dir: String, name: String) throws -> (priv: String, pub: String) {
         let path = dir + "/" + name
         let made = try runProcess(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", path])
@@ -33,8 +38,18 @@ struct ConnectionFailureTests {
             #expect(result.stderr.split(separator: "\n").count == 1)
             let last = try #require(jsonLines(result.stdout).last)
             #expect(last["ok"] as? Bool == false)
-            #expect((last["error"] as? [String: Any])?["code"] as? String == "host_key")
-            #expect(!sshdSawAuthentication(vm.server.log()), "no authentication may reach an unverified host")
+            let code = (last["error"] as? [String: Any])?["code"] as? String
+            #expect(code == "host_key")
+            let authenticated = sshdSawAuthentication(vm.server.log())
+            #expect(!authenticated, "no authentication may reach an unverified host")
+
+            try ReliabilityRecord.hostileInput(
+                id: "15-0", scenario: "another key answers on the VM's address (a mismatched known_hosts entry)",
+                injection: "known_hosts file holding another key for the VM's host and port",
+                outcome: "status \(HostileOutcome.exits([result.status])), \(code ?? "no error code"), one line "
+                    + "naming the offered key's fingerprint; " + Self.authentication(authenticated),
+                test: "ConnectionFailureTests/aWrongHostKeyIsRefusedBeforeAnythingIsSent()"
+            ).write()
         }
     }
 
@@ -46,7 +61,16 @@ struct ConnectionFailureTests {
             #expect(result.status == 3)
             #expect(result.stderr.contains(vm.server.hostKeyFingerprint))
             #expect(result.stdout.hasPrefix("UNKNOWN"))
-            #expect(!sshdSawAuthentication(vm.server.log()))
+            let authenticated = sshdSawAuthentication(vm.server.log())
+            #expect(!authenticated)
+
+            try ReliabilityRecord.hostileInput(
+                id: "15-1", scenario: "an unknown host (no known_hosts entry for it)",
+                injection: "empty known_hosts file",
+                outcome: "status \(HostileOutcome.exits([result.status])) (UNKNOWN), naming the offered key's "
+                    + "fingerprint; " + Self.authentication(authenticated),
+                test: "ConnectionFailureTests/anUnknownHostIsRefused()"
+            ).write()
         }
     }
 
@@ -61,6 +85,14 @@ struct ConnectionFailureTests {
                 + arguments)
             #expect(wrong.status == 3)
             #expect(wrong.stderr.contains(vm.server.hostKeyFingerprint))
+
+            try ReliabilityRecord.hostileInput(
+                id: "15-2", scenario: "a pinned `SHA256:` fingerprint that is not the VM's",
+                injection: "`--fingerprint` with another fingerprint, no known_hosts",
+                outcome: "status \(HostileOutcome.exits([wrong.status])), naming the offered key's fingerprint "
+                    + "(the right fingerprint: \(HostileOutcome.exits([pinned.status])))",
+                test: "ConnectionFailureTests/aPinnedFingerprintIsAcceptedAndAWrongOneRefused()"
+            ).write()
         }
     }
 
@@ -80,6 +112,8 @@ struct ConnectionFailureTests {
         try withSandbox { vm in
             let impostor = try otherKey(in: vm.root, name: "impostor").pub.split(separator: " ")
             let host = "[\(vm.server.listenAddress)]:\(vm.server.port)"
+            var statuses: [Int32] = []
+            var codes: [String?] = []
             for (name, line) in [("mismatch", "\(host) \(impostor[0]) \(impostor[1])\n"),
                                  ("unknown", "[\(vm.server.listenAddress)]:1 \(vm.server.hostKeyPublicLine)\n")] {
                 let file = vm.root + "/hashed_\(name)"
@@ -91,9 +125,22 @@ struct ConnectionFailureTests {
                 #expect(result.status == 3, "\(name): \(result.stderr)")
                 #expect(result.stderr.contains(vm.server.hostKeyFingerprint), "\(name): \(result.stderr)")
                 let last = try #require(jsonLines(result.stdout).last)
-                #expect((last["error"] as? [String: Any])?["code"] as? String == "host_key", "\(name)")
+                let code = (last["error"] as? [String: Any])?["code"] as? String
+                #expect(code == "host_key", "\(name)")
+                statuses.append(result.status)
+                codes.append(code)
             }
-            #expect(!sshdSawAuthentication(vm.server.log()), "no authentication may reach an unverified host")
+            let authenticated = sshdSawAuthentication(vm.server.log())
+            #expect(!authenticated, "no authentication may reach an unverified host")
+
+            try ReliabilityRecord.hostileInput(
+                id: "15-3", scenario: "hashed known_hosts (`|1|…`) with another key for the VM, or the VM's key for "
+                    + "another host",
+                injection: "known_hosts file hashed by `ssh-keygen -H`",
+                outcome: "status \(HostileOutcome.exits(statuses)), \(HostileOutcome.codes(codes)) in both cases; "
+                    + Self.authentication(authenticated),
+                test: "ConnectionFailureTests/aHashedKnownHostsWithAnotherKeyOrAnotherHostIsRefused()"
+            ).write()
         }
     }
 

@@ -37,13 +37,28 @@ struct HostileArgumentTests {
         try withSandbox { vm in
             let marker = vm.root + "/pwned"
             let live = try vm.liveCommit()
+            var codes: [String?] = []
             for ref in Self.hostile(marker) {
                 let result = try request(vm, ["app": vm.appName, "ref": ref])
                 // A name git accepts as a ref (`main;touch …`) is looked up on the remote as data and not found.
                 #expect(["bad_ref", "fetch"].contains(errorCode(result) ?? ""), "\(ref): \(result.stdout)")
                 #expect(!FileManager.default.fileExists(atPath: marker), "\(ref) ran a command")
+                codes.append(errorCode(result))
             }
-            #expect(try vm.liveCommit() == live)
+            let unchanged = try vm.liveCommit() == live
+            #expect(unchanged)
+
+            try ReliabilityRecord.hostileInput(
+                id: "05", scenario: "\(codes.count) option- or shell-like refs: `--upload-pack=touch X`, "
+                    + "`-c core.sshCommand=…`, `--exec=…`, `;`, `$(…)`, backticks, newline, `|`, `-`, `--`, a refspec, "
+                    + "`@{-1}`",
+                injection: "raw deploy requests through sshd with the deploy key (the agent's own checks)",
+                outcome: "each refused: \(HostileOutcome.codes(codes))"
+                    + (codes.contains("fetch") ? " (a git-valid name is looked up on the remote: not found)" : "")
+                    + "; \(HostileOutcome.ran(marker)); "
+                    + (unchanged ? "live commit unchanged" : "live commit changed"),
+                test: "HostileArgumentTests/optionLikeAndShellLikeRefsAreRefused()"
+            ).write()
         }
     }
 
@@ -51,18 +66,33 @@ struct HostileArgumentTests {
         try withSandbox { vm in
             let marker = vm.root + "/pwned"
             let live = try vm.liveCommit()
+            var commits: [String?] = [], apps: [String?] = [], snapshots: [String?] = []
             for value in Self.hostile(marker) {
                 let commit = try request(vm, ["app": vm.appName, "commit": value])
                 #expect(errorCode(commit) == "bad_commit", "\(value): \(commit.stdout)")
+                commits.append(errorCode(commit))
                 for type in ["deploy", "rollback", "snapshots", "status"] {
                     let app = try request(vm, ["app": value], type: type)
                     #expect(errorCode(app) == "unknown_app", "\(type) \(value): \(app.stdout)")
+                    apps.append(errorCode(app))
                 }
                 let restore = try request(vm, ["app": vm.appName, "snapshot": value], type: "restore")
                 #expect(errorCode(restore) == "unknown_snapshot", "\(value): \(restore.stdout)")
+                snapshots.append(errorCode(restore))
                 #expect(!FileManager.default.fileExists(atPath: marker), "\(value) ran a command")
             }
-            #expect(try vm.liveCommit() == live)
+            let unchanged = try vm.liveCommit() == live
+            #expect(unchanged)
+
+            try ReliabilityRecord.hostileInput(
+                id: "06", scenario: "the same \(commits.count) values as a commit, an app name (deploy, rollback, "
+                    + "snapshots, status) and a snapshot id (restore)",
+                injection: "raw requests through sshd with the deploy key",
+                outcome: "commit: \(HostileOutcome.codes(commits)); app: \(HostileOutcome.codes(apps)); snapshot: "
+                    + "\(HostileOutcome.codes(snapshots)); \(HostileOutcome.ran(marker)); "
+                    + (unchanged ? "live commit unchanged" : "live commit changed"),
+                test: "HostileArgumentTests/optionLikeCommitsAndAppNamesAreRefused()"
+            ).write()
         }
     }
 
@@ -84,23 +114,58 @@ struct HostileArgumentTests {
             #expect(result.status == 1, "\(result.stderr)")
             #expect(errorCode(result) == "tracked_data", "\(result.stdout)")
             #expect(result.stderr.contains("var"), "\(result.stderr)")
-            #expect(try vm.liveCommit() == live)
-            #expect(try String(contentsOfFile: vm.appPath + "/var/data/x.jsonl", encoding: .utf8) == "precious\n")
+            let unchanged = try vm.liveCommit() == live
+            #expect(unchanged)
+            let kept = try String(contentsOfFile: vm.appPath + "/var/data/x.jsonl", encoding: .utf8) == "precious\n"
+            #expect(kept)
+            var info = stat()
+            let stillADir = lstat(vm.appPath + "/var", &info) == 0 && info.st_mode & S_IFMT == S_IFDIR
+            #expect(stillADir, "var is still the directory holding the data, not a link")
+
+            try ReliabilityRecord.hostileInput(
+                id: "08", scenario: "a commit that turns a data dir's parent (`var` of `var/data`) into a link to /etc",
+                injection: "git commit pushed to the origin, then `shipkeep deploy --commit`",
+                outcome: "deploy \(HostileOutcome.exits([result.status])), \(errorCode(result) ?? "no error"); "
+                    + (kept && stillADir ? "data kept in place" : "data dir changed") + "; "
+                    + (unchanged ? "live commit unchanged" : "live commit changed"),
+                test: "HostileArgumentTests/aCommitThatTurnsADataDirsParentIntoALinkIsRefused()"
+            ).write()
         }
     }
 
     @Test func theControllerRefusesOptionLikeValuesBeforeConnecting() throws {
         try withSandbox { vm in
             let marker = vm.root + "/pwned"
+            let connections = { vm.server.log().components(separatedBy: "Connection from").count }
+            var observed: [String] = []
             for (flag, value) in [("--ref", "--upload-pack=touch \(marker)"), ("--commit", "-c core.sshCommand=x"),
                                   ("--app", "--upload-pack=touch \(marker)")] {
                 let target = vm.controllerArguments.filter { $0 != "--app" && $0 != vm.appName }
                 let app = flag == "--app" ? [] : ["--app", vm.appName]
-                let result = try shipkeep(["deploy", "\(flag)=\(value)"] + target + app)
+                let before = connections()
+                let result = try shipkeep(["deploy", "--json", "\(flag)=\(value)"] + target + app)
+                let connected = connections() != before
                 #expect(result.status != 0, "\(flag)=\(value) was accepted")
                 #expect(!result.stderr.isEmpty, "says why")
+                if flag == "--app" {
+                    // App names are whatever agent.yml lists, so only the agent can tell; it selects, never runs.
+                    #expect(errorCode(result) == "unknown_app", "\(result.stdout)")
+                    observed.append("`--app`: exit \(result.status), \(errorCode(result) ?? "no error") from the agent")
+                } else {
+                    #expect(!connected, "\(flag) is refused before connecting: sshd saw no connection")
+                    observed.append("`\(flag)`: exit \(result.status), "
+                        + (connected ? "after connecting" : "before connecting (sshd saw no connection)"))
+                }
             }
             #expect(!FileManager.default.fileExists(atPath: marker))
+
+            try ReliabilityRecord.hostileInput(
+                id: "07", scenario: "option-like `--ref`, `--commit` and `--app` values (`--upload-pack=…`, `-c …`)",
+                injection: "`shipkeep deploy` command line",
+                outcome: "refused with a reason on stderr: " + observed.joined(separator: "; ") + "; "
+                    + HostileOutcome.ran(marker),
+                test: "HostileArgumentTests/theControllerRefusesOptionLikeValuesBeforeConnecting()"
+            ).write()
         }
     }
 }

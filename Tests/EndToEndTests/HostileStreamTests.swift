@@ -73,6 +73,15 @@ struct HostileStreamTests {
             let remote = try overSSH(vm, huge)
             #expect(remote.status == 2, "exit \(remote.status): \(remote.stderr)")
             #expect(errorCode(remote) == "line_too_long")
+
+            try ReliabilityRecord.hostileInput(
+                id: "02", scenario: "a 100 MB line after hello",
+                injection: "agent stdin, directly, and through sshd with the deploy key",
+                outcome: "direct: \(HostileOutcome.exits([direct.status])), \(errorCode(direct) ?? "no error"), "
+                    + "\(HostileOutcome.rss(peak, limitKiB: Self.rssLimitKiB)); through sshd: "
+                    + "\(HostileOutcome.exits([remote.status])), \(errorCode(remote) ?? "no error")",
+                test: "HostileStreamTests/a100MegabyteLineIsRefusedWithBoundedMemory()"
+            ).write()
         }
     }
 
@@ -86,14 +95,24 @@ struct HostileStreamTests {
             }
             let (direct, peak) = try agent(vm, input)
             #expect(direct.status == 0, "exit \(direct.status): \(direct.stderr)")
-            #expect(jsonLines(direct.stdout).filter { $0["type"] as? String == "result" }.count == 41)
+            let answers = jsonLines(direct.stdout).filter { $0["type"] as? String == "result" }.count
+            #expect(answers == 41)
             #expect(peak < Self.rssLimitKiB, "peak RSS \(peak) KiB")
+
+            try ReliabilityRecord.hostileInput(
+                id: "03", scenario: "40 requests of just under 1 MiB each (the line limit)", injection: "agent stdin",
+                outcome: "\(answers) of 41 lines answered (hello + 40); \(HostileOutcome.exits([direct.status])); "
+                    + HostileOutcome.rss(peak, limitKiB: Self.rssLimitKiB),
+                test: "HostileStreamTests/manyLinesJustUnderTheLimitKeepMemoryBounded()"
+            ).write()
         }
     }
 
     @Test func randomBytesGetAnErrorNeverASignal() throws {
         try withSandbox { vm in
             var peak = 0
+            var statuses: [Int32] = []
+            var codes: [String?] = []
             for seed in UInt64(1)...12 {
                 // With and without a valid hello first, so the garbage also reaches a greeted session.
                 let noise = Self.randomBytes(count: 256 << 10, seed: seed)
@@ -103,11 +122,23 @@ struct HostileStreamTests {
                 #expect(["malformed", "line_too_long", "unsupported_version", "invalid_message", "unknown_type"]
                     .contains(errorCode(result) ?? ""), "seed \(seed): \(result.stdout.suffix(300))")
                 peak = max(peak, rss)
+                statuses.append(result.status)
+                codes.append(errorCode(result))
             }
             #expect(peak < Self.rssLimitKiB, "peak RSS \(peak) KiB")
             let remote = try overSSH(vm, Self.randomBytes(count: 4 << 20, seed: 99))
             #expect(remote.status == 2, "exit \(remote.status): \(remote.stderr)")
             #expect(errorCode(remote) != nil)
+
+            try ReliabilityRecord.hostileInput(
+                id: "01", scenario: "random bytes: 12 seeds × 256 KiB, half after a valid hello; 4 MiB through sshd",
+                injection: "agent stdin, directly; then through sshd with the deploy key",
+                outcome: "\(HostileOutcome.exits(statuses)) for every seed, typed error "
+                    + "(\(HostileOutcome.codes(codes))), no signal; "
+                    + "\(HostileOutcome.rss(peak, limitKiB: Self.rssLimitKiB)); "
+                    + "through sshd: \(HostileOutcome.exits([remote.status])), \(errorCode(remote) ?? "no error")",
+                test: "HostileStreamTests/randomBytesGetAnErrorNeverASignal()"
+            ).write()
         }
     }
 
@@ -123,6 +154,16 @@ struct HostileStreamTests {
         "a lone surrogate escape": #"{"v":1,"type":"status","id":"\ud800","app":"\udfff"}"#,
     ]
 
+    /// What each pathological line is, for the doc.
+    private static let described: [String: String] = [
+        "arrays": "an app name of ~1M `[` (nesting)",
+        "objects": "an app name of 200k `{\"a\":` (nesting)",
+        "huge numbers": "`\"v\":1e999999` and a 30-digit `seq`",
+        "a huge version": "a 30-digit version in hello",
+        "NUL in a string": "a NUL inside the type",
+        "a lone surrogate escape": "lone surrogate escapes (`\\ud800`, `\\udfff`) in id and app",
+    ]
+
     @Test(arguments: pathological.keys.sorted())
     func pathologicalJSONGetsAnErrorNeverASignal(name: String) throws {
         let line = try #require(Self.pathological[name])
@@ -132,6 +173,15 @@ struct HostileStreamTests {
                     "\(name): exit \(result.status): \(result.stderr)")
             #expect(errorCode(result) != nil, "\(name): \(result.stdout.suffix(300))")
             #expect(peak < Self.rssLimitKiB, "\(name): peak RSS \(peak) KiB")
+
+            let index = try #require(Self.pathological.keys.sorted().firstIndex(of: name))
+            try ReliabilityRecord.hostileInput(
+                id: "04-\(index)", scenario: "pathological JSON: \(Self.described[name] ?? name)",
+                injection: "agent stdin, after hello",
+                outcome: "\(HostileOutcome.exits([result.status])), \(errorCode(result) ?? "no error"), no signal; "
+                    + HostileOutcome.rss(peak, limitKiB: Self.rssLimitKiB),
+                test: "HostileStreamTests/pathologicalJSONGetsAnErrorNeverASignal(name: \(name))"
+            ).write()
         }
     }
 }

@@ -79,7 +79,8 @@ struct SecretLeakTests {
                 outputs.append(("\(run.name) stderr", result.stderr))
             }
             // The agent secret really reached the agent's side (so its absence below means something).
-            #expect(try String(contentsOfFile: hookEnv, encoding: .utf8).contains(Self.agentSecret))
+            let reached = try String(contentsOfFile: hookEnv, encoding: .utf8).contains(Self.agentSecret)
+            #expect(reached)
             let deployLogs = files(under: vm.stateDir + "/deploys").filter { $0.0.hasSuffix(".log") }
             #expect(!deployLogs.isEmpty, "the workers' logs are searched too")
 
@@ -87,11 +88,24 @@ struct SecretLeakTests {
                 + (try bodyLines(vm.server.userKeyPath)) + (try bodyLines(encrypted))
             let haystacks = outputs + files(under: vm.stateDir) + [("sshd log", vm.server.log())]
             #expect(haystacks.count > 14, "searched \(haystacks.map(\.0))")
+            var leaks = 0
             for (place, text) in haystacks {
                 for needle in needles where text.contains(needle) {
                     Issue.record("\(place) contains secret text \(needle.prefix(6))…")
+                    leaks += 1
                 }
             }
+
+            try ReliabilityRecord.hostileInput(
+                id: "14", scenario: "key text, passphrases (right and wrong) and secrets in the environment of the "
+                    + "controller and of the agent",
+                injection: "\(runs.count) runs of status and deploy (text, `--json`, `--verbose`; key text or an "
+                    + "encrypted key file; \(runs.filter { !$0.ok }.count) failing authentication)",
+                outcome: (leaks == 0 ? "found nowhere" : "\(leaks) leaks")
+                    + " in outputs, journals, records, worker logs and sshd's log; the agent secret "
+                    + (reached ? "did reach the hook's environment" : "never reached the agent"),
+                test: "SecretLeakTests/keysPassphrasesAndEnvironmentSecretsNeverAppear()"
+            ).write()
         }
     }
 }
