@@ -5,7 +5,7 @@ BIN_DIR = $(shell $(SWIFT) build --show-bin-path 2>/dev/null)
 # Where the fault tests write their rows of docs/RELIABILITY.md.
 RELIABILITY_DIR = $(CURDIR)/.build/reliability
 
-.PHONY: all deps build static-agent test reliability demo release man clean help
+.PHONY: all deps build static-agent test reliability demo bench release man clean help
 
 all: build
 
@@ -16,6 +16,8 @@ help:
 	@echo "make release  dist/shipkeep and a static dist/shipkeep-agent (no Swift runtime needed on the VM)"
 	@echo "make man    man pages for shipkeep and shipkeep-agent in .build/man"
 	@echo "make reliability  rewrite docs/RELIABILITY.md's tables from the last make test"
+	@echo "make bench  compare shipkeep with the common recipe, rsync, ssh and Ansible on sandbox VMs (≤ 15 min);"
+	@echo "            prints and writes docs/BENCHMARKS.md (BENCH_QUICK=1: tiny fixtures, a quick check)"
 
 ## Installs the system packages shipkeep builds and tests with, when any is missing.
 deps:
@@ -42,6 +44,11 @@ test: build static-agent
 ## Rewrites docs/RELIABILITY.md's tables from the records of the last `make test`.
 reliability: build
 	"$(BIN_DIR)/shipkeep-sandbox" reliability --write --records "$(RELIABILITY_DIR)"
+
+## Every benchmark in one run (release build, sandbox VMs on loopback), into docs/BENCHMARKS.md.
+bench:
+	@scripts/install-deps.sh bench
+	bench/run.sh
 
 demo: build
 	SHIPKEEP_BIN_DIR="$(BIN_DIR)" scripts/demo.sh

@@ -36,6 +36,7 @@ fleet_deploy() {
     log="$WORK/fleet-$key-$(runs "$key.ms").jsonl"
     use_vm fleet0
     push_commit "bench: fleet $n @ $p"
+    sync
     t0=$(now_us)
     "$BIN/shipkeep" deploy "hosts$n" --config "$WORK/shipkeep.yml" --parallel "$p" --commit "$COMMIT" --json \
         >"$log" 2>"$log.err" || { cat "$log.err" >&2; echo "bench: fleet deploy $n @ $p failed" >&2; exit 1; }

@@ -89,6 +89,7 @@ forget_snapshots() { rm -rf "$WORK/$VM/vm/state/bots/snapshots"; }
 with_writer() {
     local out="$SANDBOX_APP_PATH/paper_trading_outputs/bench-writer.jsonl" writer t0 t1 stats
     rm -f "$out"
+    sync  # so that no deploy pays for writing back another's dirty pages (a shipkeep snapshot ends in syncfs)
     bash "$SEED_DIR/writer.sh" "$out" &
     writer=$!
     for _ in $(seq 1 200); do [ -s "$out" ] && break; sleep 0.01; done

@@ -113,9 +113,9 @@ phases() {
             sum=0
             for phase in $PHASES; do
                 row="$row $(t "$(med "sk.$fixture.$kind.$phase.ms")") |"
-                sum=$((sum + $(med "sk.$fixture.$kind.$phase.ms" | awk '{printf "%.0f", $1}')))
+                sum=$(awk -v s="$sum" -v v="$(med "sk.$fixture.$kind.$phase.ms")" 'BEGIN {print s + v}')
             done
-            echo "$row $(t "$(( $(med "sk.$fixture.$kind.ms" | awk '{printf "%.0f", $1}') - sum ))") |" \
+            echo "$row $(t "$(awk -v w="$(med "sk.$fixture.$kind.ms")" -v s="$sum" 'BEGIN {if (w != "") print w - s}')") |" \
                 "$(t "$(med "sk.$fixture.$kind.ms")") |"
         done
     done
@@ -139,12 +139,14 @@ snapshots() {
 
 probes() {
     local fixture
-    echo "| fixture | \`shipkeep status\` | \`ssh HOST true\` | ratio | one \`status --watch\` probe |"
-    echo "|---|---|---|---|---|"
+    echo "| fixture | \`shipkeep status\` | \`ssh HOST true\` | ratio | one \`status --watch\` probe |" \
+        "the probe's 3 git commands, from a shell |"
+    echo "|---|---|---|---|---|---|"
     for fixture in small large; do
         echo "| $(name $fixture) | $(t "$(med "status.$fixture.ms")") | $(t "$(med "ssh.$fixture.ms")") |" \
             "$(ratio "$(med "status.$fixture.ms")" "$(med "ssh.$fixture.ms")") |" \
-            "$(awk -v v="$(med "watch.$fixture.us")" 'BEGIN {printf "%.1f ms", v / 1000}') |"
+            "$(t "$(awk -v v="$(med "watch.$fixture.us")" 'BEGIN {if (v != "") print v / 1000}')") |" \
+            "$(t "$(med "statusgit.$fixture.ms")") |"
     done
 }
 
@@ -210,7 +212,9 @@ alike; ratios are of medians.
 **$LARGE_NAME** = $(size "$LARGE") of random bytes in \`paper_trading_outputs/\`, plus ten small logs.
 Every deploy (shipkeep, the common recipe, Ansible) runs while \`../shared/bench/writer.sh\` appends numbered
 lines to a file in the data dir every ~2 ms; the numbers missing afterwards are the lines lost. Each deploy
-is of a new commit, and the bot is running when it starts. The page cache is warm (nothing is dropped).
+is of a new commit, and the bot is running when it starts. The page cache is warm (nothing is dropped), and
+\`sync\` runs before every timed step, so that none pays for writing back another's dirty pages (a shipkeep
+snapshot ends in \`syncfs\`, which would otherwise also flush the gigabytes the other tools just copied).
 
 Repetitions: $RUNS_SMALL of each deploy on the $SMALL_NAME fixture, $RUNS_LARGE on the $LARGE_NAME fixture;
 $RUNS_PROBE probes of each kind; $WATCH_PROBES probes in one \`--watch\` session; $RUNS_FLEET of each fleet size;
@@ -249,7 +253,9 @@ $(snapshots)
 Each is a fresh process and SSH connection (key exchange, host key check, public-key login); \`status\` then
 asks the agent for the app's code, data, disk, lock and last deploy. One \`status --watch\` probe is the
 median gap between consecutive results of \`status --watch 0.001 --count $WATCH_PROBES --json\`, over the one
-session it keeps open.
+session it keeps open. For each probe the agent runs three git commands (\`log -1\`, \`symbolic-ref\`,
+\`status --porcelain\`), walks the data dirs and reads the lock and last deploy; the last column times those
+three git commands run from a shell, as a floor for the probe.
 
 $(probes)
 

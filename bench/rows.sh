@@ -59,6 +59,7 @@ deploy_rows() {
 ## timed KEY CMD...: runs CMD and records its wall time in ms under KEY.
 timed() {
     local key=$1 t0; shift
+    sync  # see with_writer
     t0=$(now_us)
     "$@"
     rec "$key" "$(awk -v v=$(( $(now_us) - t0 )) 'BEGIN {printf "%.1f", v / 1000}')"
@@ -68,6 +69,7 @@ timed() {
 ## (the walk and the snapshot step of a deploy, timed in-process); records scan + snapshot under KEY.
 sk_snapshot() {
     local out
+    sync  # see with_writer
     out=$("$BIN/shipkeep-agent" snapshot-bench --root "$SANDBOX_APP_PATH" --data paper_trading_outputs --data logs \
         --snapshots "$2")
     rec "$1.ms" "$(echo "$out" | sed -E 's/.*"scanSeconds":([0-9.e-]+).*"snapshotSeconds":([0-9.e-]+).*/\1 \2/' \
@@ -139,6 +141,13 @@ ansible_rows() {
     rm -rf "$WORK/ansible-$VM"/backup-*
 }
 
+## status_git: the git commands the agent's status runs (Sources/Agent/Git/Git.swift head, changedTrackedPaths).
+status_git() {
+    git -C "$SANDBOX_APP_PATH" log -1 --format=%H%x00%s%x00%ct HEAD >/dev/null
+    git -C "$SANDBOX_APP_PATH" symbolic-ref --short -q HEAD >/dev/null
+    git -C "$SANDBOX_APP_PATH" status --porcelain=v1 -z --untracked-files=no --ignore-submodules >/dev/null
+}
+
 ## status_rows FIXTURE: `shipkeep status` and `ssh HOST true`, alternated; then one `status --watch` session
 ## whose per-probe time is the median gap between its consecutive results.
 status_rows() {
@@ -148,9 +157,11 @@ status_rows() {
         timed "ssh.$fixture.ms" ssh_plain true
         timed "status.$fixture.ms" sk status >/dev/null || true
     done
+    # What the agent runs for each probe besides walking the data dirs: these three git commands.
+    for i in $(seq 1 "$RUNS_PROBE"); do timed "statusgit.$fixture.ms" status_git; done
     sk status --watch 0.001 --count "$WATCH_PROBES" --json | stamp >"$log" || true
     grep '"exitCode"' "$log" | awk 'NR > 1 {printf "%.0f\n", ($1 - prev) * 1000000} {prev = $1}' \
         >"$WORK/results/watch.$fixture.us"
     echo "bench:   status $(med "status.$fixture.ms") ms, ssh true $(med "ssh.$fixture.ms") ms," \
-        "--watch probe $(med "watch.$fixture.us") µs ($fixture)" >&2
+        "--watch probe $(med "watch.$fixture.us") µs, its git commands $(med "statusgit.$fixture.ms") ms ($fixture)" >&2
 }

@@ -6,6 +6,7 @@
 #   bench/run.sh                 the full run (≤ 15 min on 2 cores); writes docs/BENCHMARKS.md
 #   BENCH_QUICK=1 bench/run.sh   tiny fixtures and few repetitions, to check the bench itself (~2 min);
 #                                writes .build/bench/BENCHMARKS-quick.md
+#   bench/run.sh --only ROW…     only some rows (deploy snapshot ansible status fleet), into the quick doc
 #
 # The comparisons: ../shared/bench/seed-deploy.sh (the common recipe) over OpenSSH (SEED_DIR overrides the
 # directory); `cp -a` and `rsync -a --link-dest`; `ssh HOST true`; an Ansible playbook (bench/ansible/deploy.yml,
@@ -20,6 +21,10 @@ SEED_DIR=${SEED_DIR:-../shared/bench}
 [ -f "$SEED_DIR/seed-deploy.sh" ] || { echo "bench: $SEED_DIR/seed-deploy.sh not found (set SEED_DIR)" >&2; exit 1; }
 SEED_ABS=$(cd "$SEED_DIR" && pwd)
 QUICK=${BENCH_QUICK:-0}
+ONLY=""
+if [ "${1:-}" = --only ]; then shift; ONLY=" $* "; fi
+## wanted ROW: whether ROW runs (all do unless --only names some).
+wanted() { [ -z "$ONLY" ] || [[ "$ONLY" == *" all "* ]] || [[ "$ONLY" == *" $1 "* ]]; }
 if [ "$QUICK" = 1 ]; then
     SMALL="20 10"; LARGE="200 20"; FLEET_SIZES="1 2 4"; FLEET_PARALLEL="2 4"
     RUNS_SMALL=2; RUNS_LARGE=1; RUNS_PROBE=3; RUNS_FLEET=1; RUNS_ANSIBLE=1; WATCH_PROBES=5
@@ -29,6 +34,14 @@ else
     RUNS_SMALL=5; RUNS_LARGE=2; RUNS_PROBE=10; RUNS_FLEET=2; RUNS_ANSIBLE=2; WATCH_PROBES=50
     DOC=${BENCH_DOC:-docs/BENCHMARKS.md}
 fi
+# Any of these can be overridden one by one (BENCH_LARGE="1000 100", BENCH_FLEET_SIZES="1 8"…) to debug a row;
+# such a run, or one with --only, does not overwrite docs/BENCHMARKS.md.
+for setting in SMALL LARGE FLEET_SIZES FLEET_PARALLEL RUNS_SMALL RUNS_LARGE RUNS_PROBE RUNS_FLEET RUNS_ANSIBLE \
+    WATCH_PROBES; do
+    override="BENCH_$setting"
+    if [ -n "${!override:-}" ]; then printf -v "$setting" '%s' "${!override}"; ONLY=${ONLY:-" all "}; fi
+done
+if [ -n "$ONLY" ]; then DOC=${BENCH_DOC:-.build/bench/BENCHMARKS-partial.md}; fi
 
 echo "bench: building (release)" >&2
 swift build -c release >/dev/null
@@ -63,17 +76,19 @@ while :; do cut -d' ' -f1 /proc/loadavg >>"$WORK/load"; sleep 10; done &
 pids+=($!)
 echo "bench: work dir $WORK; small $SMALL, large $LARGE (files KiB); load average $load_before" >&2
 for fixture in small large; do
+    wanted deploy || wanted snapshot || wanted ansible || wanted status || continue
     spec=$SMALL; [ "$fixture" = large ] && spec=$LARGE
     echo "bench: starting the $fixture VMs" >&2
     start_vms "$spec" "$fixture-sk" "$fixture-seed"
     runs=$RUNS_SMALL; [ "$fixture" = large ] && runs=$RUNS_LARGE
-    deploy_rows "$fixture" "$runs"
-    snapshot_rows "$fixture" "$runs"
-    ansible_rows "$fixture" "$RUNS_ANSIBLE"
-    status_rows "$fixture"
+    if wanted deploy; then deploy_rows "$fixture" "$runs"; fi
+    if wanted snapshot; then snapshot_rows "$fixture" "$runs"; fi
+    if wanted ansible; then ansible_rows "$fixture" "$RUNS_ANSIBLE"; fi
+    if wanted status; then status_rows "$fixture"; fi
     for name in "$fixture-sk" "$fixture-seed"; do use_vm "$name"; stop_bot; done
 done
-fleet_rows
+FLEET_MAX=$(echo "$FLEET_SIZES" | tr " " "\n" | sort -n | tail -n 1)
+if wanted fleet; then fleet_rows; fi
 load_after=$(cut -d' ' -f1 /proc/loadavg)
 took_s=$(( (${EPOCHREALTIME/./} - started_us) / 1000000 ))
 
