@@ -154,7 +154,7 @@ fleet() {
     local key n p
     echo "| hosts | \`--parallel\` | wall | vs 1 host | per host: controller (median) | per host: agent's deploy (median) |"
     echo "|---|---|---|---|---|---|"
-    for key in $(cd "$WORK/results" && ls fleet.*.*.ms | grep -v -e host -e agent | sort -t. -k2,2n -k3,3n); do
+    for key in $(cd "$WORK/results" && ls fleet.*.*.ms 2>/dev/null | grep -v -e host -e agent | sort -t. -k2,2n -k3,3n); do
         key=${key%.ms}; n=$(echo "$key" | cut -d. -f2); p=$(echo "$key" | cut -d. -f3)
         echo "| $n | $p | $(t "$(med "$key.ms")") | $(ratio "$(med "$key.ms")" "$(med fleet.1.1.ms)") |" \
             "$(t "$(med "$key.host.ms")") | $(t "$(med "$key.agent.ms")") |"
@@ -208,7 +208,10 @@ alike; ratios are of medians.
 
 **Setup.** Every "VM" is a sandbox (\`shipkeep-sandbox run\`): a real OpenSSH sshd on 127.0.0.1, the release
 \`shipkeep-agent\` as the deploy key's forced command, a bare git origin, and the sample bot app, whose
-\`restart.sh\` stops the running bot and starts the new one. Fixtures: **$SMALL_NAME** = $(size "$SMALL"),
+\`restart.sh\` stops the running bot, waits until its pid is gone, and starts the new one. Each sandbox runs
+under [bench/subreaper.py](../bench/subreaper.py), which reaps orphaned processes at once as a VM's init does:
+this machine's PID 1 reaps them only every 1–2 s, and the killed bot's zombie made every \`restart.sh\` (for
+shipkeep, the common recipe and Ansible alike) wait that long. Fixtures: **$SMALL_NAME** = $(size "$SMALL"),
 **$LARGE_NAME** = $(size "$LARGE") of random bytes in \`paper_trading_outputs/\`, plus ten small logs.
 Every deploy (shipkeep, the common recipe, Ansible) runs while \`../shared/bench/writer.sh\` appends numbered
 lines to a file in the data dir every ~2 ms; the numbers missing afterwards are the lines lost. Each deploy

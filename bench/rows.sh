@@ -144,7 +144,7 @@ ansible_rows() {
 ## status_git: the git commands the agent's status runs (Sources/Agent/Git/Git.swift head, changedTrackedPaths).
 status_git() {
     git -C "$SANDBOX_APP_PATH" log -1 --format=%H%x00%s%x00%ct HEAD >/dev/null
-    git -C "$SANDBOX_APP_PATH" symbolic-ref --short -q HEAD >/dev/null
+    git -C "$SANDBOX_APP_PATH" symbolic-ref --short -q HEAD >/dev/null || true  # detached after Ansible
     git -C "$SANDBOX_APP_PATH" status --porcelain=v1 -z --untracked-files=no --ignore-submodules >/dev/null
 }
 
