@@ -10,6 +10,13 @@ med() { [ -f "$WORK/results/$1" ] && median <"$WORK/results/$1"; return 0; }
 ## most KEY: the largest of KEY's runs.
 most() { [ -f "$WORK/results/$1" ] && sort -n "$WORK/results/$1" | tail -n 1; return 0; }
 
+## pct KEY P: the P-th percentile (nearest rank) of KEY's runs.
+pct() {
+    [ -f "$WORK/results/$1" ] && sort -n "$WORK/results/$1" \
+        | awk -v p="$2" '{a[NR] = $1} END {if (NR) {r = int(NR * p / 100 + 0.999); if (r < 1) r = 1; print a[r]}}'
+    return 0
+}
+
 ## runs KEY: how many runs KEY has.
 runs() { if [ -f "$WORK/results/$1" ]; then wc -l <"$WORK/results/$1"; else echo 0; fi; }
 
