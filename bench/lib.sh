@@ -20,26 +20,50 @@ at_most() { awk -v a="$1" -v b="$2" 'BEGIN {if (a == "" || b == "") print "–";
 ## times phases.
 stamp() { local line; while IFS= read -r line; do printf '%s %s\n' "$EPOCHREALTIME" "$line"; done; }
 
-## start_vms SPEC NAME...: starts one sandbox VM per NAME in the background (SPEC is "FILES KIB"), then waits
-## until every one has written its sandbox.env.
-start_vms() {
-    local files=${1% *} kib=${1#* } name; shift
-    for name in "$@"; do
-        # Under a subreaper that reaps orphans at once, as a VM's init does (see bench/subreaper.py).
-        python3 bench/subreaper.py "$BIN/shipkeep-sandbox" run --dir "$WORK/$name" --data-files "$files" \
-            --data-kib "$kib" --no-bot >"$WORK/$name.log" 2>&1 &
-        pids+=($!)
+declare -A VM_PID
+
+## launch_vm NAME FILES KIB: starts one sandbox VM in the background.
+launch_vm() {
+    # Under a subreaper that reaps orphans at once, as a VM's init does (see bench/subreaper.py).
+    python3 bench/subreaper.py "$BIN/shipkeep-sandbox" run --dir "$WORK/$1" --data-files "$2" --data-kib "$3" \
+        --no-bot >"$WORK/$1.log" 2>&1 &
+    VM_PID[$1]=$!
+    pids+=($!)
+}
+
+## await_vm NAME: waits until NAME has written its sandbox.env.
+await_vm() {
+    local tries=0
+    until [ -f "$WORK/$1/sandbox.env" ]; do
+        tries=$((tries + 1))
+        if [ "$tries" -gt 3000 ]; then
+            cat "$WORK/$1.log" >&2
+            echo "bench: sandbox $1 did not come up in 300 s (log above)" >&2
+            exit 1
+        fi
+        sleep 0.1
     done
+}
+
+## start_vms SPEC NAME...: starts one sandbox VM per NAME (SPEC is "FILES KIB"), waits for all of them, and
+## checks that each one's sshd is its own: the sandbox picks a free port and then starts sshd on it, so a
+## process starting at the same time can take the port first, and the sandbox's "does it answer SSH" check is
+## then answered by the other sshd. A VM whose host key does not match is started again.
+start_vms() {
+    local files=${1% *} kib=${1#* } name attempt; shift
+    for name in "$@"; do launch_vm "$name" "$files" "$kib"; done
+    for name in "$@"; do await_vm "$name"; done
     for name in "$@"; do
-        local tries=0
-        until [ -f "$WORK/$name/sandbox.env" ]; do
-            tries=$((tries + 1))
-            if [ "$tries" -gt 3000 ]; then
-                cat "$WORK/$name.log" >&2
-                echo "bench: sandbox $name did not come up in 300 s (log above)" >&2
-                exit 1
-            fi
-            sleep 0.1
+        for attempt in 1 2 3; do
+            use_vm "$name"
+            ssh_plain true 2>/dev/null && break
+            [ "$attempt" = 3 ] && { echo "bench: sandbox $name: its sshd does not answer with its host key" >&2; exit 1; }
+            echo "bench: sandbox $name: port $SHIPKEEP_PORT was taken by another sshd; starting it again" >&2
+            kill "${VM_PID[$name]}" 2>/dev/null || true
+            wait "${VM_PID[$name]}" 2>/dev/null || true
+            rm -rf "${WORK:?}/$name"
+            launch_vm "$name" "$files" "$kib"
+            await_vm "$name"
         done
     done
 }
