@@ -5,7 +5,7 @@ BIN_DIR = $(shell $(SWIFT) build --show-bin-path 2>/dev/null)
 # Where the fault and hostile-input tests write their rows of docs/RELIABILITY.md.
 RELIABILITY_DIR = $(CURDIR)/.build/reliability
 
-.PHONY: all deps build static-agent test reliability fuzz fuzz-short demo release man clean help
+.PHONY: all deps build static-agent test reliability fuzz fuzz-short demo bench release man clean help
 
 all: build
 
@@ -17,6 +17,8 @@ help:
 	@echo "make man    man pages for shipkeep and shipkeep-agent in .build/man"
 	@echo "make reliability  rewrite docs/RELIABILITY.md's tables from the last make test"
 	@echo "make fuzz   fuzz the wire protocol with libFuzzer for FUZZ_SECONDS (default 600)"
+	@echo "make bench  compare shipkeep with the common recipe, rsync, ssh and Ansible on sandbox VMs (≤ 15 min);"
+	@echo "            prints and writes docs/BENCHMARKS.md (BENCH_QUICK=1: tiny fixtures, a quick check)"
 
 ## Installs the system packages shipkeep builds and tests with, when any is missing.
 deps:
@@ -51,6 +53,11 @@ fuzz:
 
 fuzz-short:
 	FUZZ_SECONDS=$${FUZZ_SHORT_SECONDS:-25} scripts/fuzz.sh
+
+## Every benchmark in one run (release build, sandbox VMs on loopback), into docs/BENCHMARKS.md.
+bench:
+	@scripts/install-deps.sh bench
+	bench/run.sh
 
 demo: build
 	SHIPKEEP_BIN_DIR="$(BIN_DIR)" scripts/demo.sh

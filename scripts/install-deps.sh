@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Installs what shipkeep needs to build and test, if it is missing: libssh2 and zlib (headers), OpenSSH server and
 # client (the tests start a real sshd), git, pkg-config. Debian/Ubuntu (apt-get). Runs apt only when needed.
+# `install-deps.sh bench` adds what `make bench` compares with or measures through: rsync, GNU time, pgrep, and
+# Python's venv (for the ansible-core it installs under .build/).
 set -euo pipefail
 
 missing=()
@@ -13,6 +15,13 @@ command -v pkg-config >/dev/null || missing+=(pkg-config)
 command -v flock >/dev/null || missing+=(util-linux)
 # GNU time: the hostile-input tests read the agent's peak RSS from it (%M).
 [ -x /usr/bin/time ] || missing+=(time)
+if [ "${1:-}" = bench ]; then
+  command -v rsync >/dev/null || missing+=(rsync)
+  [ -x /usr/bin/time ] || missing+=(time)
+  command -v pgrep >/dev/null || missing+=(procps)
+  command -v python3 >/dev/null || missing+=(python3)
+  python3 -c 'import ensurepip, venv' 2>/dev/null || missing+=(python3-venv)
+fi
 
 if [ ${#missing[@]} -eq 0 ]; then
   exit 0

@@ -1,0 +1,72 @@
+import ArgumentParser
+import Foundation
+import Shared
+
+/// `shipkeep-agent snapshot-bench`: the snapshot step of a deploy alone, timed, for `make bench` (hidden).
+///
+/// A deploy's phase events reach the controller through the journal, which the serving agent polls every
+/// 50 ms, so phase durations measured there are only good to ±50 ms. This runs exactly what a deploy runs
+/// for its snapshot (the stat walk of the data dirs, then ``SnapshotStore/create``) into a snapshot dir of
+/// the caller's choosing, and prints one JSON line with the times measured in-process.
+struct SnapshotBenchCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "snapshot-bench",
+        abstract: "Time one snapshot of data dirs into a snapshot dir (for `make bench`; not for deploys).",
+        shouldDisplay: false
+    )
+
+    /// What one timed snapshot did.
+    struct Measurement: Encodable {
+        /// Seconds for the stat walk of the data dirs (in a deploy: the end of preflight).
+        var scanSeconds: Double
+        /// Seconds for copying or linking, hashing, writing the manifest and renaming it into place.
+        var snapshotSeconds: Double
+        /// The snapshot taken.
+        var snapshot: SnapshotInfo
+    }
+
+    @Option(help: ArgumentHelp("The work tree the data dirs are in.", valueName: "dir"))
+    var root: String
+
+    @Option(help: ArgumentHelp("A data dir, relative to --root (repeat for several).", valueName: "dir"))
+    var data: [String]
+
+    @Option(help: ArgumentHelp("The snapshot dir (the previous snapshot in it is linked against).",
+                               valueName: "dir"))
+    var snapshots: String
+
+    func validate() throws {
+        if data.isEmpty { throw ValidationError("name at least one --data dir") }
+    }
+
+    /// Takes the snapshot and times its two steps.
+    ///
+    /// - Throws: ``FileSystemError`` when the walk fails, ``SnapshotError`` when the snapshot does.
+    static func measure(root: String, data: [String], snapshots: String) throws -> Measurement {
+        let start = DispatchTime.now()
+        let scan = try DataScan.walk(root: root, dataDirs: data)
+        let scanned = DispatchTime.now()
+        let manifest = try SnapshotStore(dir: snapshots).create(root: root, dataDirs: data, scan: scan,
+                                                                 deploy: "snapshot-bench", commit: nil) { _, _ in }
+        let done = DispatchTime.now()
+        return Measurement(scanSeconds: seconds(start, scanned), snapshotSeconds: seconds(scanned, done),
+                           snapshot: manifest.info)
+    }
+
+    private static func seconds(_ from: DispatchTime, _ to: DispatchTime) -> Double {
+        Double(to.uptimeNanoseconds - from.uptimeNanoseconds) / 1e9
+    }
+
+    func run() throws {
+        do {
+            let measurement = try Self.measure(root: root, data: data, snapshots: snapshots)
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = .sortedKeys
+            encoder.dateEncodingStrategy = .iso8601
+            print(String(decoding: try encoder.encode(measurement), as: UTF8.self))
+        } catch {
+            FileHandle.standardError.write(Data("shipkeep-agent: snapshot-bench: \(error)\n".utf8))
+            throw ExitCode(1)
+        }
+    }
+}

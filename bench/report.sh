@@ -1,0 +1,300 @@
+# bench/report.sh — docs/BENCHMARKS.md from the numbers bench/run.sh recorded (sourced; `report` prints it).
+
+## t MS: a duration for the tables ("840 ms", "12.3 s"; "–" when missing).
+t() { awk -v v="$1" 'BEGIN {if (v == "") print "–"; else if (v < 100) printf "%.1f ms", v; else if (v < 10000) printf "%.0f ms", v; else printf "%.1f s", v / 1000}'; }
+
+## mib KIB: KiB as MiB with one decimal.
+mib() { awk -v v="$1" 'BEGIN {if (v == "") print "–"; else printf "%.1f MiB", v / 1024}'; }
+
+## quotient A B: A/B as a plain number (for comparing with a target).
+quotient() { awk -v a="$1" -v b="$2" 'BEGIN {if (a == "" || b == "" || b == 0) print ""; else printf "%.4f", a / b}'; }
+
+## lost KEY: "L of W" summed over KEY's runs.
+lost() {
+    local l w
+    l=$(awk '{s += $1} END {print s + 0}' "$WORK/results/$1.lost" 2>/dev/null || echo 0)
+    w=$(awk '{s += $1} END {print s + 0}' "$WORK/results/$1.written" 2>/dev/null || echo 0)
+    echo "$l of $w"
+}
+
+## size SPEC: "100 files × 100 KiB (9.8 MiB)".
+size() { awk -v f="${1% *}" -v k="${1#* }" 'BEGIN {printf "%d files × %d KiB (%.1f MiB)", f, k, f * k / 1024}'; }
+
+## target_row NAME MEASURED VALUE LIMIT [LIMIT_TEXT]: one row of the targets table (VALUE ≤ LIMIT is met).
+target_row() { echo "| $1 | $2 | ≤ ${5:-$4} | $(at_most "$3" "$4") |"; }
+
+machine() {
+    local cpu mem
+    cpu=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n 1)
+    mem=$(awk '/^MemTotal/ {printf "%.1f GiB", $2 / 1048576}' /proc/meminfo)
+    echo "| | |"
+    echo "|---|---|"
+    echo "| CPU | $cpu, $(nproc) cores |"
+    echo "| RAM | $mem |"
+    echo "| kernel | $(uname -sr) |"
+    echo "| Swift | $(swift --version 2>&1 | grep -m1 -o 'Swift version [^ ]*') (release build) |"
+    echo "| OpenSSH | $(ssh -V 2>&1 | cut -d, -f1) |"
+    echo "| rsync, ansible-core | $(rsync --version | head -n 1 | awk '{print $3}'), $("$ANSIBLE_VENV/bin/ansible-playbook" --version | head -n 1 | grep -o '[0-9][0-9.]*') |"
+    echo "| date | $(date -u '+%Y-%m-%d %H:%M UTC') |"
+    echo "| load average (1 min) | $load_before before; $(load_during) during; $load_after after |"
+    echo "| duration of the run | $((took_s / 60)) min $((took_s % 60)) s (\`make bench\`, build already done) |"
+}
+
+## load_during: mean and max of the 1-minute load average sampled every 10 s during the run.
+load_during() { awk '{s += $1; if ($1 > m) m = $1} END {if (NR) printf "mean %.2f, max %.2f", s / NR, m}' "$WORK/load"; }
+
+## target_ratio NAME KEY_A KEY_B LIMIT: a target on the ratio of two medians (met when A/B ≤ LIMIT).
+target_ratio() {
+    local a b
+    a=$(med "$2"); b=$(med "$3")
+    target_row "$1" "$(t "$a") / $(t "$b") = $(ratio "$a" "$b")" "$(quotient "$a" "$b")" "$4" "$4×"
+}
+
+## target_rss NAME PROCESS LIMIT_MIB: a target on the highest peak RSS of PROCESS over the large deploys.
+target_rss() {
+    local kib
+    kib=$(most_of "$2")
+    target_row "$1" "$(mib "$kib")" "$(awk -v v="$kib" 'BEGIN {if (v != "") print v / 1024}')" "$3" "$3 MiB"
+}
+
+## most_of PROCESS: the highest peak RSS (KiB) of PROCESS (worker, serve, controller) over the large deploys.
+most_of() {
+    cat "$WORK/results/sk.large.first.$1.kib" "$WORK/results/sk.large.second.$1.kib" 2>/dev/null \
+        | sort -n | tail -n 1
+}
+
+## name FIXTURE: the fixture's name in the tables ("10 MB").
+name() { if [ "$1" = large ]; then echo "$LARGE_NAME"; else echo "$SMALL_NAME"; fi; }
+
+targets() {
+    local big=$LARGE_NAME fixture watch
+    echo "| target | measured (medians) | target | met? |"
+    echo "|---|---|---|---|"
+    target_ratio "second deploy, $big: shipkeep / common recipe" sk.large.second.ms seed.large.second.ms 0.25
+    target_ratio "first deploy, $big: shipkeep / common recipe" sk.large.first.ms seed.large.first.ms 1.0
+    target_ratio "snapshot of unchanged data, $big: shipkeep / \`rsync -a --link-dest\`" \
+        snap.large.second.ms rsync.large.linked.ms 1.0
+    target_ratio "\`shipkeep status\` / \`ssh HOST true\` ($SMALL_NAME)" status.small.ms ssh.small.ms 1.1
+    watch=$(med watch.small.us)
+    target_row "one probe of \`status --watch\` ($SMALL_NAME)" "$(watch_spread small)" \
+        "$(awk -v v="$watch" 'BEGIN {if (v != "") print v / 1000}')" 20 "20 ms"
+    target_ratio "$FLEET_MAX hosts @ \`--parallel $FLEET_MAX\` / 1 host" "fleet.$FLEET_MAX.$FLEET_MAX.ms" fleet.1.1.ms 3
+    target_rss "agent peak RSS, $big: deploy worker" worker 64
+    target_rss "agent peak RSS, $big: serving agent (\`serve\`)" serve 64
+    target_rss "controller peak RSS, $big" controller 32
+    for fixture in small large; do
+        target_ratio "second deploy, $(name $fixture): shipkeep / Ansible playbook (≥ 5× faster)" \
+            "sk.$fixture.second.ms" "ansible.$fixture.ms" 0.2
+    done
+}
+
+deploys() {
+    local fixture kind
+    echo "| fixture | deploy | shipkeep | common recipe | ratio | lines lost, shipkeep | lines lost, common recipe |"
+    echo "|---|---|---|---|---|---|---|"
+    for fixture in small large; do
+        for kind in first second; do
+            echo "| $(name $fixture) | $kind | $(t "$(med "sk.$fixture.$kind.ms")") |" \
+                "$(t "$(med "seed.$fixture.$kind.ms")") |" \
+                "$(ratio "$(med "sk.$fixture.$kind.ms")" "$(med "seed.$fixture.$kind.ms")") |" \
+                "$(lost "sk.$fixture.$kind") | $(lost "seed.$fixture.$kind") |"
+        done
+    done
+}
+
+phases() {
+    local fixture kind phase sum row
+    echo "| fixture | deploy | $(echo "$PHASES" | sed 's/ / | /g') | outside the phases | wall |"
+    echo "|---|---|---|---|---|---|---|---|---|---|"
+    for fixture in small large; do
+        for kind in first second; do
+            row="| $(name $fixture) | $kind |"
+            sum=0
+            for phase in $PHASES; do
+                row="$row $(t "$(med "sk.$fixture.$kind.$phase.ms")") |"
+                sum=$(awk -v s="$sum" -v v="$(med "sk.$fixture.$kind.$phase.ms")" 'BEGIN {print s + v}')
+            done
+            echo "$row $(t "$(awk -v w="$(med "sk.$fixture.$kind.ms")" -v s="$sum" 'BEGIN {if (w != "") print w - s}')") |" \
+                "$(t "$(med "sk.$fixture.$kind.ms")") |"
+        done
+    done
+}
+
+snapshots() {
+    local fixture
+    echo "| fixture | snapshot | shipkeep (walk + snapshot) | of which the walk | \`cp -a\` | \`rsync -a\` | shipkeep / rsync |"
+    echo "|---|---|---|---|---|---|---|"
+    for fixture in small large; do
+        echo "| $(name $fixture) | first (nothing to link against) | $(t "$(med "snap.$fixture.first.ms")") |" \
+            "$(t "$(med "snap.$fixture.first.scan.ms")") | $(t "$(med "cp.$fixture.ms")") |" \
+            "$(t "$(med "rsync.$fixture.full.ms")") |" \
+            "$(ratio "$(med "snap.$fixture.first.ms")" "$(med "rsync.$fixture.full.ms")") |"
+        echo "| $(name $fixture) | second, data unchanged (\`rsync -a --link-dest\` against the first) |" \
+            "$(t "$(med "snap.$fixture.second.ms")") | $(t "$(med "snap.$fixture.second.scan.ms")") | – |" \
+            "$(t "$(med "rsync.$fixture.linked.ms")") |" \
+            "$(ratio "$(med "snap.$fixture.second.ms")" "$(med "rsync.$fixture.linked.ms")") |"
+    done
+}
+
+## watch_spread FIXTURE: the median `--watch` probe with its 10th and 90th percentiles.
+watch_spread() {
+    awk -v m="$(med "watch.$1.us")" -v lo="$(pct "watch.$1.us" 10)" -v hi="$(pct "watch.$1.us" 90)" \
+        'BEGIN {if (m == "") print "–"; else printf "%.1f ms (p10 %.1f, p90 %.1f)", m / 1000, lo / 1000, hi / 1000}'
+}
+
+probes() {
+    local fixture
+    echo "| fixture | \`shipkeep status\` | \`ssh HOST true\` | ratio | one \`status --watch\` probe |" \
+        "the probe's 3 git commands, from a shell |"
+    echo "|---|---|---|---|---|---|"
+    for fixture in small large; do
+        echo "| $(name $fixture) | $(t "$(med "status.$fixture.ms")") | $(t "$(med "ssh.$fixture.ms")") |" \
+            "$(ratio "$(med "status.$fixture.ms")" "$(med "ssh.$fixture.ms")") |" \
+            "$(watch_spread "$fixture") |" \
+            "$(t "$(med "statusgit.$fixture.ms")") |"
+    done
+}
+
+fleet() {
+    local key n p
+    echo "| hosts | \`--parallel\` | wall | vs 1 host | per host: controller (median) | per host: agent's deploy (median) |"
+    echo "|---|---|---|---|---|---|"
+    for key in $(cd "$WORK/results" && ls fleet.*.*.ms 2>/dev/null | grep -v -e host -e agent | sort -t. -k2,2n -k3,3n); do
+        key=${key%.ms}; n=$(echo "$key" | cut -d. -f2); p=$(echo "$key" | cut -d. -f3)
+        echo "| $n | $p | $(t "$(med "$key.ms")") | $(ratio "$(med "$key.ms")" "$(med fleet.1.1.ms)") |" \
+            "$(t "$(med "$key.host.ms")") | $(t "$(med "$key.agent.ms")") |"
+    done
+    echo "| $FLEET_MAX, first deploy (the warm-up, once) | $FLEET_MAX | $(t "$(med fleet.warmup.ms)") | |" \
+        "$(t "$(med fleet.warmup.host.ms)") | $(t "$(med fleet.warmup.agent.ms)") |"
+}
+
+ansible() {
+    local fixture
+    echo "| fixture | shipkeep, second deploy | shipkeep, first deploy | Ansible playbook | shipkeep (second) / Ansible |" \
+        "lines lost, Ansible |"
+    echo "|---|---|---|---|---|---|"
+    for fixture in small large; do
+        echo "| $(name $fixture) | $(t "$(med "sk.$fixture.second.ms")") | $(t "$(med "sk.$fixture.first.ms")") |" \
+            "$(t "$(med "ansible.$fixture.ms")") |" \
+            "$(ratio "$(med "sk.$fixture.second.ms")" "$(med "ansible.$fixture.ms")") | $(lost "ansible.$fixture") |"
+    done
+}
+
+memory() {
+    local fixture kind
+    echo "| fixture | deploy | controller | deploy worker | serving agent |"
+    echo "|---|---|---|---|---|"
+    for fixture in small large; do
+        for kind in first second; do
+            echo "| $(name $fixture) | $kind | $(mib "$(most "sk.$fixture.$kind.controller.kib")") |" \
+                "$(mib "$(most "sk.$fixture.$kind.worker.kib")") | $(mib "$(most "sk.$fixture.$kind.serve.kib")") |"
+        done
+    done
+}
+
+## report: the whole document.
+report() {
+    SMALL_NAME=$(awk -v f="${SMALL% *}" -v k="${SMALL#* }" 'BEGIN {printf "%.0f MB", f * k * 1.024 / 1000}')
+    LARGE_NAME=$(awk -v f="${LARGE% *}" -v k="${LARGE#* }" \
+        'BEGIN {v = f * k * 1.024 / 1000; if (v >= 1000) printf "%.0f GB", v / 1000; else printf "%.0f MB", v}')
+    local quick=""
+    [ "$QUICK" = 1 ] && quick=" **Quick mode (BENCH_QUICK=1): tiny fixtures, few runs; it checks the bench, not shipkeep.**"
+    cat <<EOF
+# Benchmarks
+
+Generated by \`make bench\` (bench/run.sh) in one run on the machine below; rerun it to refresh, do not edit
+by hand.$quick
+
+$(machine)
+
+Other engineers were building and running tests on the same 2 cores during this run (see the load average),
+so absolute times are noisy. Each comparison alternates its two sides run by run, so that load hits both
+alike; ratios are of medians.
+
+**Setup.** Every "VM" is a sandbox (\`shipkeep-sandbox run\`): a real OpenSSH sshd on 127.0.0.1, the release
+\`shipkeep-agent\` as the deploy key's forced command, a bare git origin, and the sample bot app, whose
+\`restart.sh\` stops the running bot, waits until its pid is gone, and starts the new one. Each sandbox runs
+under [bench/subreaper.py](../bench/subreaper.py), which reaps orphaned processes at once as a VM's init does:
+this machine's PID 1 reaps them only every 1–2 s, and the killed bot's zombie made every \`restart.sh\` (for
+shipkeep, the common recipe and Ansible alike) wait that long. Fixtures: **$SMALL_NAME** = $(size "$SMALL"),
+**$LARGE_NAME** = $(size "$LARGE") of random bytes in \`paper_trading_outputs/\`, plus ten small logs.
+Every deploy (shipkeep, the common recipe, Ansible) runs while \`../shared/bench/writer.sh\` appends numbered
+lines to a file in the data dir every ~2 ms; the numbers missing afterwards are the lines lost. Each deploy
+is of a new commit, and the bot is running when it starts. The page cache is warm (nothing is dropped), and
+\`sync\` runs before every timed step, so that none pays for writing back another's dirty pages (a shipkeep
+snapshot ends in \`syncfs\`, which would otherwise also flush the gigabytes the other tools just copied).
+
+Repetitions: $RUNS_SMALL of each deploy on the $SMALL_NAME fixture, $RUNS_LARGE on the $LARGE_NAME fixture;
+$RUNS_PROBE probes of each kind; $WATCH_PROBES probes in one \`--watch\` session; $RUNS_FLEET of each fleet size;
+$RUNS_ANSIBLE Ansible runs per fixture. A "first" shipkeep deploy has no earlier snapshot (the snapshot dir is
+emptied before it); a "second" one links against the first's. The common recipe does the same work every time.
+
+## Targets
+
+$(targets)
+
+## 1. Deploys: shipkeep vs the common recipe (\`../shared/bench/seed-deploy.sh\` over OpenSSH)
+
+$(deploys)
+
+Where shipkeep's time goes: medians of the phases, from the phase events of \`deploy --json\` timed on arrival
+at the controller (as the human output times them; the serving agent relays the worker's journal every 50 ms,
+so each is good to ±50 ms); "outside the phases" is connecting, the hello, starting the worker and the result.
+
+$(phases)
+
+## 2. Snapshot: shipkeep's snapshot phase vs \`cp -a\` and \`rsync -a --link-dest\`
+
+The data dirs of the shipkeep VM above (bot running), copied on the filesystem its snapshots live on, the
+three tools alternated run by run ($RUNS_SMALL runs on $SMALL_NAME, $RUNS_LARGE on $LARGE_NAME). shipkeep's time is
+\`shipkeep-agent snapshot-bench\` (a hidden subcommand): exactly what a deploy does for its snapshot, the stat
+walk of the data dirs (at the end of preflight in a deploy) and the snapshot step (hard links for files whose
+size and mtime match the previous snapshot, \`copy_file_range\` for the rest, an XXH64 of every copied file in
+the manifest, the manifest written and the snapshot renamed into place), timed in-process. The phase events
+of a deploy are not precise enough for this: they reach the controller through the journal, which the serving
+agent polls every 50 ms.
+
+$(snapshots)
+
+## 3. Probe: \`shipkeep status\` vs \`ssh HOST true\`
+
+Each is a fresh process and SSH connection (key exchange, host key check, public-key login); \`status\` then
+asks the agent for the app's code, data, disk, lock and last deploy. One \`status --watch\` probe is the
+median gap between consecutive results of \`status --watch 0.001 --count $WATCH_PROBES --json\`, over the one
+session it keeps open. For each probe the agent runs three git commands (\`log -1\`, \`symbolic-ref\`,
+\`status --porcelain\`), walks the data dirs and reads the lock and last deploy; the last column times those
+three git commands run from a shell, as a floor for the probe. The agent runs each child process through a
+loop that, once the child's output pipes have closed, sleeps up to 50 ms before it looks again for the exit
+(Sources/Agent/Process/ProcessRunner.swift), so a probe takes its work plus 0, 50, 100 or 150 ms depending on
+how each git's exit races that check: the percentiles show how often.
+
+$(probes)
+
+## 4. Fleet: \`shipkeep deploy GROUP --parallel N\`
+
+$FLEET_MAX sandbox VMs of the $SMALL_NAME fixture, each its own sshd, all fetching from one origin; groups of
+$(echo "$FLEET_SIZES" | sed 's/ /, /g') hosts in one shipkeep.yml. After a first deploy to all of them (the
+warm-up), every deploy links unchanged data. All the "VMs" share this machine's 2 cores, so their agents, git,
+snapshots and bot restarts compete for them: this measures the controller's parallelism plus the cost of
+$FLEET_MAX deploys on 2 cores, not a fleet of real VMs. Bots are stopped between measurements.
+
+$(fleet)
+
+## 5. The same deploy as an Ansible playbook
+
+[bench/ansible/deploy.yml](../bench/ansible/deploy.yml): copy the data dirs to a backup dir (\`copy\` with
+\`remote_src\`), \`git\` to the exact commit (\`force\`), \`git clean -fd\` except the data dirs, \`./restart.sh\`;
+against the shipkeep VM over OpenSSH with the plain key; ansible-core in a venv, pipelining on, a fresh
+ControlPersist socket per run (as a new CI job has), no fact gathering.
+
+$(ansible)
+
+## 6. Peak memory (RSS)
+
+Controller: \`/usr/bin/time -f %M\` around \`shipkeep deploy\`. Deploy worker: \`workerPeakRSS\` in the deploy's
+result (its VmHWM). Serving agent (\`shipkeep-agent serve\`, the forced command): its VmHWM in /proc, read at
+10 Hz during the $LARGE_NAME deploys (not measured on the $SMALL_NAME ones). Highest of the runs.
+
+$(memory)
+EOF
+}

@@ -1,0 +1,174 @@
+# bench/rows.sh — the measurements of bench/run.sh (sourced). Each appends its numbers with `rec KEY VALUE`
+# (one value per run) under $WORK/results; bench/report.sh turns them into medians and ratios.
+
+## rec KEY VALUE: records one run's value.
+rec() { [ -n "$2" ] && echo "$2" >>"$WORK/results/$1"; return 0; }
+
+## med KEY: the median of KEY's runs (empty when none).
+med() { [ -f "$WORK/results/$1" ] && median <"$WORK/results/$1"; return 0; }
+
+## most KEY: the largest of KEY's runs.
+most() { [ -f "$WORK/results/$1" ] && sort -n "$WORK/results/$1" | tail -n 1; return 0; }
+
+## pct KEY P: the P-th percentile (nearest rank) of KEY's runs.
+pct() {
+    [ -f "$WORK/results/$1" ] && sort -n "$WORK/results/$1" \
+        | awk -v p="$2" '{a[NR] = $1} END {if (NR) {r = int(NR * p / 100 + 0.999); if (r < 1) r = 1; print a[r]}}'
+    return 0
+}
+
+## runs KEY: how many runs KEY has.
+runs() { if [ -f "$WORK/results/$1" ]; then wc -l <"$WORK/results/$1"; else echo 0; fi; }
+
+PHASES="preflight snapshot update verify restart health"
+
+## sk_run FIXTURE KIND: one measured shipkeep deploy of the current VM (KIND first or second), writer running.
+sk_run() {
+    local key="sk.$1.$2" log="$WORK/$1-$2-$(runs "sk.$1.$2.ms").jsonl" watcher="" phase
+    push_commit "bench: $key"
+    if [ "$1" = large ]; then
+        watch_rss "serve --config $SANDBOX_AGENT_CONFIG" "$log.serve" &
+        watcher=$!
+    fi
+    with_writer sk_deploy "$log"
+    if [ -n "$watcher" ]; then kill "$watcher" 2>/dev/null || true; wait "$watcher" 2>/dev/null || true; fi
+    grep -q '"ok":true' <(tail -n 1 "$log") || { cat "$WORK/last.out" "$log" >&2; echo "bench: $key failed" >&2; exit 1; }
+    rec "$key.ms" "$(ms "$TOOK")"; rec "$key.lost" "$LOST"; rec "$key.written" "$WRITTEN"
+    for phase in $PHASES; do rec "$key.$phase.ms" "$(ms "$(phase_us "$log" "$phase")")"; done
+    rec "$key.worker.kib" "$(( $(worker_rss "$log") / 1024 ))"
+    rec "$key.controller.kib" "$(cat "$log.rss")"
+    [ -f "$log.serve" ] && rec "$key.serve.kib" "$(cat "$log.serve")"
+    echo "bench:   shipkeep $2 deploy ($1): $(ms "$TOOK") ms, $LOST of $WRITTEN lines lost" >&2
+}
+
+## seed_run FIXTURE KIND: one measured run of the common recipe on the current VM, writer running.
+seed_run() {
+    push_commit "bench: seed $1 $2"
+    with_writer seed_deploy
+    rec "seed.$1.$2.ms" "$(ms "$TOOK")"; rec "seed.$1.$2.lost" "$LOST"; rec "seed.$1.$2.written" "$WRITTEN"
+    echo "bench:   common recipe $2 deploy ($1): $(ms "$TOOK") ms, $LOST of $WRITTEN lines lost" >&2
+}
+
+## deploy_rows FIXTURE RUNS: first and second deploys, shipkeep and the common recipe interleaved so that
+## load from elsewhere hits both alike. A "first" shipkeep deploy has no earlier snapshot to link against (the
+## snapshot dir is emptied before it); the common recipe does the same work every time.
+deploy_rows() {
+    local fixture=$1 count=$2 i
+    for name in "$fixture-sk" "$fixture-seed"; do use_vm "$name"; "$SANDBOX_APP_PATH/restart.sh" >/dev/null; done
+    for i in $(seq 1 "$count"); do
+        use_vm "$fixture-sk"; forget_snapshots; sk_run "$fixture" first
+        use_vm "$fixture-seed"; seed_run "$fixture" first
+        use_vm "$fixture-sk"; sk_run "$fixture" second
+        use_vm "$fixture-seed"; seed_run "$fixture" second
+    done
+}
+
+## timed KEY CMD...: runs CMD and records its wall time in ms under KEY.
+timed() {
+    local key=$1 t0; shift
+    sync  # see with_writer
+    t0=$(now_us)
+    "$@"
+    rec "$key" "$(awk -v v=$(( $(now_us) - t0 )) 'BEGIN {printf "%.1f", v / 1000}')"
+}
+
+## sk_snapshot KEY DIR: one snapshot of the current VM's data dirs into DIR by `shipkeep-agent snapshot-bench`
+## (the walk and the snapshot step of a deploy, timed in-process); records scan + snapshot under KEY.
+sk_snapshot() {
+    local out
+    sync  # see with_writer
+    out=$("$BIN/shipkeep-agent" snapshot-bench --root "$SANDBOX_APP_PATH" --data paper_trading_outputs --data logs \
+        --snapshots "$2")
+    rec "$1.ms" "$(echo "$out" | sed -E 's/.*"scanSeconds":([0-9.e-]+).*"snapshotSeconds":([0-9.e-]+).*/\1 \2/' \
+        | awk '{printf "%.1f", ($1 + $2) * 1000}')"
+    rec "$1.scan.ms" "$(echo "$out" | sed -E 's/.*"scanSeconds":([0-9.e-]+).*/\1/' | awk '{printf "%.1f", $1 * 1000}')"
+}
+
+## snapshot_rows FIXTURE RUNS: shipkeep's snapshot step vs `cp -a` and `rsync -a` (full, then --link-dest
+## against it) of the same data dirs, on the filesystem the snapshots live on, alternated run by run.
+snapshot_rows() {
+    local fixture=$1 count=$2 i dest
+    use_vm "$fixture-sk"
+    dest="$WORK/$fixture-copies"
+    for i in $(seq 1 "$count"); do
+        rm -rf "$dest"; mkdir -p "$dest/cp"
+        sk_snapshot "snap.$fixture.first" "$dest/sk"
+        (cd "$SANDBOX_APP_PATH" && timed "cp.$fixture.ms" cp -a paper_trading_outputs logs "$dest/cp")
+        (cd "$SANDBOX_APP_PATH" && timed "rsync.$fixture.full.ms" rsync -a paper_trading_outputs logs "$dest/one/")
+        sk_snapshot "snap.$fixture.second" "$dest/sk"
+        (cd "$SANDBOX_APP_PATH" && timed "rsync.$fixture.linked.ms" \
+            rsync -a --link-dest="$dest/one" paper_trading_outputs logs "$dest/two/")
+    done
+    rm -rf "$dest"
+    echo "bench:   snapshot $(med "snap.$fixture.first.ms") ms, cp -a $(med "cp.$fixture.ms") ms," \
+        "rsync -a $(med "rsync.$fixture.full.ms") ms; unchanged: snapshot $(med "snap.$fixture.second.ms") ms," \
+        "rsync --link-dest $(med "rsync.$fixture.linked.ms") ms ($fixture)" >&2
+}
+
+## ansible_deploy: bench/ansible/deploy.yml against the current VM, over OpenSSH with the plain key.
+ansible_deploy() {
+    local dir="$WORK/ansible-$VM"
+    mkdir -p "$dir/cp"
+    cat >"$dir/inventory.yml" <<EOF
+vm:
+  hosts:
+    sandbox:
+      ansible_host: "$SHIPKEEP_HOST"
+      ansible_port: $SHIPKEEP_PORT
+      ansible_user: "$SHIPKEEP_USER"
+      ansible_ssh_private_key_file: "$SANDBOX_PLAIN_KEY"
+      ansible_ssh_common_args: "-o UserKnownHostsFile=$SHIPKEEP_KNOWN_HOSTS -o StrictHostKeyChecking=yes -o IdentitiesOnly=yes"
+      ansible_python_interpreter: /usr/bin/python3
+      app_path: "$SANDBOX_APP_PATH"
+      origin: "$(git -C "$SANDBOX_APP_PATH" remote get-url origin)"
+      backup_dir: "$dir/backup-$COMMIT"
+      data_dirs: [paper_trading_outputs, logs]
+EOF
+    # Pipelining on (the usual speed-up); a fresh ControlPersist socket dir per run, as in a new CI job; no
+    # ansible.cfg from elsewhere.
+    rm -rf "$dir/cp"; mkdir -p "$dir/cp"; : >"$dir/ansible.cfg"
+    ANSIBLE_HOME="$dir/home" ANSIBLE_PIPELINING=True ANSIBLE_SSH_CONTROL_PATH_DIR="$dir/cp" ANSIBLE_NOCOLOR=1 \
+        ANSIBLE_CONFIG="$dir/ansible.cfg" "$ANSIBLE_VENV/bin/ansible-playbook" -i "$dir/inventory.yml" -e "commit=$COMMIT" \
+        bench/ansible/deploy.yml
+    [ "$(git -C "$SANDBOX_APP_PATH" rev-parse HEAD)" = "$COMMIT" ]
+}
+
+## ansible_rows FIXTURE RUNS: the playbook on the shipkeep VM of FIXTURE, writer running.
+ansible_rows() {
+    local fixture=$1 count=$2 i
+    use_vm "$fixture-sk"
+    for i in $(seq 1 "$count"); do
+        push_commit "bench: ansible $fixture"
+        with_writer ansible_deploy
+        grep -q 'failed=0' "$WORK/last.out" || { cat "$WORK/last.out" >&2; echo "bench: ansible failed" >&2; exit 1; }
+        rec "ansible.$fixture.ms" "$(ms "$TOOK")"; rec "ansible.$fixture.lost" "$LOST"
+        rec "ansible.$fixture.written" "$WRITTEN"
+        echo "bench:   ansible deploy ($fixture): $(ms "$TOOK") ms, $LOST of $WRITTEN lines lost" >&2
+    done
+    rm -rf "$WORK/ansible-$VM"/backup-*
+}
+
+## status_git: the git commands the agent's status runs (Sources/Agent/Git/Git.swift head, changedTrackedPaths).
+status_git() {
+    git -C "$SANDBOX_APP_PATH" log -1 --format=%H%x00%s%x00%ct HEAD >/dev/null
+    git -C "$SANDBOX_APP_PATH" symbolic-ref --short -q HEAD >/dev/null || true  # detached after Ansible
+    git -C "$SANDBOX_APP_PATH" status --porcelain=v1 -z --untracked-files=no --ignore-submodules >/dev/null
+}
+
+## status_rows FIXTURE: `shipkeep status` and `ssh HOST true`, alternated; then one `status --watch` session
+## whose per-probe time is the median gap between its consecutive results.
+status_rows() {
+    local fixture=$1 i log="$WORK/$1-watch.jsonl"
+    use_vm "$fixture-sk"
+    for i in $(seq 1 "$RUNS_PROBE"); do
+        timed "ssh.$fixture.ms" ssh_plain true
+        timed "status.$fixture.ms" sk status >/dev/null || true
+    done
+    # What the agent runs for each probe besides walking the data dirs: these three git commands.
+    for i in $(seq 1 "$RUNS_PROBE"); do timed "statusgit.$fixture.ms" status_git; done
+    sk status --watch 0.001 --count "$WATCH_PROBES" --json | stamp >"$log" || true
+    grep '"exitCode"' "$log" | awk 'NR > 1 {printf "%.0f\n", ($1 - prev) * 1000000} {prev = $1}' \
+        >"$WORK/results/watch.$fixture.us"
+    echo "bench:   status $(med "status.$fixture.ms") ms, ssh true $(med "ssh.$fixture.ms") ms," \
+        "--watch probe $(med "watch.$fixture.us") µs, its git commands $(med "statusgit.$fixture.ms") ms ($fixture)" >&2
+}

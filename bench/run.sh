@@ -1,0 +1,101 @@
+#!/usr/bin/env bash
+# bench/run.sh — `make bench`: shipkeep next to what people use instead, in one run on one machine, on sandbox
+# VMs (a real sshd on loopback each). Prints docs/BENCHMARKS.md (medians, ratios, targets, the machine) and
+# writes it there.
+#
+#   bench/run.sh                 the full run (≤ 15 min on 2 cores); writes docs/BENCHMARKS.md
+#   BENCH_QUICK=1 bench/run.sh   tiny fixtures and few repetitions, to check the bench itself (~2 min);
+#                                writes .build/bench/BENCHMARKS-quick.md
+#   bench/run.sh --only ROW…     only some rows (deploy snapshot ansible status fleet), into the quick doc
+#
+# The comparisons: ../shared/bench/seed-deploy.sh (the common recipe) over OpenSSH (SEED_DIR overrides the
+# directory); `cp -a` and `rsync -a --link-dest`; `ssh HOST true`; an Ansible playbook (bench/ansible/deploy.yml,
+# ansible-core installed into .build/bench/ansible-venv when missing). Every deploy runs while
+# ../shared/bench/writer.sh appends numbered lines to a file in the data dir; gaps are lines lost.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+started_us=${EPOCHREALTIME/./}
+unset "${!SHIPKEEP_@}"  # the group deploys read shipkeep.yml; nothing from the caller's environment may override it
+
+SEED_DIR=${SEED_DIR:-../shared/bench}
+[ -f "$SEED_DIR/seed-deploy.sh" ] || { echo "bench: $SEED_DIR/seed-deploy.sh not found (set SEED_DIR)" >&2; exit 1; }
+SEED_ABS=$(cd "$SEED_DIR" && pwd)
+QUICK=${BENCH_QUICK:-0}
+ONLY=""
+if [ "${1:-}" = --only ]; then shift; ONLY=" $* "; fi
+## wanted ROW: whether ROW runs (all do unless --only names some).
+wanted() { [ -z "$ONLY" ] || [[ "$ONLY" == *" all "* ]] || [[ "$ONLY" == *" $1 "* ]]; }
+if [ "$QUICK" = 1 ]; then
+    SMALL="20 10"; LARGE="200 20"; FLEET_SIZES="1 2 4"; FLEET_PARALLEL="2 4"
+    RUNS_SMALL=2; RUNS_LARGE=1; RUNS_PROBE=3; RUNS_FLEET=1; RUNS_ANSIBLE=1; WATCH_PROBES=5
+    DOC=${BENCH_DOC:-.build/bench/BENCHMARKS-quick.md}
+else
+    SMALL="100 100"; LARGE="10000 100"; FLEET_SIZES="1 8 32"; FLEET_PARALLEL="8 32"
+    RUNS_SMALL=5; RUNS_LARGE=2; RUNS_PROBE=10; RUNS_FLEET=2; RUNS_ANSIBLE=2; WATCH_PROBES=50
+    DOC=${BENCH_DOC:-docs/BENCHMARKS.md}
+fi
+# Any of these can be overridden one by one (BENCH_LARGE="1000 100", BENCH_FLEET_SIZES="1 8"…) to debug a row;
+# such a run, or one with --only, does not overwrite docs/BENCHMARKS.md.
+for setting in SMALL LARGE FLEET_SIZES FLEET_PARALLEL RUNS_SMALL RUNS_LARGE RUNS_PROBE RUNS_FLEET RUNS_ANSIBLE \
+    WATCH_PROBES; do
+    override="BENCH_$setting"
+    if [ -n "${!override:-}" ]; then printf -v "$setting" '%s' "${!override}"; ONLY=${ONLY:-" all "}; fi
+done
+if [ -n "$ONLY" ]; then DOC=${BENCH_DOC:-.build/bench/BENCHMARKS-partial.md}; fi
+
+echo "bench: building (release)" >&2
+swift build -c release >/dev/null
+BIN=$(swift build -c release --show-bin-path)
+mkdir -p .build/bench
+ANSIBLE_VENV=$PWD/.build/bench/ansible-venv
+if [ ! -x "$ANSIBLE_VENV/bin/ansible-playbook" ]; then
+    echo "bench: installing ansible-core into $ANSIBLE_VENV" >&2
+    python3 -m venv "$ANSIBLE_VENV"
+    "$ANSIBLE_VENV/bin/pip" install -q 'ansible-core==2.19.*'
+fi
+
+WORK=$(mktemp -d "${TMPDIR:-/tmp}/shipkeep-bench.XXXXXX")
+pids=()
+cleanup() {
+    for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+    wait 2>/dev/null || true
+    rm -rf "$WORK"
+}
+trap cleanup EXIT
+mkdir -p "$WORK/results"
+# shellcheck source=bench/lib.sh
+. bench/lib.sh
+# shellcheck source=bench/rows.sh
+. bench/rows.sh
+# shellcheck source=bench/fleet.sh
+. bench/fleet.sh
+
+load_before=$(cut -d' ' -f1 /proc/loadavg)
+# The 1-minute load average every 10 s, for the doc: how busy the machine was while this ran.
+while :; do cut -d' ' -f1 /proc/loadavg >>"$WORK/load"; sleep 10; done &
+pids+=($!)
+echo "bench: work dir $WORK; small $SMALL, large $LARGE (files KiB); load average $load_before" >&2
+for fixture in small large; do
+    wanted deploy || wanted snapshot || wanted ansible || wanted status || continue
+    spec=$SMALL; [ "$fixture" = large ] && spec=$LARGE
+    echo "bench: starting the $fixture VMs" >&2
+    start_vms "$spec" "$fixture-sk" "$fixture-seed"
+    runs=$RUNS_SMALL; [ "$fixture" = large ] && runs=$RUNS_LARGE
+    if wanted deploy; then deploy_rows "$fixture" "$runs"; fi
+    if wanted snapshot; then snapshot_rows "$fixture" "$runs"; fi
+    if wanted ansible; then ansible_rows "$fixture" "$RUNS_ANSIBLE"; fi
+    if wanted status; then status_rows "$fixture"; fi
+    for name in "$fixture-sk" "$fixture-seed"; do use_vm "$name"; stop_bot; done
+done
+FLEET_MAX=$(echo "$FLEET_SIZES" | tr " " "\n" | sort -n | tail -n 1)
+if wanted fleet; then fleet_rows; fi
+load_after=$(cut -d' ' -f1 /proc/loadavg)
+took_s=$(( (${EPOCHREALTIME/./} - started_us) / 1000000 ))
+
+# shellcheck source=bench/report.sh
+. bench/report.sh
+report >"$WORK/report.md"
+mkdir -p "$(dirname "$DOC")"
+cp "$WORK/report.md" "$DOC"
+cat "$DOC"
+echo "bench: wrote $DOC in $((took_s / 60))m$((took_s % 60))s" >&2
