@@ -77,6 +77,7 @@ enum ProcessRunner {
         let deadline = Date().addingTimeInterval(timeout)
         var exitStatus: Int32?
         var timedOut = false
+        var idleWait = 0.001
         while exitStatus == nil {
             var status: Int32 = 0
             let reaped = waitpid(pid, &status, WNOHANG)
@@ -88,8 +89,15 @@ enum ProcessRunner {
                 exitStatus = waitBlocking(pid)
                 break
             }
-            // Wake at least every 50 ms to notice the exit of a child whose pipes a grandchild still holds.
-            collector.pump(timeout: min(remaining, 0.05))
+            if collector.isOpen {
+                // Wake at least every 50 ms to notice the exit of a child whose pipes a grandchild still holds.
+                collector.pump(timeout: min(remaining, 0.05))
+            } else {
+                // Both pipes are at EOF, so there is nothing to poll and the exit is usually microseconds away:
+                // a full 50 ms poll on no descriptors would be paid by every git call. Back off from 1 ms.
+                usleep(useconds_t(min(remaining, idleWait) * 1_000_000))
+                idleWait = min(idleWait * 2, 0.05)
+            }
         }
         let drainDeadline = Date().addingTimeInterval(drainAfterExit)
         while collector.isOpen, drainDeadline.timeIntervalSinceNow > 0 {
