@@ -1,4 +1,5 @@
 import Foundation
+import ShipkeepSandbox
 import Testing
 @testable import Agent
 
