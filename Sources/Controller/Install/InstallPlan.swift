@@ -35,25 +35,19 @@ struct InstallPlan {
     ///
     /// - Throws: ``ControllerError`` of kind `.local` saying how to get one.
     static func locateAgent(_ named: String?) throws(ControllerError) -> String {
-        let candidate: String
-        if let named {
-            candidate = SSHConfig.expandTilde(named)
-        } else {
-            let me = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath()
-            let beside = (Bundle.main.executablePath.map { URL(fileURLWithPath: $0) } ?? me)
+        let candidate = named.map(SSHConfig.expandTilde)
+            ?? URL(fileURLWithPath: Bundle.main.executablePath ?? CommandLine.arguments[0]).resolvingSymlinksInPath()
                 .deletingLastPathComponent().appendingPathComponent("shipkeep-agent").path
-            candidate = beside
-        }
         guard FileManager.default.isExecutableFile(atPath: candidate) else {
             throw ControllerError(.local, "no shipkeep-agent at \(candidate): build one with `make release` "
                 + "(dist/shipkeep-agent) and pass --agent-binary FILE")
         }
-        guard let handle = FileHandle(forReadingAtPath: candidate),
-              let magic = try? handle.read(upToCount: 4), magic == Data([0x7F, 0x45, 0x4C, 0x46]) else {
+        let handle = FileHandle(forReadingAtPath: candidate)
+        defer { try? handle?.close() }
+        guard let magic = try? handle?.read(upToCount: 4), magic == Data([0x7F, 0x45, 0x4C, 0x46]) else {
             throw ControllerError(.local, "\(candidate) is not a Linux program (no ELF header); pass the "
                 + "shipkeep-agent built for the VM with --agent-binary")
         }
-        try? handle.close()
         return candidate
     }
 
