@@ -32,8 +32,13 @@ public enum SampleApp {
         cd "$(dirname "$0")"
         mkdir -p logs
         if [ -f bot.pid ] && kill -0 "$(cat bot.pid)" 2>/dev/null; then
-          kill "$(cat bot.pid)"
-          while kill -0 "$(cat bot.pid)" 2>/dev/null; do sleep 0.05; done
+          pid=$(cat bot.pid)
+          kill "$pid"
+          # A zombie has exited and writes nothing more; waiting for init to reap it (every 1-2 s on some
+          # machines) would only stretch the bot's downtime.
+          while kill -0 "$pid" 2>/dev/null && ! grep -q '^State:[[:space:]]*Z' "/proc/$pid/status" 2>/dev/null; do
+            sleep 0.05
+          done
         fi
         nohup setsid ./bot.sh >> logs/bot.log 2>&1 < /dev/null &
         echo $! > bot.pid
