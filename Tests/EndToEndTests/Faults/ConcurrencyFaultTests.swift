@@ -36,8 +36,10 @@ struct ConcurrencyFaultTests {
             let spans = try results.map { result -> (Date, Date) in
                 let deploy = try #require((result["deploy"] as? [String: Any])?["deploy"] as? String)
                 return try journalSpan(vm, deploy)
-            }.sorted { $0.0 < $1.0 }
-            // Snapshot times are whole seconds, hence the second of slack.
+            }.sorted { ($0.0, $0.1) < ($1.0, $1.1) }
+            // Snapshot times are whole seconds, hence the second of slack; spans that start in the same second
+            // are ordered by their (exact) ends, so that two deploys one after another within a second are
+            // not compared in the wrong order.
             let overlaps = zip(spans, spans.dropFirst()).filter { $0.1 > $1.0.addingTimeInterval(1) }.count
             #expect(overlaps == 0, "deploys overlapped: \(spans)")
 
