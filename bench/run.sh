@@ -6,7 +6,8 @@
 #   bench/run.sh                 the full run (≤ 15 min on 2 cores); writes docs/BENCHMARKS.md
 #   BENCH_QUICK=1 bench/run.sh   tiny fixtures and few repetitions, to check the bench itself (~2 min);
 #                                writes .build/bench/BENCHMARKS-quick.md
-#   bench/run.sh --only ROW…     only some rows (deploy snapshot ansible status fleet), into the quick doc
+#   bench/run.sh --only ROW…     only some rows (deploy snapshot ansible status fleet); writes
+#                                .build/bench/BENCHMARKS-partial.md (so do BENCH_SMALL=…, BENCH_RUNS_LARGE=… overrides)
 #
 # The comparisons: ../shared/bench/seed-deploy.sh (the common recipe) over OpenSSH (SEED_DIR overrides the
 # directory); `cp -a` and `rsync -a --link-dest`; `ssh HOST true`; an Ansible playbook (bench/ansible/deploy.yml,

@@ -7,15 +7,18 @@ import Testing
 @Suite(.timeLimit(.minutes(1))) struct SnapshotBenchCommandTests {
     @Test func aFirstSnapshotCopiesAndASecondOfUnchangedDataLinks() throws {
         let tmp = try TemporaryDirectory()
-        for index in 0..<5 { try tmp.write("app/out/file_\(index).jsonl", String(repeating: "line \(index)\n", count: 50)) }
+        for index in 0..<5 {
+            try tmp.write("app/out/file_\(index).jsonl", String(repeating: "line \(index)\n", count: 50))
+        }
         try tmp.write("app/logs/bot.log", "started\n")
         let snapshots = tmp.path + "/snapshots"
+        let root = tmp.path + "/app"
 
-        let first = try SnapshotBenchCommand.measure(root: tmp.path + "/app", data: ["out", "logs"], snapshots: snapshots)
+        let first = try SnapshotBenchCommand.measure(root: root, data: ["out", "logs"], snapshots: snapshots)
         #expect(first.snapshot.files == 6 && first.snapshot.copied == 6 && first.snapshot.linked == 0)
         #expect(first.scanSeconds >= 0 && first.snapshotSeconds > 0)
 
-        let second = try SnapshotBenchCommand.measure(root: tmp.path + "/app", data: ["out", "logs"], snapshots: snapshots)
+        let second = try SnapshotBenchCommand.measure(root: root, data: ["out", "logs"], snapshots: snapshots)
         #expect(second.snapshot.files == 6 && second.snapshot.linked == 6 && second.snapshot.copied == 0)
         #expect(second.snapshot.id != first.snapshot.id)
         let kept = try FileManager.default.contentsOfDirectory(atPath: snapshots).sorted()
