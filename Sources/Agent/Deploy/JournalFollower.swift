@@ -10,7 +10,8 @@ struct JournalFollower {
     let path: String
     /// Replay starts at this sequence number.
     var fromSeq = 1
-    /// How often the file is looked at while nothing new has arrived.
+    /// How often the file is looked at while nothing new has arrived and no write woke the follower (a write
+    /// to the journal's directory wakes it at once; this bounds how late the writer's exit is noticed).
     static let pollInterval = 0.05
     /// After this long without an event, `onIdle` is called (the relay sends a heartbeat so that the
     /// controller, which gives up on a silent peer, knows the deploy is alive through a long silent hook).
@@ -27,6 +28,7 @@ struct JournalFollower {
         var buffer = [UInt8](repeating: 0, count: 65536)
         var fd: Int32 = -1
         defer { if fd >= 0 { close(fd) } }
+        let watch = DirectoryWatch(directory: (path as NSString).deletingLastPathComponent)
         while true {
             if fd < 0 { fd = open(path, O_RDONLY | O_CLOEXEC) }
             var progressed = false
@@ -56,7 +58,7 @@ struct JournalFollower {
                     onIdle(Date().timeIntervalSince(lastEvent))
                     lastEvent = Date()
                 }
-                Thread.sleep(forTimeInterval: Self.pollInterval)
+                watch.wait(timeout: Self.pollInterval)
             }
         }
     }
