@@ -64,8 +64,11 @@ struct Services {
 struct HealthChecker {
     let app: AppConfig
     let services: Services
-    /// How often the checks are retried while they fail.
-    static let retryInterval = 0.5
+    /// The first retry comes this soon after a failed attempt (a bot usually writes again within
+    /// milliseconds of its start); each later wait doubles, up to `maxRetryInterval`.
+    static let firstRetryInterval = 0.02
+    /// The longest wait between attempts: checks are commands, and a slow start must not run them hot.
+    static let maxRetryInterval = 0.5
 
     /// Waits for health.
     ///
@@ -74,6 +77,7 @@ struct HealthChecker {
     func wait(since restart: Date) -> String? {
         let deadline = Date().addingTimeInterval(Double(app.health.timeout))
         var failures: [String] = []
+        var interval = Self.firstRetryInterval
         repeat {
             let remaining = max(1, deadline.timeIntervalSinceNow)
             failures = services.checkAll(timeout: remaining)
@@ -86,7 +90,8 @@ struct HealthChecker {
             }
             if failures.isEmpty { return nil }
             if deadline.timeIntervalSinceNow <= 0 { break }
-            Thread.sleep(forTimeInterval: min(Self.retryInterval, max(0, deadline.timeIntervalSinceNow)))
+            Thread.sleep(forTimeInterval: min(interval, max(0, deadline.timeIntervalSinceNow)))
+            interval = min(interval * 2, Self.maxRetryInterval)
         } while true
         return failures.joined(separator: "; ")
     }

@@ -1,0 +1,43 @@
+import Foundation
+import Shared
+import ShipkeepSandbox
+import Testing
+@testable import Agent
+
+@Suite(.timeLimit(.minutes(1))) struct HealthCheckerTests {
+    private func app(_ tmp: TemporaryDirectory, command: String, timeout: Int) throws -> AppConfig {
+        let yaml = """
+            apps:
+              bots:
+                path: \(tmp.path)
+                data: [out]
+                state: \(tmp.path)/state
+                health:
+                  command: ["sh", "-c", "\(command)"]
+                  timeout: \(timeout)
+            """
+        return try #require(try AgentConfig.parse(yaml, file: "agent.yml").app("bots"))
+    }
+
+    /// A check that passes on its fourth attempt makes the app healthy; the attempts are counted in a file.
+    @Test func aCheckThatPassesOnALaterAttemptIsHealthy() throws {
+        let tmp = try TemporaryDirectory()
+        let app = try app(tmp, command: "echo x >> attempts; [ $(wc -l < attempts) -ge 4 ]", timeout: 30)
+        let checker = HealthChecker(app: app, services: Services(app: app) { _, _, _ in })
+        #expect(checker.wait(since: Date()) == nil)
+        #expect(try String(contentsOfFile: tmp.path + "/attempts", encoding: .utf8).split(separator: "\n").count == 4)
+    }
+
+    /// Retries start fast (a bot is usually up within milliseconds) and back off, so a failing check runs
+    /// several times in the first second but is not run hot: with the old fixed half second, a 1 s health
+    /// timeout gave 3 attempts; with no wait at all it would give hundreds.
+    @Test func retriesBackOffFromAFastFirstRetry() throws {
+        let tmp = try TemporaryDirectory()
+        let app = try app(tmp, command: "echo x >> attempts; exit 1", timeout: 1)
+        let checker = HealthChecker(app: app, services: Services(app: app) { _, _, _ in })
+        let failure = checker.wait(since: Date())
+        #expect(failure?.contains("health command") == true)
+        let attempts = try String(contentsOfFile: tmp.path + "/attempts", encoding: .utf8).split(separator: "\n").count
+        #expect(attempts >= 5 && attempts <= 12, "\(attempts) attempts in a 1 s health timeout")
+    }
+}
