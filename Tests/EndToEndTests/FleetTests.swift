@@ -66,6 +66,24 @@ struct FleetTests {
         }
     }
 
+    /// The branch moves after the canary deployed it: the rest of the fleet still gets exactly the canary's
+    /// commit, not the new tip. The canary's own after_update hook moves `main` on the shared origin, so the
+    /// move lands between the canary's fetch and the others' deploys every time.
+    @Test func theRestOfTheFleetGetsTheCanarysCommitEvenIfTheBranchMovesMeanwhile() throws {
+        try withFleet(3) { vms, file in
+            let canaryCommit = try vms[0].commit(["bot.sh": SampleApp.bot(version: "v2")], message: "v2")
+            let racing = try vms[0].commit(["bot.sh": SampleApp.bot(version: "v3")], message: "v3, pushed mid-rollout")
+            let reset = try runProcess(["git", "-C", vms[0].origin, "update-ref", "refs/heads/main", canaryCommit])
+            #expect(reset.status == 0, "\(reset.stderr)")
+            try vms[0].writeAgentConfig(hooks: [["git", "-C", vms[0].origin, "update-ref", "refs/heads/main", racing]])
+            let result = try shipkeep(["deploy", "fleet", "--config", file, "--canary", "1", "--parallel", "2"])
+            #expect(result.status == 0, "\(result.stderr)\n\(result.stdout)")
+            let tip = try runProcess(["git", "-C", vms[0].origin, "rev-parse", "refs/heads/main"])
+            #expect(tip.stdout.trimmingCharacters(in: .whitespacesAndNewlines) == racing, "the hook did not move main")
+            for vm in vms { #expect(try vm.liveCommit() == canaryCommit) }
+        }
+    }
+
     @Test func anUnreachableHostDoesNotStopTheOthers() throws {
         try withFleet(3) { vms, file in
             vms[2].server.stop()
