@@ -23,11 +23,8 @@ struct DeployPlan: Codable {
 
     /// `d-20261125T101500Z-7f3a`: sortable by time, unique enough for one app's deploys.
     static func newID(now: Date = Date()) -> String {
-        let formatter = DateFormatter()
-        formatter.locale = Locale(identifier: "en_US_POSIX")
-        formatter.timeZone = TimeZone(identifier: "UTC")
-        formatter.dateFormat = "yyyyMMdd'T'HHmmss'Z'"
-        return "d-" + formatter.string(from: now) + "-" + String(format: "%04x", UInt16.random(in: 0...UInt16.max))
+        let suffix = String(UInt16.random(in: 0...UInt16.max), radix: 16)
+        return "d-" + Timestamp.compact(now) + "-" + String(repeating: "0", count: 4 - suffix.count) + suffix
     }
 
     /// Whether `id` looks like a deploy id (it becomes part of file names).

@@ -337,7 +337,7 @@ final class DeployWorker {
     }
 
     static func format(_ date: Date) -> String {
-        ISO8601DateFormatter().string(from: date)
+        date.formatted(.iso8601)
     }
 }
 

@@ -24,7 +24,6 @@ struct SnapshotStore {
 
     private static let partialSuffix = ".partial"
 
-    /// Complete snapshots, oldest first.
     /// How many complete snapshots there are and when the newest was completed, without reading any manifest
     /// (status runs often and a manifest of a large data dir is megabytes).
     func count() -> SnapshotCount {
@@ -43,20 +42,56 @@ struct SnapshotStore {
         return SnapshotCount(count: count, newest: newest)
     }
 
+    /// Complete snapshots whose manifests are usable, oldest first (in the order of ``ids()``).
     func list() -> [Manifest] {
-        guard let names = try? FileManager.default.contentsOfDirectory(atPath: dir) else { return [] }
-        return names.filter { !$0.hasSuffix(Self.partialSuffix) && !$0.hasPrefix(".") }
-            .compactMap { Manifest.load(dir + "/" + $0 + "/" + Manifest.fileName) }
-            .sorted { ($0.info.createdAt, $0.info.id) < ($1.info.createdAt, $1.info.id) }
+        let ids = ids()
+        ManifestCache.shared.keep(only: Set(ids.map { dir + "/" + $0 + "/" + Manifest.fileName }), under: dir)
+        return ids.compactMap { manifest($0) }
     }
 
-    /// The newest complete snapshot.
-    func latest() -> Manifest? { list().last }
+    /// The ids of the complete snapshots (those with a manifest, usable or not), oldest first, without reading
+    /// any manifest: by the UTC second an id begins with, then by when its manifest was written (to the
+    /// nanosecond: snapshots of fast deploys share a second), then by name. A name that is not an id is
+    /// placed by its manifest's time alone.
+    func ids() -> [String] {
+        guard let names = try? FileManager.default.contentsOfDirectory(atPath: dir) else { return [] }
+        var keys: [(second: String, written: Int64, name: String)] = []
+        for name in names where !name.hasSuffix(Self.partialSuffix) && !name.hasPrefix(".") {
+            var info = stat()
+            guard stat(dir + "/" + name + "/" + Manifest.fileName, &info) == 0 else { continue }
+            let written = FileSystem.mtime(info)
+            let prefix = name.prefix(16)
+            let second = Self.isSecond(prefix)
+                ? String(prefix) : Timestamp.compact(Date(timeIntervalSince1970: Double(written) / 1e9))
+            keys.append((second, written, name))
+        }
+        return keys.sorted { ($0.second, $0.written, $0.name) < ($1.second, $1.written, $1.name) }.map(\.name)
+    }
+
+    /// Whether `text` is `yyyyMMddTHHmmssZ`.
+    private static func isSecond(_ text: Substring) -> Bool {
+        text.utf8.count == 16 && text.utf8.enumerated().allSatisfy { index, byte in
+            switch index {
+            case 8: byte == UInt8(ascii: "T")
+            case 15: byte == UInt8(ascii: "Z")
+            default: byte >= UInt8(ascii: "0") && byte <= UInt8(ascii: "9")
+            }
+        }
+    }
+
+    /// The newest complete snapshot whose manifest is usable; only that manifest is read (and any newer
+    /// unusable ones).
+    func latest() -> Manifest? {
+        for id in ids().reversed() {
+            if let manifest = manifest(id) { return manifest }
+        }
+        return nil
+    }
 
     /// The snapshot with this id.
     func manifest(_ id: String) -> Manifest? {
         guard !id.contains("/"), !id.hasPrefix("."), !id.hasSuffix(Self.partialSuffix) else { return nil }
-        return Manifest.load(dir + "/" + id + "/" + Manifest.fileName)
+        return ManifestCache.shared.load(dir + "/" + id + "/" + Manifest.fileName)
     }
 
     /// The stored copy of `path` in snapshot `id`.
@@ -94,9 +129,9 @@ struct SnapshotStore {
 
     /// Keeps the newest `keep` complete snapshots and removes the rest.
     func prune(keep: Int) -> [String] {
-        let all = list()
+        let all = ids()
         guard all.count > keep else { return [] }
-        let doomed = all.prefix(all.count - keep).map(\.info.id)
+        let doomed = Array(all.prefix(all.count - keep))
         for id in doomed { FileSystem.removeTree(dir + "/" + id) }
         return doomed
     }
@@ -114,7 +149,8 @@ struct SnapshotStore {
             throw SnapshotError(message: "cannot create the snapshot dir: \(error)", noSpace: false)
         }
         let created = Date()
-        let id = Self.id(for: created, commit: commit, existing: Set(list().map(\.info.id)))
+        let existing = Set((try? FileManager.default.contentsOfDirectory(atPath: dir)) ?? [])
+        let id = Self.id(for: created, commit: commit, existing: existing)
         let partial = dir + "/" + id + Self.partialSuffix
         do {
             return try build(id: id, partial: partial, created: created, root: root, dataDirs: dataDirs, scan: scan,
@@ -215,11 +251,7 @@ struct SnapshotStore {
 
     /// `20261125T101500Z-3f2c1e0b`, made unique among `existing`.
     static func id(for date: Date, commit: String?, existing: Set<String>) -> String {
-        let formatter = DateFormatter()
-        formatter.locale = Locale(identifier: "en_US_POSIX")
-        formatter.timeZone = TimeZone(identifier: "UTC")
-        formatter.dateFormat = "yyyyMMdd'T'HHmmss'Z'"
-        let base = formatter.string(from: date) + (commit.map { "-" + $0.prefix(8) } ?? "")
+        let base = Timestamp.compact(date) + (commit.map { "-" + $0.prefix(8) } ?? "")
         var id = base
         var counter = 2
         while existing.contains(id) {
@@ -227,5 +259,44 @@ struct SnapshotStore {
             counter += 1
         }
         return id
+    }
+}
+
+/// Manifests this process has read, by path and file identity: the manifest of a data dir of 10,000 files
+/// takes tens of milliseconds to decode, and a deploy wants the newest one twice (the space check, then the
+/// snapshot that links against it). A complete snapshot's manifest is
+/// never changed in place; one that is (a new inode, size or mtime) is read — and validated — again.
+final class ManifestCache: @unchecked Sendable {
+    static let shared = ManifestCache()
+
+    private struct Identity: Equatable {
+        var device: UInt64, inode: UInt64, size: Int64, mtime: Int64, ctime: Int64
+    }
+
+    // Every access holds `lock`.
+    private let lock = NSLock()
+    private var entries: [String: (identity: Identity, manifest: Manifest?)] = [:]
+
+    /// The manifest at `path` (nil when missing or unusable), decoded only if this file was not read before.
+    func load(_ path: String) -> Manifest? {
+        var info = stat()
+        guard stat(path, &info) == 0 else {
+            lock.withLock { entries[path] = nil }
+            return nil
+        }
+        let identity = Identity(device: UInt64(info.st_dev), inode: UInt64(info.st_ino), size: Int64(info.st_size),
+                                mtime: FileSystem.mtime(info),
+                                ctime: Int64(info.st_ctim.tv_sec) * 1_000_000_000 + Int64(info.st_ctim.tv_nsec))
+        if let known = lock.withLock({ entries[path] }), known.identity == identity { return known.manifest }
+        let manifest = Manifest.load(path)
+        lock.withLock { entries[path] = (identity, manifest) }
+        return manifest
+    }
+
+    /// Forgets the manifests under `dir` that are not in `paths` (pruned snapshots), so memory stays bounded.
+    func keep(only paths: Set<String>, under dir: String) {
+        lock.withLock {
+            for path in entries.keys where path.hasPrefix(dir + "/") && !paths.contains(path) { entries[path] = nil }
+        }
     }
 }

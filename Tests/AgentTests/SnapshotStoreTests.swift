@@ -1,0 +1,90 @@
+import Foundation
+import ShipkeepSandbox
+import Testing
+@testable import Agent
+
+@Suite(.timeLimit(.minutes(1))) struct SnapshotStoreTests {
+    @Test func idsAreUTCToTheSecondAndSortAsText() {
+        #expect(Timestamp.compact(Date(timeIntervalSince1970: 1_795_588_857.9)) == "20261125T064057Z")
+        #expect(Timestamp.compact(Date(timeIntervalSince1970: 946_684_799)) == "19991231T235959Z")
+        #expect(SnapshotStore.id(for: Date(timeIntervalSince1970: 946_684_799), commit: "0123456789abcdef",
+                                 existing: ["19991231T235959Z-01234567"]) == "19991231T235959Z-01234567-2")
+        let deploy = DeployPlan.newID(now: Date(timeIntervalSince1970: 946_684_799))
+        #expect(deploy.range(of: "^d-19991231T235959Z-[0-9a-f]{4}$", options: .regularExpression) != nil, "\(deploy)")
+    }
+
+    /// Manifests are decoded once per process, but one rewritten after it was read — even to the same size
+    /// with its old mtime put back — is read and validated again: a manifest whose paths climb out is refused.
+    @Test func aManifestRewrittenAfterItWasReadIsReadAgain() throws {
+        let tmp = try TemporaryDirectory()
+        try tmp.write("app/out/a.jsonl", "line\n")
+        let snapshots = tmp.path + "/snapshots"
+        let first = try SnapshotBenchCommand.measure(root: tmp.path + "/app", data: ["out"], snapshots: snapshots)
+        let store = SnapshotStore(dir: snapshots)
+        let id = first.snapshot.id
+        #expect(store.list().map(\.info.id) == [id])
+        #expect(store.manifest(id) != nil)
+
+        let path = snapshots + "/" + id + "/" + Manifest.fileName
+        var before = stat()
+        #expect(stat(path, &before) == 0)
+        let text = try String(contentsOfFile: path, encoding: .utf8)
+        let tampered = text.replacingOccurrences(of: "\"out\"", with: "\"/ut\"")
+        #expect(tampered != text && tampered.utf8.count == text.utf8.count)
+        chmod(path, 0o600)
+        try tampered.write(toFile: path, atomically: false, encoding: .utf8)
+        var times = [before.st_atim, before.st_mtim]
+        #expect(utimensat(AT_FDCWD, path, &times, 0) == 0)
+
+        #expect(store.manifest(id) == nil)
+        #expect(store.list().isEmpty)
+    }
+
+    /// Three snapshots of unchanged data, taken back to back (so in the same second, as fast deploys are).
+    private func threeSnapshots(_ tmp: TemporaryDirectory) throws -> (String, [String]) {
+        try tmp.write("app/out/a.jsonl", "line\n")
+        let snapshots = tmp.path + "/snapshots"
+        var ids: [String] = []
+        for _ in 0..<3 {
+            ids.append(try SnapshotBenchCommand.measure(root: tmp.path + "/app", data: ["out"], snapshots: snapshots)
+                .snapshot.id)
+        }
+        return (snapshots, ids)
+    }
+
+    /// Names from different seconds order the snapshots without reading a manifest; names that share a second
+    /// are ordered by when the snapshots were taken, not as text; pruning removes the oldest.
+    @Test func snapshotsAreOrderedByTimeAndPrunedOldestFirst() throws {
+        let tmp = try TemporaryDirectory()
+        let (dir, taken) = try threeSnapshots(tmp)
+        let store = SnapshotStore(dir: dir)
+        #expect(store.ids() == taken)
+
+        // The newest renamed so that, as text, it sorts between the other two of its second.
+        let second = String(taken[0].prefix(16))
+        #expect(rename(dir + "/" + taken[2], dir + "/" + second + "-0") == 0)
+        #expect(store.ids() == [taken[0], taken[1], second + "-0"])
+        #expect(store.latest()?.info.id == taken[2])
+
+        // Distinct seconds: the names alone decide, whatever the manifests say.
+        let names = ["20240101T000003Z", "20240101T000001Z", "20240101T000002Z"]
+        for (old, new) in zip([taken[0], taken[1], second + "-0"], names) {
+            #expect(rename(dir + "/" + old, dir + "/" + new) == 0)
+        }
+        #expect(store.ids() == names.sorted())
+        #expect(store.prune(keep: 1) == ["20240101T000001Z", "20240101T000002Z"])
+        #expect(store.ids() == ["20240101T000003Z"])
+    }
+
+    /// A newest snapshot whose manifest is unusable is skipped: the deploy links against the newest good one.
+    @Test func theLatestSnapshotSkipsAnUnusableManifest() throws {
+        let tmp = try TemporaryDirectory()
+        let (dir, taken) = try threeSnapshots(tmp)
+        let path = dir + "/" + taken[2] + "/" + Manifest.fileName
+        chmod(path, 0o600)
+        try "{not json".write(toFile: path, atomically: false, encoding: .utf8)
+        let store = SnapshotStore(dir: dir)
+        #expect(store.latest()?.info.id == taken[1])
+        #expect(store.ids() == taken)
+    }
+}
