@@ -37,10 +37,17 @@ fleet_deploy() {
     use_vm fleet0
     push_commit "bench: fleet $n @ $p"
     sync
+    local cpu0 t0
+    cpu0=$(cpu_ticks)
     t0=$(now_us)
-    "$BIN/shipkeep" deploy "hosts$n" --config "$WORK/shipkeep.yml" --parallel "$p" --commit "$COMMIT" --json \
-        >"$log" 2>"$log.err" || { cat "$log.err" >&2; echo "bench: fleet deploy $n @ $p failed" >&2; exit 1; }
+    /usr/bin/time -f '%U %S' -o "$log.time" "$BIN/shipkeep" deploy "hosts$n" --config "$WORK/shipkeep.yml" \
+        --parallel "$p" --commit "$COMMIT" --json >"$log" 2>"$log.err" \
+        || { cat "$log.err" >&2; echo "bench: fleet deploy $n @ $p failed" >&2; exit 1; }
     rec "$key.ms" "$(ms $(( $(now_us) - t0 )))"
+    # The whole machine's CPU (every VM's sshd, login shell, agent, git, restart and bot, and the controller)
+    # and the controller's own, in ms.
+    rec "$key.cpu.ms" "$(( ($(cpu_ticks) - cpu0) * 1000 / $(getconf CLK_TCK) ))"
+    rec "$key.controller.cpu.ms" "$(awk '{printf "%.0f", ($1 + $2) * 1000}' "$log.time")"
     # Per host: the controller's time for it (connect to result) and the agent's own deploy time.
     # (keys are sorted: the deploy summary's "seconds" comes first, the host's own last).
     grep '"type":"host"' "$log" | sed -E 's/.*"seconds":([0-9.]+).*/\1/' | awk '{printf "%.0f\n", $1 * 1000}' \
@@ -49,6 +56,24 @@ fleet_deploy() {
         | awk '{printf "%.0f\n", $1 * 1000}' >>"$WORK/results/$key.agent.ms"
     fleet_stop_bots
     echo "bench:   fleet $n hosts @ parallel $p: $(tail -n 1 "$WORK/results/$key.ms") ms" >&2
+}
+
+## cpu_ticks: CPU time used by the whole machine since boot (user, nice, system, irq, softirq), in clock ticks.
+cpu_ticks() { awk '/^cpu / {print $2 + $3 + $4 + $7 + $8; exit}' /proc/stat; }
+
+## fleet_login_cost: the machine CPU (ms) of one `ssh HOST true` (client, sshd, login shell), median of 10, and
+## of the login shell alone as sshd starts it (bash reads ~/.bashrc when it runs a command for sshd).
+fleet_login_cost() {
+    local i cpu0
+    use_vm fleet0
+    for i in $(seq 1 10); do
+        cpu0=$(cpu_ticks)
+        ssh_plain true
+        rec fleet.login.cpu.ms "$(( ($(cpu_ticks) - cpu0) * 1000 / $(getconf CLK_TCK) ))"
+        cpu0=$(cpu_ticks)
+        env -u SHLVL SSH_CLIENT="127.0.0.1 1 22" bash -c true </dev/null
+        rec fleet.shell.cpu.ms "$(( ($(cpu_ticks) - cpu0) * 1000 / $(getconf CLK_TCK) ))"
+    done
 }
 
 ## fleet_rows: starts the fleet, deploys once to all of it unmeasured (so every later deploy hard-links its
@@ -66,6 +91,7 @@ fleet_rows() {
         git -C "$SANDBOX_APP_PATH" remote set-url origin "$origin"
     done
     fleet_config
+    fleet_login_cost
     fleet_deploy fleet.warmup "$FLEET_MAX" "$FLEET_MAX"
     for run in $(seq 1 "$RUNS_FLEET"); do
         for n in $FLEET_SIZES; do

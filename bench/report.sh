@@ -157,16 +157,23 @@ probes() {
 
 fleet() {
     local key n p
-    echo "| hosts | \`--parallel\` | wall | vs 1 host | per host: controller (median) | per host: agent's deploy (median) |"
-    echo "|---|---|---|---|---|---|"
-    for key in $(cd "$WORK/results" && ls fleet.*.*.ms 2>/dev/null | grep -v -e host -e agent | sort -t. -k2,2n -k3,3n); do
+    echo "| hosts | \`--parallel\` | wall | vs 1 host | machine CPU (all processes) | machine CPU / 2 cores |" \
+        "controller CPU | per host: controller (median) | per host: agent's deploy (median) |"
+    echo "|---|---|---|---|---|---|---|---|---|"
+    for key in $(cd "$WORK/results" && ls fleet.*.*.ms 2>/dev/null | grep -v -e host -e agent -e cpu -e warmup \
+        | sort -t. -k2,2n -k3,3n); do
         key=${key%.ms}; n=$(echo "$key" | cut -d. -f2); p=$(echo "$key" | cut -d. -f3)
         echo "| $n | $p | $(t "$(med "$key.ms")") | $(ratio "$(med "$key.ms")" "$(med fleet.1.1.ms)") |" \
+            "$(t "$(med "$key.cpu.ms")") | $(t "$(half "$(med "$key.cpu.ms")")") | $(t "$(med "$key.controller.cpu.ms")") |" \
             "$(t "$(med "$key.host.ms")") | $(t "$(med "$key.agent.ms")") |"
     done
     echo "| $FLEET_MAX, first deploy (the warm-up, once) | $FLEET_MAX | $(t "$(med fleet.warmup.ms)") | |" \
-        "$(t "$(med fleet.warmup.host.ms)") | $(t "$(med fleet.warmup.agent.ms)") |"
+        "$(t "$(med fleet.warmup.cpu.ms)") | $(t "$(half "$(med fleet.warmup.cpu.ms)")") |" \
+        "$(t "$(med fleet.warmup.controller.cpu.ms)") | $(t "$(med fleet.warmup.host.ms)") | $(t "$(med fleet.warmup.agent.ms)") |"
 }
+
+## half MS: MS / 2 (the machine's CPU time spread over its 2 cores: the least wall time it can take).
+half() { [ -n "$1" ] && awk -v v="$1" 'BEGIN {printf "%.0f", v / 2}'; return 0; }
 
 ansible() {
     local fixture
@@ -238,8 +245,9 @@ $(targets)
 $(deploys)
 
 Where shipkeep's time goes: medians of the phases, from the phase events of \`deploy --json\` timed on arrival
-at the controller (as the human output times them; the serving agent relays the worker's journal every 50 ms,
-so each is good to ±50 ms); "outside the phases" is connecting, the hello, starting the worker and the result.
+at the controller (as the human output times them; the serving agent relays each event of the worker's journal
+as it is written, woken by inotify); "outside the phases" is connecting, the hello, starting the worker and the
+result.
 
 $(phases)
 
@@ -250,9 +258,8 @@ three tools alternated run by run ($RUNS_SMALL runs on $SMALL_NAME, $RUNS_LARGE 
 \`shipkeep-agent snapshot-bench\` (a hidden subcommand): exactly what a deploy does for its snapshot, the stat
 walk of the data dirs (at the end of preflight in a deploy) and the snapshot step (hard links for files whose
 size and mtime match the previous snapshot, \`copy_file_range\` for the rest, an XXH64 of every copied file in
-the manifest, the manifest written and the snapshot renamed into place), timed in-process. The phase events
-of a deploy are not precise enough for this: they reach the controller through the journal, which the serving
-agent polls every 50 ms.
+the manifest, the manifest written and the snapshot renamed into place), timed in-process, so that both sides
+are timed on the VM.
 
 $(snapshots)
 
@@ -263,10 +270,7 @@ asks the agent for the app's code, data, disk, lock and last deploy. One \`statu
 median gap between consecutive results of \`status --watch 0.001 --count $WATCH_PROBES --json\`, over the one
 session it keeps open. For each probe the agent runs three git commands (\`log -1\`, \`symbolic-ref\`,
 \`status --porcelain\`), walks the data dirs and reads the lock and last deploy; the last column times those
-three git commands run from a shell, as a floor for the probe. The agent runs each child process through a
-loop that, once the child's output pipes have closed, sleeps up to 50 ms before it looks again for the exit
-(Sources/Agent/Process/ProcessRunner.swift), so a probe takes its work plus 0, 50, 100 or 150 ms depending on
-how each git's exit races that check: the percentiles show how often.
+three git commands run from a shell, as a floor for the probe.
 
 $(probes)
 
@@ -276,9 +280,17 @@ $FLEET_MAX sandbox VMs of the $SMALL_NAME fixture, each its own sshd, all fetchi
 $(echo "$FLEET_SIZES" | sed 's/ /, /g') hosts in one shipkeep.yml. After a first deploy to all of them (the
 warm-up), every deploy links unchanged data. All the "VMs" share this machine's 2 cores, so their agents, git,
 snapshots and bot restarts compete for them: this measures the controller's parallelism plus the cost of
-$FLEET_MAX deploys on 2 cores, not a fleet of real VMs. Bots are stopped between measurements.
+$FLEET_MAX deploys on 2 cores, not a fleet of real VMs. Bots are stopped between measurements. "Machine CPU" is
+the CPU time every process on the machine used during the deploy (from /proc/stat); half of it is the least
+wall time 2 cores can do that work in. "Controller CPU" is \`shipkeep\`'s own (user + system).
 
 $(fleet)
+
+What each VM's share is made of: one SSH login here (\`ssh HOST true\`: client, sshd and the login shell) costs
+the machine $(t "$(med fleet.login.cpu.ms)") of CPU, of which $(t "$(med fleet.shell.cpu.ms)") is the login shell alone: sshd runs every
+command through the user's shell, bash reads \`~/.bashrc\` when sshd starts it, and this machine's root
+\`~/.bashrc\` runs \`pyenv init\`. shipkeep, the common recipe and Ansible pay it alike (one login per deploy
+for shipkeep); a real VM's deploy user usually has no such rc, and a real fleet has a CPU per host.
 
 ## 5. The same deploy as an Ansible playbook
 
