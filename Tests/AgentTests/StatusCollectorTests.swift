@@ -45,6 +45,28 @@ import Testing
         #expect(status.lastDeploy == nil)
     }
 
+    /// Totals come from a walk by directory descriptor: nested files count, links are never followed — not
+    /// below the dir, and not the dir itself when it is a link.
+    @Test func directoryTotalsCountNestedFilesAndFollowNoLink() throws {
+        let tmp = try TemporaryDirectory()
+        try tmp.write("out/a.jsonl", "12345")
+        try tmp.write("out/deep/er/b.jsonl", "123")
+        try tmp.write("elsewhere/c.jsonl", String(repeating: "z", count: 100))
+        symlink(tmp.path + "/elsewhere", tmp.path + "/out/link")
+        symlink(tmp.path + "/elsewhere", tmp.path + "/linked-out")
+        var times = [timespec(tv_sec: 1_000_000_000, tv_nsec: 0), timespec(tv_sec: 1_700_000_000, tv_nsec: 5)]
+        #expect(utimensat(AT_FDCWD, tmp.path + "/out/deep/er/b.jsonl", &times, 0) == 0)
+        times[1] = timespec(tv_sec: 1_600_000_000, tv_nsec: 0)
+        #expect(utimensat(AT_FDCWD, tmp.path + "/out/a.jsonl", &times, 0) == 0)
+
+        let stats = try #require(DirectoryStats.measure(tmp.path + "/out"))
+        #expect(stats.files == 2 && stats.bytes == 8)
+        #expect(stats.newestMtime == Date(timeIntervalSince1970: 1_700_000_000.000000005))
+        #expect(DirectoryStats.measure(tmp.path + "/linked-out") == nil)
+        #expect(DirectoryStats.measure(tmp.path + "/missing") == nil)
+        #expect(DirectoryStats.measure(tmp.path + "/out/a.jsonl") == nil)
+    }
+
     @Test func modifiedTrackedFilesAndMissingDataDirsAreWarnings() throws {
         let tmp = try TemporaryDirectory()
         try makeRepo(tmp)

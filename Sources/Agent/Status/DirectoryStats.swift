@@ -13,16 +13,15 @@ struct DirectoryStats: Equatable {
     /// directory (or cannot be read).
     static func measure(_ path: String) -> DirectoryStats? {
         var stats = DirectoryStats()
-        var found = false
-        let url = URL(fileURLWithPath: path)
-        try? DirectoryWalker.walk(root: url.deletingLastPathComponent().path, relative: url.lastPathComponent) { _, info in
-            found = true
+        var newest: Int64?
+        let found = DirectoryWalker.visitUnordered(path) { info in
             guard (info.st_mode & S_IFMT) == S_IFREG else { return }
             stats.files += 1
             stats.bytes += Int64(info.st_size)
-            let mtime = Date(timeIntervalSince1970: Double(FileSystem.mtime(info)) / 1e9)
-            if stats.newestMtime.map({ mtime > $0 }) ?? true { stats.newestMtime = mtime }
+            let mtime = FileSystem.mtime(info)
+            if newest.map({ mtime > $0 }) ?? true { newest = mtime }
         }
+        stats.newestMtime = newest.map { Date(timeIntervalSince1970: Double($0) / 1e9) }
         return found ? stats : nil
     }
 }
