@@ -214,9 +214,9 @@ by hand.$quick
 
 $(machine)
 
-Other engineers were building and running tests on the same 2 cores during this run (see the load average),
-so absolute times are noisy. Each comparison alternates its two sides run by run, so that load hits both
-alike; ratios are of medians.
+The load average above counts the bench's own sandbox VMs (up to 32 sshd with their agents and bots); whatever
+else ran on the machine at the same time adds noise to absolute times. Each comparison alternates its two
+sides run by run, so that load hits both alike; ratios are of medians.
 
 **Setup.** Every "VM" is a sandbox (\`shipkeep-sandbox run\`): a real OpenSSH sshd on 127.0.0.1, the release
 \`shipkeep-agent\` as the deploy key's forced command, a bare git origin, and the sample bot app, whose

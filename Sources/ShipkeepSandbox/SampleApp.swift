@@ -40,7 +40,7 @@ public enum SampleApp {
           # A zombie has exited and writes nothing more; waiting for init to reap it (every 1-2 s on some
           # machines) would only stretch the bot's downtime.
           while kill -0 "$pid" 2>/dev/null && ! grep -q '^State:[[:space:]]*Z' "/proc/$pid/status" 2>/dev/null; do
-            sleep 0.05
+            sleep 0.01
           done
         fi
         nohup setsid ./bot.sh >> logs/bot.log 2>&1 < /dev/null &
