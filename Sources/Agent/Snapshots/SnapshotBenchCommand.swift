@@ -4,8 +4,9 @@ import Shared
 
 /// `shipkeep-agent snapshot-bench`: the snapshot step of a deploy alone, timed, for `make bench` (hidden).
 ///
-/// A deploy's phase events reach the controller through the journal, which the serving agent polls every
-/// 50 ms, so phase durations measured there are only good to ±50 ms. This runs exactly what a deploy runs
+/// A deploy's phase events are timed where they arrive, at the controller, after the journal relay and the
+/// SSH channel; the snapshot row of the bench times the step on the VM, as `cp -a` and rsync are. This runs
+/// exactly what a deploy runs
 /// for its snapshot (the stat walk of the data dirs, then ``SnapshotStore/create``) into a snapshot dir of
 /// the caller's choosing, and prints one JSON line with the times measured in-process.
 struct SnapshotBenchCommand: ParsableCommand {
