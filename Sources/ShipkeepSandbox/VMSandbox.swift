@@ -75,7 +75,7 @@ public final class VMSandbox: @unchecked Sendable {
     ///
     /// - Throws: when the file cannot be written.
     public func writeAgentConfig(hooks: [[String]] = [], hookTimeout: Int = 60, healthTimeout: Int = 8,
-                                 serviceTimeout: Int = 60, keep: Int = 3) throws {
+                                 healthSettle: Int = 0, serviceTimeout: Int = 60, keep: Int = 3) throws {
         let hookLines = hooks.isEmpty ? "" : """
                 hooks:
                   timeout: \(hookTimeout)
@@ -100,6 +100,7 @@ public final class VMSandbox: @unchecked Sendable {
                 health:
                   timeout: \(healthTimeout)
                   fresh: { path: paper_trading_outputs, within: 10 }
+                  settle: \(healthSettle == 0 ? "null" : String(healthSettle))
 
             """)
     }

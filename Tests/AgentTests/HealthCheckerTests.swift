@@ -5,7 +5,7 @@ import Testing
 @testable import Agent
 
 @Suite(.timeLimit(.minutes(1))) struct HealthCheckerTests {
-    private func app(_ tmp: TemporaryDirectory, command: String, timeout: Int) throws -> AppConfig {
+    private func app(_ tmp: TemporaryDirectory, command: String, timeout: Int, settle: Int = 0) throws -> AppConfig {
         let yaml = """
             apps:
               bots:
@@ -15,6 +15,7 @@ import Testing
                 health:
                   command: ["sh", "-c", "\(command)"]
                   timeout: \(timeout)
+                  settle: \(settle == 0 ? "null" : String(settle))
             """
         return try #require(try AgentConfig.parse(yaml, file: "agent.yml").app("bots"))
     }
@@ -39,5 +40,30 @@ import Testing
         #expect(failure?.contains("health command") == true)
         let attempts = try String(contentsOfFile: tmp.path + "/attempts", encoding: .utf8).split(separator: "\n").count
         #expect(attempts >= 5 && attempts <= 12, "\(attempts) attempts in a 1 s health timeout")
+    }
+
+    /// With `settle`, a check that passes once and then fails (a bot that writes and then crashes) is not
+    /// healthy; without it, the first pass is enough.
+    @Test func withSettleAPassThatDoesNotLastIsUnhealthy() throws {
+        let flaky = "echo x >> attempts; [ $(wc -l < attempts) -eq 2 ]"
+        let tmp = try TemporaryDirectory()
+        let settling = try app(tmp, command: flaky, timeout: 3, settle: 1)
+        let failure = HealthChecker(app: settling, services: Services(app: settling) { _, _, _ in }).wait(since: Date())
+        #expect(failure?.contains("health command") == true, "\(String(describing: failure))")
+
+        let other = try TemporaryDirectory()
+        let eager = try app(other, command: flaky, timeout: 3)
+        #expect(HealthChecker(app: eager, services: Services(app: eager) { _, _, _ in }).wait(since: Date()) == nil)
+    }
+
+    /// A check that keeps passing is healthy once it has passed for the whole settle time, and not before.
+    @Test func withSettleALastingPassIsHealthyAfterTheSettleTime() throws {
+        let tmp = try TemporaryDirectory()
+        let app = try app(tmp, command: "echo x >> attempts", timeout: 5, settle: 1)
+        let started = Date()
+        #expect(HealthChecker(app: app, services: Services(app: app) { _, _, _ in }).wait(since: Date()) == nil)
+        #expect(Date().timeIntervalSince(started) >= 1)
+        let attempts = try String(contentsOfFile: tmp.path + "/attempts", encoding: .utf8).split(separator: "\n").count
+        #expect(attempts >= 3, "checked \(attempts) times during the settle")
     }
 }

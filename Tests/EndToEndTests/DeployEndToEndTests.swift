@@ -76,6 +76,33 @@ struct DeployEndToEndTests {
         }
     }
 
+    /// A bot that starts, writes and crashes a moment later passes every check once; with `health.settle`
+    /// the checks must keep passing, so the commit is rolled back and the old bot runs again.
+    @Test func aBotThatCrashesAMomentAfterStartingIsRolledBackWithSettle() throws {
+        try withSandbox(bot: true) { vm in
+            try vm.writeAgentConfig(healthTimeout: 5, healthSettle: 2)
+            let previous = try vm.liveCommit()
+            let crashing = """
+                #!/usr/bin/env bash
+                cd "$(dirname "$0")"
+                for step in 1 2 3 4 5 6; do
+                  echo "{\\"v2\\":$step}" >> paper_trading_outputs/v2-start.jsonl
+                  sleep 0.05
+                done
+                echo "v2: cannot reach the exchange" >&2
+                exit 1
+                """
+            try vm.commit(["bot.sh": crashing], message: "v2 crashes after its first write")
+            let output = try shipkeep(["deploy", "--json"] + vm.controllerArguments)
+            #expect(output.status == 1, "\(output.stderr)")
+            #expect(try summary(output)["outcome"] as? String == "rolled_back", "\(output.stdout)")
+            #expect(try vm.liveCommit() == previous)
+            #expect(try runProcess([vm.appPath + "/check.sh"]).status == 0, "the old bot runs again after the rollback")
+            vm.stopBot()
+            try assertNoLineLost(vm)
+        }
+    }
+
     // 3 and 4 (the controller killed mid-deploy, the worker killed in each phase) grew into the fault matrix:
     // Faults/ControllerKillFaultTests.swift and Faults/WorkerKillFaultTests.swift.
 

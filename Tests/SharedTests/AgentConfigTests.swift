@@ -48,6 +48,18 @@ import Testing
                                            fresh: FreshnessCheck(path: "paper_trading_outputs", within: 10)))
     }
 
+    @Test func healthSettleIsOptionalAndShorterThanTheTimeout() throws {
+        let base = "apps:\n  web:\n    path: /srv/web\n    health:\n      timeout: 10\n"
+        let config = try AgentConfig.parse(base + "      settle: 3\n", file: "agent.yml", home: "/home/deploy")
+        #expect(config.app("web")?.health.settle == 3)
+        #expect(try AgentConfig.parse(base, file: "agent.yml", home: "/home/deploy").app("web")?.health.settle == 0)
+        let tooLong = failure(base + "      settle: 10\n")
+        #expect(tooLong?.line == 6)
+        #expect(tooLong?.description.contains("settle") == true, "\(String(describing: tooLong))")
+        #expect(failure(base + "      settle: -1\n")?.line == 6)
+        #expect(failure(base + "      settle: soon\n")?.line == 6)
+    }
+
     @Test func defaultsApplyAndStateLivesUnderHomeNotTmp() throws {
         let config = try AgentConfig.parse("apps:\n  web:\n    path: /srv/web/\n", file: "agent.yml", home: "/home/deploy")
         let app = try #require(config.app("web"))

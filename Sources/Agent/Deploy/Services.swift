@@ -70,30 +70,52 @@ struct HealthChecker {
     /// The longest wait between attempts: checks are commands, and a slow start must not run them hot.
     static let maxRetryInterval = 0.5
 
-    /// Waits for health.
+    /// Waits for health: every check passing together, and — with `health.settle` — still passing at every
+    /// attempt for that many seconds after they first did (a bot that writes once and then crashes is not
+    /// healthy).
     ///
     /// - Parameter since: when the restart finished; a fresh write must come after it.
     /// - Returns: nil when healthy, else the failures of the last attempt.
     func wait(since restart: Date) -> String? {
         let deadline = Date().addingTimeInterval(Double(app.health.timeout))
+        let settle = Double(app.health.settle)
         var failures: [String] = []
         var interval = Self.firstRetryInterval
+        var passingSince: Date?
         repeat {
-            let remaining = max(1, deadline.timeIntervalSinceNow)
-            failures = services.checkAll(timeout: remaining)
-            if let command = app.health.command,
-               let failure = services.run(command, name: "health", timeout: remaining, what: "command", quiet: true) {
-                failures.append(failure)
+            failures = attempt(since: restart, remaining: max(1, deadline.timeIntervalSinceNow))
+            if failures.isEmpty {
+                let since = passingSince ?? Date()
+                passingSince = since
+                if Date().timeIntervalSince(since) >= settle { return nil }
+            } else {
+                passingSince = nil
             }
-            if let fresh = app.health.fresh, let failure = freshness(fresh, since: restart) {
-                failures.append(failure)
-            }
-            if failures.isEmpty { return nil }
             if deadline.timeIntervalSinceNow <= 0 { break }
-            Thread.sleep(forTimeInterval: min(interval, max(0, deadline.timeIntervalSinceNow)))
+            var pause = min(interval, max(0, deadline.timeIntervalSinceNow))
+            if let since = passingSince { pause = min(pause, max(0, since.timeIntervalSinceNow + settle)) }
+            Thread.sleep(forTimeInterval: pause)
             interval = min(interval * 2, Self.maxRetryInterval)
         } while true
+        if failures.isEmpty, let since = passingSince {
+            let passed = (Date().timeIntervalSince(since) * 10).rounded(.down) / 10
+            return "the checks passed for \(passed)s of the \(app.health.settle)s health.settle, then the "
+                + "\(app.health.timeout)s health.timeout ran out"
+        }
         return failures.joined(separator: "; ")
+    }
+
+    /// One attempt: every service check, the health command and the freshness check; their failures.
+    private func attempt(since restart: Date, remaining: Double) -> [String] {
+        var failures = services.checkAll(timeout: remaining)
+        if let command = app.health.command,
+           let failure = services.run(command, name: "health", timeout: remaining, what: "command", quiet: true) {
+            failures.append(failure)
+        }
+        if let fresh = app.health.fresh, let failure = freshness(fresh, since: restart) {
+            failures.append(failure)
+        }
+        return failures
     }
 
     private func freshness(_ check: FreshnessCheck, since restart: Date) -> String? {

@@ -89,7 +89,7 @@ extension AppConfig {
 
     private static func health(_ map: YAMLMap) throws(ConfigError) -> HealthConfig {
         guard let health = try map.map("health") else { return HealthConfig(command: nil, timeout: 30, fresh: nil) }
-        try health.allowOnly(["command", "timeout", "fresh"])
+        try health.allowOnly(["command", "timeout", "fresh", "settle"])
         var fresh: FreshnessCheck?
         if let freshMap = try health.map("fresh") {
             try freshMap.allowOnly(["path", "within"])
@@ -101,8 +101,12 @@ extension AppConfig {
             }
             fresh = FreshnessCheck(path: normalize(path), within: within)
         }
-        return HealthConfig(command: try health.argv("command"), timeout: try health.positiveInt("timeout") ?? 30,
-                            fresh: fresh)
+        let timeout = try health.positiveInt("timeout") ?? 30
+        let settle = try health.positiveInt("settle") ?? 0
+        guard settle < timeout else {
+            throw health.error("settle", "expected fewer seconds than health.timeout (\(timeout)), which includes it")
+        }
+        return HealthConfig(command: try health.argv("command"), timeout: timeout, fresh: fresh, settle: settle)
     }
 
     private static func absolute(_ value: String?, in root: String, key: String, map: YAMLMap) throws(ConfigError) -> String? {

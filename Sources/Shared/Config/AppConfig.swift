@@ -65,6 +65,9 @@ public struct HealthConfig: Equatable, Sendable {
     public var timeout: Int
     /// An optional freshness check: some file under `path` modified within `within` seconds.
     public var fresh: FreshnessCheck?
+    /// Seconds the checks must keep passing, at every attempt, after they first pass (0: healthy at the first
+    /// pass). Shorter than `timeout`.
+    public var settle: Int = 0
 }
 
 /// "The bot is writing again": a file under `path` (relative to the work tree) modified within `within` seconds.
