@@ -51,8 +51,12 @@ public enum SampleApp {
     /// Exits 0 while the bot runs.
     public static let check = """
         #!/usr/bin/env bash
+        # Healthy while the bot runs. A bot that exited stays a zombie until init reaps it (every 1-2 s on
+        # some machines), and kill -0 still succeeds on a zombie: it counts as dead.
         cd "$(dirname "$0")"
-        [ -f bot.pid ] && kill -0 "$(cat bot.pid)" 2>/dev/null
+        [ -f bot.pid ] || exit 1
+        pid=$(cat bot.pid)
+        kill -0 "$pid" 2>/dev/null && ! grep -q '^State:[[:space:]]*Z' "/proc/$pid/status" 2>/dev/null
         """
 
     /// Keeps the bot's outputs and runtime files out of git.
