@@ -19,10 +19,28 @@ struct ConcurrencyFaultTests {
             }
             try vm.startBot()
             let checksums = try vm.dataChecksums()
+            // The first deploy to take the lock stops itself in its snapshot and is let go only once the other
+            // four are waiting for it, so they do overlap however fast (or staggered by load) each one is.
+            try vm.pauseNextDeploy(in: "snapshot")
             let controllers = try commits.map { commit in
                 try BackgroundShipkeep(["deploy", "--json", "--commit", commit, "--wait-lock", "180"]
                     + vm.controllerArguments)
             }
+            func inSnapshot(_ output: String) -> Bool {
+                jsonLines(output).contains {
+                    $0["type"] as? String == "phase" && $0["name"] as? String == "snapshot"
+                        && $0["state"] as? String == "started"
+                }
+            }
+            try waitUntil("one deploy holds the lock in its snapshot and the other four wait", timeout: 120) {
+                controllers.filter { inSnapshot($0.output) }.count == 1
+                    && controllers.filter { $0.output.contains("\"code\":\"waiting_for_lock\"") }.count == 4
+            }
+            let holder = try #require(controllers.first { inSnapshot($0.output) })
+            let started = try #require(jsonLines(holder.output).first { $0["type"] as? String == "started" })
+            let worker = Int32(try #require(started["pid"] as? Int))
+            try waitUntil("the first worker stops in its snapshot") { processState(worker) == "T" }
+            kill(worker, SIGCONT)
             let statuses = try controllers.map { try $0.wait() }
             let outputs = controllers.map(\.output)
             #expect(statuses == [0, 0, 0, 0, 0], "\(controllers.map(\.errorOutput))")
@@ -30,7 +48,7 @@ struct ConcurrencyFaultTests {
             let outcomes = results.compactMap { ($0["deploy"] as? [String: Any])?["outcome"] as? String }
             #expect(outcomes == Array(repeating: "succeeded", count: 5))
             let waited = outputs.filter { $0.contains("\"code\":\"waiting_for_lock\"") }.count
-            #expect(waited >= 1, "at least one deploy found the lock held and waited")
+            #expect(waited == 4, "the four deploys started while the first held the lock waited for it")
 
             // One at a time: no deploy's time under the lock overlaps another's.
             let spans = try results.map { result -> (Date, Date) in
@@ -53,7 +71,8 @@ struct ConcurrencyFaultTests {
 
             try ReliabilityRecord(
                 section: "faults", id: "06-0", scenario: "five deploys of one app started at once",
-                injection: "five `shipkeep deploy --commit C --wait-lock 180` started together, one per pushed commit",
+                injection: "five `shipkeep deploy --commit C --wait-lock 180` started together, one per pushed commit; "
+                    + "the first to take the lock paused in its snapshot until the other four wait",
                 outcome: (statuses.allSatisfy { $0 == 0 } ? "all five exit 0; " : "exit statuses \(statuses); ")
                     + "\(outcomes.filter { $0 == "succeeded" }.count) of 5 "
                     + "succeeded one after another (\(overlaps) overlaps); final commit "
