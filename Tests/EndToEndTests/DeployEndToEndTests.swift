@@ -109,16 +109,14 @@ struct DeployEndToEndTests {
     @Test("5. two deploys at once: the second is refused naming the holder")
     func concurrentDeploysAreSerializedByTheLock() throws {
         try withSandbox(bot: true) { vm in
-            try vm.writeAgentConfig(hooks: [["sleep", "3"]])
             let target = try vm.commit(["bot.sh": SampleApp.bot(version: "v2")], message: "v2")
-            let first = try BackgroundShipkeep(["deploy", "--json"] + vm.controllerArguments)
-            let started = try first.waitForLine { $0.contains("\"name\":\"update\"") }
-            _ = started
-            let deployID = try #require(jsonLines(first.output).first { $0["type"] as? String == "started" }?["deploy"] as? String)
+            // The first deploy holds the lock, stopped in its update until the second has been refused.
+            let first = try Faults.startPaused(vm, in: "update")
             let second = try shipkeep(["deploy"] + vm.controllerArguments)
             #expect(second.status == 4, "\(second.stderr)")
-            #expect(second.stderr.contains("locked by deploy \(deployID)"), "\(second.stderr)")
-            #expect(try first.wait() == 0)
+            #expect(second.stderr.contains("locked by deploy \(first.deploy)"), "\(second.stderr)")
+            kill(first.worker, SIGCONT)
+            #expect(try first.controller.wait() == 0)
             #expect(try vm.liveCommit() == target)
             vm.stopBot()
             try assertNoLineLost(vm)
