@@ -27,19 +27,21 @@ struct SnapshotStore {
     /// How many complete snapshots there are and when the newest was completed, without reading any manifest
     /// (status runs often and a manifest of a large data dir is megabytes).
     func count() -> SnapshotCount {
-        guard let names = try? FileManager.default.contentsOfDirectory(atPath: dir) else {
-            return SnapshotCount(count: 0, newest: nil)
+        let complete = complete()
+        let newest = complete.map(\.written).max().map { Date(timeIntervalSince1970: Double($0) / 1e9) }
+        return SnapshotCount(count: complete.count, newest: newest)
+    }
+
+    /// The complete snapshots (those with a manifest, usable or not), unordered, with when each manifest was
+    /// written (ns since the epoch); no manifest is read.
+    private func complete() -> [(name: String, written: Int64)] {
+        guard let names = try? FileManager.default.contentsOfDirectory(atPath: dir) else { return [] }
+        return names.compactMap { name in
+            guard !name.hasSuffix(Self.partialSuffix), !name.hasPrefix(".") else { return nil }
+            var info = stat()
+            guard stat(dir + "/" + name + "/" + Manifest.fileName, &info) == 0 else { return nil }
+            return (name, FileSystem.mtime(info))
         }
-        var count = 0
-        var newest: Date?
-        for name in names where !name.hasSuffix(Self.partialSuffix) && !name.hasPrefix(".") {
-            let manifest = dir + "/" + name + "/" + Manifest.fileName
-            guard let written = (try? FileManager.default.attributesOfItem(atPath: manifest))?[.modificationDate] as? Date
-            else { continue }
-            count += 1
-            newest = max(newest ?? written, written)
-        }
-        return SnapshotCount(count: count, newest: newest)
     }
 
     /// Complete snapshots whose manifests are usable, oldest first (in the order of ``ids()``).
@@ -54,18 +56,13 @@ struct SnapshotStore {
     /// nanosecond: snapshots of fast deploys share a second), then by name. A name that is not an id is
     /// placed by its manifest's time alone.
     func ids() -> [String] {
-        guard let names = try? FileManager.default.contentsOfDirectory(atPath: dir) else { return [] }
-        var keys: [(second: String, written: Int64, name: String)] = []
-        for name in names where !name.hasSuffix(Self.partialSuffix) && !name.hasPrefix(".") {
-            var info = stat()
-            guard stat(dir + "/" + name + "/" + Manifest.fileName, &info) == 0 else { continue }
-            let written = FileSystem.mtime(info)
+        complete().map { name, written in
             let prefix = name.prefix(16)
             let second = Self.isSecond(prefix)
                 ? String(prefix) : Timestamp.compact(Date(timeIntervalSince1970: Double(written) / 1e9))
-            keys.append((second, written, name))
+            return (second: second, written: written, name: name)
         }
-        return keys.sorted { ($0.second, $0.written, $0.name) < ($1.second, $1.written, $1.name) }.map(\.name)
+        .sorted { ($0.second, $0.written, $0.name) < ($1.second, $1.written, $1.name) }.map(\.name)
     }
 
     /// Whether `text` is `yyyyMMddTHHmmssZ`.
@@ -264,8 +261,8 @@ struct SnapshotStore {
 
 /// Manifests this process has read, by path and file identity: the manifest of a data dir of 10,000 files
 /// takes tens of milliseconds to decode, and a deploy wants the newest one twice (the space check, then the
-/// snapshot that links against it). A complete snapshot's manifest is
-/// never changed in place; one that is (a new inode, size or mtime) is read — and validated — again.
+/// snapshot that links against it). A complete snapshot's manifest is never changed in place; one that is
+/// (a new inode, size, mtime or ctime) is read — and validated — again.
 final class ManifestCache: @unchecked Sendable {
     static let shared = ManifestCache()
 
