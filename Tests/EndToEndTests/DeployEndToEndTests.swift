@@ -115,7 +115,7 @@ struct DeployEndToEndTests {
             let second = try shipkeep(["deploy"] + vm.controllerArguments)
             #expect(second.status == 4, "\(second.stderr)")
             #expect(second.stderr.contains("locked by deploy \(first.deploy)"), "\(second.stderr)")
-            kill(first.worker, SIGCONT)
+            first.resume()
             #expect(try first.controller.wait() == 0)
             #expect(try vm.liveCommit() == target)
             vm.stopBot()
