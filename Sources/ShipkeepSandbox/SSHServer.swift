@@ -217,6 +217,14 @@ public final class SSHServer: @unchecked Sendable {
         try? FileManager.default.removeItem(atPath: directory)
     }
 
+    /// This server as a `Host` block of an ssh_config file under `alias`, with `extra` options (e.g.
+    /// `ProxyJump gate`) after the usual ones.
+    public func sshConfigHost(_ alias: String, extra: [String] = []) -> String {
+        let options = ["HostName \(listenAddress)", "Port \(port)", "User \(user)", "IdentityFile \(userKeyPath)",
+                       "UserKnownHostsFile \(knownHostsPath)"] + extra
+        return "Host \(alias)\n" + options.map { "    \($0)\n" }.joined()
+    }
+
     /// The contents of sshd's log, e.g. to assert that no authentication was attempted.
     public func log() -> String {
         Self.read(logPath)

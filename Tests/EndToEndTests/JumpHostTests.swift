@@ -72,21 +72,8 @@ struct JumpHostTests {
         try withSandbox { vm in
             try withBastion(vm, acceptVMKey: false) { bastion in
                 let config = vm.root + "/ssh_config"
-                try """
-                    Host myvm
-                        HostName \(vm.server.listenAddress)
-                        Port \(vm.server.port)
-                        User \(vm.server.user)
-                        IdentityFile \(vm.server.userKeyPath)
-                        UserKnownHostsFile \(vm.server.knownHostsPath)
-                        ProxyJump gate
-                    Host gate
-                        HostName \(bastion.listenAddress)
-                        Port \(bastion.port)
-                        User \(bastion.user)
-                        IdentityFile \(bastion.userKeyPath)
-                        UserKnownHostsFile \(bastion.knownHostsPath)
-                    """.write(toFile: config, atomically: false, encoding: .utf8)
+                try (vm.server.sshConfigHost("myvm", extra: ["ProxyJump gate"]) + bastion.sshConfigHost("gate"))
+                    .write(toFile: config, atomically: false, encoding: .utf8)
                 let result = try shipkeep(["status", "myvm", "--app", "bots", "--json"],
                                           environment: ["SHIPKEEP_SSH_CONFIG": config])
                 #expect(result.status == 0, "\(result.stderr)")

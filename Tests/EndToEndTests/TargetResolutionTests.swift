@@ -23,17 +23,8 @@ struct TargetResolutionTests {
     @Test func anSSHConfigAliasResolvesLikeOpenSSH() throws {
         try withSandbox { vm in
             let file = vm.root + "/ssh_config"
-            try """
-                Host myvm
-                    HostName \(vm.server.listenAddress)
-                    Port \(vm.server.port)
-                    User \(vm.server.user)
-                    IdentityFile \(vm.server.userKeyPath)
-                    UserKnownHostsFile \(vm.server.knownHostsPath)
-                Host jumped
-                    HostName 10.0.0.9
-                    ProxyJump bastion1,bastion2
-                """.write(toFile: file, atomically: false, encoding: .utf8)
+            try (vm.server.sshConfigHost("myvm") + "Host jumped\n    HostName 10.0.0.9\n    ProxyJump bastion1,bastion2\n")
+                .write(toFile: file, atomically: false, encoding: .utf8)
             let result = try shipkeep(["status", "myvm", "--app", "bots", "--ssh-config", file])
             #expect(result.status == 0, "\(result.stderr)")
             let jumped = try shipkeep(["status", "jumped", "--ssh-config", file])
