@@ -46,7 +46,7 @@ fleet_deploy() {
     rec "$key.ms" "$(ms $(( $(now_us) - t0 )))"
     # The whole machine's CPU (every VM's sshd, login shell, agent, git, restart and bot, and the controller)
     # and the controller's own, in ms.
-    rec "$key.cpu.ms" "$(( ($(cpu_ticks) - cpu0) * 1000 / $(getconf CLK_TCK) ))"
+    rec "$key.cpu.ms" "$(cpu_ms_since "$cpu0")"
     rec "$key.controller.cpu.ms" "$(awk '{printf "%.0f", ($1 + $2) * 1000}' "$log.time")"
     # Per host: the controller's time for it (connect to result) and the agent's own deploy time.
     # (keys are sorted: the deploy summary's "seconds" comes first, the host's own last).
@@ -61,6 +61,9 @@ fleet_deploy() {
 ## cpu_ticks: CPU time used by the whole machine since boot (user, nice, system, irq, softirq), in clock ticks.
 cpu_ticks() { awk '/^cpu / {print $2 + $3 + $4 + $7 + $8; exit}' /proc/stat; }
 
+## cpu_ms_since TICKS: the machine's CPU time since `cpu_ticks` said TICKS, in ms.
+cpu_ms_since() { echo $(( ($(cpu_ticks) - $1) * 1000 / $(getconf CLK_TCK) )); }
+
 ## fleet_login_cost: the machine CPU (ms) of one `ssh HOST true` (client, sshd, login shell), median of 10, and
 ## of the login shell alone as sshd starts it (bash reads ~/.bashrc when it runs a command for sshd).
 fleet_login_cost() {
@@ -69,10 +72,10 @@ fleet_login_cost() {
     for i in $(seq 1 10); do
         cpu0=$(cpu_ticks)
         ssh_plain true
-        rec fleet.login.cpu.ms "$(( ($(cpu_ticks) - cpu0) * 1000 / $(getconf CLK_TCK) ))"
+        rec fleet.login.cpu.ms "$(cpu_ms_since "$cpu0")"
         cpu0=$(cpu_ticks)
         env -u SHLVL SSH_CLIENT="127.0.0.1 1 22" bash -c true </dev/null
-        rec fleet.shell.cpu.ms "$(( ($(cpu_ticks) - cpu0) * 1000 / $(getconf CLK_TCK) ))"
+        rec fleet.shell.cpu.ms "$(cpu_ms_since "$cpu0")"
     done
 }
 
