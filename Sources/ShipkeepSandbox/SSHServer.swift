@@ -36,6 +36,8 @@ public final class SSHServer: @unchecked Sendable {
     private let hostKeyPath: String
     /// Put before sshd's argv, e.g. `ip netns exec NAME` to run it in a network namespace.
     private let launchPrefix: [String]
+    /// The HOME sessions get instead of the account's, or nil to keep the account's.
+    private let home: String?
     private let lock = NSLock()
     private var process: BackgroundProcess?
     private var currentPort = 0
@@ -56,6 +58,8 @@ public final class SSHServer: @unchecked Sendable {
     ///   - allowTcpForwarding: sshd's AllowTcpForwarding; false makes a jump host refuse tunnels.
     ///   - launchPrefix: Words put before sshd's argv (`["ip", "netns", "exec", "NAME"]`); they must exec
     ///     sshd in place, so that stopping the process stops sshd.
+    ///   - home: If non-nil, sessions run with this HOME (sshd's `SetEnv`), so the login shell reads that
+    ///     directory's dotfiles and not the account's own. sshd still starts them in the account's home.
     /// - Throws: `SandboxError` if a key cannot be generated or a file written.
     public init(
         directory: String,
@@ -63,13 +67,15 @@ public final class SSHServer: @unchecked Sendable {
         listenAddress: String = "127.0.0.1",
         logLevel: String = "VERBOSE",
         allowTcpForwarding: Bool = true,
-        launchPrefix: [String] = []
+        launchPrefix: [String] = [],
+        home: String? = nil
     ) throws {
         self.directory = directory
         self.listenAddress = listenAddress
         self.logLevel = logLevel
         self.allowTcpForwarding = allowTcpForwarding
         self.launchPrefix = launchPrefix
+        self.home = home
         configPath = directory + "/sshd_config"
         authorizedKeysPath = directory + "/authorized_keys"
         hostKeyPath = directory + "/ssh_host_ed25519_key"
@@ -132,7 +138,8 @@ public final class SSHServer: @unchecked Sendable {
                     port: port,
                     hostKeys: hostKeyPaths,
                     logLevel: logLevel,
-                    allowTcpForwarding: allowTcpForwarding
+                    allowTcpForwarding: allowTcpForwarding,
+                    home: home
                 )
                 try Self.write(config, to: configPath)
                 let logStart = log().utf8.count

@@ -22,13 +22,15 @@ enum SSHServerConfig {
     ///   - hostKeys: Private host key paths.
     ///   - logLevel: sshd's LogLevel.
     ///   - allowTcpForwarding: Whether clients may open `direct-tcpip` channels.
+    ///   - home: The HOME sessions get (`SetEnv`, which sshd applies after its own HOME), or nil.
     static func text(
         directory: String,
         listenAddress: String,
         port: Int,
         hostKeys: [String],
         logLevel: String = "VERBOSE",
-        allowTcpForwarding: Bool = true
+        allowTcpForwarding: Bool = true,
+        home: String? = nil
     ) -> String {
         var lines = ["Port \(port)", "ListenAddress \(listenAddress)"] + hostKeys.map { "HostKey \($0)" }
         lines += [
@@ -46,6 +48,9 @@ enum SSHServerConfig {
             "MaxStartups 50",
             "Subsystem sftp internal-sftp",
         ]
+        if let home {
+            lines.append("SetEnv \"HOME=\(home)\"")
+        }
         if supportsPenalties {
             lines.append("PerSourcePenalties no")
         }

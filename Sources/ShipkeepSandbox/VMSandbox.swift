@@ -5,6 +5,11 @@ import Foundation
 /// tree of a sample bot app with data dirs that the bot keeps writing to.
 ///
 /// Used by the end-to-end tests, `make demo` and the benchmarks, so all three exercise the same setup.
+///
+/// Sessions get a home of the VM's own (`vm/home`, seeded from /etc/skel like a new account's), as on a real
+/// VM: with the account's own home, every "VM" on this machine would run the same login dotfiles, whatever
+/// they hold, and share their side effects. Here root's ~/.bashrc runs `pyenv rehash` at every login, under
+/// a lock all logins share: 120 ms of CPU per login, and 32 VMs deploying at once queued on that lock.
 public final class VMSandbox: @unchecked Sendable {
     // @unchecked: the mutable state (the sshd handle) is only touched by the test or tool that owns the
     // sandbox, one call at a time.
@@ -27,6 +32,8 @@ public final class VMSandbox: @unchecked Sendable {
     public let stateDir: String
     /// The agent binary the forced command runs.
     public let agentBinary: String
+    /// The HOME of the VM's sessions.
+    public let home: String
     /// The sshd.
     public let server: SSHServer
 
@@ -44,6 +51,7 @@ public final class VMSandbox: @unchecked Sendable {
         appPath = root + "/vm/srv/bots"
         agentConfigPath = root + "/vm/etc/agent.yml"
         stateDir = root + "/vm/state/bots"
+        home = root + "/vm/home"
         self.agentBinary = try agentBinary ?? BuildProducts.path("shipkeep-agent")
         let fm = FileManager.default
         for dir in [root, root + "/vm", root + "/vm/etc", root + "/vm/state"] {
@@ -51,11 +59,12 @@ public final class VMSandbox: @unchecked Sendable {
             // Explicit, whatever the umask: the agent refuses a config dir that others can write to.
             chmod(dir, 0o755)
         }
+        try Self.makeHome(at: home)
         let command = forcedCommand
             ? "'\(self.agentBinary)' serve --config '\(agentConfigPath)'"
             : nil
         server = try SSHServer(directory: root + "/sshd", forcedCommand: command, listenAddress: listenAddress,
-                               launchPrefix: sshdPrefix)
+                               launchPrefix: sshdPrefix, home: home)
 
         try git(["init", "-q", "--bare", "-b", "main", origin])
         try git(["init", "-q", "-b", "main", developer])
@@ -236,6 +245,15 @@ public final class VMSandbox: @unchecked Sendable {
                  "commit", "-q", "-m", message])
         try git(["-C", developer, "push", "-q", "origin", "HEAD:main"])
         return try git(["-C", developer, "rev-parse", "HEAD"]).trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+
+    /// Creates `path` (mode 700) with a copy of /etc/skel's files, where the system has one.
+    private static func makeHome(at path: String) throws {
+        let fm = FileManager.default
+        try fm.createDirectory(atPath: path, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+        for name in (try? fm.contentsOfDirectory(atPath: "/etc/skel")) ?? [] {
+            try fm.copyItem(atPath: "/etc/skel/" + name, toPath: path + "/" + name)
+        }
     }
 
     @discardableResult
