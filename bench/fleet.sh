@@ -65,7 +65,8 @@ cpu_ticks() { awk '/^cpu / {print $2 + $3 + $4 + $7 + $8; exit}' /proc/stat; }
 cpu_ms_since() { echo $(( ($(cpu_ticks) - $1) * 1000 / $(getconf CLK_TCK) )); }
 
 ## fleet_login_cost: the machine CPU (ms) of one `ssh HOST true` (client, sshd, login shell), median of 10, and
-## of the login shell alone as sshd starts it (bash reads ~/.bashrc when it runs a command for sshd).
+## of the login shell alone as sshd starts it, with the VM's HOME (bash reads ~/.bashrc when it runs a command
+## for sshd).
 fleet_login_cost() {
     local i cpu0
     use_vm fleet0
@@ -73,9 +74,12 @@ fleet_login_cost() {
         cpu0=$(cpu_ticks)
         ssh_plain true
         rec fleet.login.cpu.ms "$(cpu_ms_since "$cpu0")"
+        # Ten shells per measurement: one is less than the 10 ms /proc/stat counts in.
         cpu0=$(cpu_ticks)
-        env -u SHLVL SSH_CLIENT="127.0.0.1 1 22" bash -c true </dev/null
-        rec fleet.shell.cpu.ms "$(cpu_ms_since "$cpu0")"
+        for _ in 1 2 3 4 5 6 7 8 9 10; do
+            env -u SHLVL HOME="$WORK/$VM/vm/home" SSH_CLIENT="127.0.0.1 1 22" bash -c true </dev/null
+        done
+        rec fleet.shell.cpu.ms "$(awk -v v="$(cpu_ms_since "$cpu0")" 'BEGIN {print v / 10}')"
     done
 }
 
@@ -104,4 +108,86 @@ fleet_rows() {
             done
         done
     done
+    fleet_capped_rows
+}
+
+## The capped rows: 1 host and FLEET_MAX hosts again, with every VM held to the same small CPU share in both,
+## as each VM of a real fleet has a CPU of its own. Unheld, one host has the machine's 2 cores to itself,
+## while each of FLEET_MAX hosts gets 2/FLEET_MAX of them; the ratio of the two then says more about this
+## machine than about the controller.
+## FLEET_CAP_US: each VM's CPU per 100 ms period: 5 ms, 1/20 of a core, so 32 VMs take 1.6 of the 2 cores
+## and leave the controller (outside every cap) its share.
+FLEET_CAP_US=${FLEET_CAP_US:-5000}
+FLEET_CAP_DIR=""
+
+## fleet_capped_rows: holds each fleet VM to FLEET_CAP_US, alternates 1 and FLEET_MAX hosts RUNS_FLEET times,
+## then lets them go. Records nothing (and says why) where this machine has no cgroup it lets us create.
+fleet_capped_rows() {
+    local run
+    if ! fleet_cap_start; then
+        echo "bench: no cpu cgroup can be created here ($FLEET_CAP_WHY): the capped fleet rows are not measured" >&2
+        echo "$FLEET_CAP_WHY" >"$WORK/results/fleet.capped.why"
+        return 0
+    fi
+    for run in $(seq 1 "$RUNS_FLEET"); do
+        fleet_deploy "fleet.capped.1" 1 1
+        fleet_deploy "fleet.capped.$FLEET_MAX" "$FLEET_MAX" "$FLEET_MAX"
+    done
+    fleet_cap_stop
+}
+
+## fleet_cap_start: a cpu cgroup per fleet VM under FLEET_CAP_DIR, limited to FLEET_CAP_US per 100 ms, holding
+## the VM's sshd listener, so every session it starts (login shell, agent, git, restart, bot) runs in it.
+## cgroup v1's cpu hierarchy (cpu.cfs_quota_us) or cgroup v2 (cpu.max). Fails with FLEET_CAP_WHY set.
+fleet_cap_start() {
+    local base version index dir
+    if [ -f /sys/fs/cgroup/cpu/cpu.cfs_quota_us ]; then
+        base=/sys/fs/cgroup/cpu; version=1
+    elif grep -qw cpu /sys/fs/cgroup/cgroup.controllers 2>/dev/null; then
+        base=/sys/fs/cgroup; version=2
+    else
+        FLEET_CAP_WHY="neither cgroup v1's cpu controller nor cgroup v2's is mounted"; return 1
+    fi
+    FLEET_CAP_DIR=$base/shipkeep-bench-$$
+    if ! mkdir "$FLEET_CAP_DIR" 2>/dev/null; then
+        FLEET_CAP_WHY="cannot create $FLEET_CAP_DIR"; FLEET_CAP_DIR=""; return 1
+    fi
+    if [ "$version" = 2 ] && ! { echo +cpu >"$base/cgroup.subtree_control" && echo +cpu >"$FLEET_CAP_DIR/cgroup.subtree_control"; } 2>/dev/null; then
+        FLEET_CAP_WHY="cgroup v2 does not let $FLEET_CAP_DIR's children have the cpu controller"; fleet_cap_remove; return 1
+    fi
+    for index in $(seq 0 $((FLEET_MAX - 1))); do
+        dir=$FLEET_CAP_DIR/fleet$index
+        if ! {
+            mkdir "$dir" && if [ "$version" = 1 ]; then
+                echo 100000 >"$dir/cpu.cfs_period_us" && echo "$FLEET_CAP_US" >"$dir/cpu.cfs_quota_us"
+            else
+                echo "$FLEET_CAP_US 100000" >"$dir/cpu.max"
+            fi && cat "$WORK/fleet$index/sshd/sshd.pid" >"$dir/cgroup.procs"
+        } 2>/dev/null; then
+            FLEET_CAP_WHY="cannot limit $dir or move fleet$index's sshd into it"; fleet_cap_stop; return 1
+        fi
+    done
+}
+
+## fleet_cap_stop: moves every VM's sshd back to the top cgroup and removes the VMs' cgroups (the bots, the
+## only other processes in them, are stopped after each deploy).
+fleet_cap_stop() {
+    local index
+    [ -n "$FLEET_CAP_DIR" ] || return 0
+    for index in $(seq 0 $((FLEET_MAX - 1))); do
+        cat "$WORK/fleet$index/sshd/sshd.pid" >"$(dirname "$FLEET_CAP_DIR")/cgroup.procs" 2>/dev/null || true
+    done
+    fleet_cap_remove
+}
+
+## fleet_cap_remove: removes FLEET_CAP_DIR and the VMs' cgroups in it, once nothing runs in them; also run on
+## exit, after the VMs are stopped.
+fleet_cap_remove() {
+    local dir
+    [ -n "$FLEET_CAP_DIR" ] && [ -d "$FLEET_CAP_DIR" ] || return 0
+    for dir in "$FLEET_CAP_DIR"/*/ "$FLEET_CAP_DIR"; do
+        [ -d "$dir" ] && ! rmdir "$dir" 2>/dev/null \
+            && echo "bench: could not remove $dir (processes still in it: $(tr '\n' ' ' <"$dir/cgroup.procs"))" >&2
+    done
+    return 0
 }

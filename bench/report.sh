@@ -78,7 +78,10 @@ targets() {
     watch=$(med watch.small.us)
     target_row "one probe of \`status --watch\` ($SMALL_NAME)" "$(watch_spread small)" \
         "$(awk -v v="$watch" 'BEGIN {if (v != "") print v / 1000}')" 20 "20 ms"
-    target_ratio "$FLEET_MAX hosts @ \`--parallel $FLEET_MAX\` / 1 host" "fleet.$FLEET_MAX.$FLEET_MAX.ms" fleet.1.1.ms 3
+    target_ratio "$FLEET_MAX hosts @ \`--parallel $FLEET_MAX\` / 1 host, all VMs sharing 2 cores" \
+        "fleet.$FLEET_MAX.$FLEET_MAX.ms" fleet.1.1.ms 3
+    target_ratio "$FLEET_MAX hosts @ \`--parallel $FLEET_MAX\` / 1 host, every VM held to $(cap_share) ([§4](#4-fleet-shipkeep-deploy-group---parallel-n))" \
+        "fleet.capped.$FLEET_MAX.ms" fleet.capped.1.ms 3
     target_rss "agent peak RSS, $big: deploy worker" worker 64
     target_rss "agent peak RSS, $big: serving agent (\`serve\`)" serve 64
     target_rss "controller peak RSS, $big" controller 32
@@ -160,7 +163,7 @@ fleet() {
     echo "| hosts | \`--parallel\` | wall | vs 1 host | machine CPU (all processes) | machine CPU / 2 cores |" \
         "controller CPU | per host: controller (median) | per host: agent's deploy (median) |"
     echo "|---|---|---|---|---|---|---|---|---|"
-    for key in $(cd "$WORK/results" && ls fleet.*.*.ms 2>/dev/null | grep -v -e host -e agent -e cpu -e warmup \
+    for key in $(cd "$WORK/results" && ls fleet.*.*.ms 2>/dev/null | grep -v -e host -e agent -e cpu -e warmup -e capped \
         | sort -t. -k2,2n -k3,3n); do
         key=${key%.ms}; n=$(echo "$key" | cut -d. -f2); p=$(echo "$key" | cut -d. -f3)
         echo "| $n | $p | $(t "$(med "$key.ms")") | $(ratio "$(med "$key.ms")" "$(med fleet.1.1.ms)") |" \
@@ -171,6 +174,27 @@ fleet() {
         "$(t "$(med fleet.warmup.cpu.ms)") | $(t "$(half "$(med fleet.warmup.cpu.ms)")") |" \
         "$(t "$(med fleet.warmup.controller.cpu.ms)") | $(t "$(med fleet.warmup.host.ms)") | $(t "$(med fleet.warmup.agent.ms)") |"
 }
+
+## fleet_capped: the capped rows (1 host, FLEET_MAX hosts, every VM held to the same CPU share), or why not.
+fleet_capped() {
+    local n key
+    if [ -f "$WORK/results/fleet.capped.why" ]; then
+        echo "Not measured on this machine: $(cat "$WORK/results/fleet.capped.why")."
+        return
+    fi
+    echo "| hosts | \`--parallel\` | wall | vs 1 host | machine CPU (all processes) | controller CPU |" \
+        "per host: controller (median) | per host: agent's deploy (median) |"
+    echo "|---|---|---|---|---|---|---|---|"
+    for n in 1 "$FLEET_MAX"; do
+        key=fleet.capped.$n
+        echo "| $n | $n | $(t "$(med "$key.ms")") | $(ratio "$(med "$key.ms")" "$(med fleet.capped.1.ms)") |" \
+            "$(t "$(med "$key.cpu.ms")") | $(t "$(med "$key.controller.cpu.ms")") |" \
+            "$(t "$(med "$key.host.ms")") | $(t "$(med "$key.agent.ms")") |"
+    done
+}
+
+## cap_share: each capped VM's CPU share in words ("1/20 of a core").
+cap_share() { awk -v us="$FLEET_CAP_US" 'BEGIN {printf "1/%g of a core", 100000 / us}'; }
 
 ## half MS: MS / 2 (the machine's CPU time spread over its 2 cores: the least wall time it can take).
 half() { [ -n "$1" ] && awk -v v="$1" 'BEGIN {printf "%.0f", v / 2}'; return 0; }
@@ -286,11 +310,21 @@ wall time 2 cores can do that work in. "Controller CPU" is \`shipkeep\`'s own (u
 
 $(fleet)
 
-What each VM's share is made of: one SSH login here (\`ssh HOST true\`: client, sshd and the login shell) costs
-the machine $(t "$(med fleet.login.cpu.ms)") of CPU, of which $(t "$(med fleet.shell.cpu.ms)") is the login shell alone: sshd runs every
-command through the user's shell, bash reads \`~/.bashrc\` when sshd starts it, and this machine's root
-\`~/.bashrc\` runs \`pyenv init\`. shipkeep, the common recipe and Ansible pay it alike (one login per deploy
-for shipkeep); a real VM's deploy user usually has no such rc, and a real fleet has a CPU per host.
+On 2 shared cores the wall time of $FLEET_MAX hosts is bounded below by all their VMs' CPU time / 2, and one
+host's deploy is itself mostly CPU: no controller can bring $FLEET_MAX of them within 3× of one here. So the
+same two deploys run again with every VM held to $(cap_share) (a cpu cgroup of its own per VM, holding its sshd
+and everything its sessions start; the controller is outside them), in both runs: one host of that size
+against $FLEET_MAX of them, as a real fleet is $FLEET_MAX VMs of one size. What is left of the ratio is the
+controller's parallelism and what the VMs still share (the disk, the one origin, the kernel). Bots are stopped
+between measurements here too.
+
+$(fleet_capped)
+
+What each VM's share is made of: one SSH login (\`ssh HOST true\`: client, sshd and the login shell) costs the
+machine $(t "$(med fleet.login.cpu.ms)") of CPU, of which $(t "$(med fleet.shell.cpu.ms)") is the login shell alone (sshd runs every command through
+the user's shell). Each sandbox VM's sessions have a HOME of their own, seeded from /etc/skel: this machine's
+root \`~/.bashrc\` runs \`pyenv rehash\` under a lock every login shares, which cost 120 ms of CPU per login and
+made $FLEET_MAX VMs deploying at once wait for each other.
 
 ## 5. The same deploy as an Ansible playbook
 

@@ -60,6 +60,7 @@ pids=()
 cleanup() {
     for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
     wait 2>/dev/null || true
+    if declare -F fleet_cap_remove >/dev/null; then fleet_cap_remove; fi
     rm -rf "$WORK"
 }
 trap cleanup EXIT
