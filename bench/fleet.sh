@@ -115,12 +115,11 @@ fleet_rows() {
 ## as each VM of a real fleet has a CPU of its own. Unheld, one host has the machine's 2 cores to itself,
 ## while each of FLEET_MAX hosts gets 2/FLEET_MAX of them; the ratio of the two then says more about this
 ## machine than about the controller.
-## FLEET_CAP_US: each VM's CPU per 100 ms period: 5 ms, 1/20 of a core, so 32 VMs take 1.6 of the 2 cores
-## and leave the controller (outside every cap) its share.
-FLEET_CAP_US=${FLEET_CAP_US:-5000}
+## FLEET_CAP_US (set in bench/run.sh): each VM's CPU per 100 ms period; 5 ms is 1/20 of a core, so 32 VMs take
+## 1.6 of the 2 cores and leave the controller (outside every cap) its share.
 FLEET_CAP_DIR=""
 
-## fleet_capped_rows: holds each fleet VM to FLEET_CAP_US, alternates 1 and FLEET_MAX hosts RUNS_FLEET times,
+## fleet_capped_rows: holds each fleet VM to FLEET_CAP_US, alternates 1 and FLEET_MAX hosts RUNS_CAPPED times,
 ## then lets them go. Records nothing (and says why) where this machine has no cgroup it lets us create.
 fleet_capped_rows() {
     local run
@@ -129,7 +128,7 @@ fleet_capped_rows() {
         echo "$FLEET_CAP_WHY" >"$WORK/results/fleet.capped.why"
         return 0
     fi
-    for run in $(seq 1 "$RUNS_FLEET"); do
+    for run in $(seq 1 "$RUNS_CAPPED"); do
         fleet_deploy "fleet.capped.1" 1 1
         fleet_deploy "fleet.capped.$FLEET_MAX" "$FLEET_MAX" "$FLEET_MAX"
     done

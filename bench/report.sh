@@ -256,7 +256,8 @@ is of a new commit, and the bot is running when it starts. The page cache is war
 snapshot ends in \`syncfs\`, which would otherwise also flush the gigabytes the other tools just copied).
 
 Repetitions: $RUNS_SMALL of each deploy on the $SMALL_NAME fixture, $RUNS_LARGE on the $LARGE_NAME fixture;
-$RUNS_PROBE probes of each kind; $WATCH_PROBES probes in one \`--watch\` session; $RUNS_FLEET of each fleet size;
+$RUNS_PROBE probes of each kind; $WATCH_PROBES probes in one \`--watch\` session; $RUNS_FLEET of each fleet size
+($RUNS_CAPPED of each capped one);
 $RUNS_ANSIBLE Ansible runs per fixture. A "first" shipkeep deploy has no earlier snapshot (the snapshot dir is
 emptied before it); a "second" one links against the first's. The common recipe does the same work every time.
 

@@ -28,17 +28,18 @@ if [ "${1:-}" = --only ]; then shift; ONLY=" $* "; fi
 wanted() { [ -z "$ONLY" ] || [[ "$ONLY" == *" all "* ]] || [[ "$ONLY" == *" $1 "* ]]; }
 if [ "$QUICK" = 1 ]; then
     SMALL="20 10"; LARGE="200 20"; FLEET_SIZES="1 2 4"; FLEET_PARALLEL="2 4"
-    RUNS_SMALL=2; RUNS_LARGE=1; RUNS_PROBE=3; RUNS_FLEET=1; RUNS_ANSIBLE=1; WATCH_PROBES=5
+    RUNS_SMALL=2; RUNS_LARGE=1; RUNS_PROBE=3; RUNS_FLEET=1; RUNS_CAPPED=1; RUNS_ANSIBLE=1; WATCH_PROBES=5
     DOC=${BENCH_DOC:-.build/bench/BENCHMARKS-quick.md}
 else
     SMALL="100 100"; LARGE="10000 100"; FLEET_SIZES="1 8 32"; FLEET_PARALLEL="8 32"
-    RUNS_SMALL=5; RUNS_LARGE=2; RUNS_PROBE=10; RUNS_FLEET=2; RUNS_ANSIBLE=2; WATCH_PROBES=50
+    RUNS_SMALL=5; RUNS_LARGE=2; RUNS_PROBE=10; RUNS_FLEET=2; RUNS_CAPPED=4; RUNS_ANSIBLE=2; WATCH_PROBES=50
     DOC=${BENCH_DOC:-docs/BENCHMARKS.md}
 fi
+FLEET_CAP_US=5000  # each VM's CPU per 100 ms in the capped fleet rows (bench/fleet.sh)
 # Any of these can be overridden one by one (BENCH_LARGE="1000 100", BENCH_FLEET_SIZES="1 8"…) to debug a row;
 # such a run, or one with --only, does not overwrite docs/BENCHMARKS.md.
-for setting in SMALL LARGE FLEET_SIZES FLEET_PARALLEL RUNS_SMALL RUNS_LARGE RUNS_PROBE RUNS_FLEET RUNS_ANSIBLE \
-    WATCH_PROBES; do
+for setting in SMALL LARGE FLEET_SIZES FLEET_PARALLEL FLEET_CAP_US RUNS_SMALL RUNS_LARGE RUNS_PROBE RUNS_FLEET \
+    RUNS_CAPPED RUNS_ANSIBLE WATCH_PROBES; do
     override="BENCH_$setting"
     if [ -n "${!override:-}" ]; then printf -v "$setting" '%s' "${!override}"; ONLY=${ONLY:-" all "}; fi
 done
