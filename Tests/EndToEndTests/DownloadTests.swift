@@ -167,6 +167,41 @@ struct DownloadTests {
         }
     }
 
+    /// A download killed outright (SIGKILL) cannot clean up after itself: the next download to the same file
+    /// removes the partial file it left, and leaves alone one that a running download holds.
+    @Test func theNextDownloadRemovesAKilledOnesPartialFileButNotARunningOnes() throws {
+        try withSandbox(bot: false) { vm in
+            try vm.fillData(files: 100, bytesEach: 1 << 20)
+            let deploy = try shipkeep(["deploy"] + vm.controllerArguments)
+            #expect(deploy.status == 0, "\(deploy.stderr)")
+            let out = try TemporaryDirectory()
+            let file = out.path + "/b.tar.gz"
+            let killed = try BackgroundShipkeep(["download", "-o", file] + vm.controllerArguments)
+            try waitUntil("the partial file has data") {
+                try leftovers(out.path).contains { name in
+                    let size = try? FileManager.default.attributesOfItem(atPath: out.path + "/" + name)[.size] as? Int
+                    return name.hasSuffix(".partial") && (size ?? 0) > 0
+                }
+            }
+            killed.kill(SIGKILL)
+            #expect(try killed.wait() != 0)
+            let abandoned = try leftovers(out.path)
+            #expect(abandoned.count == 1 && abandoned[0].hasSuffix(".partial"), "\(abandoned)")
+
+            // A running download's partial file: this test holds its lock, as that download would.
+            let running = "b.tar.gz.0123abcd.partial"
+            let holder = open(out.path + "/" + running, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
+            #expect(holder >= 0)
+            defer { close(holder) }
+            #expect(flock(holder, LOCK_EX) == 0)
+
+            let again = try shipkeep(["download", "-o", file] + vm.controllerArguments)
+            #expect(again.status == 0, "\(again.stderr)")
+            #expect(again.stderr.contains("removed \(out.path)/\(abandoned.first ?? "?")"), "\(again.stderr)")
+            #expect(try Set(leftovers(out.path)) == ["b.tar.gz", running])
+        }
+    }
+
     private func isDirectoryOrLink(_ path: String) -> Bool {
         var info = stat()
         guard lstat(path, &info) == 0 else { return false }
