@@ -147,15 +147,9 @@ struct HostileArgumentTests {
                 let connected = connections() != before
                 #expect(result.status != 0, "\(flag)=\(value) was accepted")
                 #expect(!result.stderr.isEmpty, "says why")
-                if flag == "--app" {
-                    // App names are whatever agent.yml lists, so only the agent can tell; it selects, never runs.
-                    #expect(errorCode(result) == "unknown_app", "\(result.stdout)")
-                    observed.append("`--app`: exit \(result.status), \(errorCode(result) ?? "no error") from the agent")
-                } else {
-                    #expect(!connected, "\(flag) is refused before connecting: sshd saw no connection")
-                    observed.append("`\(flag)`: exit \(result.status), "
-                        + (connected ? "after connecting" : "before connecting (sshd saw no connection)"))
-                }
+                #expect(!connected, "\(flag) is refused before connecting: sshd saw no connection")
+                observed.append("`\(flag)`: exit \(result.status), "
+                    + (connected ? "after connecting" : "before connecting (sshd saw no connection)"))
             }
             #expect(!FileManager.default.fileExists(atPath: marker))
 

@@ -51,6 +51,11 @@ struct AgentRequest {
         guard let app = target.app, !app.isEmpty else {
             throw ControllerError(.usage, "name the app: --app NAME or SHIPKEEP_APP (as in the agent's agent.yml)")
         }
+        // agent.yml accepts no other names, so any other is refused here, before connecting.
+        guard AppConfig.isValidName(app) else {
+            throw ControllerError(.usage, "the app name cannot be in any agent.yml: name one that uses letters, digits, "
+                + "'.', '_' and '-' and starts with a letter or digit (--app, SHIPKEEP_APP or app: in shipkeep.yml)")
+        }
         return app
     }
 }
