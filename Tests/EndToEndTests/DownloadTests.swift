@@ -147,20 +147,28 @@ struct DownloadTests {
         }
     }
 
+    /// A download of 100 MiB of data, deployed first, started in the background and returned once its partial
+    /// file next to `file` has data.
+    private func downloadUnderWay(_ vm: VMSandbox, to file: String) throws -> BackgroundShipkeep {
+        try vm.fillData(files: 100, bytesEach: 1 << 20)
+        let deploy = try shipkeep(["deploy"] + vm.controllerArguments)
+        #expect(deploy.status == 0, "\(deploy.stderr)")
+        let download = try BackgroundShipkeep(["download", "-o", file] + vm.controllerArguments)
+        let directory = (file as NSString).deletingLastPathComponent
+        try waitUntil("the partial file has data") {
+            try leftovers(directory).contains { name in
+                let size = try? FileManager.default.attributesOfItem(atPath: directory + "/" + name)[.size] as? Int
+                return name.hasSuffix(".partial") && (size ?? 0) > 0
+            }
+        }
+        return download
+    }
+
     @Test("an interrupted download (Ctrl-C, a cancelled CI job) leaves nothing behind", arguments: [SIGINT, SIGTERM])
     func anInterruptedDownloadLeavesNothing(signal: Int32) throws {
         try withSandbox(bot: false) { vm in
-            try vm.fillData(files: 100, bytesEach: 1 << 20)
-            let deploy = try shipkeep(["deploy"] + vm.controllerArguments)
-            #expect(deploy.status == 0, "\(deploy.stderr)")
             let out = try TemporaryDirectory()
-            let download = try BackgroundShipkeep(["download", "-o", out.path + "/b.tar.gz"] + vm.controllerArguments)
-            try waitUntil("the partial file has data") {
-                try leftovers(out.path).contains { name in
-                    let size = try? FileManager.default.attributesOfItem(atPath: out.path + "/" + name)[.size] as? Int
-                    return name.hasSuffix(".partial") && (size ?? 0) > 0
-                }
-            }
+            let download = try downloadUnderWay(vm, to: out.path + "/b.tar.gz")
             download.kill(signal)
             #expect(try download.wait() != 0)
             #expect(try leftovers(out.path).isEmpty, "no partial file and no output")
@@ -171,18 +179,9 @@ struct DownloadTests {
     /// removes the partial file it left, and leaves alone one that a running download holds.
     @Test func theNextDownloadRemovesAKilledOnesPartialFileButNotARunningOnes() throws {
         try withSandbox(bot: false) { vm in
-            try vm.fillData(files: 100, bytesEach: 1 << 20)
-            let deploy = try shipkeep(["deploy"] + vm.controllerArguments)
-            #expect(deploy.status == 0, "\(deploy.stderr)")
             let out = try TemporaryDirectory()
             let file = out.path + "/b.tar.gz"
-            let killed = try BackgroundShipkeep(["download", "-o", file] + vm.controllerArguments)
-            try waitUntil("the partial file has data") {
-                try leftovers(out.path).contains { name in
-                    let size = try? FileManager.default.attributesOfItem(atPath: out.path + "/" + name)[.size] as? Int
-                    return name.hasSuffix(".partial") && (size ?? 0) > 0
-                }
-            }
+            let killed = try downloadUnderWay(vm, to: file)
             killed.kill(SIGKILL)
             #expect(try killed.wait() != 0)
             let abandoned = try leftovers(out.path)
