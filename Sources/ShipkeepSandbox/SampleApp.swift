@@ -27,6 +27,10 @@ public enum SampleApp {
         """
     }
 
+    /// The shell condition "process $pid runs": it exists and is not a zombie. A bot that exited stays a zombie
+    /// until init reaps it (every 1-2 s on some machines), and `kill -0` succeeds on a zombie.
+    private static let running = #"kill -0 "$pid" 2>/dev/null && ! grep -q '^State:[[:space:]]*Z' "/proc/$pid/status" 2>/dev/null"#
+
     /// Stops the running bot (by its pid file) and starts the current one, detached, as a deploy would.
     public static let restart = """
         #!/usr/bin/env bash
@@ -39,7 +43,7 @@ public enum SampleApp {
           kill "$pid"
           # A zombie has exited and writes nothing more; waiting for init to reap it (every 1-2 s on some
           # machines) would only stretch the bot's downtime.
-          while kill -0 "$pid" 2>/dev/null && ! grep -q '^State:[[:space:]]*Z' "/proc/$pid/status" 2>/dev/null; do
+          while \(running); do
             sleep 0.01
           done
         fi
@@ -56,7 +60,7 @@ public enum SampleApp {
         cd "$(dirname "$0")"
         [ -f bot.pid ] || exit 1
         pid=$(cat bot.pid)
-        kill -0 "$pid" 2>/dev/null && ! grep -q '^State:[[:space:]]*Z' "/proc/$pid/status" 2>/dev/null
+        \(running)
         """
 
     /// Keeps the bot's outputs and runtime files out of git.
