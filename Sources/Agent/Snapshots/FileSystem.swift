@@ -39,6 +39,11 @@ enum FileSystem {
         Int64(info.st_mtim.tv_sec) * 1_000_000_000 + Int64(info.st_mtim.tv_nsec)
     }
 
+    /// Status change time in nanoseconds since the epoch.
+    static func ctime(_ info: stat) -> Int64 {
+        Int64(info.st_ctim.tv_sec) * 1_000_000_000 + Int64(info.st_ctim.tv_nsec)
+    }
+
     /// Opens a file, retrying on EINTR.
     ///
     /// - Throws: ``FileSystemError``.

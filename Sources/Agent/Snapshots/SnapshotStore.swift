@@ -282,8 +282,7 @@ final class ManifestCache: @unchecked Sendable {
             return nil
         }
         let identity = Identity(device: UInt64(info.st_dev), inode: UInt64(info.st_ino), size: Int64(info.st_size),
-                                mtime: FileSystem.mtime(info),
-                                ctime: Int64(info.st_ctim.tv_sec) * 1_000_000_000 + Int64(info.st_ctim.tv_nsec))
+                                mtime: FileSystem.mtime(info), ctime: FileSystem.ctime(info))
         if let known = lock.withLock({ entries[path] }), known.identity == identity { return known.manifest }
         let manifest = Manifest.load(path)
         lock.withLock { entries[path] = (identity, manifest) }
