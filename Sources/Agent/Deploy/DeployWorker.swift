@@ -183,8 +183,8 @@ final class DeployWorker {
         begin("snapshot")
         let store = SnapshotStore(dir: app.snapshots.dir)
         do {
-            let manifest = try store.create(root: app.path, dataDirs: app.data, scan: scan, deploy: deploy,
-                                            commit: plan.previousCommit, afterFirstCopy: {
+            let manifest = try store.create(root: app.path, dataDirs: app.data, kinds: app.kinds, scan: scan,
+                                            deploy: deploy, commit: plan.previousCommit, afterFirstCopy: {
                 FaultPoint.pauseIfRequested(state: state, phase: "snapshot-copy")
             }) { files, bytes in
                 emit(.progress(.init(phase: "snapshot", done: Int64(files), total: Int64(scan.fileCount), unit: "files")))

@@ -22,6 +22,14 @@ struct Manifest: Codable, Equatable {
         var hash: String?
         /// Where a symbolic link points (never followed).
         var target: String?
+        /// How the file is kept whole (files). Manifests written before kinds existed have none: their files
+        /// are treated as append-only, as they were then.
+        var data: DataKind?
+        /// The file's inode when it was snapshotted: a rotation renames it, and verify finds it again by it.
+        var inode: UInt64?
+
+        /// The kind, for manifests that predate kinds too.
+        var dataKind: DataKind { data ?? .append }
     }
 
     var version = 1

@@ -137,8 +137,8 @@ struct SnapshotStore {
     ///
     /// - Parameter progress: called with (files done, bytes done) now and then.
     /// - Throws: ``SnapshotError``; the partial snapshot is removed first.
-    func create(root: String, dataDirs: [String], scan: DataScan, deploy: String, commit: String?,
-                afterFirstCopy: () -> Void = {}, progress: (Int, Int64) -> Void) throws -> Manifest {
+    func create(root: String, dataDirs: [String], kinds: DataKindRules = DataKindRules(), scan: DataScan,
+                deploy: String, commit: String?, afterFirstCopy: () -> Void = {}, progress: (Int, Int64) -> Void) throws -> Manifest {
         removePartials()
         do {
             try FileSystem.makeDirectories(dir)
@@ -150,7 +150,8 @@ struct SnapshotStore {
         let id = Self.id(for: created, commit: commit, existing: existing)
         let partial = dir + "/" + id + Self.partialSuffix
         do {
-            return try build(id: id, partial: partial, created: created, root: root, dataDirs: dataDirs, scan: scan,
+            return try build(id: id, partial: partial, created: created, root: root, dataDirs: dataDirs, kinds: kinds,
+                             scan: scan,
                              deploy: deploy, commit: commit, afterFirstCopy: afterFirstCopy, progress: progress)
         } catch let error as FileSystemError {
             FileSystem.removeTree(partial)
@@ -162,7 +163,8 @@ struct SnapshotStore {
         }
     }
 
-    private func build(id: String, partial: String, created: Date, root: String, dataDirs: [String], scan: DataScan,
+    private func build(id: String, partial: String, created: Date, root: String, dataDirs: [String],
+                       kinds: DataKindRules, scan: DataScan,
                        deploy: String, commit: String?, afterFirstCopy: () -> Void,
                        progress: (Int, Int64) -> Void) throws -> Manifest {
         guard mkdir(partial, 0o700) == 0 else { throw FileSystemError("mkdir", partial) }
@@ -170,6 +172,7 @@ struct SnapshotStore {
         let previousIndex = previous?.index() ?? [:]
         var entries: [Manifest.Entry] = []
         var files = 0, linked = 0, copied = 0
+        var kindCounts: [String: Int] = [:]
         var bytes: Int64 = 0, copiedBytes: Int64 = 0
         var lastReport = Date()
         var buffer = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
@@ -195,12 +198,14 @@ struct SnapshotStore {
                 let size = Int64(info.st_size)
                 let mtime = FileSystem.mtime(info)
                 var entry = Manifest.Entry(path: item.path, kind: .file, size: size, mtime: mtime,
-                                           mode: UInt32(info.st_mode & 0o7777))
+                                           mode: UInt32(info.st_mode & 0o7777), inode: UInt64(info.st_ino))
                 if let previous, let old = previousIndex[item.path], old.kind == .file, old.size == size,
-                   old.mtime == mtime, link(filePath(previous.info.id, item.path), destination) == 0 {
+                   old.mtime == mtime, let kind = old.data, link(filePath(previous.info.id, item.path), destination) == 0 {
                     entry.hash = old.hash
+                    entry.data = kind
                     linked += 1
                 } else {
+                    entry.data = kinds.kind(of: item.path, isSQLite: DataClassifier.hasSQLiteHeader(source))
                     entry.hash = try copyFile(source, to: destination, size: &entry.size, mtime: mtime)
                     copied += 1
                     if copied == 1 { afterFirstCopy() }
@@ -208,6 +213,7 @@ struct SnapshotStore {
                 }
                 files += 1
                 bytes += entry.size ?? 0
+                kindCounts[entry.dataKind.rawValue, default: 0] += 1
                 entries.append(entry)
                 if Date().timeIntervalSince(lastReport) > 0.2 {
                     progress(files, bytes)
@@ -217,8 +223,9 @@ struct SnapshotStore {
         }
         progress(files, bytes)
 
-        let info = SnapshotInfo(id: id, createdAt: created, deploy: deploy, commit: commit, files: files, bytes: bytes,
+        var info = SnapshotInfo(id: id, createdAt: created, deploy: deploy, commit: commit, files: files, bytes: bytes,
                                 linked: linked, copied: copied, copiedBytes: copiedBytes)
+        info.kinds = kindCounts
         let manifest = Manifest(info: info, dataDirs: dataDirs, entries: entries)
         let manifestPath = partial + "/" + Manifest.fileName
         try FileSystem.writeAtomically(manifest.encoded(), to: manifestPath, mode: 0o400)

@@ -1,7 +1,7 @@
 import Yams
 
 extension AppConfig {
-    static let keys = ["path", "remote", "branch", "data", "state", "snapshots", "hooks", "services", "health"]
+    static let keys = ["path", "remote", "branch", "data", "state", "snapshots", "hooks", "services", "health", "kinds"]
 
     /// Whether `name` can name an app: it appears in paths, lock files and messages, so it is kept plain:
     /// ASCII letters, digits, `.`, `_` and `-`, starting with a letter or digit, at most 64 characters.
@@ -42,7 +42,8 @@ extension AppConfig {
             snapshots: try Self.snapshots(map, root: root, state: state),
             hooks: try Self.hooks(map),
             services: try Self.services(map),
-            health: try Self.health(map)
+            health: try Self.health(map),
+            kinds: try Self.kinds(map)
         )
         if remote.hasPrefix("-") || branch.hasPrefix("-") {
             throw map.error(remote.hasPrefix("-") ? "remote" : "branch", "must not start with \"-\"")
@@ -57,6 +58,20 @@ extension AppConfig {
         try snapshots.allowOnly(["dir", "keep"])
         let dir = try absolute(snapshots.string("dir"), in: root, key: "dir", map: snapshots) ?? state + "/snapshots"
         return SnapshotConfig(dir: dir, keep: try snapshots.positiveInt("keep") ?? 5)
+    }
+
+    private static func kinds(_ map: YAMLMap) throws(ConfigError) -> DataKindRules {
+        guard let kinds = try map.map("kinds") else { return DataKindRules() }
+        try kinds.allowOnly(["append", "mutable"])
+        var rules = DataKindRules()
+        for key in ["append", "mutable"] {
+            let globs = try kinds.stringList(key) ?? []
+            if let bad = globs.first(where: { !PathGlob.isValid($0) }) {
+                throw kinds.error(key, "\"\(bad)\" must be a glob relative to \"path\" (no \"..\", not absolute)")
+            }
+            if key == "append" { rules.append = globs } else { rules.mutable = globs }
+        }
+        return rules
     }
 
     private static func hooks(_ map: YAMLMap) throws(ConfigError) -> HooksConfig {

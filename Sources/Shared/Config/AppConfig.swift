@@ -20,6 +20,8 @@ public struct AppConfig: Equatable, Sendable {
     public var services: [ServiceConfig]
     /// How health is judged after the restart.
     public var health: HealthConfig
+    /// Which data files are append-only, databases or mutable (`kinds:`).
+    public var kinds: DataKindRules = DataKindRules()
 
     /// Absolute paths of the data dirs.
     public var dataPaths: [String] { data.map { path + "/" + $0 } }

@@ -20,6 +20,8 @@ public struct SnapshotInfo: Codable, Equatable, Sendable {
     public var copied: Int
     /// Bytes copied.
     public var copiedBytes: Int64
+    /// Regular files of each kind (`append`, `sqlite`, `mutable`); nil in snapshots taken before kinds.
+    public var kinds: [String: Int]?
 
     /// Creates a listing entry.
     public init(id: String, createdAt: Date, deploy: String?, commit: String?, files: Int, bytes: Int64, linked: Int,
