@@ -168,6 +168,16 @@ public final class VMSandbox: @unchecked Sendable {
         return try commitAll(message)
     }
 
+    /// Stops tracking `paths` (`git rm --cached`: the developer's copies stay on disk), commits and pushes to origin.
+    /// Returns the commit id.
+    ///
+    /// - Throws: ``SandboxError`` when git fails.
+    @discardableResult
+    public func untrack(_ paths: [String], message: String) throws -> String {
+        try git(["-C", developer, "rm", "-q", "--cached", "--"] + paths)
+        return try commitAll(message)
+    }
+
     /// Fills `paper_trading_outputs` with `files` files of `bytesEach` pseudo-random bytes each (plus ten small
     /// logs), like months of a bot's outputs.
     ///
