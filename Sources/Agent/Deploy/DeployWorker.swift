@@ -15,6 +15,8 @@ final class DeployWorker {
     private var plan: DeployPlan
     private var snapshot: SnapshotInfo?
     private var repairs = 0
+    /// What the data guard found damaged after the restart, for the rollback to restore.
+    private var damaged: [DataVerifier.Damage] = []
     private var phase: (name: String, started: Date)?
 
     /// Seconds a fetch may take.
@@ -90,7 +92,9 @@ final class DeployWorker {
             end()
             begin("health")
             let restarted = Date()
-            if let failure = HealthChecker(app: app, services: Services(app: app, onLine: streamLine)).wait(since: restarted) {
+            var checker = HealthChecker(app: app, services: Services(app: app, onLine: streamLine))
+            checker.dataGuard = { [unowned self] depth in guardData(depth) }
+            if let failure = checker.wait(since: restarted) {
                 throw RollbackReason("unhealthy: \(failure)")
             }
             end()
@@ -245,6 +249,40 @@ final class DeployWorker {
         return outcome
     }
 
+    /// The data guard: what is damaged now against this deploy's snapshot (remembered for the rollback to
+    /// repair), one line per file.
+    private func guardData(_ depth: DataVerifier.Depth) -> [String] {
+        let store = SnapshotStore(dir: app.snapshots.dir)
+        guard let id = plan.snapshot, let manifest = store.manifest(id) else { return [] }
+        var hashed: Int64 = 0
+        let found = (try? DataVerifier(root: app.path, store: store, manifest: manifest, deploy: deploy)
+            .inspect(depth, hashed: &hashed)) ?? []
+        damaged = found.filter(\.repairable)
+        return damaged.map { $0.describe("after the restart") }
+    }
+
+    /// Restores from the snapshot what the new code damaged, moving what it wrote aside (it still runs and may
+    /// hold the files open); one warning per file.
+    private func repairDamage() -> [String] {
+        let store = SnapshotStore(dir: app.snapshots.dir)
+        guard !damaged.isEmpty, let id = plan.snapshot, let manifest = store.manifest(id) else { return [] }
+        let verifier = DataVerifier(root: app.path, store: store, manifest: manifest, deploy: deploy)
+        var paths: [String] = []
+        for damage in damaged {
+            do {
+                let repair = try verifier.repairAside(damage)
+                emit(.warning(.init(code: "restored", message: repair.message)))
+                paths.append(damage.entry.path)
+            } catch {
+                emit(.warning(.init(code: "restore_failed", message: "\(damage.describe("after the restart")); "
+                    + "restoring it from snapshot \(id) failed: \(error)")))
+            }
+        }
+        repairs += paths.count
+        damaged = []
+        return paths
+    }
+
     private func rollback(because reason: String) throws {
         guard let previous = plan.previousCommit else { throw DeployFailure(outcome: "failed", code: "failed", message: reason) }
         begin("rollback")
@@ -259,6 +297,7 @@ final class DeployWorker {
         for hook in app.hooks.afterUpdate {
             _ = services.run(hook, name: "hook", timeout: Double(app.hooks.timeout), what: "after_update")
         }
+        let restored = repairDamage()
         _ = try? verifyData(reportingProgress: false)
         let restarted = services.restartAll()
         let health = restarted ?? HealthChecker(app: app, services: services).wait(since: Date())
@@ -268,8 +307,10 @@ final class DeployWorker {
                                 message: "\(reason); rolled back to \(previous.prefix(12)), but it is not healthy either: \(health)")
         }
         end(detail: previous)
+        let data = restored.isEmpty ? "" : "; restored \(restored.joined(separator: ", ")) from snapshot "
+            + "\(plan.snapshot ?? "?") (what the new code wrote is kept beside each)"
         throw DeployFailure(outcome: "rolled_back", code: "rolled_back",
-                            message: "\(reason); rolled back to \(previous.prefix(12)), which is healthy")
+                            message: "\(reason); rolled back to \(previous.prefix(12)), which is healthy\(data)")
     }
 
     /// Data dirs, and the state and snapshot dirs when they sit inside the work tree: `git clean` keeps off them.
