@@ -15,6 +15,8 @@ final class DeployWorker {
     private var plan: DeployPlan
     private var snapshot: SnapshotInfo?
     private var repairs = 0
+    /// Tracked files with edits that `--force` discards (their patch is saved first).
+    private var discarded: [String] = []
     /// What the data guard found damaged after the restart, for the rollback to restore.
     private var damaged: [DataVerifier.Damage] = []
     private var phase: (name: String, started: Date)?
@@ -116,21 +118,34 @@ final class DeployWorker {
             throw DeployFailure.refused("work_tree", "\(app.path) is not a usable git checkout: \(error)")
         }
         plan.previousCommit = head.commit
-        let changed = (try? git.changedTrackedPaths()) ?? []
+        // Files the live commit tracks inside a data dir are data now: the bot may write to them.
+        let trackedData = try git.trackedPaths(in: nil, under: app.data)
+        let changed = ((try? git.changedTrackedPaths()) ?? []).filter { path in
+            !app.data.contains { AppConfig.contains($0, path) }
+        }
         if !changed.isEmpty && request.force != true {
             let sample = changed.prefix(5).joined(separator: ", ") + (changed.count > 5 ? ", …" : "")
             throw DeployFailure.refused("dirty", "\(changed.count) tracked file(s) were modified on the VM (\(sample)); "
-                + "commit them in the repository, or deploy with --force to discard them")
+                + "commit them in the repository, or deploy with --force to discard them (their edits are saved "
+                + "as a patch first)")
         }
+        discarded = changed
         let target = try resolveTarget()
         plan.targetCommit = target
-        for (commit, label) in [(target, "the target commit \(target.prefix(12))"), (head.commit, "the current commit")] {
-            let tracked = try git.trackedPaths(in: commit, under: app.data)
-            if !tracked.isEmpty {
-                throw DeployFailure.refused("tracked_data", "\(label) tracks \(tracked.count) path(s) inside a data dir "
-                    + "(\(tracked.prefix(3).joined(separator: ", "))); git would overwrite data there. Remove them "
-                    + "from the repository (git rm --cached) first")
-            }
+        let tracked = try git.trackedPaths(in: target, under: app.data)
+        if !tracked.isEmpty {
+            throw DeployFailure.refused("tracked_data", "the target commit \(target.prefix(12)) tracks \(tracked.count) "
+                + "path(s) inside a data dir (\(tracked.prefix(3).joined(separator: ", "))); git would overwrite data "
+                + "there. Remove them from the repository (git rm --cached) first")
+        }
+        if !trackedData.isEmpty {
+            emit(.warning(.init(code: "untracked_data", message: "the live commit tracks \(trackedData.count) path(s) "
+                + "inside a data dir (\(Self.sample(trackedData))) and the target does not: they stay on disk "
+                + "untouched (snapshotted first) and are no longer tracked")))
+        }
+        for (dir, path) in zip(app.data, app.dataPaths) where (try? FileSystem.lstatIfExists(path)) == nil {
+            emit(.warning(.init(code: "missing_data_dir", message: "data dir \(dir) does not exist in \(app.path): "
+                + "nothing is snapshotted for it; check agent.yml's data: for a typo")))
         }
         let blocking = try git.trackedNonDirectories(in: target, above: app.data)
         if !blocking.isEmpty {
@@ -211,7 +226,22 @@ final class DeployWorker {
     private func update(to target: String) throws {
         begin("update")
         do {
-            try git.checkout(target, protecting: protectedPaths, timeout: 300)
+            if !discarded.isEmpty {
+                let patch = try git.uncommittedPatch(excluding: app.data)
+                try FileSystem.writeAtomically(Array(patch.utf8), to: state.patch(deploy))
+                emit(.warning(.init(code: "discarded_edits", message: "--force discards edits of \(discarded.count) "
+                    + "tracked file(s) (\(Self.sample(discarded))); they are saved in \(state.patch(deploy)) "
+                    + "(apply with git apply)")))
+            }
+            let untracked = (try? git.untrackedFiles(excluding: protectedPaths)) ?? []
+            if !untracked.isEmpty {
+                emit(.warning(.init(code: "untracked", message: "\(untracked.count) untracked file(s) outside the data "
+                    + "dirs are kept as they are (\(Self.sample(untracked))); add them to .gitignore or to a data dir "
+                    + "to silence this")))
+            }
+            try checkout(target)
+        } catch let error as RollbackReason {
+            throw error
         } catch {
             throw RollbackReason("git could not check out \(target.prefix(12)): \(error)")
         }
@@ -287,7 +317,7 @@ final class DeployWorker {
         guard let previous = plan.previousCommit else { throw DeployFailure(outcome: "failed", code: "failed", message: reason) }
         begin("rollback")
         do {
-            try git.checkout(previous, protecting: protectedPaths, timeout: 300)
+            try checkout(previous)
         } catch {
             fail(detail: "\(error)")
             throw DeployFailure(outcome: "failed", code: "rollback_failed",
@@ -311,6 +341,21 @@ final class DeployWorker {
             + "\(plan.snapshot ?? "?") (what the new code wrote is kept beside each)"
         throw DeployFailure(outcome: "rolled_back", code: "rolled_back",
                             message: "\(reason); rolled back to \(previous.prefix(12)), which is healthy\(data)")
+    }
+
+    /// Checks out `commit` without destroying a file, and says what it kept.
+    private func checkout(_ commit: String) throws {
+        let report = try git.checkout(commit, protecting: protectedPaths, saveDir: state.saved(deploy), timeout: 300)
+        if !report.displaced.isEmpty {
+            emit(.warning(.init(code: "displaced", message: "\(report.displaced.count) untracked file(s) stood where "
+                + "commit \(commit.prefix(12)) tracks files (\(Self.sample(report.displaced))); copies of them are "
+                + "kept in \(state.saved(deploy))")))
+        }
+    }
+
+    /// Up to five paths, for a message.
+    static func sample(_ paths: [String]) -> String {
+        paths.prefix(5).joined(separator: ", ") + (paths.count > 5 ? ", …" : "")
     }
 
     /// Data dirs, and the state and snapshot dirs when they sit inside the work tree: `git clean` keeps off them.
