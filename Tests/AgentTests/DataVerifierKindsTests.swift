@@ -115,6 +115,23 @@ import Testing
         #expect(aside.count == 1)
     }
 
+    @Test func theRollbackPutsBackWhatWasAppendedBeforeTheRestartToo() throws {
+        let manifest = try snapshot()
+        let handle = try #require(FileHandle(forWritingAtPath: root + "/out/signals.jsonl"))
+        try handle.seekToEnd()
+        try handle.write(contentsOf: Data(Self.lines(201...230).utf8))
+        try handle.close()
+        let tail = AppendedTail(dir: tmp.path + "/tail")
+        #expect(try tail.capture(root: root, manifest: manifest) == Int64(Self.lines(201...230).utf8.count))
+        // The new code opens the file with "w" and writes its own line.
+        try tmp.write("app/out/signals.jsonl", "{\"new\":true}\n")
+        var hashed: Int64 = 0
+        let found = try #require(try verifier(manifest).inspect(.cheap, hashed: &hashed).first)
+        let repair = try verifier(manifest).repairAside(found, tail: tail)
+        #expect(try read("out/signals.jsonl") == Self.lines(1...230), "every line up to the restart is back")
+        #expect(repair.message.contains("appended before the restart"), "\(repair.message)")
+    }
+
     @Test func aVanishedFileIsRestoredUnlessARotationTookIt() throws {
         let manifest = try snapshot()
         #expect(unlink(root + "/out/state.json") == 0)

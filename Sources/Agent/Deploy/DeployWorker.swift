@@ -17,8 +17,6 @@ final class DeployWorker {
     private var repairs = 0
     /// Tracked files with edits that `--force` discards (their patch is saved first).
     private var discarded: [String] = []
-    /// What the data guard found damaged after the restart, for the rollback to restore.
-    private var damaged: [DataVerifier.Damage] = []
     private var phase: (name: String, started: Date)?
 
     /// Seconds a fetch may take.
@@ -89,6 +87,7 @@ final class DeployWorker {
         do {
             try update(to: target)
             try verify()
+            captureTail()
             begin("restart")
             if let failure = Services(app: app, onLine: streamLine).restartAll() { throw RollbackReason(failure) }
             end()
@@ -279,38 +278,45 @@ final class DeployWorker {
         return outcome
     }
 
-    /// The data guard: what is damaged now against this deploy's snapshot (remembered for the rollback to
-    /// repair), one line per file.
+    /// Keeps what the old app appended since the snapshot, for a rollback that must undo the new code's damage.
+    private func captureTail() {
+        let store = SnapshotStore(dir: app.snapshots.dir)
+        guard let id = plan.snapshot, let manifest = store.manifest(id) else { return }
+        do {
+            try AppendedTail(dir: state.tail(deploy)).capture(root: app.path, manifest: manifest)
+        } catch {
+            emit(.warning(.init(code: "tail", message: "cannot keep what was appended since the snapshot (\(error)); "
+                + "a rollback would restore the snapshot's bytes only")))
+        }
+    }
+
+    /// The data guard: what is damaged now against this deploy's snapshot, one line per file.
     private func guardData(_ depth: DataVerifier.Depth) -> [String] {
         let store = SnapshotStore(dir: app.snapshots.dir)
         guard let id = plan.snapshot, let manifest = store.manifest(id) else { return [] }
         var hashed: Int64 = 0
         let found = (try? DataVerifier(root: app.path, store: store, manifest: manifest, deploy: deploy)
             .inspect(depth, hashed: &hashed)) ?? []
-        damaged = found.filter(\.repairable)
-        return damaged.map { $0.describe("after the restart") }
+        return found.filter(\.repairable).map { $0.describe("after the restart") }
     }
 
-    /// Restores from the snapshot what the new code damaged, moving what it wrote aside (it still runs and may
-    /// hold the files open); one warning per file.
-    private func repairDamage() -> [String] {
+    /// Restores from the snapshot (and what the old app appended before the restart) what the new code
+    /// damaged, moving what it wrote aside whole: it still runs and may hold the files open. One warning per
+    /// file; returns their paths.
+    private func repairAfterNewCode() -> [String] {
         let store = SnapshotStore(dir: app.snapshots.dir)
-        guard !damaged.isEmpty, let id = plan.snapshot, let manifest = store.manifest(id) else { return [] }
+        guard let id = plan.snapshot, let manifest = store.manifest(id) else { return [] }
         let verifier = DataVerifier(root: app.path, store: store, manifest: manifest, deploy: deploy)
-        var paths: [String] = []
-        for damage in damaged {
-            do {
-                let repair = try verifier.repairAside(damage)
-                emit(.warning(.init(code: "restored", message: repair.message)))
-                paths.append(damage.entry.path)
-            } catch {
-                emit(.warning(.init(code: "restore_failed", message: "\(damage.describe("after the restart")); "
-                    + "restoring it from snapshot \(id) failed: \(error)")))
-            }
+        do {
+            let outcome = try verifier.repairAll(tail: AppendedTail(dir: state.tail(deploy)))
+            for repair in outcome.repairs { emit(.warning(.init(code: "restored", message: repair.message))) }
+            repairs += outcome.repairs.count
+            return outcome.repairs.map(\.path)
+        } catch {
+            emit(.warning(.init(code: "restore_failed", message: "restoring the data from snapshot \(id) failed: "
+                + "\(error); the snapshot is intact, restore it with `shipkeep restore`")))
+            return []
         }
-        repairs += paths.count
-        damaged = []
-        return paths
     }
 
     private func rollback(because reason: String) throws {
@@ -327,8 +333,7 @@ final class DeployWorker {
         for hook in app.hooks.afterUpdate {
             _ = services.run(hook, name: "hook", timeout: Double(app.hooks.timeout), what: "after_update")
         }
-        let restored = repairDamage()
-        _ = try? verifyData(reportingProgress: false)
+        let restored = repairAfterNewCode()
         let restarted = services.restartAll()
         let health = restarted ?? HealthChecker(app: app, services: services).wait(since: Date())
         if let health {
@@ -375,6 +380,7 @@ final class DeployWorker {
                                     snapshot: snapshot, repairs: repairs, seconds: Date().timeIntervalSince(started),
                                     workerPeakRSS: Self.peakRSS())
         if let failure, phase != nil { fail(detail: failure.message) }
+        AppendedTail(dir: state.tail(deploy)).remove()
         if let lock {
             if failure?.outcome != "refused" || plan.targetCommit != nil {
                 try? state.recordLastDeploy(DeployRecord(deploy: deploy, commit: plan.targetCommit ?? "",

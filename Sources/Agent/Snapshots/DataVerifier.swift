@@ -131,6 +131,19 @@ struct DataVerifier {
         return outcome
     }
 
+    /// Verifies every entry in full and repairs what is damaged by moving it aside (``repairAside(_:tail:)``):
+    /// after new code ran, which may still hold the damaged files open.
+    ///
+    /// - Throws: ``FileSystemError`` when an inspection or a repair fails.
+    func repairAll(tail: AppendedTail?) throws -> Outcome {
+        var outcome = Outcome()
+        let damages = try inspect(.full, hashed: &outcome.hashedBytes) { checked, _ in outcome.checkedFiles = checked }
+        for damage in damages where damage.repairable {
+            outcome.repairs.append(try repairAside(damage, tail: tail))
+        }
+        return outcome
+    }
+
     /// Finds what is damaged, repairing nothing, as deep as `depth` says.
     ///
     /// - Throws: ``FileSystemError`` when a path cannot be examined.
@@ -310,7 +323,7 @@ struct DataVerifier {
     /// unlink, so a process still writing to it keeps writing into the preserved copy, and nothing is copied
     /// that could miss a late write). A database's `-wal`, `-shm` and `-journal` move aside with it: left beside
     /// the restored copy, they would be replayed into it.
-    func repairAside(_ damage: Damage) throws -> Repair {
+    func repairAside(_ damage: Damage, tail: AppendedTail? = nil) throws -> Repair {
         let entry = damage.entry
         let live = root + "/" + entry.path
         if damage.kind == .missing { return try restoreMissing(entry) }
@@ -325,6 +338,13 @@ struct DataVerifier {
         }
         let temp = try store.stage(entry, of: manifest.info.id, besides: live)
         defer { unlink(temp) }
+        var appended: Int64 = 0
+        if let tail, entry.dataKind == .append {
+            let fd = try FileSystem.open(temp, O_WRONLY | O_NOFOLLOW)
+            defer { close(fd) }
+            appended = try tail.append(entry, to: fd, path: temp)
+            guard fsync(fd) == 0 else { throw FileSystemError("fsync", temp) }
+        }
         if link(temp, live) != 0 {
             guard errno == EEXIST else { throw FileSystemError("link", live) }
             return Repair(path: entry.path, message: damage.describe("after the restart") + "; moved aside to "
@@ -332,8 +352,9 @@ struct DataVerifier {
                 + "was not put back (it is in snapshot \(manifest.info.id))")
         }
         FileSystem.syncDirectory(of: live)
+        let later = appended > 0 ? " and the \(ByteCount.format(appended)) appended before the restart" : ""
         return Repair(path: entry.path, message: damage.describe("after the restart") + "; restored its "
-            + "\(ByteCount.format(entry.size ?? 0)) from snapshot \(manifest.info.id), what was there is kept in "
+            + "\(ByteCount.format(entry.size ?? 0)) from snapshot \(manifest.info.id)\(later), what was there is kept in "
             + moved.joined(separator: ", "))
     }
 }
