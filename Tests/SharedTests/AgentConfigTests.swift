@@ -125,3 +125,48 @@ import Testing
         #expect(error?.description.contains("\n") == false, "one line")
     }
 }
+
+/// agent.yml's `kinds:` and the rule that decides each data file's kind.
+@Suite struct DataKindRulesTests {
+    @Test func namesDecideWhenNoGlobDoes() {
+        let rules = DataKindRules()
+        for path in ["out/signals.jsonl", "logs/bot.log", "logs/bot.log.3", "logs/bot.log.2.gz", "logs/bot.log-20261201",
+                     "a/b.ndjson"] {
+            #expect(rules.kind(of: path, isSQLite: false) == .append, "\(path)")
+        }
+        for path in ["out/state.json", "out/trades.csv", "out/model.pkl", "logs/catalog", "out/x.logger"] {
+            #expect(rules.kind(of: path, isSQLite: false) == .mutable, "\(path)")
+        }
+        #expect(rules.kind(of: "out/signals.jsonl", isSQLite: true) == .sqlite)
+    }
+
+    @Test func globsOverrideNamesButNeverADatabaseHeader() throws {
+        let yaml = """
+            apps:
+              bots:
+                path: /srv/bots
+                data: [out]
+                kinds:
+                  append: ["out/trades_*.csv", "**/ledger.txt"]
+                  mutable: ["snapshot.jsonl"]
+            """
+        let rules = try #require(try AgentConfig.parse(yaml, file: "agent.yml").app("bots")).kinds
+        #expect(rules.kind(of: "out/trades_2026.csv", isSQLite: false) == .append)
+        #expect(rules.kind(of: "out/sub/trades_2026.csv", isSQLite: false) == .mutable, "* stays in one component")
+        #expect(rules.kind(of: "out/a/b/ledger.txt", isSQLite: false) == .append)
+        #expect(rules.kind(of: "out/deep/snapshot.jsonl", isSQLite: false) == .mutable, "a name glob matches anywhere")
+        #expect(rules.kind(of: "out/trades_2026.csv", isSQLite: true) == .sqlite)
+    }
+
+    @Test func badKindsAreRefusedWithTheirLine() throws {
+        for (kinds, message) in [("append: [\"../x\"]", "relative"), ("appendonly: [x]", "appendonly"),
+                                 ("append: {a: b}", "list")] {
+            let yaml = "apps:\n  bots:\n    path: /srv/bots\n    data: [out]\n    kinds:\n      \(kinds)\n"
+            #expect {
+                try AgentConfig.parse(yaml, file: "agent.yml")
+            } throws: { error in
+                "\(error)".contains("agent.yml:6") && "\(error)".contains(message)
+            }
+        }
+    }
+}

@@ -15,6 +15,8 @@ final class DeployWorker {
     private var plan: DeployPlan
     private var snapshot: SnapshotInfo?
     private var repairs = 0
+    /// Tracked files with edits that `--force` discards (their patch is saved first).
+    private var discarded: [String] = []
     private var phase: (name: String, started: Date)?
 
     /// Seconds a fetch may take.
@@ -85,12 +87,15 @@ final class DeployWorker {
         do {
             try update(to: target)
             try verify()
+            captureTail()
             begin("restart")
             if let failure = Services(app: app, onLine: streamLine).restartAll() { throw RollbackReason(failure) }
             end()
             begin("health")
             let restarted = Date()
-            if let failure = HealthChecker(app: app, services: Services(app: app, onLine: streamLine)).wait(since: restarted) {
+            var checker = HealthChecker(app: app, services: Services(app: app, onLine: streamLine))
+            checker.dataGuard = { [unowned self] depth in guardData(depth) }
+            if let failure = checker.wait(since: restarted) {
                 throw RollbackReason("unhealthy: \(failure)")
             }
             end()
@@ -112,21 +117,34 @@ final class DeployWorker {
             throw DeployFailure.refused("work_tree", "\(app.path) is not a usable git checkout: \(error)")
         }
         plan.previousCommit = head.commit
-        let changed = (try? git.changedTrackedPaths()) ?? []
+        // Files the live commit tracks inside a data dir are data now: the bot may write to them.
+        let trackedData = try git.trackedPaths(in: nil, under: app.data)
+        let changed = ((try? git.changedTrackedPaths()) ?? []).filter { path in
+            !app.data.contains { AppConfig.contains($0, path) }
+        }
         if !changed.isEmpty && request.force != true {
             let sample = changed.prefix(5).joined(separator: ", ") + (changed.count > 5 ? ", …" : "")
             throw DeployFailure.refused("dirty", "\(changed.count) tracked file(s) were modified on the VM (\(sample)); "
-                + "commit them in the repository, or deploy with --force to discard them")
+                + "commit them in the repository, or deploy with --force to discard them (their edits are saved "
+                + "as a patch first)")
         }
+        discarded = changed
         let target = try resolveTarget()
         plan.targetCommit = target
-        for (commit, label) in [(target, "the target commit \(target.prefix(12))"), (head.commit, "the current commit")] {
-            let tracked = try git.trackedPaths(in: commit, under: app.data)
-            if !tracked.isEmpty {
-                throw DeployFailure.refused("tracked_data", "\(label) tracks \(tracked.count) path(s) inside a data dir "
-                    + "(\(tracked.prefix(3).joined(separator: ", "))); git would overwrite data there. Remove them "
-                    + "from the repository (git rm --cached) first")
-            }
+        let tracked = try git.trackedPaths(in: target, under: app.data)
+        if !tracked.isEmpty {
+            throw DeployFailure.refused("tracked_data", "the target commit \(target.prefix(12)) tracks \(tracked.count) "
+                + "path(s) inside a data dir (\(tracked.prefix(3).joined(separator: ", "))); git would overwrite data "
+                + "there. Remove them from the repository (git rm --cached) first")
+        }
+        if !trackedData.isEmpty {
+            emit(.warning(.init(code: "untracked_data", message: "the live commit tracks \(trackedData.count) path(s) "
+                + "inside a data dir (\(Self.sample(trackedData))) and the target does not: they stay on disk "
+                + "untouched (snapshotted first) and are no longer tracked")))
+        }
+        for (dir, path) in zip(app.data, app.dataPaths) where (try? FileSystem.lstatIfExists(path)) == nil {
+            emit(.warning(.init(code: "missing_data_dir", message: "data dir \(dir) does not exist in \(app.path): "
+                + "nothing is snapshotted for it; check agent.yml's data: for a typo")))
         }
         let blocking = try git.trackedNonDirectories(in: target, above: app.data)
         if !blocking.isEmpty {
@@ -207,7 +225,22 @@ final class DeployWorker {
     private func update(to target: String) throws {
         begin("update")
         do {
-            try git.checkout(target, protecting: protectedPaths, timeout: 300)
+            if !discarded.isEmpty {
+                let patch = try git.uncommittedPatch(excluding: app.data)
+                try FileSystem.writeAtomically(Array(patch.utf8), to: state.patch(deploy))
+                emit(.warning(.init(code: "discarded_edits", message: "--force discards edits of \(discarded.count) "
+                    + "tracked file(s) (\(Self.sample(discarded))); they are saved in \(state.patch(deploy)) "
+                    + "(apply with git apply)")))
+            }
+            let untracked = (try? git.untrackedFiles(excluding: protectedPaths)) ?? []
+            if !untracked.isEmpty {
+                emit(.warning(.init(code: "untracked", message: "\(untracked.count) untracked file(s) outside the data "
+                    + "dirs are kept as they are (\(Self.sample(untracked))); add them to .gitignore or to a data dir "
+                    + "to silence this")))
+            }
+            try checkout(target)
+        } catch let error as RollbackReason {
+            throw error
         } catch {
             throw RollbackReason("git could not check out \(target.prefix(12)): \(error)")
         }
@@ -245,11 +278,52 @@ final class DeployWorker {
         return outcome
     }
 
+    /// Keeps what the old app appended since the snapshot, for a rollback that must undo the new code's damage.
+    private func captureTail() {
+        let store = SnapshotStore(dir: app.snapshots.dir)
+        guard let id = plan.snapshot, let manifest = store.manifest(id) else { return }
+        do {
+            try AppendedTail(dir: state.tail(deploy)).capture(root: app.path, manifest: manifest)
+        } catch {
+            emit(.warning(.init(code: "tail", message: "cannot keep what was appended since the snapshot (\(error)); "
+                + "a rollback would restore the snapshot's bytes only")))
+        }
+    }
+
+    /// The data guard: what is damaged now against this deploy's snapshot, one line per file.
+    private func guardData(_ depth: DataVerifier.Depth) -> [String] {
+        let store = SnapshotStore(dir: app.snapshots.dir)
+        guard let id = plan.snapshot, let manifest = store.manifest(id) else { return [] }
+        var hashed: Int64 = 0
+        let found = (try? DataVerifier(root: app.path, store: store, manifest: manifest, deploy: deploy)
+            .inspect(depth, hashed: &hashed)) ?? []
+        return found.filter(\.repairable).map { $0.describe("after the restart") }
+    }
+
+    /// Restores from the snapshot (and what the old app appended before the restart) what the new code
+    /// damaged, moving what it wrote aside whole: it still runs and may hold the files open. One warning per
+    /// file; returns their paths.
+    private func repairAfterNewCode() -> [String] {
+        let store = SnapshotStore(dir: app.snapshots.dir)
+        guard let id = plan.snapshot, let manifest = store.manifest(id) else { return [] }
+        let verifier = DataVerifier(root: app.path, store: store, manifest: manifest, deploy: deploy)
+        do {
+            let outcome = try verifier.repairAll(tail: AppendedTail(dir: state.tail(deploy)))
+            for repair in outcome.repairs { emit(.warning(.init(code: "restored", message: repair.message))) }
+            repairs += outcome.repairs.count
+            return outcome.repairs.map(\.path)
+        } catch {
+            emit(.warning(.init(code: "restore_failed", message: "restoring the data from snapshot \(id) failed: "
+                + "\(error); the snapshot is intact, restore it with `shipkeep restore`")))
+            return []
+        }
+    }
+
     private func rollback(because reason: String) throws {
         guard let previous = plan.previousCommit else { throw DeployFailure(outcome: "failed", code: "failed", message: reason) }
         begin("rollback")
         do {
-            try git.checkout(previous, protecting: protectedPaths, timeout: 300)
+            try checkout(previous)
         } catch {
             fail(detail: "\(error)")
             throw DeployFailure(outcome: "failed", code: "rollback_failed",
@@ -259,7 +333,7 @@ final class DeployWorker {
         for hook in app.hooks.afterUpdate {
             _ = services.run(hook, name: "hook", timeout: Double(app.hooks.timeout), what: "after_update")
         }
-        _ = try? verifyData(reportingProgress: false)
+        let restored = repairAfterNewCode()
         let restarted = services.restartAll()
         let health = restarted ?? HealthChecker(app: app, services: services).wait(since: Date())
         if let health {
@@ -268,8 +342,25 @@ final class DeployWorker {
                                 message: "\(reason); rolled back to \(previous.prefix(12)), but it is not healthy either: \(health)")
         }
         end(detail: previous)
+        let data = restored.isEmpty ? "" : "; restored \(restored.joined(separator: ", ")) from snapshot "
+            + "\(plan.snapshot ?? "?") (what the new code wrote is kept beside each)"
         throw DeployFailure(outcome: "rolled_back", code: "rolled_back",
-                            message: "\(reason); rolled back to \(previous.prefix(12)), which is healthy")
+                            message: "\(reason); rolled back to \(previous.prefix(12)), which is healthy\(data)")
+    }
+
+    /// Checks out `commit` without destroying a file, and says what it kept.
+    private func checkout(_ commit: String) throws {
+        let report = try git.checkout(commit, protecting: protectedPaths, saveDir: state.saved(deploy), timeout: 300)
+        if !report.displaced.isEmpty {
+            emit(.warning(.init(code: "displaced", message: "\(report.displaced.count) untracked file(s) stood where "
+                + "commit \(commit.prefix(12)) tracks files (\(Self.sample(report.displaced))); copies of them are "
+                + "kept in \(state.saved(deploy))")))
+        }
+    }
+
+    /// Up to five paths, for a message.
+    static func sample(_ paths: [String]) -> String {
+        paths.prefix(5).joined(separator: ", ") + (paths.count > 5 ? ", …" : "")
     }
 
     /// Data dirs, and the state and snapshot dirs when they sit inside the work tree: `git clean` keeps off them.
@@ -289,6 +380,7 @@ final class DeployWorker {
                                     snapshot: snapshot, repairs: repairs, seconds: Date().timeIntervalSince(started),
                                     workerPeakRSS: Self.peakRSS())
         if let failure, phase != nil { fail(detail: failure.message) }
+        AppendedTail(dir: state.tail(deploy)).remove()
         if let lock {
             if failure?.outcome != "refused" || plan.targetCommit != nil {
                 try? state.recordLastDeploy(DeployRecord(deploy: deploy, commit: plan.targetCommit ?? "",

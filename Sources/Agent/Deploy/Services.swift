@@ -64,6 +64,10 @@ struct Services {
 struct HealthChecker {
     let app: AppConfig
     let services: Services
+    /// The data guard: what the new code damaged in the data dirs, one line each, inspected as deep as asked
+    /// (cheap at every attempt, in full before the app is declared healthy). Damage never heals by itself, so
+    /// any is final.
+    var dataGuard: (DataVerifier.Depth) -> [String] = { _ in [] }
     /// The first retry comes this soon after a failed attempt (a bot usually writes again within
     /// milliseconds of its start); each later wait doubles, up to `maxRetryInterval`.
     static let firstRetryInterval = 0.02
@@ -83,11 +87,16 @@ struct HealthChecker {
         var interval = Self.firstRetryInterval
         var passingSince: Date?
         repeat {
+            let damaged = dataGuard(.cheap)
+            if !damaged.isEmpty { return Self.damageReport(damaged) }
             failures = attempt(since: restart, remaining: max(1, deadline.timeIntervalSinceNow))
             if failures.isEmpty {
                 let since = passingSince ?? Date()
                 passingSince = since
-                if Date().timeIntervalSince(since) >= settle { return nil }
+                if Date().timeIntervalSince(since) >= settle {
+                    let damaged = dataGuard(.full)
+                    return damaged.isEmpty ? nil : Self.damageReport(damaged)
+                }
             } else {
                 passingSince = nil
             }
@@ -103,6 +112,11 @@ struct HealthChecker {
                 + "\(app.health.timeout)s health.timeout ran out"
         }
         return failures.joined(separator: "; ")
+    }
+
+    /// The health failure that names each damaged file.
+    static func damageReport(_ damaged: [String]) -> String {
+        "the new code damaged the data: " + damaged.joined(separator: "; ")
     }
 
     /// One attempt: every service check, the health command and the freshness check; their failures.

@@ -18,6 +18,12 @@ struct StateDirectory {
     func journal(_ deploy: String) -> String { deploysDir + "/" + deploy + ".jsonl" }
     /// The plan (commits, snapshot) of a deploy.
     func plan(_ deploy: String) -> String { deploysDir + "/" + deploy + ".json" }
+    /// Where a deploy keeps the untracked files its checkout would have overwritten.
+    func saved(_ deploy: String) -> String { deploysDir + "/" + deploy + ".saved" }
+    /// What the app appended to its append-only files between a deploy's snapshot and its restart.
+    func tail(_ deploy: String) -> String { deploysDir + "/" + deploy + ".tail" }
+    /// The edits of tracked files that a forced deploy discarded, as a patch.
+    func patch(_ deploy: String) -> String { deploysDir + "/" + deploy + ".patch" }
 
     /// The last finished deploy, or nil when there has been none (or the record cannot be read).
     func lastDeploy() -> DeployRecord? {

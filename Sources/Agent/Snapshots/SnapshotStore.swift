@@ -23,13 +23,18 @@ struct SnapshotStore {
     let dir: String
 
     private static let partialSuffix = ".partial"
+    /// The snapshot's ``SnapshotInfo`` alone, beside its manifest: what status reads instead of the manifest.
+    static let infoName = "info.json"
 
     /// How many complete snapshots there are and when the newest was completed, without reading any manifest
     /// (status runs often and a manifest of a large data dir is megabytes).
     func count() -> SnapshotCount {
         let complete = complete()
-        let newest = complete.map(\.written).max().map { Date(timeIntervalSince1970: Double($0) / 1e9) }
-        return SnapshotCount(count: complete.count, newest: newest)
+        let latest = complete.max { $0.written < $1.written }
+        let newest = latest.map { Date(timeIntervalSince1970: Double($0.written) / 1e9) }
+        let info = latest.flatMap { FileSystem.read(dir + "/" + $0.name + "/" + Self.infoName) }
+            .flatMap { try? StateDirectory.decoder.decode(SnapshotInfo.self, from: Data($0)) }
+        return SnapshotCount(count: complete.count, newest: newest, kinds: info?.kinds)
     }
 
     /// The complete snapshots (those with a manifest, usable or not), unordered, with when each manifest was
@@ -228,6 +233,7 @@ struct SnapshotStore {
         info.kinds = kindCounts
         let manifest = Manifest(info: info, dataDirs: dataDirs, entries: entries)
         let manifestPath = partial + "/" + Manifest.fileName
+        try FileSystem.writeAtomically(StateDirectory.encode(info), to: partial + "/" + Self.infoName, mode: 0o400)
         try FileSystem.writeAtomically(manifest.encoded(), to: manifestPath, mode: 0o400)
         // One syncfs makes every copied file durable before the snapshot is declared complete.
         let fd = try FileSystem.open(partial, O_RDONLY | O_DIRECTORY)

@@ -27,10 +27,18 @@ struct StatusText {
             if let snapshots = app.snapshots {
                 let newest = snapshots.newest.map { ", newest \(Self.age(report.time.timeIntervalSince($0))) ago" } ?? ""
                 lines.append("  backup  \(snapshots.count) snapshot(s)\(newest)")
+                if let kinds = snapshots.kinds, !kinds.isEmpty {
+                    let counts = DataKind.allCases.compactMap { kind in
+                        kinds[kind.rawValue].map { "\($0) \(Self.kindNames[kind] ?? kind.rawValue)" }
+                    }
+                    lines.append("  kinds   " + counts.joined(separator: ", ") + " (as of the newest snapshot)")
+                }
             }
         }
         return lines.joined(separator: "\n")
     }
+
+    private static let kindNames: [DataKind: String] = [.append: "append-only", .sqlite: "SQLite", .mutable: "mutable"]
 
     private func code(_ app: AppStatus, now: Date) -> String {
         guard let head = app.head else { return "unknown (not a readable git checkout)" }

@@ -146,7 +146,7 @@ extension AppConfig {
     }
 
     /// Whether `inner` is `outer` or lies below it.
-    static func contains(_ outer: String, _ inner: String) -> Bool {
+    public static func contains(_ outer: String, _ inner: String) -> Bool {
         inner == outer || inner.hasPrefix(outer + "/")
     }
 
