@@ -26,8 +26,11 @@ extension BotDataTests {
     @Test func untrackedFilesSurviveADeployARollbackARecoveryAndAForcedDeploy() throws {
         try withSandbox(bot: true) { vm in
             try vm.writeAgentConfig(healthTimeout: 3)
-            let ignoring = try vm.commit([".gitignore": SampleApp.gitignore + "\n__pycache__/\n"],
-                                         message: "ignore __pycache__")
+            // `bot.pid` anchored to the top: unanchored, it would ignore `run/bot.pid` too, which must stay untracked
+            // and not ignored here.
+            let gitignore = SampleApp.gitignore.replacingOccurrences(of: "bot.pid", with: "/bot.pid")
+                + "\n__pycache__/\n"
+            let ignoring = try vm.commit([".gitignore": gitignore], message: "ignore __pycache__, only the top bot.pid")
             let setUp = try DeployRun(vm)
             let live = try vm.liveCommit()
             try #require(setUp.status == 0 && live == ignoring, "\(setUp)")
@@ -39,6 +42,10 @@ extension BotDataTests {
                 try content.write(to: URL(fileURLWithPath: full))
             }
             chmod(vm.appPath + "/.env", 0o600)
+            for (path, ignored) in files.keys.map({ ($0, $0.hasPrefix("__pycache__/")) }) {
+                let check = try runProcess(["git", "-C", vm.appPath, "check-ignore", "-q", path])
+                try #require(check.status == (ignored ? 0 : 1), "\(path) is \(ignored ? "" : "not ")ignored")
+            }
             var steps: [String] = []
 
             // A deploy, whose target also starts tracking a path that holds an untracked file on the VM.
