@@ -18,6 +18,10 @@ struct StateDirectory {
     func journal(_ deploy: String) -> String { deploysDir + "/" + deploy + ".jsonl" }
     /// The plan (commits, snapshot) of a deploy.
     func plan(_ deploy: String) -> String { deploysDir + "/" + deploy + ".json" }
+    /// The request `serve` hands the deploy's worker (see ``DeployRequestFile``).
+    func request(_ deploy: String) -> String { deploysDir + "/" + deploy + ".request" }
+    /// The worker's own output (stdout and stderr).
+    func log(_ deploy: String) -> String { deploysDir + "/" + deploy + ".log" }
 
     /// The last finished deploy, or nil when there has been none (or the record cannot be read).
     func lastDeploy() -> DeployRecord? {
