@@ -207,7 +207,7 @@ final class DeployWorker {
     private func update(to target: String) throws {
         begin("update")
         do {
-            try git.checkout(target, protecting: protectedPaths, timeout: 300)
+            try git.checkout(target, protecting: app.protectedPaths, timeout: 300)
         } catch {
             throw RollbackReason("git could not check out \(target.prefix(12)): \(error)")
         }
@@ -249,7 +249,7 @@ final class DeployWorker {
         guard let previous = plan.previousCommit else { throw DeployFailure(outcome: "failed", code: "failed", message: reason) }
         begin("rollback")
         do {
-            try git.checkout(previous, protecting: protectedPaths, timeout: 300)
+            try git.checkout(previous, protecting: app.protectedPaths, timeout: 300)
         } catch {
             fail(detail: "\(error)")
             throw DeployFailure(outcome: "failed", code: "rollback_failed",
@@ -270,13 +270,6 @@ final class DeployWorker {
         end(detail: previous)
         throw DeployFailure(outcome: "rolled_back", code: "rolled_back",
                             message: "\(reason); rolled back to \(previous.prefix(12)), which is healthy")
-    }
-
-    /// Data dirs, and the state and snapshot dirs when they sit inside the work tree: `git clean` keeps off them.
-    private var protectedPaths: [String] {
-        app.data + [app.state, app.snapshots.dir].compactMap { path in
-            path.hasPrefix(app.path + "/") ? String(path.dropFirst(app.path.count + 1)) : nil
-        }
     }
 
     // MARK: - Events
