@@ -9,9 +9,11 @@ struct StateDirectory {
 
     /// The file the deploy lock (`flock`) is taken on; it also names the holder.
     var lockFile: String { path + "/lock" }
+    /// The newest deploy to claim the app's turn to run (see ``DeployLock/acquire(_:record:wait:inTurn:onWait:)``).
+    var turnFile: String { path + "/turn" }
     /// The record of the last finished deploy.
     var lastDeployFile: String { path + "/last-deploy.json" }
-    /// Journals and plans, one pair per deploy.
+    /// Journals, plans, requests and logs, one set per deploy.
     var deploysDir: String { path + "/deploys" }
 
     /// The event journal of a deploy.

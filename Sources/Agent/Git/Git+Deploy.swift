@@ -95,4 +95,10 @@ extension Git {
         try run(["reset", "--quiet", "--hard", commit], timeout: timeout)
         try run(["clean", "--quiet", "-f", "-d"] + protected.flatMap { ["-e", "/" + $0] }, timeout: timeout)
     }
+
+    /// Whether `commit` is `descendant` or one of its ancestors (`git merge-base --is-ancestor`); false when
+    /// either is unknown.
+    func isAncestor(_ commit: String, of descendant: String) -> Bool {
+        (try? run(["merge-base", "--is-ancestor", commit, descendant])) != nil
+    }
 }

@@ -32,7 +32,8 @@ enum PermissionCheck {
         try check(parent.isEmpty ? "." : parent, owners: [user, 0], user: user, stickyIsEnough: true)
         for app in config.apps {
             let state = StateDirectory(path: app.state)
-            for path in [state.path, state.deploysDir, state.lockFile, state.lastDeployFile, app.snapshots.dir] {
+            for path in [state.path, state.deploysDir, state.lockFile, state.turnFile, state.lastDeployFile,
+                         app.snapshots.dir] {
                 try check(path, owners: [user], user: user)
             }
         }
