@@ -319,6 +319,7 @@ final class DeployWorker {
             }
             lock.release()
         }
+        state.pruneDeploys(app: app, running: deploy)
         emit(.result(Event.Result(ok: failure == nil, error: failure.map { WireError(code: $0.code, message: $0.message) },
                                   deploy: summary)))
         return failure == nil ? 0 : 1
