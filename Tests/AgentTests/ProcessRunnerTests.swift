@@ -78,7 +78,9 @@ import Testing
                        "TZ": "UTC", "SHIPKEEP_SSH_KEY": "key text"]
         #expect(ChildEnvironment.base(from: session) == ["PATH": "/usr/bin:/bin", "HOME": "/home/deploy", "TZ": "UTC"])
         let outcome = try ProcessRunner.run(["env"], environment: ["LANG": "C.UTF-8"], timeout: 10)
-        let keys = Set(outcome.stdout.split(separator: "\n").compactMap { $0.split(separator: "=").first.map(String.init) })
+        let keys = Set(outcome.stdout.split(separator: "\n").compactMap { line in
+            line.split(separator: "=").first.map(String.init)
+        })
         #expect(keys.isSubset(of: Set(ChildEnvironment.inherited + ["LANG"])), "\(keys.sorted())")
         #expect(outcome.stdout.contains("LANG=C.UTF-8\n"))
     }

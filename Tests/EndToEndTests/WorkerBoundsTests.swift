@@ -51,8 +51,8 @@ struct WorkerBoundsTests {
             let deploy = try #require(started["deploy"] as? String)
             try waitUntil("the worker stops in update") { processState(worker) == "T" }
             let workerEnv = try environment(of: worker)
-            let cmdline = String(decoding: try #require(FileManager.default.contents(atPath: "/proc/\(worker)/cmdline")),
-                                 as: UTF8.self).replacingOccurrences(of: "\0", with: " ")
+            let argv = try #require(FileManager.default.contents(atPath: "/proc/\(worker)/cmdline"))
+            let cmdline = String(decoding: argv, as: UTF8.self).replacingOccurrences(of: "\0", with: " ")
             let requestFile = vm.stateDir + "/deploys/" + deploy + ".request"
             let mode = (try? FileManager.default.attributesOfItem(atPath: requestFile)[.posixPermissions] as? Int)
                 .flatMap { $0 }
@@ -78,7 +78,8 @@ struct WorkerBoundsTests {
                 injection: "a deploy through a forced command that adds `LANG`, `LC_ALL` and another variable, as "
                     + "sshd's `AcceptEnv` would; the paused worker's and the new bot's /proc/PID/environ read",
                 outcome: "deploy exit \(status); "
-                    + (leaked.isEmpty ? "none of them in either environment" : "inherited: \(leaked.joined(separator: ", "))")
+                    + (leaked.isEmpty ? "none of them in either environment"
+                        : "inherited: \(leaked.joined(separator: ", "))")
                     + "; the bot's LANG is \(botEnv["LANG"] ?? "unset") (agent.yml)",
                 test: "WorkerBoundsTests/theSessionEnvironmentReachesNeitherWorkerNorBotAndTheRequestIsNotInArgv()"
             ).write()
@@ -98,8 +99,8 @@ struct WorkerBoundsTests {
             try vm.commit(["bot.sh": SampleApp.bot(version: "v2")], message: "v2")
             let deployed = try shipkeep(["deploy", "--json"] + vm.controllerArguments)
             #expect(deployed.status == 0, "\(deployed.stderr)")
-            let kept = try #require(Faults.result(deployed.stdout).flatMap { ($0["deploy"] as? [String: Any])?["deploy"] }
-                as? String)
+            let summary = Faults.result(deployed.stdout)?["deploy"] as? [String: Any]
+            let kept = try #require(summary?["deploy"] as? String)
             // Refused requests leave files too: 30 of them, each for a commit the remote does not have.
             var refused: [Int32] = []
             for index in 0..<30 {
@@ -117,7 +118,8 @@ struct WorkerBoundsTests {
                 id: "22-2", scenario: "deploy requests, refused ones too, each leaving a journal, plan, request and "
                     + "log in the state dir",
                 injection: "one deploy, then 30 refused requests (`--commit` of commits the remote lacks)",
-                outcome: "refusals \(HostileOutcome.exits(refused)); files of \(ids.count <= 21 ? "at most 21" : "\(ids.count)") "
+                outcome: "refusals \(HostileOutcome.exits(refused)); files of "
+                    + "\(ids.count <= 21 ? "at most 21" : "\(ids.count)") "
                     + "deploys left (the newest 20 and the one whose snapshot is kept); the last deploy's journal "
                     + (names.contains(kept + ".jsonl") ? "kept" : "gone"),
                 test: "WorkerBoundsTests/journalsPlansAndLogsOfOldDeploysArePruned()"

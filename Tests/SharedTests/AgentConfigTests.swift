@@ -65,8 +65,8 @@ import Testing
         let defaults = try #require(try AgentConfig.parse(base, file: "agent.yml", home: "/home/deploy").app("web"))
         #expect(defaults.lock.maxWait == 1800)
         #expect(defaults.locale == "C.UTF-8")
-        let set = try AgentConfig.parse(base + "    lock: { max_wait: 600 }\n    locale: en_US.UTF-8\n", file: "agent.yml",
-                                        home: "/home/deploy")
+        let set = try AgentConfig.parse(base + "    lock: { max_wait: 600 }\n    locale: en_US.UTF-8\n",
+                                        file: "agent.yml", home: "/home/deploy")
         #expect(set.app("web")?.lock.maxWait == 600)
         #expect(set.app("web")?.locale == "en_US.UTF-8")
         #expect(failure(base + "    lock: { max_wait: 0 }\n")?.line == 4)

@@ -9,7 +9,7 @@ struct StateDirectory {
 
     /// The file the deploy lock (`flock`) is taken on; it also names the holder.
     var lockFile: String { path + "/lock" }
-    /// The newest deploy to claim the app's turn to run (see ``DeployLock/acquire(_:record:wait:inTurn:onWait:)``).
+    /// The newest deploy to claim the app's turn to run (see ``DeployLock``).
     var turnFile: String { path + "/turn" }
     /// The record of the last finished deploy.
     var lastDeployFile: String { path + "/last-deploy.json" }

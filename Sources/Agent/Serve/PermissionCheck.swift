@@ -55,7 +55,8 @@ enum PermissionCheck {
         try judge(info, path: path, owners: [user], user: user, stickyIsEnough: false)
         if info.st_mode & 0o077 != 0 {
             let mode = String(info.st_mode & 0o7777, radix: 8)
-            throw Unsafe(path: path, problem: "group or others can read it (mode \(mode))", fix: "run: chmod 600 \(path)")
+            throw Unsafe(path: path, problem: "group or others can read it (mode \(mode))",
+                         fix: "run: chmod 600 \(path)")
         }
     }
 

@@ -8,7 +8,7 @@ import ShipkeepSandbox
 /// once after the first, and the data is whole.
 @Suite(.serialized, .timeLimit(.minutes(5)))
 struct ConcurrencyFaultTests {
-    @Test("five deploys at once with --wait-lock: the first runs, the last to arrive runs after it, three are superseded")
+    @Test("five deploys at once with --wait-lock: the first runs, then the last to arrive; three are superseded")
     func fiveDeploysAtOnce() throws {
         try withSandbox(bot: false) { vm in
             try vm.writeAgentConfig(keep: 6)

@@ -169,7 +169,8 @@ struct SupersedeFaultTests {
                     + "while it waits",
                 injection: "`--wait-lock` deploy of commit C+1 paused in its snapshot; `--wait-lock` deploy of its "
                     + "parent C; the first resumed",
-                outcome: "first exit \(firstStatus); the waiting one exit \(olderStatus), \(code(older.output) ?? "none"); "
+                outcome: "first exit \(firstStatus); the waiting one exit \(olderStatus), "
+                    + "\(code(older.output) ?? "none"); "
                     + (live == newer ? "newer commit still live" : "commit \(live.prefix(12)) live") + "; "
                     + Faults.lockState(app),
                 linesLost: lost, test: "SupersedeFaultTests/waitingDeployNeverDowngrades()"

@@ -89,7 +89,9 @@ struct RecoveryProtectionFaultTests {
             let journal = state + "/deploys/" + paused.deploy + ".jsonl"
             let journalKept = FileManager.default.fileExists(atPath: journal)
             let kept = (try? FileManager.default.contentsOfDirectory(atPath: snapshots)) ?? []
-            let snapshotKept = kept.contains { FileManager.default.fileExists(atPath: snapshots + "/" + $0 + "/manifest.json") }
+            let snapshotKept = kept.contains {
+                FileManager.default.fileExists(atPath: snapshots + "/" + $0 + "/manifest.json")
+            }
             #expect(journalKept, "the deploy's journal survives the recovery's git clean")
             #expect(snapshotKept, "the deploy's snapshot survives the recovery's git clean: \(kept)")
             let lost = try Faults.linesLost(vm)
