@@ -23,9 +23,12 @@ extension StateDirectory {
             guard let dot = name.firstIndex(of: "."), DeployPlan.isValidID(String(name[..<dot])) else { continue }
             files[String(name[..<dot]), default: []].append(name)
         }
-        // Kept over and above the newest ones: the app's history that a restore or a rollback still reads.
-        let pinned = Set(SnapshotStore(dir: app.snapshots.dir).list().compactMap(\.info.deploy)
-            + [lastDeploy()?.deploy].compactMap { $0 })
+        // Kept over and above the newest ones: the app's history that a restore or a rollback still reads. A
+        // deploy's plan names its snapshot, so no manifest (which can be large) is read.
+        let snapshots = Set(SnapshotStore(dir: app.snapshots.dir).ids())
+        let pinned = Set(files.keys.filter { deploy in
+            DeployPlan.load(self, deploy: deploy)?.snapshot.map(snapshots.contains) ?? false
+        } + [lastDeploy()?.deploy].compactMap { $0 })
         // Never removed, however old their id: deploys that are running or waiting.
         let live = Set([running, DeployLock.inspect(self)?.deploy, DeployLock.turnClaimant(self)].compactMap { $0 })
         let old = files.keys.filter { !pinned.contains($0) }.sorted(by: >).dropFirst(Self.keptDeploys)
