@@ -1,8 +1,8 @@
 import Foundation
 import Shared
 
-/// The files an app keeps in its state dir on the VM (never /tmp): the lock, the deploy journals and plans,
-/// and the last deploy's record. Created 0700.
+/// The files an app keeps in its state dir on the VM (never /tmp): the lock and the turn, the deploys'
+/// journals, plans, requests and logs, and the last deploy's record. Created 0700.
 struct StateDirectory {
     /// The state dir from `agent.yml`.
     let path: String
