@@ -60,6 +60,22 @@ import Testing
         #expect(failure(base + "      settle: soon\n")?.line == 6)
     }
 
+    @Test func theLockWaitIsCappedAndTheLocaleIsAPlainName() throws {
+        let base = "apps:\n  web:\n    path: /srv/web\n"
+        let defaults = try #require(try AgentConfig.parse(base, file: "agent.yml", home: "/home/deploy").app("web"))
+        #expect(defaults.lock.maxWait == 1800)
+        #expect(defaults.locale == "C.UTF-8")
+        let set = try AgentConfig.parse(base + "    lock: { max_wait: 600 }\n    locale: en_US.UTF-8\n",
+                                        file: "agent.yml", home: "/home/deploy")
+        #expect(set.app("web")?.lock.maxWait == 600)
+        #expect(set.app("web")?.locale == "en_US.UTF-8")
+        #expect(failure(base + "    lock: { max_wait: 0 }\n")?.line == 4)
+        #expect(failure(base + "    lock: { wait: 10 }\n")?.description.contains("expected one of: max_wait") == true)
+        for hostile in ["\"C.UTF-8; rm -rf /\"", "\"en US\"", "\"\\e[2J\""] {
+            #expect(failure(base + "    locale: \(hostile)\n")?.line == 4, "\(hostile)")
+        }
+    }
+
     @Test func defaultsApplyAndStateLivesUnderHomeNotTmp() throws {
         let config = try AgentConfig.parse("apps:\n  web:\n    path: /srv/web/\n", file: "agent.yml", home: "/home/deploy")
         let app = try #require(config.app("web"))

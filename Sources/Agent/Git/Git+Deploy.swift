@@ -179,4 +179,10 @@ extension Git {
     func uncommittedPatch(excluding protected: [String]) throws -> String {
         try run(["diff", "--binary", "HEAD", "--", ":/"] + protected.map { ":(exclude,top)" + $0 })
     }
+
+    /// Whether `commit` is `descendant` or one of its ancestors (`git merge-base --is-ancestor`); false when
+    /// either is unknown.
+    func isAncestor(_ commit: String, of descendant: String) -> Bool {
+        (try? run(["merge-base", "--is-ancestor", commit, descendant])) != nil
+    }
 }

@@ -1,7 +1,8 @@
 import Yams
 
 extension AppConfig {
-    static let keys = ["path", "remote", "branch", "data", "state", "snapshots", "hooks", "services", "health", "kinds"]
+    static let keys = ["path", "remote", "branch", "data", "state", "snapshots", "hooks", "services", "health", "kinds",
+                       "lock", "locale"]
 
     /// Whether `name` can name an app: it appears in paths, lock files and messages, so it is kept plain:
     /// ASCII letters, digits, `.`, `_` and `-`, starting with a letter or digit, at most 64 characters.
@@ -43,7 +44,9 @@ extension AppConfig {
             hooks: try Self.hooks(map),
             services: try Self.services(map),
             health: try Self.health(map),
-            kinds: try Self.kinds(map)
+            kinds: try Self.kinds(map),
+            lock: try Self.lock(map),
+            locale: try Self.locale(map)
         )
         if remote.hasPrefix("-") || branch.hasPrefix("-") {
             throw map.error(remote.hasPrefix("-") ? "remote" : "branch", "must not start with \"-\"")
@@ -100,6 +103,24 @@ extension AppConfig {
             }
         }
         return services
+    }
+
+    private static func lock(_ map: YAMLMap) throws(ConfigError) -> LockConfig {
+        guard let lock = try map.map("lock") else { return LockConfig() }
+        try lock.allowOnly(["max_wait"])
+        return LockConfig(maxWait: try lock.positiveInt("max_wait") ?? LockConfig.defaultMaxWait)
+    }
+
+    /// A locale name as `LANG` takes it (`C.UTF-8`, `en_US.UTF-8`, `de_DE@euro`): nothing a shell or a
+    /// terminal could read as more than a name.
+    private static func locale(_ map: YAMLMap) throws(ConfigError) -> String {
+        guard let locale = try map.string("locale") else { return defaultLocale }
+        let allowed = locale.unicodeScalars.allSatisfy { $0.isASCII && ($0.properties.isAlphabetic
+            || ("0"..."9").contains($0) || "._-@".unicodeScalars.contains($0)) }
+        guard !locale.isEmpty, locale.count <= 64, allowed else {
+            throw map.error("locale", "expected a locale name such as C.UTF-8 or en_US.UTF-8")
+        }
+        return locale
     }
 
     private static func health(_ map: YAMLMap) throws(ConfigError) -> HealthConfig {
