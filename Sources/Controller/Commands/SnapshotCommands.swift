@@ -19,11 +19,12 @@ struct SnapshotsCommand: ParsableCommand {
             .snapshots(app: try AgentRequest.requireApp(resolved))
         }, human: { _, message in
             guard case .snapshots(let list) = message.event else { return }
-            if list.snapshots.isEmpty { print("no snapshots of \(list.app) yet (each deploy takes one)") }
+            let inert = ControlCharacters.escaped
+            if list.snapshots.isEmpty { print("no snapshots of \(inert(list.app)) yet (each deploy takes one)") }
             let formatter = ISO8601DateFormatter()
             for snapshot in list.snapshots.reversed() {
                 let commit = snapshot.commit.map { String($0.prefix(12)) } ?? "?"
-                print("\(snapshot.id)  \(formatter.string(from: snapshot.createdAt))  commit \(commit)  "
+                print(inert("\(snapshot.id)  \(formatter.string(from: snapshot.createdAt))  commit \(commit)  ")
                     + "\(snapshot.files) files  \(ByteCount.format(snapshot.bytes))  "
                     + "(\(snapshot.linked) linked, \(snapshot.copied) copied)")
             }
