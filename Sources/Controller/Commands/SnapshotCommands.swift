@@ -69,11 +69,13 @@ struct RestoreCommand: ParsableCommand {
 
 /// Who is deploying, recorded with the lock: `user@host`, or the CI job when running in one.
 enum ControllerIdentity {
+    /// Escaped like any text shown (``ControlCharacters/escaped(_:)``): the agent refuses a control character in
+    /// it, and an odd host name or CI variable must not make every deploy fail.
     static var current: String {
         let env = ProcessInfo.processInfo.environment
         if env["GITHUB_ACTIONS"] == "true", let repo = env["GITHUB_REPOSITORY"], let run = env["GITHUB_RUN_ID"] {
-            return "github-actions \(repo) run \(run)"
+            return ControlCharacters.escaped("github-actions \(repo) run \(run)")
         }
-        return "\(NSUserName())@\(ProcessInfo.processInfo.hostName)"
+        return ControlCharacters.escaped("\(NSUserName())@\(ProcessInfo.processInfo.hostName)")
     }
 }
