@@ -18,6 +18,10 @@ import Shared
 struct DeployRule {
     let app: AppConfig
     let git: Git
+    /// The commit checked out now (nil when there is none).
+    let live: String?
+    /// The app's state dir, whose last-deploy record names the commit live before.
+    let state: StateDirectory
 
     /// How the target commit was found.
     enum Source: Equatable {
@@ -39,9 +43,9 @@ struct DeployRule {
         return ["refs/heads/" + ref, "refs/tags/" + ref]
     }
 
-    /// Whether `commit` (a full id) is the live one, `live`, or the one live before the last successful deploy,
-    /// as recorded in `state`: those need neither a reachable ref nor a signature.
-    static func wasLive(_ commit: String, live: String?, state: StateDirectory) -> Bool {
+    /// Whether `commit` (a full id) is the live one or the one live before the last successful deploy, as
+    /// recorded in the state dir: those need neither a reachable ref nor a signature, nor a fetch.
+    func wasLive(_ commit: String) -> Bool {
         if commit == live { return true }
         guard let last = state.lastDeploy(), last.outcome == "succeeded" else { return false }
         return last.previousCommit == commit
@@ -60,6 +64,7 @@ struct DeployRule {
     /// - Throws: ``DeployFailure`` refusing with `unreachable` (no branch or allowed ref reaches it) or
     ///   `unsigned` (no signature by an allowed key), saying what to do.
     func check(_ commit: String, source: Source) throws {
+        if wasLive(commit) { return }
         if source == .commit {
             let branch = "refs/remotes/\(app.remote)/\(app.branch)"
             let reaching = try git.refs(containing: commit, under: [branch, Git.allowedNamespace])

@@ -153,17 +153,14 @@ final class DeployWorker {
 
     /// The exact commit to deploy, fetched and checked by ``DeployRule`` (which commits a deploy key can put live).
     private func resolveTarget() throws -> String {
-        let rule = DeployRule(app: app, git: git)
+        let rule = DeployRule(app: app, git: git, live: plan.previousCommit, state: state)
         do {
             if let commit = request.commit {
                 guard Git.isCommitID(commit) else {
                     throw DeployFailure.refused("bad_commit", "\"\(commit)\" is not a commit id (4 to 64 hex digits)")
                 }
                 // The live commit and the one before it (rollback) need no fetch: they deploy with the remote down.
-                if let found = git.commitIfPresent(commit),
-                   DeployRule.wasLive(found, live: plan.previousCommit, state: state) {
-                    return found
-                }
+                if let found = git.commitIfPresent(commit), rule.wasLive(found) { return found }
                 try rule.fetch(timeout: Self.fetchTimeout)
                 guard let found = git.commitIfPresent(commit) else {
                     let also = app.allowRefs.isEmpty ? "" : " or on \(app.allowRefs.joined(separator: ", "))"
