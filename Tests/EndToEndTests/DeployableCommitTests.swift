@@ -14,11 +14,13 @@ struct DeployableCommitTests {
         return result.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
     }
 
-    /// Commits `files` in the developer clone on a detached HEAD (main stays where it is, unless `ref` is
-    /// main) and pushes the commit to `ref` on the origin. Signed with `signingKey` when given.
+    /// Commits `files` in the developer clone on a detached HEAD (at `parent`, else main's tip; main stays where
+    /// it is unless `ref` is main) and pushes the commit to `ref` on the origin. Signed with `signingKey` when given.
     private func commit(_ vm: VMSandbox, _ files: [String: String], message: String, to ref: String,
-                        signingKey: String? = nil) throws -> String {
-        if ref != "refs/heads/main" { _ = try git(["checkout", "-q", "--detach"], in: vm.developer) }
+                        parent: String? = nil, signingKey: String? = nil) throws -> String {
+        if ref != "refs/heads/main" {
+            _ = try git(["checkout", "-q", "--detach"] + (parent.map { [$0] } ?? []), in: vm.developer)
+        }
         for (path, content) in files {
             try content.write(toFile: vm.developer + "/" + path, atomically: false, encoding: .utf8)
             chmod(vm.developer + "/" + path, path.hasSuffix(".sh") ? 0o755 : 0o644)
@@ -97,22 +99,37 @@ struct DeployableCommitTests {
             #expect(tag.status == 0, "a tag: \(tag.text)")
             #expect(try vm.liveCommit() == tagged)
 
+            // Two commits only release/1 reaches: the older one is first unknown here, then (once --ref release/1
+            // has fetched it and main is live again) present but unreachable from main, then allowed.
             let release = try commit(vm, ["bot.sh": SampleApp.bot(version: "r1")], message: "r1",
                                      to: "refs/heads/release/1")
-            let refused = try deploy(vm, ["--commit", release])
-            #expect(refused.status == 1, "a commit only release/1 reaches, not allowed: \(refused.text)")
-            #expect(["unknown_commit", "unreachable"].contains(refused.code ?? ""), "\(refused.text)")
+            let releaseTip = try commit(vm, ["bot.sh": SampleApp.bot(version: "r2")], message: "r2",
+                                        to: "refs/heads/release/1", parent: release)
+            let unknown = try deploy(vm, ["--commit", release])
+            #expect(unknown.status == 1, "a commit only release/1 reaches, not allowed: \(unknown.text)")
+            #expect(unknown.code == "unknown_commit", "\(unknown.text)")
             #expect(try vm.liveCommit() == tagged)
+            #expect(try deploy(vm, ["--ref", "release/1"]).status == 0)
+            #expect(try vm.liveCommit() == releaseTip)
+            #expect(try deploy(vm, []).status == 0)
+            let mainTip = try vm.liveCommit()
+            let refused = try deploy(vm, ["--commit", release])
+            #expect(refused.status == 1, "present but reachable only from release/1: \(refused.text)")
+            #expect(refused.code == "unreachable", "\(refused.text)")
+            let unchanged = try vm.liveCommit() == mainTip
+            #expect(unchanged)
             try configure(vm, "    allow_refs: [refs/tags/v*, refs/heads/release/*]\n")
             let allowed = try deploy(vm, ["--commit", release])
             #expect(allowed.status == 0, "allowed by allow_refs: \(allowed.text)")
             #expect(try vm.liveCommit() == release)
 
             try ReliabilityRecord.hostileInput(
-                id: "21-2", scenario: "`--commit` of a commit only `refs/heads/release/1` reaches, then with "
-                    + "`allow_refs: [refs/tags/v*, refs/heads/release/*]`; an older commit of main; a tag as `--ref`",
+                id: "21-2", scenario: "`--commit` of a commit only `refs/heads/release/1` reaches (not fetched yet; "
+                    + "then fetched by a `--ref release/1` deploy), then with `allow_refs: [refs/tags/v*, "
+                    + "refs/heads/release/*]`; an older commit of main; a tag as `--ref`",
                 injection: "`shipkeep deploy` with the deploy key",
-                outcome: "without allow_refs refused: \(HostileOutcome.codes([refused.code])), live commit unchanged; "
+                outcome: "without allow_refs refused: \(HostileOutcome.codes([unknown.code, refused.code])), "
+                    + (unchanged ? "live commit unchanged; " : "live commit changed; ")
                     + "with it exit \(allowed.status); older commit exit \(reachable.status); tag exit \(tag.status)",
                 test: "DeployableCommitTests/olderCommitsTagsAndAllowedRefsDeploy()"
             ).write()
