@@ -20,7 +20,8 @@ import Testing
         #expect(DeployRule.matches("refs/tags/v1.2", pattern: "refs/tags/v*"))
         #expect(DeployRule.matches("refs/heads/release/1/hotfix", pattern: "refs/heads/release/*"))
         #expect(DeployRule.matches("refs/heads/stable", pattern: "refs/heads/stable"))
-        #expect(!DeployRule.matches("refs/heads/stable-2", pattern: "refs/heads/stable"), "fetched as stable*, not allowed")
+        #expect(!DeployRule.matches("refs/heads/stable-2", pattern: "refs/heads/stable"),
+                "fetched as stable*, not allowed")
         #expect(!DeployRule.matches("refs/tags/x1", pattern: "refs/tags/v*"))
         #expect(!DeployRule.matches("refs/heads/release", pattern: "refs/heads/release/*"))
         #expect(DeployRule.matches("refs/tags/v1-signed", pattern: "refs/tags/v*-signed"))

@@ -105,7 +105,9 @@ import Testing
             .log(.init(stream: "stdout", line: hostile, source: "bot" + hostile)),
             .warning(.init(code: "repaired", message: hostile)),
         ]
-        for (index, event) in events.enumerated() { renderer.render(EventMessage(id: "1", seq: index + 1, event: event)) }
+        for (index, event) in events.enumerated() {
+            renderer.render(EventMessage(id: "1", seq: index + 1, event: event))
+        }
         let summary = DeploySummary(deploy: "d", app: "bots", commit: hostile, previousCommit: hostile,
                                     liveCommit: hostile, outcome: "rolled_back" + hostile, snapshot: nil, repairs: 0,
                                     seconds: 1)

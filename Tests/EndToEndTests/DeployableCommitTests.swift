@@ -8,8 +8,8 @@ import ShipkeepSandbox
 @Suite(.serialized, .timeLimit(.minutes(5)))
 struct DeployableCommitTests {
     private func git(_ arguments: [String], in directory: String) throws -> String {
-        let result = try runProcess(["git", "-C", directory, "-c", "user.name=Dev", "-c", "user.email=dev@example.invalid"]
-            + arguments)
+        let result = try runProcess(["git", "-C", directory, "-c", "user.name=Dev",
+                                     "-c", "user.email=dev@example.invalid"] + arguments)
         guard result.status == 0 else { throw SandboxError("git \(arguments) failed: \(result.stderr)") }
         return result.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
     }

@@ -113,7 +113,8 @@ import Testing
     }
 
     @Test func allowRefsAndRequireSignedAreOptionalAndKept() throws {
-        let yaml = "apps:\n  b:\n    path: /srv/b\n    allow_refs: [refs/tags/v*, refs/heads/release/*, refs/heads/stable]\n"
+        let yaml = "apps:\n  b:\n    path: /srv/b\n"
+            + "    allow_refs: [refs/tags/v*, refs/heads/release/*, refs/heads/stable]\n"
             + "    require_signed: /etc/shipkeep//allowed_signers\n"
         let app = try #require(try AgentConfig.parse(yaml, file: "agent.yml", home: "/home/deploy").app("b"))
         #expect(app.allowRefs == ["refs/tags/v*", "refs/heads/release/*", "refs/heads/stable"])

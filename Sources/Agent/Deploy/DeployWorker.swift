@@ -164,8 +164,8 @@ final class DeployWorker {
                 try rule.fetch(timeout: Self.fetchTimeout)
                 guard let found = git.commitIfPresent(commit) else {
                     let also = app.allowRefs.isEmpty ? "" : " or on \(app.allowRefs.joined(separator: ", "))"
-                    throw DeployFailure.refused("unknown_commit", "commit \(commit) is not on \(app.remote)/\(app.branch)"
-                        + "\(also); push it first")
+                    throw DeployFailure.refused("unknown_commit", "commit \(commit) is not on "
+                        + "\(app.remote)/\(app.branch)\(also); push it first")
                 }
                 try rule.check(found, source: .commit)
                 return found

@@ -25,8 +25,9 @@ struct Installer {
         /// what the uploaded agent answered, made inert.
         var report: String {
             let apps = ControlCharacters.escaped(apps.isEmpty ? "none" : apps.joined(separator: ", "))
+            let version = ControlCharacters.escaped(agentVersion)
             return """
-            installed shipkeep-agent \(ControlCharacters.escaped(agentVersion)) at \(agentPath) (\(ByteCount.format(agentBytes))\
+            installed shipkeep-agent \(version) at \(agentPath) (\(ByteCount.format(agentBytes))\
             \(agentStatic ? ", Swift runtime linked statically" : ""))
             agent.yml \(config) at \(configPath); apps: \(apps)
             add this line to ~/.ssh/authorized_keys on the VM for the deploy key (it can then run only the agent):

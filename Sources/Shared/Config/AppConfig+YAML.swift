@@ -54,8 +54,8 @@ extension AppConfig {
         allowRefs = try Self.allowRefs(map)
         if let signers = try map.string("require_signed") {
             guard signers.hasPrefix("/") else {
-                throw map.error("require_signed", "expected the absolute path of an allowed_signers file (ssh-keygen(1) "
-                    + "ALLOWED SIGNERS), got \"\(signers)\"")
+                throw map.error("require_signed", "expected the absolute path of an allowed_signers file "
+                    + "(ssh-keygen(1) ALLOWED SIGNERS), got \"\(signers)\"")
             }
             requireSigned = Self.normalize(signers)
         }
