@@ -128,6 +128,33 @@ import Testing
         #expect(failure("apps:\n  b:\n    path: /srv/b\n    services:\n      - name: x\n")?.key == "apps.b.services.0")
     }
 
+    @Test func allowRefsAndRequireSignedAreOptionalAndKept() throws {
+        let yaml = "apps:\n  b:\n    path: /srv/b\n"
+            + "    allow_refs: [refs/tags/v*, refs/heads/release/*, refs/heads/stable]\n"
+            + "    require_signed: /etc/shipkeep//allowed_signers\n"
+        let app = try #require(try AgentConfig.parse(yaml, file: "agent.yml", home: "/home/deploy").app("b"))
+        #expect(app.allowRefs == ["refs/tags/v*", "refs/heads/release/*", "refs/heads/stable"])
+        #expect(app.requireSigned == "/etc/shipkeep/allowed_signers")
+        let plain = try #require(try AgentConfig.parse(Self.full, file: "agent.yml", home: "/home/deploy").app("bots"))
+        #expect(plain.allowRefs.isEmpty && plain.requireSigned == nil)
+    }
+
+    @Test(arguments: ["refs/pull/*", "refs/changes/*", "refs/*", "HEAD", "v*", "refs/heads/", "refs/tags/a*b*",
+                      "refs/heads/a b", "refs/heads/../x", "refs/tags/v[0-9]"])
+    func allowRefsTakeOnlyBranchAndTagPatterns(pattern: String) {
+        let error = failure("apps:\n  b:\n    path: /srv/b\n    allow_refs: [\"\(pattern)\"]\n")
+        #expect(error?.key == "apps.b.allow_refs", "\(String(describing: error))")
+        #expect(error?.line == 4)
+        #expect(error?.description.hasPrefix("agent.yml:4: apps.b.allow_refs: ") == true)
+    }
+
+    @Test func requireSignedIsAnAbsolutePath() {
+        let error = failure("apps:\n  b:\n    path: /srv/b\n    require_signed: allowed_signers\n")
+        #expect(error?.key == "apps.b.require_signed")
+        #expect(error?.line == 4)
+        #expect(error?.message.contains("allowed_signers") == true)
+    }
+
     @Test func invalidYAMLReportsItsLine() {
         let error = failure("apps:\n  bots:\n    path: [unclosed\n")
         #expect(error?.line != nil)

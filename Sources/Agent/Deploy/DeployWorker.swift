@@ -197,29 +197,46 @@ final class DeployWorker {
         return (target, scan)
     }
 
+    /// The exact commit to deploy, fetched and checked by ``DeployRule`` (which commits a deploy key can put live).
     private func resolveTarget() throws -> String {
+        let rule = DeployRule(app: app, git: git, live: plan.previousCommit, state: state)
         do {
             if let commit = request.commit {
                 guard Git.isCommitID(commit) else {
                     throw DeployFailure.refused("bad_commit", "\"\(commit)\" is not a commit id (4 to 64 hex digits)")
                 }
-                if let found = git.commitIfPresent(commit) { return found }
-                try git.fetchBranch(remote: app.remote, branch: app.branch, timeout: Self.fetchTimeout)
-                if let found = git.commitIfPresent(commit) { return found }
-                try? git.fetchCommit(remote: app.remote, commit: commit, timeout: Self.fetchTimeout)
+                // The live commit and the one before it (rollback) need no fetch: they deploy with the remote down.
+                if let found = git.commitIfPresent(commit), rule.wasLive(found) { return found }
+                try rule.fetch(timeout: Self.fetchTimeout)
                 guard let found = git.commitIfPresent(commit) else {
-                    throw DeployFailure.refused("unknown_commit", "commit \(commit) is not on \(app.remote); push it first")
+                    let also = app.allowRefs.isEmpty ? "" : " or on \(app.allowRefs.joined(separator: ", "))"
+                    throw DeployFailure.refused("unknown_commit", "commit \(commit) is not on "
+                        + "\(app.remote)/\(app.branch)\(also); push it first")
                 }
+                try rule.check(found, source: .commit)
                 return found
             }
             if let ref = request.ref {
-                guard git.isValidRef(ref) else {
-                    throw DeployFailure.refused("bad_ref", "\"\(ref)\" is not a valid branch or tag name")
+                guard git.isValidRef(ref), let candidates = DeployRule.candidates(for: ref) else {
+                    throw DeployFailure.refused("bad_ref", "\"\(ref)\" is not a branch or tag: name refs/heads/…, "
+                        + "refs/tags/… or a bare branch or tag name")
                 }
-                return try git.fetchRef(remote: app.remote, ref: ref, timeout: Self.fetchTimeout)
+                var failure: GitError?
+                for candidate in candidates {
+                    do {
+                        let found = try git.fetchRef(remote: app.remote, ref: candidate, timeout: Self.fetchTimeout)
+                        try rule.check(found, source: .ref(candidate))
+                        return found
+                    } catch let error as GitError {
+                        failure = error
+                    }
+                }
+                throw failure ?? GitError(arguments: ["fetch"], message: "no branch or tag \(ref)")
             }
-            try git.fetchBranch(remote: app.remote, branch: app.branch, timeout: Self.fetchTimeout)
-            return try git.commit(of: "refs/remotes/\(app.remote)/\(app.branch)")
+            try rule.fetch(timeout: Self.fetchTimeout)
+            let tip = try git.commit(of: "refs/remotes/\(app.remote)/\(app.branch)")
+            try rule.check(tip, source: .commit)
+            return tip
         } catch let error as GitError {
             throw DeployFailure.refused("fetch", "cannot fetch from \(app.remote): \(error.message)")
         }

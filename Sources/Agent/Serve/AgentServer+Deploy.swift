@@ -84,7 +84,10 @@ extension AgentServer {
             + "worker died; see \(state.log(deploy))); nothing was changed")), id: deploy)
     }
 
-    /// `rollback`: deploys the commit that was live before the last successful deploy.
+    /// `rollback`: deploys the commit that was live before the last successful deploy. The worker's
+    /// ``DeployRule`` lets that commit through without reachability or signature (it was live, and this agent
+    /// recorded it), and without a fetch; it re-reads the record under the lock, so a request cannot name a
+    /// different "previous" commit.
     func rollback(app: AppConfig, reply: inout Reply) {
         let state = StateDirectory(path: app.state)
         guard let last = state.lastDeploy(), last.outcome == "succeeded", let previous = last.previousCommit,

@@ -29,6 +29,12 @@ public struct AppConfig: Equatable, Sendable {
 
     /// The locale when agent.yml names none: UTF-8 everywhere, and present on every Debian and Ubuntu.
     public static let defaultLocale = "C.UTF-8"
+    /// Refs besides `branch` whose commits `--commit` may deploy (`allow_refs`): patterns under `refs/heads/` or
+    /// `refs/tags/`, each with at most one `*` (which matches anything, `/` included, as in a git refspec).
+    public var allowRefs: [String] = []
+    /// An `allowed_signers` file (`require_signed`): when set, only commits carrying a git SSH signature by a key
+    /// listed there are deployed.
+    public var requireSigned: String?
 
     /// Absolute paths of the data dirs.
     public var dataPaths: [String] { data.map { path + "/" + $0 } }
