@@ -18,11 +18,11 @@ final class DeployWorker {
     /// Tracked files with edits that `--force` discards (their patch is saved first).
     private var discarded: [String] = []
     private var phase: (name: String, started: Date)?
+    /// The deploy that finished, successfully, while this one waited for the lock: its commit went live.
+    private var liveWhileWaiting: DeployRecord?
 
     /// Seconds a fetch may take.
     static let fetchTimeout = 300.0
-    /// The longest a deploy may wait for the lock, whatever the request asks: one day.
-    static let maxLockWait = 86_400
 
     /// Prepares the worker; the journal is created at once so that even a refusal is recorded.
     ///
@@ -45,16 +45,25 @@ final class DeployWorker {
         // that recovery can see.
         begin("preflight", pause: false)
         let lock: DeployLock.Held
-        let wait = Double(min(max(request.waitLock ?? 0, 0), Self.maxLockWait))
+        // agent.yml caps the wait, whatever the request asks: a waiting worker is a process and its memory.
+        let wait = Double(min(max(request.waitLock ?? 0, 0), app.lock.maxWait))
+        let lastBefore = state.lastDeploy()?.deploy
+        var waited = false
         do {
             lock = try DeployLock.acquire(state, record: .init(deploy: deploy, controller: request.controller,
                                                                 commit: request.commit ?? request.ref,
                                                                 startedAt: started, pid: getpid()),
-                                          wait: wait) { holder in
+                                          wait: wait, inTurn: true) { holder in
+                waited = true
                 emit(.warning(.init(code: "waiting_for_lock", message: "app \(app.name) is locked by deploy "
                     + "\(holder.deploy)\(holder.commit.map { " (commit \($0.prefix(12)))" } ?? ""); waiting up to "
                     + "\(Int(wait))s for it to finish")))
             }
+        } catch let superseded as DeployLock.Superseded {
+            return finish(DeployFailure(outcome: "superseded", code: "superseded",
+                                        message: "deploy \(deploy) was superseded by deploy \(superseded.by), a newer "
+                                            + "request for \(app.name), while it waited for the lock (at most one "
+                                            + "deploy waits per app); nothing was changed"), lock: nil)
         } catch let busy as DeployLock.Busy {
             let holder = busy.holder
             let by = holder.controller.map { " by \($0)" } ?? ""
@@ -70,6 +79,10 @@ final class DeployWorker {
             let recovery = Recovery(app: app).recover(stale.deploy)
             emit(.warning(.init(code: "recovered", message: recovery.message ?? "recovered deploy \(stale.deploy)")))
         }
+        if waited, let last = state.lastDeploy(), last.deploy != lastBefore, last.outcome == "succeeded",
+           !last.commit.isEmpty {
+            liveWhileWaiting = last
+        }
         FaultPoint.pauseIfRequested(state: state, phase: "preflight")
         do {
             try runPhases()
@@ -83,6 +96,7 @@ final class DeployWorker {
 
     private func runPhases() throws {
         let (target, scan) = try preflight()
+        try refuseDowngrade(to: target)
         try takeSnapshot(scan)
         do {
             try update(to: target)
@@ -103,6 +117,20 @@ final class DeployWorker {
             fail(detail: reason.message)
             try rollback(because: reason.message)
         }
+    }
+
+    /// A deploy that waited while another made a commit live must not undo it: when its own target is that
+    /// commit or an ancestor of it (two laptops, the older push waiting), it ends superseded, nothing changed.
+    private func refuseDowngrade(to target: String) throws {
+        guard let last = liveWhileWaiting, target == last.commit || git.isAncestor(target, of: last.commit) else {
+            return
+        }
+        let relation = target == last.commit ? "the same commit" : "an ancestor of it"
+        throw DeployFailure(outcome: "superseded", code: "superseded",
+                            message: "deploy \(deploy) was superseded by deploy \(last.deploy), which made "
+                                + "\(last.commit.prefix(12)) live while this one waited for the lock; "
+                                + "\(target.prefix(12)) is \(relation), so deploying it would undo that. Nothing "
+                                + "was changed; deploy it without waiting to roll back on purpose")
     }
 
     // MARK: - Phases
@@ -169,29 +197,46 @@ final class DeployWorker {
         return (target, scan)
     }
 
+    /// The exact commit to deploy, fetched and checked by ``DeployRule`` (which commits a deploy key can put live).
     private func resolveTarget() throws -> String {
+        let rule = DeployRule(app: app, git: git, live: plan.previousCommit, state: state)
         do {
             if let commit = request.commit {
                 guard Git.isCommitID(commit) else {
                     throw DeployFailure.refused("bad_commit", "\"\(commit)\" is not a commit id (4 to 64 hex digits)")
                 }
-                if let found = git.commitIfPresent(commit) { return found }
-                try git.fetchBranch(remote: app.remote, branch: app.branch, timeout: Self.fetchTimeout)
-                if let found = git.commitIfPresent(commit) { return found }
-                try? git.fetchCommit(remote: app.remote, commit: commit, timeout: Self.fetchTimeout)
+                // The live commit and the one before it (rollback) need no fetch: they deploy with the remote down.
+                if let found = git.commitIfPresent(commit), rule.wasLive(found) { return found }
+                try rule.fetch(timeout: Self.fetchTimeout)
                 guard let found = git.commitIfPresent(commit) else {
-                    throw DeployFailure.refused("unknown_commit", "commit \(commit) is not on \(app.remote); push it first")
+                    let also = app.allowRefs.isEmpty ? "" : " or on \(app.allowRefs.joined(separator: ", "))"
+                    throw DeployFailure.refused("unknown_commit", "commit \(commit) is not on "
+                        + "\(app.remote)/\(app.branch)\(also); push it first")
                 }
+                try rule.check(found, source: .commit)
                 return found
             }
             if let ref = request.ref {
-                guard git.isValidRef(ref) else {
-                    throw DeployFailure.refused("bad_ref", "\"\(ref)\" is not a valid branch or tag name")
+                guard git.isValidRef(ref), let candidates = DeployRule.candidates(for: ref) else {
+                    throw DeployFailure.refused("bad_ref", "\"\(ref)\" is not a branch or tag: name refs/heads/…, "
+                        + "refs/tags/… or a bare branch or tag name")
                 }
-                return try git.fetchRef(remote: app.remote, ref: ref, timeout: Self.fetchTimeout)
+                var failure: GitError?
+                for candidate in candidates {
+                    do {
+                        let found = try git.fetchRef(remote: app.remote, ref: candidate, timeout: Self.fetchTimeout)
+                        try rule.check(found, source: .ref(candidate))
+                        return found
+                    } catch let error as GitError {
+                        failure = error
+                    }
+                }
+                throw failure ?? GitError(arguments: ["fetch"], message: "no branch or tag \(ref)")
             }
-            try git.fetchBranch(remote: app.remote, branch: app.branch, timeout: Self.fetchTimeout)
-            return try git.commit(of: "refs/remotes/\(app.remote)/\(app.branch)")
+            try rule.fetch(timeout: Self.fetchTimeout)
+            let tip = try git.commit(of: "refs/remotes/\(app.remote)/\(app.branch)")
+            try rule.check(tip, source: .commit)
+            return tip
         } catch let error as GitError {
             throw DeployFailure.refused("fetch", "cannot fetch from \(app.remote): \(error.message)")
         }
@@ -232,7 +277,7 @@ final class DeployWorker {
                     + "tracked file(s) (\(Self.sample(discarded))); they are saved in \(state.patch(deploy)) "
                     + "(apply with git apply)")))
             }
-            let untracked = (try? git.untrackedFiles(excluding: protectedPaths)) ?? []
+            let untracked = (try? git.untrackedFiles(excluding: app.protectedPaths)) ?? []
             if !untracked.isEmpty {
                 emit(.warning(.init(code: "untracked", message: "\(untracked.count) untracked file(s) outside the data "
                     + "dirs are kept as they are (\(Self.sample(untracked))); add them to .gitignore or to a data dir "
@@ -350,7 +395,8 @@ final class DeployWorker {
 
     /// Checks out `commit` without destroying a file, and says what it kept.
     private func checkout(_ commit: String) throws {
-        let report = try git.checkout(commit, protecting: protectedPaths, saveDir: state.saved(deploy), timeout: 300)
+        let report = try git.checkout(commit, protecting: app.protectedPaths, saveDir: state.saved(deploy),
+                                      timeout: 300)
         if !report.displaced.isEmpty {
             emit(.warning(.init(code: "displaced", message: "\(report.displaced.count) untracked file(s) stood where "
                 + "commit \(commit.prefix(12)) tracks files (\(Self.sample(report.displaced))); copies of them are "
@@ -361,13 +407,6 @@ final class DeployWorker {
     /// Up to five paths, for a message.
     static func sample(_ paths: [String]) -> String {
         paths.prefix(5).joined(separator: ", ") + (paths.count > 5 ? ", …" : "")
-    }
-
-    /// Data dirs, and the state and snapshot dirs when they sit inside the work tree: `git clean` keeps off them.
-    private var protectedPaths: [String] {
-        app.data + [app.state, app.snapshots.dir].compactMap { path in
-            path.hasPrefix(app.path + "/") ? String(path.dropFirst(app.path.count + 1)) : nil
-        }
     }
 
     // MARK: - Events
@@ -382,13 +421,15 @@ final class DeployWorker {
         if let failure, phase != nil { fail(detail: failure.message) }
         AppendedTail(dir: state.tail(deploy)).remove()
         if let lock {
-            if failure?.outcome != "refused" || plan.targetCommit != nil {
+            // A superseded deploy changed nothing and must not become the one `rollback` undoes.
+            if failure?.outcome != "superseded" && (failure?.outcome != "refused" || plan.targetCommit != nil) {
                 try? state.recordLastDeploy(DeployRecord(deploy: deploy, commit: plan.targetCommit ?? "",
                                                          previousCommit: plan.previousCommit, startedAt: started,
                                                          finishedAt: Date(), outcome: outcome, message: failure?.message))
             }
             lock.release()
         }
+        state.pruneDeploys(app: app, running: deploy)
         emit(.result(Event.Result(ok: failure == nil, error: failure.map { WireError(code: $0.code, message: $0.message) },
                                   deploy: summary)))
         return failure == nil ? 0 : 1

@@ -27,7 +27,7 @@ struct Recovery {
 
         if reached.contains("update") || reached.contains("rollback"), let previous = plan?.previousCommit {
             do {
-                try git.checkout(previous, protecting: app.data, saveDir: state.saved(deploy), timeout: 300)
+                try git.checkout(previous, protecting: app.protectedPaths, saveDir: state.saved(deploy), timeout: 300)
                 done.append("code reset to \(previous.prefix(12))")
             } catch {
                 done.append("could not reset the code to \(previous.prefix(12)): \(error)")

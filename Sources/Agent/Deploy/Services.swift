@@ -45,7 +45,8 @@ struct Services {
     /// Runs a hook or service command in the work tree. Returns nil on success, else why not.
     func run(_ argv: [String], name: String, timeout: Double, what: String, quiet: Bool = false) -> String? {
         do {
-            let outcome = try ProcessRunner.run(argv, cwd: app.path, timeout: max(timeout, 0.1)) { stream, line in
+            let outcome = try ProcessRunner.run(argv, cwd: app.path, environment: ChildEnvironment.app(app),
+                                                timeout: max(timeout, 0.1)) { stream, line in
                 if !quiet { onLine(name, stream, line) }
             }
             guard outcome.succeeded else {

@@ -17,12 +17,39 @@ extension Git {
         return (try? run(["check-ref-format", "--allow-onelevel", ref])) != nil
     }
 
-    /// Fetches the configured branch into `refs/remotes/<remote>/<branch>`.
+    /// Where the refs `allow_refs` names are fetched to: `refs/tags/v1` is kept as
+    /// `refs/shipkeep/allowed/tags/v1`, apart from every ref a fetch or a person makes.
+    static let allowedNamespace = "refs/shipkeep/allowed/"
+
+    /// Fetches the configured branch into `refs/remotes/<remote>/<branch>` and, in the same fetch, every ref
+    /// matching `allowed` (patterns with at most one `*`) into ``allowedNamespace``, pruning those the remote no
+    /// longer has. A pattern without `*` is fetched as `PATTERN*` (a missing ref must not fail the fetch);
+    /// ``DeployRule`` counts only the refs that match the pattern itself.
     ///
     /// - Throws: ``GitError`` with what git said (network, auth, missing branch).
-    func fetchBranch(remote: String, branch: String, timeout: Double) throws {
+    func fetchBranch(remote: String, branch: String, allowing allowed: [String] = [], timeout: Double) throws {
+        let extra = allowed.map { pattern in
+            let glob = pattern.contains("*") ? pattern : pattern + "*"
+            return "+\(glob):\(Self.allowedNamespace)\(glob.dropFirst("refs/".count))"
+        }
         try run(["fetch", "--quiet", "--prune", "--no-tags", "--", remote,
-                 "+refs/heads/\(branch):refs/remotes/\(remote)/\(branch)"], timeout: timeout)
+                 "+refs/heads/\(branch):refs/remotes/\(remote)/\(branch)"] + extra, timeout: timeout)
+    }
+
+    /// The refs under `prefixes` (each a full ref or a prefix ending in `/`) from which `commit` is reachable.
+    ///
+    /// - Throws: ``GitError``.
+    func refs(containing commit: String, under prefixes: [String]) throws -> [String] {
+        try run(["for-each-ref", "--format=%(refname)", "--contains", commit, "--"] + prefixes)
+            .split(separator: "\n").map(String.init)
+    }
+
+    /// Checks that `commit` carries a git SSH signature by a key listed in `allowedSigners` (ssh-keygen's
+    /// ALLOWED SIGNERS format).
+    ///
+    /// - Throws: ``GitError`` with git's last line ("No principal matched.", "no signature found").
+    func verifySignature(of commit: String, allowedSigners: String) throws {
+        try run(["-c", "gpg.format=ssh", "-c", "gpg.ssh.allowedSignersFile=\(allowedSigners)", "verify-commit", commit])
     }
 
     /// Fetches `ref` (branch or tag) and returns the commit it points to.
@@ -44,13 +71,6 @@ extension Git {
     func commit(of revision: String) throws -> String {
         try run(["rev-parse", "--verify", "--quiet", "--end-of-options", "\(revision)^{commit}"])
             .trimmingCharacters(in: .whitespacesAndNewlines)
-    }
-
-    /// Fetches one commit by id (servers allow it for reachable commits with protocol v2).
-    ///
-    /// - Throws: ``GitError``.
-    func fetchCommit(remote: String, commit: String, timeout: Double) throws {
-        try run(["fetch", "--quiet", "--no-tags", "--", remote, commit], timeout: timeout)
     }
 
     /// Paths tracked by `commit` (or by the index when nil) under `paths`.
@@ -178,5 +198,11 @@ extension Git {
     /// - Throws: ``GitError``.
     func uncommittedPatch(excluding protected: [String]) throws -> String {
         try run(["diff", "--binary", "HEAD", "--", ":/"] + protected.map { ":(exclude,top)" + $0 })
+    }
+
+    /// Whether `commit` is `descendant` or one of its ancestors (`git merge-base --is-ancestor`); false when
+    /// either is unknown.
+    func isAncestor(_ commit: String, of descendant: String) -> Bool {
+        (try? run(["merge-base", "--is-ancestor", commit, descendant])) != nil
     }
 }
