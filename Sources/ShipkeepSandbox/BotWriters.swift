@@ -10,7 +10,7 @@ public enum BotWriters {
     /// The interpreter the writers run with.
     public static let python = "/usr/bin/python3"
 
-    /// Twenty times a second: `paper_trading_outputs/state.json` (`{"counter": N}`) replaced by write-temp and
+    /// Five times a second: `paper_trading_outputs/state.json` (`{"counter": N}`) replaced by write-temp and
     /// `os.replace`, and `paper_trading_outputs/trades.csv` rewritten in place (`open(…, "w")`) with a header and
     /// rows 1…N. Before each write it reads both back, as a bot reloading its state would, and records any
     /// difference from what it wrote last (a file put back to an older version, or one it cannot parse).
@@ -58,6 +58,9 @@ public enum BotWriters {
                 json.dump({"counter": n, "updated": time.time()}, f)
                 f.flush()
                 os.fsync(f.fileno())
+            # As long as writing a large state takes: a snapshot often holds the temporary file, which is gone
+            # (renamed over state.json) by the time verify and the data guard look.
+            time.sleep(0.15)
             os.replace(temporary, state_path)
             rows.append(row(n))
             with open(trades_path, "w") as f:
@@ -117,6 +120,18 @@ public enum BotWriters {
         \(python) - <<'EOF'
         open("paper_trading_outputs/signals_1.jsonl", "w").close()
         with open("paper_trading_outputs/signals_2.jsonl", "w") as f:
+            f.write('\(clobbered)' + '\\n')
+        EOF
+        """
+
+    /// A start step for `restart.sh` of new code that starts cleanly and truncates
+    /// `paper_trading_outputs/signals_1.jsonl` a second later, from a detached process, writing ``clobberedLine``
+    /// into it: damage done while the health checks already pass.
+    public static let clobberAfterStart = """
+        nohup setsid \(python) - > /dev/null 2>&1 <<'EOF' &
+        import time
+        time.sleep(1)
+        with open("paper_trading_outputs/signals_1.jsonl", "w") as f:
             f.write('\(clobbered)' + '\\n')
         EOF
         """

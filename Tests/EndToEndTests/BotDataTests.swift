@@ -43,7 +43,9 @@ struct BotDataTests {
                 injection: "a Python writer (write-temp + `os.replace`; `open(…, \"w\")`) running through 3 deploys",
                 outcome: "deploy exits \(statuses.map(String.init).joined(separator: ", ")); "
                     + "\(touched.count) warnings about them, \(asides.count) `.shipkeep-` copies; "
-                    + "\(writer.problems.count) bad read-backs; counter \(last), \(rows.count) CSV rows",
+                    + "\(writer.problems.count) bad read-backs; final counter "
+                    + (try Self.stateCounter(vm) == last ? "the last written" : "not the last written")
+                    + ", CSV rows " + (rows == Array(1...last) ? "1…N complete" : "incomplete"),
                 linesLost: lost,
                 test: "BotDataTests/aStateFileReplacedByRenameAndACSVRewrittenInPlaceAreNeverRepairedNorDamaged()"
             ).write()
@@ -91,8 +93,8 @@ struct BotDataTests {
                 section: "bot-data", id: "31-2",
                 scenario: "a log rotated by Python's RotatingFileHandler about every 0.2 s",
                 injection: "a Python writer (`maxBytes` 4000, ~500 lines/s) running through 5 deploys",
-                outcome: "deploy exits \(statuses.map(String.init).joined(separator: ", ")); \(last) lines in "
-                    + "\(rotated.count) files: \(missing.count) missing, \(duplicated.count) duplicated; "
+                outcome: "deploy exits \(statuses.map(String.init).joined(separator: ", ")); across the rotated "
+                    + "files \(missing.count) lines missing, \(duplicated.count) duplicated; "
                     + "\(asides.count) `.shipkeep-` copies, \(touched.count) warnings about it",
                 linesLost: lost, test: "BotDataTests/aLogRotatedByRotatingFileHandlerKeepsEveryLineExactlyOnce()"
             ).write()
@@ -157,6 +159,43 @@ struct BotDataTests {
                     + "appending commit: exit \(appended.status), \(appended.outcome ?? "no outcome")",
                 linesLost: lost,
                 test: "BotDataTests/newCodeThatClobbersItsHistoryIsRolledBackAndCodeThatAppendsIsDeployed()"
+            ).write()
+        }
+    }
+
+    @Test func newCodeThatClobbersDuringTheSettleTimeIsRolledBack() throws {
+        try withSandbox(bot: true) { vm in
+            // The checks pass at once; the guard has to keep looking for the 3 s of health.settle.
+            try vm.writeAgentConfig(healthTimeout: 8, healthSettle: 3)
+            let path = vm.appPath + "/paper_trading_outputs/signals_1.jsonl"
+            let original = Self.jsonl(lines: 160)
+            try original.write(to: URL(fileURLWithPath: path))
+            let previous = try vm.liveCommit()
+            try vm.commit(["restart.sh": SampleApp.restart + "\n" + BotWriters.clobberAfterStart + "\n"],
+                          message: "v2: start fresh a second after starting")
+            let clobbered = try DeployRun(vm)
+            #expect(clobbered.status == 1, "\(clobbered)")
+            #expect(clobbered.outcome == "rolled_back", "\(clobbered)")
+            #expect(try vm.liveCommit() == previous, "the previous commit is live again")
+            let line = "paper_trading_outputs/signals_1.jsonl: 10.0 KiB → \(BotWriters.clobberedLine.utf8.count) B"
+            #expect(clobbered.errorMessage.contains(line), "\(clobbered)")
+            #expect(clobbered.process.stderr.contains("paper_trading_outputs/signals_1.jsonl"), "\(clobbered)")
+            let live = FileManager.default.contents(atPath: path) ?? Data()
+            #expect(live.starts(with: original), "signals_1.jsonl is back: \(live.count) bytes of \(original.count)")
+            let asides = Self.asideFiles(vm, in: "paper_trading_outputs").filter { $0.hasPrefix("signals_1.jsonl.") }
+            #expect(asides.map { FileManager.default.contents(atPath: vm.appPath + "/paper_trading_outputs/" + $0) }
+                    == [Data(BotWriters.clobberedLine.utf8)], "what the new code wrote is beside it: \(asides)")
+            let lost = try Faults.linesLost(vm)
+
+            try ReliabilityRecord(
+                section: "bot-data", id: "31-3b",
+                scenario: "new code truncates a JSONL file a second after it started, while its checks pass",
+                injection: "restart.sh of the new commit starts a detached `sleep 1; open(…, \"w\")`; "
+                    + "`health.settle: 3`",
+                outcome: "exit \(clobbered.status), \(clobbered.outcome ?? "no outcome"); "
+                    + "signals_1.jsonl \(live.starts(with: original) ? "restored" : "not restored"), "
+                    + "\(asides.count) copy of the new code's output beside it",
+                linesLost: lost, test: "BotDataTests/newCodeThatClobbersDuringTheSettleTimeIsRolledBack()"
             ).write()
         }
     }
