@@ -113,6 +113,48 @@ public enum BotWriters {
             f.write(f"{n}\\n")
         """
 
+    /// About 500 lines a second (`seq=N …`) appended to `logs/ct.log` through one handle opened with `"a"`, rotated
+    /// about every 0.2 s the way logrotate's `copytruncate` does it: every `ct.log.K` renamed to `ct.log.K+1`, the
+    /// log copied to `ct.log.1`, then truncated in place (same inode, the handle stays open). The writer rotates
+    /// between two of its own writes, so unlike logrotate it loses no line in the copy: every line must be found
+    /// exactly once at the end.
+    public static let copyTruncatedLog = """
+        import os, shutil, signal, sys, time
+
+        prefix = sys.argv[1]
+        stopping = False
+
+        def stop(*_):
+            global stopping
+            stopping = True
+
+        signal.signal(signal.SIGTERM, stop)
+        os.makedirs("logs", exist_ok=True)
+        path = "logs/ct.log"
+        log = open(path, "a", buffering=1)
+        n = 0
+        rotations = 0
+        rotated_at = time.monotonic()
+        while not stopping:
+            for _ in range(10):
+                n += 1
+                log.write(f"seq={n:08d} tick price=101.25 qty=3\\n")
+            if time.monotonic() - rotated_at >= 0.2:
+                for k in range(rotations, 0, -1):
+                    os.rename(f"{path}.{k}", f"{path}.{k + 1}")
+                shutil.copyfile(path, path + ".1")
+                os.truncate(path, 0)
+                rotations += 1
+                rotated_at = time.monotonic()
+            if n == 10:
+                with open(prefix + ".pid", "w") as f:
+                    f.write(f"{os.getpid()}\\n")
+            time.sleep(0.02)
+        log.close()
+        with open(prefix + ".done", "w") as f:
+            f.write(f"{n}\\n")
+        """
+
     /// A start step for `restart.sh` (shell text, run in the work tree) of new code that clobbers its history: it
     /// truncates `paper_trading_outputs/signals_1.jsonl` (`open(…, "w")`) and overwrites
     /// `paper_trading_outputs/signals_2.jsonl` with ``clobberedLine``.

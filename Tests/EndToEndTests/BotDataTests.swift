@@ -3,9 +3,9 @@ import Testing
 import ShipkeepSandbox
 
 /// Bots that keep their data the ways real bots do (section `bot-data` of docs/RELIABILITY.md), deployed to while
-/// they write: a state file replaced by rename and a CSV rewritten in place, a log rotated by `RotatingFileHandler`,
-/// and new code that clobbers its own history on start. Untracked files, the `logs/.gitkeep` migration and a
-/// mistyped data dir are in `BotDataTests+Tree.swift`.
+/// they write: a state file replaced by rename and a CSV rewritten in place, logs rotated by rename and by
+/// copytruncate, and new code that clobbers its own history. Untracked files, the `logs/.gitkeep` migration
+/// and a mistyped data dir are in `BotDataTests+Tree.swift`.
 @Suite(.serialized, .timeLimit(.minutes(3)))
 struct BotDataTests {
     @Test func aStateFileReplacedByRenameAndACSVRewrittenInPlaceAreNeverRepairedNorDamaged() throws {
@@ -52,9 +52,10 @@ struct BotDataTests {
         }
     }
 
-    @Test func aLogRotatedByRotatingFileHandlerKeepsEveryLineExactlyOnce() throws {
+    @Test func logsRotatedByRenameAndByCopytruncateKeepEveryLineExactlyOnce() throws {
         try withSandbox(bot: true) { vm in
-            let writer = try BotWriter(BotWriters.rotatingLog, name: "rotating", in: vm)
+            let writers = [try BotWriter(BotWriters.rotatingLog, name: "rot.log", in: vm),
+                           try BotWriter(BotWriters.copyTruncatedLog, name: "ct.log", in: vm)]
             var touched: [String] = []
             var statuses: [Int32] = []
             for version in 2...6 {
@@ -63,40 +64,41 @@ struct BotDataTests {
                 statuses.append(deployed.status)
                 #expect(deployed.status == 0, "\(deployed)")
                 #expect(try vm.liveCommit() == target)
-                touched += deployed.warnings.map { $0.message }.filter { $0.contains("rot.log") }
+                touched += deployed.warnings.map { $0.message }
+                    .filter { $0.contains("rot.log") || $0.contains("ct.log") }
             }
-            #expect(writer.isRunning, "the writer died: \(writer.output)")
-            let last = try writer.stop()
-            let names = try FileManager.default.contentsOfDirectory(atPath: vm.appPath + "/logs")
-            let rotated = names.filter { $0.hasPrefix("rot.log") && !$0.contains(".shipkeep-") }
-            #expect(rotated.count > 10, "the log rotated during the deploys: \(rotated.count) files")
-            #expect(rotated.count < BotWriters.rotatingLogBackups, "the handler deleted none")
-            var seen: [Int: Int] = [:]
-            for name in rotated {
-                let text = try String(contentsOfFile: vm.appPath + "/logs/" + name, encoding: .utf8)
-                for line in text.split(separator: "\n") {
-                    guard line.hasPrefix("seq="), let seq = Int(line.dropFirst(4).prefix(8)) else { continue }
-                    seen[seq, default: 0] += 1
-                }
+            var counts: [String] = []
+            var lost = 0
+            for writer in writers {
+                #expect(writer.isRunning, "\(writer.name) died: \(writer.output)")
+                let last = try writer.stop()
+                let lines = try Self.rotatedLines(vm, log: writer.name)
+                // More files than deploys: the log rotated while they ran, not only before the first.
+                #expect(lines.files > 5, "\(writer.name) rotated during the deploys: \(lines.files) files")
+                #expect(lines.files < BotWriters.rotatingLogBackups, "\(writer.name): the handler deleted none")
+                let missing = (1...last).filter { lines.seen[$0] == nil }
+                let duplicated = lines.seen.filter { $0.value > 1 }.keys.sorted()
+                lost += missing.count + lines.seen.values.reduce(0) { $0 + max(0, $1 - 1) }
+                    + lines.seen.keys.filter { $0 > last }.count
+                #expect(missing.isEmpty,
+                        "\(writer.name): \(missing.count) of \(last) missing, first \(missing.prefix(10))")
+                #expect(duplicated.isEmpty,
+                        "\(writer.name): \(duplicated.count) duplicated, first \(duplicated.prefix(10))")
+                counts.append("\(writer.name)*: \(missing.count) lines missing, \(duplicated.count) duplicated")
             }
-            let missing = (1...last).filter { seen[$0] == nil }
-            let duplicated = seen.filter { $0.value > 1 }.keys.sorted()
-            let extra = seen.keys.filter { $0 > last }
-            let lost = missing.count + seen.values.reduce(0) { $0 + max(0, $1 - 1) } + extra.count
-            #expect(missing.isEmpty, "\(missing.count) of \(last) lines missing, first \(missing.prefix(10))")
-            #expect(duplicated.isEmpty, "\(duplicated.count) lines duplicated, first \(duplicated.prefix(10))")
             let asides = Self.asideFiles(vm, in: "logs")
             #expect(asides.isEmpty, "copies beside the logs: \(asides)")
-            #expect(touched.isEmpty, "warnings about the rotated log: \(touched)")
+            #expect(touched.isEmpty, "warnings about the rotated logs: \(touched)")
 
             try ReliabilityRecord(
                 section: "bot-data", id: "31-2",
-                scenario: "a log rotated by Python's RotatingFileHandler about every 0.2 s",
-                injection: "a Python writer (`maxBytes` 4000, ~500 lines/s) running through 5 deploys",
-                outcome: "deploy exits \(statuses.map(String.init).joined(separator: ", ")); across the rotated "
-                    + "files \(missing.count) lines missing, \(duplicated.count) duplicated; "
-                    + "\(asides.count) `.shipkeep-` copies, \(touched.count) warnings about it",
-                linesLost: lost, test: "BotDataTests/aLogRotatedByRotatingFileHandlerKeepsEveryLineExactlyOnce()"
+                scenario: "logs rotated about every 0.2 s: by Python's RotatingFileHandler (rename) and by "
+                    + "logrotate-style copytruncate",
+                injection: "two Python writers (~500 lines/s each) running through 5 deploys",
+                outcome: "deploy exits \(statuses.map(String.init).joined(separator: ", ")); "
+                    + counts.joined(separator: "; ")
+                    + "; \(asides.count) `.shipkeep-` copies, \(touched.count) warnings about them",
+                linesLost: lost, test: "BotDataTests/logsRotatedByRenameAndByCopytruncateKeepEveryLineExactlyOnce()"
             ).write()
         }
     }
@@ -154,8 +156,10 @@ struct BotDataTests {
                 section: "bot-data", id: "31-3",
                 scenario: "new code truncates one JSONL file and overwrites another on start; then code that appends",
                 injection: "restart.sh of the new commit runs `open(…, \"w\")` on signals_1.jsonl (10 KiB) "
-                    + "and signals_2.jsonl (5 KiB); the next commit's appends a line",
-                outcome: "clobbering commit: exit \(clobbered.status), \(clobbered.outcome ?? "no outcome"); "
+                    + "and signals_2.jsonl (5 KiB); the next commit's restart.sh appends a line",
+                outcome: "clobbering commit: exit \(clobbered.status), \(clobbered.outcome ?? "no outcome"), "
+                    + "message names \(originals.keys.filter { message.contains("paper_trading_outputs/" + $0) }.count)"
+                    + " of the 2 files; "
                     + "appending commit: exit \(appended.status), \(appended.outcome ?? "no outcome")",
                 linesLost: lost,
                 test: "BotDataTests/newCodeThatClobbersItsHistoryIsRolledBackAndCodeThatAppendsIsDeployed()"
@@ -215,6 +219,22 @@ struct BotDataTests {
     static func csvRows(_ vm: VMSandbox) throws -> [Int] {
         let text = try String(contentsOfFile: vm.appPath + "/paper_trading_outputs/trades.csv", encoding: .utf8)
         return text.split(separator: "\n").dropFirst().compactMap { Int($0.prefix { $0 != "," }) }
+    }
+
+    /// How often each `seq=N` line occurs across `logs/LOG` and its rotations (`LOG.1`, `LOG.2`, …), and in how
+    /// many files; the copies a deploy put aside are not counted.
+    static func rotatedLines(_ vm: VMSandbox, log: String) throws -> (seen: [Int: Int], files: Int) {
+        let names = try FileManager.default.contentsOfDirectory(atPath: vm.appPath + "/logs")
+            .filter { $0 == log || ($0.hasPrefix(log + ".") && Int($0.dropFirst(log.count + 1)) != nil) }
+        var seen: [Int: Int] = [:]
+        for name in names {
+            let text = try String(contentsOfFile: vm.appPath + "/logs/" + name, encoding: .utf8)
+            for line in text.split(separator: "\n") {
+                guard line.hasPrefix("seq="), let seq = Int(line.dropFirst(4).prefix(8)) else { continue }
+                seen[seq, default: 0] += 1
+            }
+        }
+        return (seen, names.count)
     }
 
     /// Numbers missing from 1…last, plus numbers there more than once.
