@@ -10,12 +10,13 @@ public enum BotWriters {
     /// The interpreter the writers run with.
     public static let python = "/usr/bin/python3"
 
-    /// Five times a second: `paper_trading_outputs/state.json` (`{"counter": N}`) replaced by write-temp and
-    /// `os.replace`, and `paper_trading_outputs/trades.csv` rewritten in place (`open(…, "w")`) with a header and
-    /// rows 1…N. Before each write it reads both back, as a bot reloading its state would, and records any
-    /// difference from what it wrote last (a file put back to an older version, or one it cannot parse).
+    /// Five times a second: `paper_trading_outputs/state.json` (`{"counter": N}`) replaced by a write to a new
+    /// temporary file beside it (`tempfile.mkstemp`: a new name each time, as `atomicwrites` does) and `os.replace`,
+    /// and `paper_trading_outputs/trades.csv` rewritten in place (`open(…, "w")`) with a header and rows 1…N.
+    /// Before each write it reads both back, as a bot reloading its state would, and records any difference from
+    /// what it wrote last (a file put back to an older version, or one it cannot parse).
     public static let stateAndTrades = """
-        import json, os, signal, sys, time
+        import json, os, signal, sys, tempfile, time
 
         prefix = sys.argv[1]
         out = "paper_trading_outputs"
@@ -53,8 +54,8 @@ public enum BotWriters {
             if n:
                 check(n)
             n += 1
-            temporary = os.path.join(out, f".state.json.{os.getpid()}.tmp")
-            with open(temporary, "w") as f:
+            descriptor, temporary = tempfile.mkstemp(dir=out, prefix=".state.json.", suffix=".tmp")
+            with os.fdopen(descriptor, "w") as f:
                 json.dump({"counter": n, "updated": time.time()}, f)
                 f.flush()
                 os.fsync(f.fileno())
