@@ -25,6 +25,8 @@ struct Restorer {
     let app: AppConfig
     let store: SnapshotStore
     let manifest: Manifest
+    /// Called with each entry's path just before it is written (tests change the tree at that instant).
+    var beforeWriting: (String) -> Void = { _ in }
 
     /// Restores `paths` (every data dir when nil).
     ///
@@ -41,6 +43,7 @@ struct Restorer {
         for entry in entries { try checkNoSymlinkOnTheWay(entry.path, includingLast: entry.kind != .symlink) }
         var outcome = Outcome()
         for entry in entries {
+            beforeWriting(entry.path)
             let live = app.path + "/" + entry.path
             switch entry.kind {
             case .directory:
