@@ -9,8 +9,10 @@ import Glibc
 ///
 /// Paths are relative to the work tree and must lie inside a data dir: `..`, absolute paths and paths that
 /// cross a symbolic link are refused (a link planted in a data dir must not turn a restore into a write
-/// outside it). A file that is missing is restored; one that differs from the snapshot is kept unless
-/// `force`, and even then its current content is first preserved next to it.
+/// outside it), and every write is made through directory descriptors (``DirectoryHandle``), so a link that
+/// appears after that check redirects nothing. A file that is missing is restored; one that differs from the
+/// snapshot is kept unless `force`, and even then it is first moved aside, whole, to
+/// `NAME.shipkeep-before-restore-<snapshot>-<random>`.
 struct Restorer {
     struct Outcome {
         var restored: [String] = []
@@ -41,26 +43,48 @@ struct Restorer {
             throw Refusal(description: "snapshot \(manifest.info.id) holds nothing under \(wanted.joined(separator: ", "))")
         }
         for entry in entries { try checkNoSymlinkOnTheWay(entry.path, includingLast: entry.kind != .symlink) }
+        let root = try DirectoryHandle.open(app.path)
         var outcome = Outcome()
         for entry in entries {
             beforeWriting(entry.path)
-            let live = app.path + "/" + entry.path
-            switch entry.kind {
-            case .directory:
-                if try FileSystem.lstatIfExists(live) == nil { try FileSystem.makeDirectories(live, mode: 0o755) }
-            case .symlink:
-                if try FileSystem.lstatIfExists(live) == nil, let target = entry.target { symlink(target, live) }
-            case .file:
-                try restoreFile(entry, live: live, force: force, outcome: &outcome, warn: warn)
+            // Every write goes through descriptors opened from the work tree down without following a link: a
+            // directory swapped for one since the check above is met here, and nothing is written through it.
+            do {
+                var parts = entry.path.split(separator: "/").map(String.init)
+                let name = parts.removeLast()
+                let parent = try root.descend(parts.joined(separator: "/"), creating: 0o755)
+                switch entry.kind {
+                case .directory:
+                    _ = try parent.subdirectory(name, creating: 0o755)
+                case .symlink:
+                    if try parent.status(name) == nil, let target = entry.target {
+                        _ = try parent.makeSymlink(name, target: target)
+                    }
+                case .file:
+                    try restoreFile(entry, in: parent, name: name, force: force, outcome: &outcome, warn: warn)
+                }
+            } catch let error as FileSystemError where error.isSymbolicLink {
+                outcome.kept.append(entry.path)
+                warn("\(entry.path) was not restored: \(error.path) became a symbolic link during the restore")
             }
         }
         return outcome
     }
 
-    private func restoreFile(_ entry: Manifest.Entry, live: String, force: Bool, outcome: inout Outcome,
-                             warn: (String) -> Void) throws {
-        if let info = try FileSystem.lstatIfExists(live) {
-            if Int64(info.st_size) == entry.size, sameContent(live, entry) {
+    /// Restores one file into `directory` as `name`. The snapshot's copy is staged first; a live file that
+    /// differs is then moved aside whole (renamed, not copied: whatever the app appends to it meanwhile, through
+    /// a descriptor it holds, stays in it), and the staged copy is linked into place, which never replaces: if
+    /// the app created the file again in between, both are kept and the restore says so.
+    private func restoreFile(_ entry: Manifest.Entry, in directory: DirectoryHandle, name: String, force: Bool,
+                             outcome: inout Outcome, warn: (String) -> Void) throws {
+        let live = try directory.status(name)
+        if let live {
+            guard (live.st_mode & S_IFMT) == S_IFREG else {
+                outcome.kept.append(entry.path)
+                warn("\(entry.path) is no longer a regular file; left as it is")
+                return
+            }
+            if Int64(live.st_size) == entry.size, sameContent(directory, name, entry) {
                 outcome.unchanged += 1
                 return
             }
@@ -69,25 +93,37 @@ struct Restorer {
                 warn("\(entry.path) differs from the snapshot and was kept (use --force to overwrite it)")
                 return
             }
-            let preserved = live + ".shipkeep-before-restore-\(manifest.info.id)"
-            let input = try FileSystem.open(live, O_RDONLY | O_NOFOLLOW)
-            defer { close(input) }
-            try FileSystem.preserve(input, length: Int64(info.st_size), to: preserved)
-            warn("\(entry.path) was overwritten from the snapshot; its previous content is in "
-                + (preserved as NSString).lastPathComponent)
         }
-        let temp = try store.stage(entry, of: manifest.info.id, besides: live)
-        guard rename(temp, live) == 0 else {
-            let failure = FileSystemError("rename", live)
-            unlink(temp)
-            throw failure
+        let temp = try store.stage(entry, of: manifest.info.id, in: directory)
+        let aside: String?
+        let linked: Bool
+        do {
+            aside = try live.map { _ in
+                try directory.moveAside(name, as: name + ".shipkeep-before-restore-\(manifest.info.id)")
+            }
+            linked = try directory.link(temp, as: name)
+        } catch {
+            directory.remove(temp)
+            throw error
         }
-        FileSystem.syncDirectory(of: live)
+        let previous = aside.map { "; its previous content is in \($0)" } ?? ""
+        guard linked else {
+            let copy = try directory.moveAside(temp, as: name + ".shipkeep-from-snapshot-\(manifest.info.id)")
+            outcome.kept.append(entry.path)
+            warn("\(entry.path) was created again while it was being restored and was kept; the snapshot's copy "
+                + "is in \(copy)" + previous)
+            return
+        }
+        directory.remove(temp)
+        if aside != nil {
+            warn("\(entry.path) was overwritten from the snapshot" + previous
+                + " (an app that holds it open writes there until it reopens it)")
+        }
         outcome.restored.append(entry.path)
     }
 
-    private func sameContent(_ live: String, _ entry: Manifest.Entry) -> Bool {
-        guard let fd = try? FileSystem.open(live, O_RDONLY | O_NOFOLLOW) else { return false }
+    private func sameContent(_ directory: DirectoryHandle, _ name: String, _ entry: Manifest.Entry) -> Bool {
+        guard let fd = try? directory.openFile(name, O_RDONLY) else { return false }
         defer { close(fd) }
         return ContentHash.ofPrefix(fd: fd, length: entry.size ?? 0) == entry.hash
     }
