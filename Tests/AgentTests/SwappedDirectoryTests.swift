@@ -62,12 +62,42 @@ import struct ShipkeepSandbox.ReliabilityRecord
         #expect(moved == "newer\n", "what was in the swapped dir is where the swap put it")
 
         try ReliabilityRecord.hostileInput(
-            id: "20-3", scenario: "a data dir's sub dir swapped for a link out of it in the middle of a forced restore, "
+            id: "20-3", scenario: "a data dir's sub dir swapped for a link out of it in the middle of a forced "
+                + "restore, "
                 + "after the restore checked it",
             injection: "rename(2) and symlink(2) just before the restore writes below the dir",
             outcome: (untouched ? "nothing written where the link points" : "written where the link points")
                 + "; \(restored.filter { $0.hasPrefix("out/sub/") }.count) files restored below the link"
                 + (reported ? "; the restore warns that `out/sub` became a link" : "; no warning"),
             test: "SwappedDirectoryTests/aDirectorySwappedForALinkMidRestoreRedirectsNothing()").write()
+    }
+
+    @Test func aDirectorySwappedForALinkBetweenTheScanAndTheCopyIsNotCopied() throws {
+        let scan = try DataScan.walk(root: root, dataDirs: app.data)
+        // The scan saw `out/sub` as a directory; before the copy reads it, it points outside.
+        try tmp.write("outside/history.jsonl", "outside\n")
+        #expect(rename(root + "/out/sub", root + "/out/sub.moved") == 0)
+        #expect(symlink(outside, root + "/out/sub") == 0)
+        var copiedOutside = false
+        var refused = false
+        do {
+            let manifest = try store.create(root: root, dataDirs: app.data, scan: scan, deploy: "d-test",
+                                            commit: nil) { _, _ in }
+            let copy = FileManager.default.contents(atPath: store.filePath(manifest.info.id, "out/sub/history.jsonl"))
+            copiedOutside = copy == Data("outside\n".utf8)
+        } catch let error as SnapshotError {
+            refused = error.message.contains("out/sub")
+        }
+        #expect(!copiedOutside, "the snapshot holds what the link points to")
+        #expect(refused, "the snapshot fails naming the link")
+        #expect(store.list().isEmpty, "no snapshot is left")
+
+        try ReliabilityRecord.hostileInput(
+            id: "20-4", scenario: "a data dir's sub dir swapped for a link out of it between the snapshot's scan and "
+                + "its copy",
+            injection: "rename(2) and symlink(2) after the scan",
+            outcome: (copiedOutside ? "what the link points to copied into the snapshot" : "nothing copied from "
+                + "where the link points") + (refused ? "; the snapshot fails naming `out/sub`" : "; snapshot taken"),
+            test: "SwappedDirectoryTests/aDirectorySwappedForALinkBetweenTheScanAndTheCopyIsNotCopied()").write()
     }
 }

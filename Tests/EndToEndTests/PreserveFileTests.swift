@@ -71,6 +71,7 @@ struct PreserveFileTests {
             let lost = (1...max(last, 1)).filter { !seen.contains($0) }.count
             #expect(last > 0 && lost == 0, "\(lost) of \(last) lines exist nowhere")
 
+            let test = "PreserveFileTests/twoForcedRestoresOfTheSameSnapshotWhileTheBotAppendsLoseNoLine()"
             try ReliabilityRecord(section: "hostile-input", id: "20-0",
                                   scenario: "two forced restores of the same snapshot of the file the bot appends to",
                                   injection: "`restore --force --path \(signals)` twice while the bot writes",
@@ -78,7 +79,7 @@ struct PreserveFileTests {
                                       + (intact ? "intact" : "overwritten") + "; every line 1…N in the live file "
                                       + "or a preserved copy" + (lost == 0 ? "" : " except \(lost)"),
                                   linesLost: lost,
-                                  test: "PreserveFileTests/twoForcedRestoresOfTheSameSnapshotWhileTheBotAppendsLoseNoLine()")
+                                  test: test)
                 .write()
         }
     }

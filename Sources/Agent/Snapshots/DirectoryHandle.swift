@@ -51,9 +51,24 @@ final class DirectoryHandle {
     /// - Throws: ``FileSystemError``.
     static func parent(of relative: String, root: String,
                        creating mode: mode_t? = nil) throws -> (directory: DirectoryHandle, name: String) {
+        try open(root).parent(of: relative, creating: mode)
+    }
+
+    /// The directory holding `relative` below this one (opened as ``descend(_:creating:)`` does), and the last
+    /// component's name.
+    ///
+    /// - Throws: ``FileSystemError``.
+    func parent(of relative: String,
+                creating mode: mode_t? = nil) throws -> (directory: DirectoryHandle, name: String) {
+        let (path, name) = try Self.split(relative, root: self.path)
+        return (try descend(path, creating: mode), name)
+    }
+
+    /// `a/b/c` as (`a/b`, `c`).
+    private static func split(_ relative: String, root: String) throws -> (parent: String, name: String) {
         var parts = relative.split(separator: "/").map(String.init)
         guard let name = parts.popLast() else { throw FileSystemError("open", root + "/" + relative, EINVAL) }
-        return (try open(root: root, relative: parts.joined(separator: "/"), creating: mode), name)
+        return (parts.joined(separator: "/"), name)
     }
 
     /// The directory `relative` below this one (this one for an empty path), each component opened without
@@ -85,6 +100,28 @@ final class DirectoryHandle {
             }
             throw FileSystemError("open", full, code)
         }
+    }
+
+    /// The names in this directory, `.` and `..` aside, in no particular order.
+    ///
+    /// - Throws: ``FileSystemError``.
+    func names() throws -> [String] {
+        let copy = dup(fd)
+        guard copy >= 0, let stream = fdopendir(copy) else {
+            let failure = FileSystemError("opendir", path)
+            if copy >= 0 { close(copy) }
+            throw failure
+        }
+        defer { closedir(stream) }
+        rewinddir(stream)
+        var names: [String] = []
+        while let entry = readdir(stream) {
+            let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
+                String(cString: raw.bindMemory(to: CChar.self).baseAddress!)
+            }
+            if name != "." && name != ".." { names.append(name) }
+        }
+        return names
     }
 
     /// `fstatat` of `name` without following it, or nil when nothing has that name.
@@ -189,6 +226,28 @@ final class DirectoryHandle {
     /// fsyncs the directory, so a new entry or a rename in it survives a crash.
     func sync() {
         fsync(fd)
+    }
+
+    /// The directories holding paths below one root, opened in turn as ``parent(of:root:creating:)`` opens
+    /// them and the last one kept open: a walk in path order opens each directory once.
+    struct Parents {
+        let root: String
+        private var last: (path: String, directory: DirectoryHandle)?
+
+        init(root: String) {
+            self.root = root
+        }
+
+        /// The directory holding `relative`, and the last component's name.
+        ///
+        /// - Throws: ``FileSystemError``.
+        mutating func parent(of relative: String) throws -> (directory: DirectoryHandle, name: String) {
+            let (path, name) = try DirectoryHandle.split(relative, root: root)
+            if let last, last.path == path { return (last.directory, name) }
+            let directory = try DirectoryHandle.open(root: root, relative: path)
+            last = (path, directory)
+            return (directory, name)
+        }
     }
 
     /// `prefix-` and 16 random hex digits: a name nobody can plant in advance.

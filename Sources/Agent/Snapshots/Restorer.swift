@@ -50,9 +50,7 @@ struct Restorer {
             // Every write goes through descriptors opened from the work tree down without following a link: a
             // directory swapped for one since the check above is met here, and nothing is written through it.
             do {
-                var parts = entry.path.split(separator: "/").map(String.init)
-                let name = parts.removeLast()
-                let parent = try root.descend(parts.joined(separator: "/"), creating: 0o755)
+                let (parent, name) = try root.parent(of: entry.path, creating: 0o755)
                 switch entry.kind {
                 case .directory:
                     _ = try parent.subdirectory(name, creating: 0o755)

@@ -179,6 +179,7 @@ struct SnapshotStore {
         var bytes: Int64 = 0, copiedBytes: Int64 = 0
         var lastReport = Date()
         var buffer = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
+        var parents = DirectoryHandle.Parents(root: root)
 
         for item in scan.items {
             let source = root + "/" + item.path
@@ -209,7 +210,7 @@ struct SnapshotStore {
                     linked += 1
                 } else {
                     entry.data = kinds.kind(of: item.path, isSQLite: DataClassifier.hasSQLiteHeader(source))
-                    entry.hash = try copyFile(source, to: destination, size: &entry.size, mtime: mtime)
+                    entry.hash = try copyFile(item.path, in: &parents, to: destination, size: &entry.size, mtime: mtime)
                     copied += 1
                     if copied == 1 { afterFirstCopy() }
                     copiedBytes += entry.size ?? 0
@@ -242,9 +243,13 @@ struct SnapshotStore {
         return manifest
     }
 
-    /// Copies `size` bytes (fewer if the file shrank) into a new read-only file and hashes the copy.
-    private func copyFile(_ source: String, to destination: String, size: inout Int64?, mtime: Int64) throws -> String {
-        let input = try FileSystem.open(source, O_RDONLY | O_NOFOLLOW)
+    /// Copies `size` bytes (fewer if the file shrank) of the data file `path` into a new read-only file and
+    /// hashes the copy. The data file is opened by descriptor from the work tree down: a directory swapped for a
+    /// link since the scan fails the snapshot instead of copying what the link points to.
+    private func copyFile(_ path: String, in parents: inout DirectoryHandle.Parents, to destination: String,
+                          size: inout Int64?, mtime: Int64) throws -> String {
+        let (directory, name) = try parents.parent(of: path)
+        let input = try directory.openFile(name, O_RDONLY)
         defer { close(input) }
         let output = try FileSystem.open(destination, O_RDWR | O_CREAT | O_EXCL, 0o400)
         defer { close(output) }
