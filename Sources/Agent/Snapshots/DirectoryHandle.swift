@@ -93,7 +93,10 @@ final class DirectoryHandle {
             if child >= 0 { return DirectoryHandle(fd: child, path: full) }
             let code = errno
             if code == EINTR { continue }
-            if code == ENOENT, let mode, mkdirat(fd, name, mode) == 0 || errno == EEXIST { continue }
+            if code == ENOENT, let mode {
+                if mkdirat(fd, name, mode) == 0 || errno == EEXIST { continue }
+                throw FileSystemError("mkdir", full)
+            }
             // O_NOFOLLOW | O_DIRECTORY on a link fails with ELOOP or ENOTDIR, depending on the kernel.
             if code == ELOOP || code == ENOTDIR, let info = try? status(name), (info.st_mode & S_IFMT) == S_IFLNK {
                 throw FileSystemError("open", full, ELOOP)
@@ -199,14 +202,6 @@ final class DirectoryHandle {
         }
         if errno == EEXIST { return false }
         throw FileSystemError("link", path + "/" + name)
-    }
-
-    /// Renames `name` to `newName` here, replacing what has that name (for the agent's own temporary files).
-    ///
-    /// - Throws: ``FileSystemError``.
-    func rename(_ name: String, to newName: String) throws {
-        guard renameat(fd, name, fd, newName) == 0 else { throw FileSystemError("rename", path + "/" + newName) }
-        sync()
     }
 
     /// Creates the symbolic link `name` → `target` here; false when `name` exists.
