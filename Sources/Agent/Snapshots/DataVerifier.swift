@@ -292,10 +292,8 @@ struct DataVerifier {
 
     private func restoreMissing(_ entry: Manifest.Entry) throws -> Repair {
         let (directory, name) = try DirectoryHandle.parent(of: entry.path, root: root, creating: 0o755)
-        let temp = try store.stage(entry, of: manifest.info.id, in: directory)
-        defer { directory.remove(temp) }
-        // link(2) never replaces: if the app recreated the file meanwhile, its file wins.
-        guard try directory.link(temp, as: name) else {
+        // Linked into place, never replacing: if the app recreated the file meanwhile, its file wins.
+        guard try store.putBack(entry, of: manifest.info.id, in: directory, as: name, aside: nil).linked else {
             return Repair(path: entry.path, message: "\(entry.path) was missing and has been recreated by the app")
         }
         return Repair(path: entry.path, message: "\(entry.path) was missing; restored \(entry.size ?? 0) bytes from "
@@ -322,30 +320,24 @@ struct DataVerifier {
             + "in place; its content before the repair is kept in \(preserved)")
     }
 
-    /// Puts the snapshot's copy of a damaged file back after moving the damaged file aside whole (renamed,
-    /// never replacing, to `NAME.shipkeep-<deploy>-<random>`: a process still writing to it keeps writing into
-    /// the preserved copy, and nothing is copied that could miss a late write). A database's `-wal`, `-shm` and
-    /// `-journal` move aside with it: left beside the restored copy, they would be replayed into it. Every step
-    /// goes through ``DirectoryHandle``.
+    /// Puts the snapshot's copy of a damaged file back after moving the damaged file aside whole
+    /// (``SnapshotStore/putBack(_:of:in:as:aside:companions:unplaced:fill:)``, to `NAME.shipkeep-<deploy>-<random>`:
+    /// a process still writing to it keeps writing into the preserved copy, and nothing is copied that could miss
+    /// a late write). A database's `-wal`, `-shm` and `-journal` move aside with it: left beside the restored
+    /// copy, they would be replayed into it.
     func repairAside(_ damage: Damage, tail: AppendedTail? = nil) throws -> Repair {
         let entry = damage.entry
         if damage.kind == .missing { return try restoreMissing(entry) }
         let (directory, name) = try DirectoryHandle.parent(of: entry.path, root: root)
         let companions = entry.dataKind == .sqlite ? ["-wal", "-journal", "-shm"] : []
-        var moved: [String] = []
-        for file in [name] + companions.map({ name + $0 }) where try directory.status(file) != nil {
-            moved.append(try directory.moveAside(file, as: file + ".shipkeep-\(deploy)"))
-        }
-        let temp = try store.stage(entry, of: manifest.info.id, in: directory)
-        defer { directory.remove(temp) }
         var appended: Int64 = 0
-        if let tail, entry.dataKind == .append {
-            let fd = try directory.openFile(temp, O_WRONLY)
-            defer { close(fd) }
-            appended = try tail.append(entry, to: fd, path: directory.path + "/" + temp)
-            guard fsync(fd) == 0 else { throw FileSystemError("fsync", directory.path + "/" + temp) }
+        let fill: ((Int32, String) throws -> Void)? = tail.flatMap { tail in
+            entry.dataKind == .append ? { fd, path in appended = try tail.append(entry, to: fd, path: path) } : nil
         }
-        guard try directory.link(temp, as: name) else {
+        let putBack = try store.putBack(entry, of: manifest.info.id, in: directory, as: name,
+                                        aside: ".shipkeep-\(deploy)", companions: companions, fill: fill)
+        let moved = putBack.aside
+        guard putBack.linked else {
             return Repair(path: entry.path, message: damage.describe("after the restart") + "; moved aside to "
                 + moved.joined(separator: ", ") + ", but the app had already recreated it, so the snapshot's copy "
                 + "was not put back (it is in snapshot \(manifest.info.id))")

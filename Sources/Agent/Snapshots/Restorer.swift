@@ -69,10 +69,11 @@ struct Restorer {
         return outcome
     }
 
-    /// Restores one file into `directory` as `name`. The snapshot's copy is staged first; a live file that
-    /// differs is then moved aside whole (renamed, not copied: whatever the app appends to it meanwhile, through
-    /// a descriptor it holds, stays in it), and the staged copy is linked into place, which never replaces: if
-    /// the app created the file again in between, both are kept and the restore says so.
+    /// Restores one file into `directory` as `name`, through
+    /// ``SnapshotStore/putBack(_:of:in:as:aside:companions:unplaced:fill:)``: a live file that differs is moved
+    /// aside whole (renamed, not copied: whatever the app appends to it meanwhile, through a descriptor it holds,
+    /// stays in it), and the snapshot's copy is linked into place, which never replaces: if the app created the
+    /// file again in between, both are kept and the restore says so.
     private func restoreFile(_ entry: Manifest.Entry, in directory: DirectoryHandle, name: String, force: Bool,
                              outcome: inout Outcome, warn: (String) -> Void) throws {
         let live = try directory.status(name)
@@ -92,28 +93,18 @@ struct Restorer {
                 return
             }
         }
-        let temp = try store.stage(entry, of: manifest.info.id, in: directory)
-        let aside: String?
-        let linked: Bool
-        do {
-            aside = try live.map { _ in
-                try directory.moveAside(name, as: name + ".shipkeep-before-restore-\(manifest.info.id)")
-            }
-            linked = try directory.link(temp, as: name)
-        } catch {
-            directory.remove(temp)
-            throw error
-        }
-        let previous = aside.map { "; its previous content is in \($0)" } ?? ""
-        guard linked else {
-            let copy = try directory.moveAside(temp, as: name + ".shipkeep-from-snapshot-\(manifest.info.id)")
+        let id = manifest.info.id
+        let putBack = try store.putBack(entry, of: id, in: directory, as: name,
+                                        aside: live == nil ? nil : ".shipkeep-before-restore-\(id)",
+                                        unplaced: ".shipkeep-from-snapshot-\(id)")
+        let previous = putBack.aside.first.map { "; its previous content is in \($0)" } ?? ""
+        guard putBack.linked else {
             outcome.kept.append(entry.path)
             warn("\(entry.path) was created again while it was being restored and was kept; the snapshot's copy "
-                + "is in \(copy)" + previous)
+                + "is in \(putBack.unplaced ?? "the snapshot")" + previous)
             return
         }
-        directory.remove(temp)
-        if aside != nil {
+        if !putBack.aside.isEmpty {
             warn("\(entry.path) was overwritten from the snapshot" + previous
                 + " (an app that holds it open writes there until it reopens it)")
         }

@@ -99,28 +99,6 @@ struct SnapshotStore {
     /// The stored copy of `path` in snapshot `id`.
     func filePath(_ id: String, _ path: String) -> String { dir + "/" + id + "/" + path }
 
-    /// Copies `entry` out of snapshot `id` into a new temporary file in `directory` (where the entry goes),
-    /// with the recorded mode and mtime, fsynced, and returns its name there. The caller links or renames it
-    /// into place and removes it.
-    ///
-    /// - Throws: ``FileSystemError``; no temporary file is left behind.
-    func stage(_ entry: Manifest.Entry, of id: String, in directory: DirectoryHandle) throws -> String {
-        let source = try FileSystem.open(filePath(id, entry.path), O_RDONLY | O_NOFOLLOW)
-        defer { close(source) }
-        let mode = mode_t(entry.mode ?? 0o644)
-        let (temp, output) = try directory.createUnique(".shipkeep-restore-\(getpid())", mode: mode)
-        defer { close(output) }
-        do {
-            try FileSystem.copy(from: source, to: output, length: entry.size ?? 0, path: directory.path + "/" + temp)
-            FileSystem.setMtime(output, entry.mtime ?? 0)
-            guard fsync(output) == 0 else { throw FileSystemError("fsync", directory.path + "/" + temp) }
-        } catch {
-            directory.remove(temp)
-            throw error
-        }
-        return temp
-    }
-
     /// Removes snapshots that never completed (a crash or a full disk mid-copy).
     func removePartials() {
         guard let names = try? FileManager.default.contentsOfDirectory(atPath: dir) else { return }
