@@ -21,12 +21,19 @@ struct AppendedTail {
     func capture(root: String, manifest: Manifest) throws -> Int64 {
         FileSystem.removeTree(dir)
         var copied: Int64 = 0
+        // By descriptor from the work tree down: a directory swapped for a link is not read through.
+        var parents = DirectoryHandle.Parents(root: root)
         for entry in manifest.entries where entry.kind == .file && entry.dataKind == .append {
-            let live = root + "/" + entry.path
-            guard let info = try FileSystem.lstatIfExists(live), (info.st_mode & S_IFMT) == S_IFREG,
+            let directory: DirectoryHandle, name: String
+            do {
+                (directory, name) = try parents.parent(of: entry.path)
+            } catch let error as FileSystemError where error.code == ENOENT || error.code == ENOTDIR {
+                continue  // its directory is gone: nothing was appended there
+            }
+            guard let info = try directory.status(name), (info.st_mode & S_IFMT) == S_IFREG,
                   entry.inode.map({ $0 == UInt64(info.st_ino) }) ?? false,
                   Int64(info.st_size) > entry.size ?? 0 else { continue }
-            let input = try FileSystem.open(live, O_RDONLY | O_NOFOLLOW)
+            let input = try directory.openFile(name, O_RDONLY)
             defer { close(input) }
             let path = dir + "/" + entry.path
             try FileSystem.makeDirectories((path as NSString).deletingLastPathComponent)

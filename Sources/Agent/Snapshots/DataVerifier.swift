@@ -20,10 +20,11 @@ import Glibc
 ///
 /// Repairs (``run(progress:)``, before the restart, while the old app writes): a missing file is restored
 /// from the snapshot (never replacing a file that appears meanwhile); a shrunk or altered file has its current
-/// content preserved beside it as `NAME.shipkeep-<deploy>`, then the recorded bytes written back in place
-/// (same inode, so a bot that holds the file open keeps appending to it). After the new code damaged a file
-/// (``repairAside(_:)``, during a rollback), what it wrote is moved aside whole instead — it may still hold the
-/// file open — and the snapshot's copy is put in its place.
+/// content preserved beside it as `NAME.shipkeep-<deploy>-<random>` (a new file, never through a link), then
+/// the recorded bytes written back in place (same inode, so a bot that holds the file open keeps appending to
+/// it). After the new code damaged a file (``repairAside(_:)``, during a rollback), what it wrote is moved aside
+/// whole instead — it may still hold the file open — and the snapshot's copy is put in its place. Repairs write
+/// through ``DirectoryHandle``: a directory swapped for a link redirects none of them.
 struct DataVerifier {
     /// One repaired path, for a `warning` event.
     struct Repair: Equatable {
@@ -162,10 +163,14 @@ struct DataVerifier {
             switch entry.kind {
             case .directory:
                 if try FileSystem.lstatIfExists(path) == nil {
-                    try FileSystem.makeDirectories(path, mode: mode_t(entry.mode ?? 0o755))
+                    let mode = mode_t(entry.mode ?? 0o755)
+                    _ = try DirectoryHandle.open(root: root, relative: entry.path, creating: mode)
                 }
             case .symlink:
-                if try FileSystem.lstatIfExists(path) == nil, let target = entry.target { symlink(target, path) }
+                if try FileSystem.lstatIfExists(path) == nil, let target = entry.target {
+                    let (directory, name) = try DirectoryHandle.parent(of: entry.path, root: root)
+                    _ = try directory.makeSymlink(name, target: target)
+                }
             case .file:
                 if let kind = try assess(entry, path: path, depth: depth, hashed: &hashed, live: &live) {
                     damages.append(Damage(entry: entry, kind: kind))
@@ -286,15 +291,11 @@ struct DataVerifier {
     // MARK: - Repairs
 
     private func restoreMissing(_ entry: Manifest.Entry) throws -> Repair {
-        let live = root + "/" + entry.path
-        let temp = try store.stage(entry, of: manifest.info.id, besides: live)
-        defer { unlink(temp) }
-        // link(2) never replaces: if the app recreated the file meanwhile, its file wins.
-        if link(temp, live) != 0 {
-            guard errno == EEXIST else { throw FileSystemError("link", live) }
+        let (directory, name) = try DirectoryHandle.parent(of: entry.path, root: root, creating: 0o755)
+        // Linked into place, never replacing: if the app recreated the file meanwhile, its file wins.
+        guard try store.putBack(entry, of: manifest.info.id, in: directory, as: name, aside: nil).linked else {
             return Repair(path: entry.path, message: "\(entry.path) was missing and has been recreated by the app")
         }
-        FileSystem.syncDirectory(of: live)
         return Repair(path: entry.path, message: "\(entry.path) was missing; restored \(entry.size ?? 0) bytes from "
             + "snapshot \(manifest.info.id)")
     }
@@ -302,56 +303,45 @@ struct DataVerifier {
     private func rewritePrefix(_ entry: Manifest.Entry) throws -> Repair {
         let live = root + "/" + entry.path
         let size = entry.size ?? 0
-        let preserved = live + ".shipkeep-\(deploy)"
-        let fd = try FileSystem.open(live, O_RDWR | O_NOFOLLOW)
+        let (directory, name) = try DirectoryHandle.parent(of: entry.path, root: root)
+        let fd = try directory.openFile(name, O_RDWR)
         defer { close(fd) }
         var info = stat()
         guard fstat(fd, &info) == 0 else { throw FileSystemError("fstat", live) }
         let liveSize = Int64(info.st_size)
         // Keep what is there now, whole, before touching it: nothing written after the snapshot is lost.
-        try FileSystem.preserve(fd, length: liveSize, to: preserved)
+        let preserved = try FileSystem.preserve(fd, length: liveSize, in: directory, as: name + ".shipkeep-\(deploy)")
         let source = try FileSystem.open(store.filePath(manifest.info.id, entry.path), O_RDONLY)
         defer { close(source) }
         try FileSystem.copy(from: source, to: fd, length: size, path: live)
         fsync(fd)
         let what = liveSize < size ? "had shrunk from \(size) to \(liveSize) bytes" : "had changed within its first \(size) bytes"
         return Repair(path: entry.path, message: "\(entry.path) \(what); restored its \(size) snapshotted bytes "
-            + "in place; its content before the repair is kept in \((preserved as NSString).lastPathComponent)")
+            + "in place; its content before the repair is kept in \(preserved)")
     }
 
-    /// Puts the snapshot's copy of a damaged file back after moving the damaged file aside whole (by link and
-    /// unlink, so a process still writing to it keeps writing into the preserved copy, and nothing is copied
-    /// that could miss a late write). A database's `-wal`, `-shm` and `-journal` move aside with it: left beside
-    /// the restored copy, they would be replayed into it.
+    /// Puts the snapshot's copy of a damaged file back after moving the damaged file aside whole
+    /// (``SnapshotStore/putBack(_:of:in:as:aside:companions:unplaced:fill:)``, to `NAME.shipkeep-<deploy>-<random>`:
+    /// a process still writing to it keeps writing into the preserved copy, and nothing is copied that could miss
+    /// a late write). A database's `-wal`, `-shm` and `-journal` move aside with it: left beside the restored
+    /// copy, they would be replayed into it.
     func repairAside(_ damage: Damage, tail: AppendedTail? = nil) throws -> Repair {
         let entry = damage.entry
-        let live = root + "/" + entry.path
         if damage.kind == .missing { return try restoreMissing(entry) }
-        let suffix = ".shipkeep-\(deploy)-" + String(UInt32.random(in: 0...UInt32.max), radix: 16)
+        let (directory, name) = try DirectoryHandle.parent(of: entry.path, root: root)
         let companions = entry.dataKind == .sqlite ? ["-wal", "-journal", "-shm"] : []
-        var moved: [String] = []
-        for name in [""] + companions {
-            guard try FileSystem.lstatIfExists(live + name) != nil else { continue }
-            guard link(live + name, live + name + suffix) == 0 else { throw FileSystemError("link", live + name + suffix) }
-            guard unlink(live + name) == 0 else { throw FileSystemError("unlink", live + name) }
-            moved.append((entry.path as NSString).lastPathComponent + name + suffix)
-        }
-        let temp = try store.stage(entry, of: manifest.info.id, besides: live)
-        defer { unlink(temp) }
         var appended: Int64 = 0
-        if let tail, entry.dataKind == .append {
-            let fd = try FileSystem.open(temp, O_WRONLY | O_NOFOLLOW)
-            defer { close(fd) }
-            appended = try tail.append(entry, to: fd, path: temp)
-            guard fsync(fd) == 0 else { throw FileSystemError("fsync", temp) }
+        let fill: ((Int32, String) throws -> Void)? = tail.flatMap { tail in
+            entry.dataKind == .append ? { fd, path in appended = try tail.append(entry, to: fd, path: path) } : nil
         }
-        if link(temp, live) != 0 {
-            guard errno == EEXIST else { throw FileSystemError("link", live) }
+        let putBack = try store.putBack(entry, of: manifest.info.id, in: directory, as: name,
+                                        aside: ".shipkeep-\(deploy)", companions: companions, fill: fill)
+        let moved = putBack.aside
+        guard putBack.linked else {
             return Repair(path: entry.path, message: damage.describe("after the restart") + "; moved aside to "
                 + moved.joined(separator: ", ") + ", but the app had already recreated it, so the snapshot's copy "
                 + "was not put back (it is in snapshot \(manifest.info.id))")
         }
-        FileSystem.syncDirectory(of: live)
         let later = appended > 0 ? " and the \(ByteCount.format(appended)) appended before the restart" : ""
         return Repair(path: entry.path, message: damage.describe("after the restart") + "; restored its "
             + "\(ByteCount.format(entry.size ?? 0)) from snapshot \(manifest.info.id)\(later), what was there is kept in "
