@@ -148,6 +148,23 @@ import Testing
         #expect(try damages(rotated).isEmpty)
     }
 
+    @Test func theAppsPassingFilesAreNotBroughtBack() throws {
+        _ = try snapshot()
+        // A state file's temporary copy the app renames away a moment later, and a new file it deletes itself.
+        try tmp.write("app/out/.state.json.8f3a.tmp", "{\"n\":3}\n")
+        try tmp.write("app/out/orders.json", "[]\n")
+        let manifest = try snapshot()
+        #expect(manifest.entries.first { $0.path == "out/orders.json" }?.firstSeen == true)
+        #expect(manifest.entries.first { $0.path == "out/state.json" }?.firstSeen == nil)
+        #expect(unlink(root + "/out/.state.json.8f3a.tmp") == 0)
+        #expect(unlink(root + "/out/orders.json") == 0)
+        #expect(try damages(manifest).isEmpty)
+        #expect(try verifier(manifest).run { _, _ in }.repairs.isEmpty)
+        // A file that has been there since the last snapshot is data: it comes back.
+        #expect(unlink(root + "/out/state.json") == 0)
+        #expect(try damages(manifest) == ["out/state.json"])
+    }
+
     @Test func aFileWithSQLitesHeaderIsADatabaseWhateverItsName() throws {
         try tmp.write("app/out/trades.jsonl", "SQLite format 3\u{0}" + String(repeating: "x", count: 100))
         let manifest = try snapshot()

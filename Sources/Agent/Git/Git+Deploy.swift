@@ -185,11 +185,13 @@ extension Git {
         guard fsync(output) == 0 else { throw FileSystemError("fsync", destination) }
     }
 
-    /// Untracked files that are not ignored, outside `protected`: what `git clean` used to delete.
+    /// Untracked files that are not ignored, outside `protected` (a wholly untracked directory as `dir/`): what
+    /// `git clean` used to delete.
     ///
     /// - Throws: ``GitError``.
     func untrackedFiles(excluding protected: [String]) throws -> [String] {
-        try run(["ls-files", "-z", "--others", "--exclude-standard", "--", ":/"] + protected.map { ":(exclude,top)" + $0 })
+        try run(["ls-files", "-z", "--others", "--exclude-standard", "--directory", "--", ":/"]
+                + protected.map { ":(exclude,top)" + $0 })
             .split(separator: "\0").map(String.init)
     }
 

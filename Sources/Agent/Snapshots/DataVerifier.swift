@@ -197,6 +197,8 @@ struct DataVerifier {
         let size = entry.size ?? 0
         guard let info = try FileSystem.lstatIfExists(path) else {
             if let inode = entry.inode, try tree().paths[inode] != nil { return nil }
+            // The app's own passing files (a state file's temporary copy, an editor's swap file) come and go.
+            if entry.dataKind == .mutable && (entry.firstSeen == true || Self.isTemporary(entry.path)) { return nil }
             return try rotatedAway(entry, tree()) ? nil : .missing
         }
         guard (info.st_mode & S_IFMT) == S_IFREG else { return .notRegular }
@@ -274,6 +276,13 @@ struct DataVerifier {
         guard name.count > base.count + 1, name.hasPrefix(base), !name.contains(".shipkeep-") else { return false }
         let next = name[name.index(name.startIndex, offsetBy: base.count)]
         return next == "." || next == "-"
+    }
+
+    /// Whether the name reads as a temporary file: `x.tmp`, `.x.swp`, `x~`, `.#x`, `x.part`.
+    static func isTemporary(_ path: String) -> Bool {
+        let name = split(path).name
+        return name.hasSuffix("~") || name.hasPrefix(".#")
+            || [".tmp", ".temp", ".swp", ".part", ".partial"].contains { name.hasSuffix($0) }
     }
 
     private static func split(_ path: String) -> (dir: String, name: String) {

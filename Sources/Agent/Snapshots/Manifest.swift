@@ -28,6 +28,10 @@ struct Manifest: Codable, Equatable {
         /// The file's inode when it was snapshotted: a rotation renames it, and verify finds it again by it.
         var inode: UInt64?
 
+        /// True when the previous snapshot did not hold this path: the file may be one the app creates and
+        /// removes by itself, which verify does not resurrect if it is mutable.
+        var firstSeen: Bool?
+
         /// The kind, for manifests that predate kinds too.
         var dataKind: DataKind { data ?? .append }
     }

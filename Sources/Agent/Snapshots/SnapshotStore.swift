@@ -181,6 +181,9 @@ struct SnapshotStore {
                 let mtime = FileSystem.mtime(info)
                 var entry = Manifest.Entry(path: item.path, kind: .file, size: size, mtime: mtime,
                                            mode: UInt32(info.st_mode & 0o7777), inode: UInt64(info.st_ino))
+                // A file the previous snapshot did not have may be one the app only passes through (a state
+                // file's temporary copy, renamed away a moment later): verify does not bring such a one back.
+                if previous != nil && previousIndex[item.path] == nil { entry.firstSeen = true }
                 if let previous, let old = previousIndex[item.path], old.kind == .file, old.size == size,
                    old.mtime == mtime, let kind = old.data, link(filePath(previous.info.id, item.path), destination) == 0 {
                     entry.hash = old.hash
@@ -188,7 +191,12 @@ struct SnapshotStore {
                     linked += 1
                 } else {
                     entry.data = kinds.kind(of: item.path, isSQLite: DataClassifier.hasSQLiteHeader(source))
-                    entry.hash = try copyFile(item.path, in: &parents, to: destination, size: &entry.size, mtime: mtime)
+                    do {
+                        entry.hash = try copyFile(item.path, in: &parents, to: destination, size: &entry.size,
+                                                  mtime: mtime)
+                    } catch let error as FileSystemError where error.code == ENOENT && error.operation == "open" {
+                        continue  // gone since the scan (a temporary file renamed away): not part of the data now
+                    }
                     copied += 1
                     if copied == 1 { afterFirstCopy() }
                     copiedBytes += entry.size ?? 0
