@@ -32,13 +32,14 @@ struct Restorer {
     ///   written; ``FileSystemError`` when writing fails.
     func run(paths: [String]?, force: Bool, warn: (String) -> Void) throws -> Outcome {
         let wanted = try (paths ?? app.data).map(validate)
-        let entries = manifest.entries.filter { entry in
+        let entries = withoutDatabaseCompanions(manifest.entries.filter { entry in
             wanted.contains { entry.path == $0 || entry.path.hasPrefix($0 + "/") }
-        }
+        })
         guard !entries.isEmpty else {
             throw Refusal(description: "snapshot \(manifest.info.id) holds nothing under \(wanted.joined(separator: ", "))")
         }
         for entry in entries { try checkNoSymlinkOnTheWay(entry.path, includingLast: entry.kind != .symlink) }
+        try refuseDatabasesInUse(entries, force: force)
         var outcome = Outcome()
         for entry in entries {
             let live = app.path + "/" + entry.path
@@ -47,6 +48,8 @@ struct Restorer {
                 if try FileSystem.lstatIfExists(live) == nil { try FileSystem.makeDirectories(live, mode: 0o755) }
             case .symlink:
                 if try FileSystem.lstatIfExists(live) == nil, let target = entry.target { symlink(target, live) }
+            case .file where entry.dataKind == .sqlite:
+                try restoreDatabase(entry, live: live, force: force, outcome: &outcome, warn: warn)
             case .file:
                 try restoreFile(entry, live: live, force: force, outcome: &outcome, warn: warn)
             }
@@ -83,7 +86,7 @@ struct Restorer {
         outcome.restored.append(entry.path)
     }
 
-    private func sameContent(_ live: String, _ entry: Manifest.Entry) -> Bool {
+    func sameContent(_ live: String, _ entry: Manifest.Entry) -> Bool {
         guard let fd = try? FileSystem.open(live, O_RDONLY | O_NOFOLLOW) else { return false }
         defer { close(fd) }
         return ContentHash.ofPrefix(fd: fd, length: entry.size ?? 0) == entry.hash
