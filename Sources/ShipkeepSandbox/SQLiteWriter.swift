@@ -106,6 +106,15 @@ public final class SQLiteWriter {
         return lastCommitted()
     }
 
+    /// Kills the writer outright (SIGKILL), as a crash would: in WAL mode its `-wal` keeps the commits not yet
+    /// checkpointed into the database. Returns the last committed seq.
+    @discardableResult
+    public func kill() -> Int {
+        Glibc.kill(process.pid, SIGKILL)
+        process.stop(grace: 10)
+        return lastCommitted()
+    }
+
     /// Whether it still runs.
     public var isRunning: Bool { process.isRunning }
 
@@ -121,7 +130,8 @@ public final class SQLiteWriter {
     public static func contents(of path: String, immutable: Bool = false) throws -> Contents {
         let reader = """
             import sqlite3, sys, urllib.parse
-            uri = "file:" + urllib.parse.quote(sys.argv[1]) + ("?mode=ro&immutable=1" if sys.argv[2] == "1" else "?mode=ro")
+            mode = "?mode=ro&immutable=1" if sys.argv[2] == "1" else "?mode=ro"
+            uri = "file:" + urllib.parse.quote(sys.argv[1]) + mode
             db = sqlite3.connect(uri, uri=True)
             print(" ".join(str(row[0]) for row in db.execute("SELECT seq FROM trades ORDER BY seq")))
             print("; ".join(row[0] for row in db.execute("PRAGMA integrity_check")))

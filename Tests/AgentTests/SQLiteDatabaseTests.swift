@@ -30,7 +30,8 @@ import Testing
             let contents = try SQLiteWriter.contents(of: copy, immutable: true)
             #expect(contents.integrity == "ok")
             #expect(contents.isContiguous)
-            #expect(contents.lost(upTo: committed) == 0, "copy \(index): \(contents.seqs.count) rows, \(committed) committed")
+            #expect(contents.lost(upTo: committed) == 0,
+                    "copy \(index): \(contents.seqs.count) rows, \(committed) committed")
         }
         #expect(writer.isRunning, "the writer never failed on a lock")
         let last = writer.stop()

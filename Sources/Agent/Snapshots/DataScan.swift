@@ -56,7 +56,8 @@ struct DataScan {
             guard let suffix = SQLiteDatabase.companionSuffixes.first(where: { path.hasSuffix($0) }) else { continue }
             let database = String(path.dropLast(suffix.count))
             guard files.contains(database),
-                  databases.contains(database) || DataClassifier.hasSQLiteHeader(root + "/" + database) else { continue }
+                  databases.contains(database) || DataClassifier.hasSQLiteHeader(root + "/" + database)
+            else { continue }
             items[index].isDatabaseCompanion = true
             databases.insert(database)
             fileCount -= 1

@@ -64,7 +64,8 @@ extension SQLiteDatabase {
             guard let handle = sqlite3_backup_init(destination.raw, "main", source.raw, "main") else {
                 _ = try destination.check(sqlite3_errcode(destination.raw), "sqlite3_backup_init",
                                           what: "backup of \(source.path)")
-                throw SQLiteError(.failed, path: source.path, "cannot start the backup", function: "sqlite3_backup_init")
+                throw SQLiteError(.failed, path: source.path, "cannot start the backup",
+                                  function: "sqlite3_backup_init")
             }
             raw = handle
             self.source = source

@@ -32,7 +32,9 @@ extension SnapshotStore {
         fchmod(fd, 0o400)
         FileSystem.setMtime(fd, entry.mtime ?? 0)
         let size = Int64(info.st_size)
-        guard let hash = ContentHash.ofPrefix(fd: fd, length: size) else { throw FileSystemError("read", destination, EIO) }
+        guard let hash = ContentHash.ofPrefix(fd: fd, length: size) else {
+            throw FileSystemError("read", destination, EIO)
+        }
         entry.size = size
         entry.hash = hash
         guard let previous, let previousFile, previous.data == .sqlite, previous.size == size, previous.hash == hash

@@ -215,8 +215,9 @@ struct SnapshotStore {
                     entry.data = kinds.kind(of: item.path, isSQLite: DataClassifier.hasSQLiteHeader(source))
                     var sameAsPrevious = false
                     if entry.data == .sqlite {
+                        let previousFile = previous.map { filePath($0.info.id, item.path) }
                         sameAsPrevious = try backUpDatabase(&entry, from: source, to: destination, previous: old,
-                                                            previousFile: previous.map { filePath($0.info.id, item.path) })
+                                                            previousFile: previousFile)
                     } else {
                         entry.hash = try copyFile(source, to: destination, size: &entry.size, mtime: mtime)
                     }
