@@ -102,9 +102,11 @@ struct SQLiteEndToEndTests {
             let refused = try shipkeep(restore)
             let message = (result(refused)?["error"] as? [String: Any])?["message"] as? String ?? ""
             #expect(refused.status == 1, "\(refused.stdout)")
-            #expect(message.contains("process \(writer.pid)") && message.contains("stop"), "\(message)")
-            #expect(try databaseFiles(vm) == filesBefore)
-            #expect(try FileManager.default.attributesOfItem(atPath: live)[.systemFileNumber] as? Int == inode)
+            let named = message.contains("process \(writer.pid)") && message.contains("stop")
+            #expect(named, "\(message)")
+            let unchanged = try databaseFiles(vm) == filesBefore
+                && FileManager.default.attributesOfItem(atPath: live)[.systemFileNumber] as? Int == inode
+            #expect(unchanged)
             #expect(writer.isRunning)
 
             // The writer crashes: its -wal holds commits newer than the snapshot. The restore must not leave it
@@ -122,7 +124,8 @@ struct SQLiteEndToEndTests {
                     "the restored database is the snapshot's: \(back.seqs.count) rows of \(snapshotRows.count)")
             // What was replaced moved aside together: opened with its -wal, it still holds every committed row.
             let aside = try #require(files.first { $0 == "trades.sqlite.shipkeep-before-restore-\(snapshot)" })
-            #expect(files.contains(aside + "-wal"), "\(files)")
+            let together = files.contains(aside + "-wal")
+            #expect(together, "\(files)")
             let kept = try SQLiteWriter.contents(of: vm.appPath + "/paper_trading_outputs/" + aside)
             #expect(kept.lost(upTo: last) == 0 && kept.integrity == "ok")
             try ReliabilityRecord(
@@ -130,9 +133,12 @@ struct SQLiteEndToEndTests {
                 scenario: "restore of a WAL database, first while its writer runs, then beside the -wal of a writer "
                     + "that crashed",
                 injection: "`restore --force --path` while the writer commits; then `kill -9` of the writer, restore",
-                outcome: "while running: exit \(refused.status), holder named, nothing changed; after the crash: exit "
-                    + "\(restored.status), \(companions.count) stale companions, the snapshot's \(back.seqs.count) "
-                    + "rows, integrity_check \(back.integrity); replaced database and -wal kept aside together",
+                outcome: "while running: exit \(refused.status), \(named ? "the writer named" : "no holder named"), "
+                    + "\(unchanged ? "nothing changed" : "files changed"); after the crash: exit "
+                    + "\(restored.status), \(companions.count) stale companions, "
+                    + "\(back.seqs == snapshotRows ? "exactly the snapshot's rows" : "not the snapshot's rows"), "
+                    + "integrity_check \(back.integrity); the replaced database and its -wal "
+                    + (together ? "kept aside together" : "not kept together"),
                 linesLost: kept.lost(upTo: last),
                 test: "SQLiteEndToEndTests/aRestoredDatabaseKeepsNoStaleWALAndARunningWriterBlocksIt()"
             ).write()
