@@ -62,6 +62,38 @@ import Testing
         #expect(try SQLiteWriter.contents(of: tmp.path + "/copy.sqlite", immutable: true).lost(upTo: last) == 0)
     }
 
+    /// A writer killed mid-transaction leaves a hot journal, which a read-only connection cannot roll back:
+    /// the backup rolls it back in its own copy, and the live files stay as they were for the app to recover.
+    @Test func aDatabaseWithAHotJournalIsCopiedRolledBack() throws {
+        let tmp = try TemporaryDirectory()
+        let live = tmp.path + "/trades.sqlite"
+        let crash = """
+            import os, sqlite3, sys
+            db = sqlite3.connect(sys.argv[1], isolation_level=None)
+            db.execute("CREATE TABLE trades (seq INTEGER PRIMARY KEY, pair TEXT, payload TEXT)")
+            for seq in range(1, 101):
+                db.execute("INSERT INTO trades VALUES (?, 'BTC/USDT', '')", (seq,))
+            db.execute("PRAGMA cache_size=2")
+            db.execute("BEGIN")
+            for seq in range(101, 5001):
+                db.execute("INSERT INTO trades VALUES (?, 'BTC/USDT', ?)", (seq, "x" * 300))
+            os._exit(1)
+            """
+        #expect(try runProcess(["python3", "-c", crash, live]).status == 1)
+        let before = try names(tmp.path)
+        #expect(before == ["trades.sqlite", "trades.sqlite-journal"])
+        let journal = FileManager.default.contents(atPath: live + "-journal")
+        #expect(throws: SQLiteError.self) { try SQLiteDatabase(readOnly: live).quickCheck() }
+
+        try SQLiteDatabase.backup(live, to: tmp.path + "/copy.sqlite")
+        let copy = try SQLiteWriter.contents(of: tmp.path + "/copy.sqlite", immutable: true)
+        #expect(copy.integrity == "ok")
+        #expect(copy.seqs == Array(1...100), "the committed rows, without the dead transaction's")
+        #expect(try names(tmp.path) == ["copy.sqlite", "trades.sqlite", "trades.sqlite-journal"])
+        // (SQLite's read-only connection, as root, chowns the journal to the database's owner: its ctime changes.)
+        #expect(FileManager.default.contents(atPath: live + "-journal") == journal, "the journal is left for the app")
+    }
+
     /// A file that starts like a database but is not one fails the backup with a message that says so.
     @Test func aDamagedDatabaseFailsTheBackupAndTheCheck() throws {
         let tmp = try TemporaryDirectory()

@@ -29,7 +29,8 @@ extension SQLiteDatabase {
                 try database.backup(to: destination)
             } catch {
                 unlink(destination)
-                throw error
+                guard error.code == .hotJournal else { throw error }
+                return try copyRollingBack(source, to: destination)
             }
             guard database.isImmutable else { return }
             if FileIdentity(path: source) == before && access(source + "-wal", F_OK) != 0 { return }
@@ -37,6 +38,43 @@ extension SQLiteDatabase {
         }
         throw SQLiteError(.locked, path: source, "the database kept changing while no connection had it open; "
             + "try again")
+    }
+
+    /// Copies a database whose writer died mid-transaction, leaving a hot journal that a read-only connection
+    /// cannot roll back: the file and its journal are copied byte for byte to `destination` and
+    /// `destination-journal`, where a read-write connection rolls the journal back, as the app's next connection
+    /// will do to the live file. Nothing writes to a database with a hot journal before rolling it back; one
+    /// that changed while it was copied (the app started) fails the copy, to be taken again.
+    ///
+    /// - Throws: ``SQLiteError``; no copy is left behind.
+    private static func copyRollingBack(_ source: String, to destination: String) throws(SQLiteError) {
+        let journal = source + "-journal"
+        let before = (FileIdentity(path: source), FileIdentity(path: journal))
+        defer { unlink(destination + "-journal") }
+        do {
+            for (from, to) in [(source, destination), (journal, destination + "-journal")] {
+                let input = try FileSystem.open(from, O_RDONLY | O_NOFOLLOW)
+                defer { close(input) }
+                let output = try FileSystem.open(to, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, 0o600)
+                defer { close(output) }
+                var info = stat()
+                guard fstat(input, &info) == 0 else { throw FileSystemError("fstat", from) }
+                try FileSystem.copy(from: input, to: output, length: Int64(info.st_size), path: to)
+            }
+            guard (FileIdentity(path: source), FileIdentity(path: journal)) == before else {
+                throw SQLiteError(.locked, path: source, "it changed while its hot journal was being copied (the "
+                    + "app opened it); try again")
+            }
+            let copy = try SQLiteDatabase(name: destination, path: destination, immutable: false,
+                                          flags: SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOFOLLOW)
+            _ = try copy.rows("PRAGMA schema_version")
+        } catch let error as SQLiteError {
+            unlink(destination)
+            throw error
+        } catch {
+            unlink(destination)
+            throw SQLiteError(.failed, path: source, "cannot copy it to roll its hot journal back: \(error)")
+        }
     }
 
     /// Copies this database into a new file at `destination` (which must not exist), in steps of

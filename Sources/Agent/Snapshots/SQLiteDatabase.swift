@@ -54,7 +54,10 @@ final class SQLiteDatabase {
         try execute("PRAGMA synchronous=OFF")
     }
 
-    private init(name: String, path: String, immutable: Bool, flags: Int32) throws(SQLiteError) {
+    /// Opens `name` (a path, or a `file:` URI with `SQLITE_OPEN_URI`) for the database file `path` with `flags`.
+    ///
+    /// - Throws: ``SQLiteError`` (`.open`).
+    init(name: String, path: String, immutable: Bool, flags: Int32) throws(SQLiteError) {
         var handle: OpaquePointer?
         let result = sqlite3_open_v2(name, &handle, flags | SQLITE_OPEN_NOMUTEX, nil)
         guard result == SQLITE_OK, let handle else {
