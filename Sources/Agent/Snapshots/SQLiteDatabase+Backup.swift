@@ -5,8 +5,9 @@ import Glibc
 
 /// Consistent copies of live databases, through SQLite's online backup API.
 extension SQLiteDatabase {
-    /// Pages copied per backup step (4 MiB of 4 KiB pages). Between steps the source is unlocked, so a writer in
-    /// rollback-journal mode is never held up for longer than one step.
+    /// Pages copied per backup step of a database in rollback-journal mode (4 MiB of 4 KiB pages). Between steps
+    /// the source is unlocked, so its writer is never held up for longer than one step. A WAL database is copied
+    /// in one step: its readers never block its writer, and steps would only let commits restart the copy.
     static let backupStepPages: Int32 = 1024
 
     /// A backup that restarted this often (a writer committed between its steps each time) finishes in one step.
@@ -65,7 +66,7 @@ extension SQLiteDatabase {
                 throw SQLiteError(.locked, path: source, "it changed while its hot journal was being copied (the "
                     + "app opened it); try again")
             }
-            let copy = try SQLiteDatabase(name: destination, path: destination, immutable: false,
+            let copy = try SQLiteDatabase(name: destination, path: destination, immutable: false, wal: false,
                                           flags: SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOFOLLOW)
             _ = try copy.rows("PRAGMA schema_version")
         } catch let error as SQLiteError {
@@ -118,7 +119,7 @@ extension SQLiteDatabase {
         /// page (SQLite notices the change); after ``backupRestartsBeforeOneStep`` restarts the rest is copied in
         /// one step, under one read transaction.
         func run() throws(SQLiteError) {
-            var restarts = 0
+            var restarts = source.isWAL || source.isImmutable ? SQLiteDatabase.backupRestartsBeforeOneStep : 0
             var copied: Int32 = 0
             while true {
                 let pages = restarts >= SQLiteDatabase.backupRestartsBeforeOneStep ? -1 : SQLiteDatabase.backupStepPages

@@ -32,15 +32,18 @@ final class SQLiteDatabase {
     /// Whether the file is read without locks (a WAL database no connection had open): whoever reads through
     /// this connection must check that the file did not change meanwhile.
     let isImmutable: Bool
+    /// Whether the file's header says WAL mode, where readers never block the writer (nor it them).
+    let isWAL: Bool
 
     /// Opens the database at `path` read-only, without following a symbolic link.
     ///
     /// - Throws: ``SQLiteError`` (`.open`) when it cannot be opened; a file that is not a database fails at the
     ///   first statement.
     convenience init(readOnly path: String) throws(SQLiteError) {
-        let immutable = Self.isWAL(path) && access(path + "-wal", F_OK) != 0
+        let wal = Self.hasWALHeader(path)
+        let immutable = wal && access(path + "-wal", F_OK) != 0
         let name = immutable ? "file:" + Self.uriPath(path) + "?mode=ro&immutable=1" : path
-        try self.init(name: name, path: path, immutable: immutable,
+        try self.init(name: name, path: path, immutable: immutable, wal: wal,
                       flags: SQLITE_OPEN_READONLY | SQLITE_OPEN_NOFOLLOW | (immutable ? SQLITE_OPEN_URI : 0))
     }
 
@@ -49,7 +52,8 @@ final class SQLiteDatabase {
     ///
     /// - Throws: ``SQLiteError``.
     convenience init(copyAt path: String) throws(SQLiteError) {
-        try self.init(name: path, path: path, immutable: false, flags: SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOFOLLOW)
+        try self.init(name: path, path: path, immutable: false, wal: false,
+                      flags: SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOFOLLOW)
         try execute("PRAGMA journal_mode=OFF")
         try execute("PRAGMA synchronous=OFF")
     }
@@ -57,7 +61,7 @@ final class SQLiteDatabase {
     /// Opens `name` (a path, or a `file:` URI with `SQLITE_OPEN_URI`) for the database file `path` with `flags`.
     ///
     /// - Throws: ``SQLiteError`` (`.open`).
-    init(name: String, path: String, immutable: Bool, flags: Int32) throws(SQLiteError) {
+    init(name: String, path: String, immutable: Bool, wal: Bool, flags: Int32) throws(SQLiteError) {
         var handle: OpaquePointer?
         let result = sqlite3_open_v2(name, &handle, flags | SQLITE_OPEN_NOMUTEX, nil)
         guard result == SQLITE_OK, let handle else {
@@ -69,6 +73,7 @@ final class SQLiteDatabase {
         raw = handle
         self.path = path
         isImmutable = immutable
+        isWAL = wal
         sqlite3_extended_result_codes(raw, 1)
     }
 
@@ -192,7 +197,7 @@ final class SQLiteDatabase {
     }
 
     /// Whether the file's header says WAL mode (its read and write format versions are 2).
-    private static func isWAL(_ path: String) -> Bool {
+    private static func hasWALHeader(_ path: String) -> Bool {
         let fd = Glibc.open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK)
         guard fd >= 0 else { return false }
         defer { close(fd) }
