@@ -11,7 +11,7 @@ enum FileHolders {
     /// A process holding one of the files.
     struct Holder: Equatable {
         var pid: Int32
-        /// Its command line (arguments joined by spaces, at most 120 characters), or its name.
+        /// Its program's name, as `ps -o comm` shows it.
         var command: String
     }
 
@@ -53,11 +53,9 @@ enum FileHolders {
         }
     }
 
-    /// The command line of `pid`, for a message.
+    /// The name of `pid`'s program (`/proc/PID/comm`), for a message. Not its command line: arguments can hold
+    /// secrets (`--api-key=…`), and the message ends up in CI logs.
     private static func command(of pid: Int32) -> String {
-        let arguments = FileSystem.read("/proc/\(pid)/cmdline")?.split(separator: 0)
-            .map { String(decoding: $0, as: UTF8.self) }.joined(separator: " ") ?? ""
-        if !arguments.isEmpty { return String(arguments.prefix(120)) }
         let name = FileSystem.read("/proc/\(pid)/comm").map { String(decoding: $0, as: UTF8.self) } ?? ""
         return name.trimmingCharacters(in: .whitespacesAndNewlines)
     }
