@@ -20,7 +20,8 @@ import Testing
 
     private func snapshot() throws -> Manifest {
         let scan = try DataScan.walk(root: app.path, dataDirs: app.data)
-        return try store.create(root: app.path, dataDirs: app.data, scan: scan, deploy: "d-test", commit: nil) { _, _ in }
+        return try store.create(root: app.path, dataDirs: app.data, scan: scan, deploy: "d-test",
+                                commit: nil) { _, _ in }
     }
 
     /// The names in the data dir, without the rollback journal a writer creates and deletes at each commit.
