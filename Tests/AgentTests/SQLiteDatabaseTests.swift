@@ -34,6 +34,8 @@ import Testing
                     "copy \(index): \(contents.seqs.count) rows, \(committed) committed")
         }
         #expect(writer.isRunning, "the writer never failed on a lock")
+        let companions = Set(SQLiteDatabase.companionSuffixes.map { "trades.sqlite" + $0 })
+        #expect(try Set(names(tmp.path + "/data")).isSubset(of: companions.union(["trades.sqlite"])))
         let last = writer.stop()
         let final = try SQLiteWriter.contents(of: live)
         #expect(final.isContiguous && final.lost(upTo: last) == 0)
