@@ -30,6 +30,10 @@ int shipkeep_syncfs(int fd) {
     return syncfs(fd);
 }
 
+int shipkeep_renameat_noreplace(int old_dir, const char *old_name, int new_dir, const char *new_name) {
+    return renameat2(old_dir, old_name, new_dir, new_name, RENAME_NOREPLACE);
+}
+
 int shipkeep_flock_holder(unsigned long long dev_major, unsigned long long dev_minor, unsigned long long inode) {
     // Lines look like: "1: FLOCK  ADVISORY  WRITE 4242 fd:01:1234567 0 EOF" (blocked waiters carry "->").
     FILE *locks = fopen("/proc/locks", "re");

@@ -71,4 +71,17 @@ import Testing
             _ = try ProcessRunner.run(["/nonexistent/program"], timeout: 5)
         }
     }
+
+    @Test func childrenGetTheAllowListedEnvironmentAndWhatTheCallerAdds() throws {
+        let session = ["PATH": "/usr/bin:/bin", "HOME": "/home/deploy", "SSH_ORIGINAL_COMMAND": "deploy; id",
+                       "SSH_CONNECTION": "10.0.0.1 50000 10.0.0.2 22", "LANG": "xx_CLIENT", "LC_ALL": "xx_CLIENT",
+                       "TZ": "UTC", "SHIPKEEP_SSH_KEY": "key text"]
+        #expect(ChildEnvironment.base(from: session) == ["PATH": "/usr/bin:/bin", "HOME": "/home/deploy", "TZ": "UTC"])
+        let outcome = try ProcessRunner.run(["env"], environment: ["LANG": "C.UTF-8"], timeout: 10)
+        let keys = Set(outcome.stdout.split(separator: "\n").compactMap { line in
+            line.split(separator: "=").first.map(String.init)
+        })
+        #expect(keys.isSubset(of: Set(ChildEnvironment.inherited + ["LANG"])), "\(keys.sorted())")
+        #expect(outcome.stdout.contains("LANG=C.UTF-8\n"))
+    }
 }

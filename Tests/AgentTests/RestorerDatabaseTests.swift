@@ -31,7 +31,7 @@ import Testing
     }
 
     /// The database is gone but the crashed writer's -wal and -shm are still there: the restore puts the copy
-    /// back and moves them aside, under a name of their own (one already taken is skipped, never overwritten).
+    /// back and moves them aside together, under a new name (a file with a likely name is never overwritten).
     @Test func aMissingDatabaseComesBackWithoutTheStaleWAL() throws {
         let writer = try SQLiteWriter(path: live, mode: .wal, scratch: tmp.path)
         try writer.waitForCommits(beyond: 30)
@@ -48,10 +48,16 @@ import Testing
         let outcome = try Restorer(app: app, store: store, manifest: manifest)
             .run(paths: ["out/trades.sqlite"], force: false) { warnings.append($0) }
         #expect(outcome.restored == ["out/trades.sqlite"])
-        let stem = "trades.sqlite.shipkeep-before-restore-\(manifest.info.id)"
-        #expect(try names() == ["signals.jsonl", "trades.sqlite", stem + "-2-shm", stem + "-2-wal", stem + "-wal"])
+        // Both under one new name (`…-<random>-wal`, `…-<random>-shm`); a file with a likely name is untouched.
+        let prefix = "trades.sqlite.shipkeep-before-restore-\(manifest.info.id)-"
+        let all = try names()
+        let aside = all.filter { $0.hasPrefix(prefix) && $0 != (taken as NSString).lastPathComponent }
+        let stems = Set(aside.map { String($0.dropLast(4)) })
+        let companions = aside.allSatisfy { $0.hasSuffix("-wal") || $0.hasSuffix("-shm") }
+        #expect(aside.count == 2 && stems.count == 1 && companions, "\(all)")
+        #expect(all.filter { !$0.hasPrefix(prefix) } == ["signals.jsonl", "trades.sqlite"])
         #expect(try String(contentsOfFile: taken, encoding: .utf8) == "someone else's\n")
-        #expect(warnings.count == 1 && warnings[0].contains(stem + "-2-wal"), "\(warnings)")
+        #expect(warnings.count == 1 && aside.allSatisfy { warnings[0].contains($0) }, "\(warnings)")
         let back = try SQLiteWriter.contents(of: live, immutable: true)
         #expect(back.integrity == "ok" && back.seqs == rows)
     }

@@ -51,5 +51,6 @@ import Testing
         #expect(DeployExit.code(for: .failure("refused", "x")) == 1)
         #expect(DeployExit.code(for: .failure("rollback_unhealthy", "x")) == 2)
         #expect(DeployExit.code(for: .failure("locked", "x")) == 4)
+        #expect(DeployExit.code(for: .failure("superseded", "x")) == 4)
     }
 }

@@ -40,8 +40,10 @@ struct HostileArgumentTests {
             var codes: [String?] = []
             for ref in Self.hostile(marker) {
                 let result = try request(vm, ["app": vm.appName, "ref": ref])
-                // A name git accepts as a ref (`main;touch …`) is looked up on the remote as data and not found.
-                #expect(["bad_ref", "fetch"].contains(errorCode(result) ?? ""), "\(ref): \(result.stdout)")
+                // A name git accepts as a ref (`main;touch …`) is looked up on the remote as data and not found; a
+                // newline is refused with every control character before the request is looked at.
+                #expect(["bad_ref", "fetch", "control_character"].contains(errorCode(result) ?? ""),
+                        "\(ref): \(result.stdout)")
                 #expect(!FileManager.default.fileExists(atPath: marker), "\(ref) ran a command")
                 codes.append(errorCode(result))
             }
@@ -68,16 +70,18 @@ struct HostileArgumentTests {
             let live = try vm.liveCommit()
             var commits: [String?] = [], apps: [String?] = [], snapshots: [String?] = []
             for value in Self.hostile(marker) {
+                // A newline is refused with every control character before the request is looked at.
+                let control = value.contains("\n") ? "control_character" : nil
                 let commit = try request(vm, ["app": vm.appName, "commit": value])
-                #expect(errorCode(commit) == "bad_commit", "\(value): \(commit.stdout)")
+                #expect(errorCode(commit) == control ?? "bad_commit", "\(value): \(commit.stdout)")
                 commits.append(errorCode(commit))
                 for type in ["deploy", "rollback", "snapshots", "status"] {
                     let app = try request(vm, ["app": value], type: type)
-                    #expect(errorCode(app) == "unknown_app", "\(type) \(value): \(app.stdout)")
+                    #expect(errorCode(app) == control ?? "unknown_app", "\(type) \(value): \(app.stdout)")
                     apps.append(errorCode(app))
                 }
                 let restore = try request(vm, ["app": vm.appName, "snapshot": value], type: "restore")
-                #expect(errorCode(restore) == "unknown_snapshot", "\(value): \(restore.stdout)")
+                #expect(errorCode(restore) == control ?? "unknown_snapshot", "\(value): \(restore.stdout)")
                 snapshots.append(errorCode(restore))
                 #expect(!FileManager.default.fileExists(atPath: marker), "\(value) ran a command")
             }

@@ -97,6 +97,42 @@ struct PushDeployTests {
         }
     }
 
+    @Test func theSSHKeyAndItsPassphraseDoNotReachGitPush() throws {
+        try withSandbox(bot: true) { vm in
+            let local = try commitLocally(vm, version: "v2")
+            // A pre-push hook stands for git push's hooks and helpers: it dumps the environment it was given.
+            let dump = vm.root + "/pre-push-environment"
+            let hook = vm.developer + "/.git/hooks/pre-push"
+            try "#!/bin/sh\nenv > '\(dump)'\n".write(toFile: hook, atomically: true, encoding: .utf8)
+            chmod(hook, 0o755)
+            let key = try String(contentsOfFile: vm.server.userKeyPath, encoding: .utf8)
+            let passphrase = "not-a-real-passphrase-4711"
+            var environment = isolatedEnvironment
+            environment["SHIPKEEP_SSH_KEY"] = key
+            environment["SHIPKEEP_SSH_PASSPHRASE"] = passphrase
+            let output = try runProcess([try BuildProducts.path("shipkeep"), "deploy", "--push", "--json"]
+                + vm.controllerArguments, cwd: vm.developer, environment: environment)
+            #expect(output.status == 0, "\(output.stderr)\n\(output.stdout.suffix(1500))")
+            #expect(try vm.liveCommit() == local)
+            let seen = try String(contentsOfFile: dump, encoding: .utf8)
+            let keyLine = key.split(separator: "\n").dropFirst().first.map(String.init) ?? key
+            let leaked = seen.contains("SHIPKEEP_SSH_KEY") || seen.contains(keyLine)
+                || seen.contains("SHIPKEEP_SSH_PASSPHRASE") || seen.contains(passphrase)
+            #expect(!leaked, "git push's hook saw the key or its passphrase")
+            #expect(seen.contains("PATH="), "the hook got an environment at all: \(seen)")
+
+            try ReliabilityRecord.hostileInput(
+                id: "21-6", scenario: "`deploy --push` with `SHIPKEEP_SSH_KEY` and `SHIPKEEP_SSH_PASSPHRASE` set: "
+                    + "what `git push`, its hooks and helpers see",
+                injection: "a `pre-push` hook in the developer's clone dumps its environment",
+                outcome: "deploy exit \(output.status); "
+                    + (leaked ? "the key or passphrase reached the hook" : "neither the key nor the passphrase reached "
+                        + "the hook"),
+                test: "PushDeployTests/theSSHKeyAndItsPassphraseDoNotReachGitPush()"
+            ).write()
+        }
+    }
+
     private var isolatedEnvironment: [String: String] {
         ["SSH_AUTH_SOCK": "", "NO_COLOR": "1", "SHIPKEEP_SSH_CONFIG": "/dev/null"]
     }

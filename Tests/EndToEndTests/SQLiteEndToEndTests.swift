@@ -123,7 +123,10 @@ struct SQLiteEndToEndTests {
             #expect(back.seqs == snapshotRows,
                     "the restored database is the snapshot's: \(back.seqs.count) rows of \(snapshotRows.count)")
             // What was replaced moved aside together: opened with its -wal, it still holds every committed row.
-            let aside = try #require(files.first { $0 == "trades.sqlite.shipkeep-before-restore-\(snapshot)" })
+            let aside = try #require(files.first { name in
+                name.hasPrefix("trades.sqlite.shipkeep-before-restore-\(snapshot)-")
+                    && !["-wal", "-shm", "-journal"].contains { name.hasSuffix($0) }
+            })
             let together = files.contains(aside + "-wal")
             #expect(together, "\(files)")
             let kept = try SQLiteWriter.contents(of: vm.appPath + "/paper_trading_outputs/" + aside)

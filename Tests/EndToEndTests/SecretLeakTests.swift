@@ -38,16 +38,20 @@ struct SecretLeakTests {
             let made = try runProcess(["ssh-keygen", "-q", "-t", "ed25519", "-N", Self.passphrase, "-C", "enc",
                                        "-f", encrypted])
             try #require(made.status == 0, "\(made.stderr)")
-            // This key's forced command gives the agent (and its workers) a secret in their environment, from a
-            // wrapper script: sshd logs the forced command itself, so the secret must not be in it.
+            // This key's forced command gives the agent a secret in its environment, from a wrapper script (sshd
+            // logs the forced command itself, so the secret must not be in it) that records the environment it
+            // hands the agent outside the searched places: proof the secret reached the VM.
             let wrapper = vm.root + "/agent-with-secret.sh"
-            try "#!/bin/sh\nSHIPKEEP_AGENT_TEST_SECRET=\(Self.agentSecret) exec '\(vm.agentBinary)' serve --config "
-                .appending("'\(vm.agentConfigPath)'\n").write(toFile: wrapper, atomically: false, encoding: .utf8)
+            let agentEnv = vm.root + "/agent-env.txt"
+            try "#!/bin/sh\nexport SHIPKEEP_AGENT_TEST_SECRET=\(Self.agentSecret)\nenv > '\(agentEnv)'\nexec "
+                .appending("'\(vm.agentBinary)' serve --config '\(vm.agentConfigPath)'\n")
+                .write(toFile: wrapper, atomically: false, encoding: .utf8)
             chmod(wrapper, 0o700)
             try vm.server.authorize(publicKeyLine: try String(contentsOfFile: encrypted + ".pub", encoding: .utf8),
                                     forcedCommand: wrapper)
             try vm.commit(["bot.sh": SampleApp.bot(version: "v2")], message: "v2")
-            // A hook that records its environment outside the searched places: proof the secret reached the VM.
+            // A hook that records its environment outside the searched places: the agent's secret must not reach
+            // it (hooks get an allow-listed environment).
             let hookEnv = vm.root + "/hook-env.txt"
             try vm.writeAgentConfig(hooks: [["sh", "-c", "env > \(hookEnv)"]])
             var target = vm.controllerArguments
@@ -78,9 +82,12 @@ struct SecretLeakTests {
                 outputs.append(("\(run.name) stdout", result.stdout))
                 outputs.append(("\(run.name) stderr", result.stderr))
             }
-            // The agent secret really reached the agent's side (so its absence below means something).
-            let reached = try String(contentsOfFile: hookEnv, encoding: .utf8).contains(Self.agentSecret)
+            // The agent secret really reached the agent's side (so its absence below means something), and went
+            // no further than the agent.
+            let reached = try String(contentsOfFile: agentEnv, encoding: .utf8).contains(Self.agentSecret)
             #expect(reached)
+            let passedOn = try String(contentsOfFile: hookEnv, encoding: .utf8).contains(Self.agentSecret)
+            #expect(!passedOn, "the agent's environment reached the hook")
             let deployLogs = files(under: vm.stateDir + "/deploys").filter { $0.0.hasSuffix(".log") }
             #expect(!deployLogs.isEmpty, "the workers' logs are searched too")
 
@@ -103,7 +110,8 @@ struct SecretLeakTests {
                     + "encrypted key file; \(runs.filter { !$0.ok }.count) failing authentication)",
                 outcome: (leaks == 0 ? "found nowhere" : "\(leaks) leaks")
                     + " in outputs, journals, records, worker logs and sshd's log; the agent secret "
-                    + (reached ? "did reach the hook's environment" : "never reached the agent"),
+                    + (reached ? "did reach the agent" : "never reached the agent")
+                    + (passedOn ? ", and the hook's environment" : ", not the hook's environment"),
                 test: "SecretLeakTests/keysPassphrasesAndEnvironmentSecretsNeverAppear()"
             ).write()
         }

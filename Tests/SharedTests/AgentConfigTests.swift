@@ -60,6 +60,22 @@ import Testing
         #expect(failure(base + "      settle: soon\n")?.line == 6)
     }
 
+    @Test func theLockWaitIsCappedAndTheLocaleIsAPlainName() throws {
+        let base = "apps:\n  web:\n    path: /srv/web\n"
+        let defaults = try #require(try AgentConfig.parse(base, file: "agent.yml", home: "/home/deploy").app("web"))
+        #expect(defaults.lock.maxWait == 1800)
+        #expect(defaults.locale == "C.UTF-8")
+        let set = try AgentConfig.parse(base + "    lock: { max_wait: 600 }\n    locale: en_US.UTF-8\n",
+                                        file: "agent.yml", home: "/home/deploy")
+        #expect(set.app("web")?.lock.maxWait == 600)
+        #expect(set.app("web")?.locale == "en_US.UTF-8")
+        #expect(failure(base + "    lock: { max_wait: 0 }\n")?.line == 4)
+        #expect(failure(base + "    lock: { wait: 10 }\n")?.description.contains("expected one of: max_wait") == true)
+        for hostile in ["\"C.UTF-8; rm -rf /\"", "\"en US\"", "\"\\e[2J\""] {
+            #expect(failure(base + "    locale: \(hostile)\n")?.line == 4, "\(hostile)")
+        }
+    }
+
     @Test func defaultsApplyAndStateLivesUnderHomeNotTmp() throws {
         let config = try AgentConfig.parse("apps:\n  web:\n    path: /srv/web/\n", file: "agent.yml", home: "/home/deploy")
         let app = try #require(config.app("web"))
@@ -112,6 +128,33 @@ import Testing
         #expect(failure("apps:\n  b:\n    path: /srv/b\n    services:\n      - name: x\n")?.key == "apps.b.services.0")
     }
 
+    @Test func allowRefsAndRequireSignedAreOptionalAndKept() throws {
+        let yaml = "apps:\n  b:\n    path: /srv/b\n"
+            + "    allow_refs: [refs/tags/v*, refs/heads/release/*, refs/heads/stable]\n"
+            + "    require_signed: /etc/shipkeep//allowed_signers\n"
+        let app = try #require(try AgentConfig.parse(yaml, file: "agent.yml", home: "/home/deploy").app("b"))
+        #expect(app.allowRefs == ["refs/tags/v*", "refs/heads/release/*", "refs/heads/stable"])
+        #expect(app.requireSigned == "/etc/shipkeep/allowed_signers")
+        let plain = try #require(try AgentConfig.parse(Self.full, file: "agent.yml", home: "/home/deploy").app("bots"))
+        #expect(plain.allowRefs.isEmpty && plain.requireSigned == nil)
+    }
+
+    @Test(arguments: ["refs/pull/*", "refs/changes/*", "refs/*", "HEAD", "v*", "refs/heads/", "refs/tags/a*b*",
+                      "refs/heads/a b", "refs/heads/../x", "refs/tags/v[0-9]"])
+    func allowRefsTakeOnlyBranchAndTagPatterns(pattern: String) {
+        let error = failure("apps:\n  b:\n    path: /srv/b\n    allow_refs: [\"\(pattern)\"]\n")
+        #expect(error?.key == "apps.b.allow_refs", "\(String(describing: error))")
+        #expect(error?.line == 4)
+        #expect(error?.description.hasPrefix("agent.yml:4: apps.b.allow_refs: ") == true)
+    }
+
+    @Test func requireSignedIsAnAbsolutePath() {
+        let error = failure("apps:\n  b:\n    path: /srv/b\n    require_signed: allowed_signers\n")
+        #expect(error?.key == "apps.b.require_signed")
+        #expect(error?.line == 4)
+        #expect(error?.message.contains("allowed_signers") == true)
+    }
+
     @Test func invalidYAMLReportsItsLine() {
         let error = failure("apps:\n  bots:\n    path: [unclosed\n")
         #expect(error?.line != nil)
@@ -123,5 +166,50 @@ import Testing
         #expect(error?.message.contains("\"path\" appears twice") == true, "\(String(describing: error))")
         #expect(error?.line == 3)
         #expect(error?.description.contains("\n") == false, "one line")
+    }
+}
+
+/// agent.yml's `kinds:` and the rule that decides each data file's kind.
+@Suite struct DataKindRulesTests {
+    @Test func namesDecideWhenNoGlobDoes() {
+        let rules = DataKindRules()
+        for path in ["out/signals.jsonl", "logs/bot.log", "logs/bot.log.3", "logs/bot.log.2.gz", "logs/bot.log-20261201",
+                     "a/b.ndjson"] {
+            #expect(rules.kind(of: path, isSQLite: false) == .append, "\(path)")
+        }
+        for path in ["out/state.json", "out/trades.csv", "out/model.pkl", "logs/catalog", "out/x.logger"] {
+            #expect(rules.kind(of: path, isSQLite: false) == .mutable, "\(path)")
+        }
+        #expect(rules.kind(of: "out/signals.jsonl", isSQLite: true) == .sqlite)
+    }
+
+    @Test func globsOverrideNamesButNeverADatabaseHeader() throws {
+        let yaml = """
+            apps:
+              bots:
+                path: /srv/bots
+                data: [out]
+                kinds:
+                  append: ["out/trades_*.csv", "**/ledger.txt"]
+                  mutable: ["snapshot.jsonl"]
+            """
+        let rules = try #require(try AgentConfig.parse(yaml, file: "agent.yml").app("bots")).kinds
+        #expect(rules.kind(of: "out/trades_2026.csv", isSQLite: false) == .append)
+        #expect(rules.kind(of: "out/sub/trades_2026.csv", isSQLite: false) == .mutable, "* stays in one component")
+        #expect(rules.kind(of: "out/a/b/ledger.txt", isSQLite: false) == .append)
+        #expect(rules.kind(of: "out/deep/snapshot.jsonl", isSQLite: false) == .mutable, "a name glob matches anywhere")
+        #expect(rules.kind(of: "out/trades_2026.csv", isSQLite: true) == .sqlite)
+    }
+
+    @Test func badKindsAreRefusedWithTheirLine() throws {
+        for (kinds, message) in [("append: [\"../x\"]", "relative"), ("appendonly: [x]", "appendonly"),
+                                 ("append: {a: b}", "list")] {
+            let yaml = "apps:\n  bots:\n    path: /srv/bots\n    data: [out]\n    kinds:\n      \(kinds)\n"
+            #expect {
+                try AgentConfig.parse(yaml, file: "agent.yml")
+            } throws: { error in
+                "\(error)".contains("agent.yml:6") && "\(error)".contains(message)
+            }
+        }
     }
 }

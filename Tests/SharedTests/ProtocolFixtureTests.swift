@@ -52,6 +52,7 @@ import Testing
         #expect(report.health == .warning)
         #expect(report.apps.first?.data.first?.files == 1000)
         #expect(report.apps.first?.lock?.pid == 4242)
+        #expect(report.apps.first?.snapshots?.kinds == ["append": 990, "mutable": 8, "sqlite": 2])
         #expect(message.seq == 1)
     }
 }

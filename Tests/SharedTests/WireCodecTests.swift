@@ -56,6 +56,27 @@ import Testing
         #expect(WireCodec.bestEffortID(Array("nonsense".utf8)) == nil)
     }
 
+    @Test(arguments: [
+        (#"{"v":1,"type":"deploy","id":"1","app":"bots","controller":"\u001b]0;pwned\u0007"}"#, "controller"),
+        (#"{"v":1,"type":"deploy","id":"1","app":"bots","controller":"\u001b[2K"}"#, "controller"),
+        (#"{"v":1,"type":"restore","id":"1","app":"bots","snapshot":"s","paths":["ok","a\u009bb"]}"#, "paths.1"),
+        (#"{"v":1,"type":"status","id":"1","app":"bots\u007f"}"#, "app"),
+        (#"{"v":1,"type":"status","id":"1","extra":{"x":"\n"}}"#, "extra.x"),
+        ("{\"v\":1,\"type\":\"hello\",\"id\":\"1\",\"client\":\"x\u{9B}\",\"protocols\":[1]}", "client"),
+    ])
+    func aControlCharacterInAnyStringIsRefusedAndNamed(line: String, field: String) {
+        let refused = error(line)
+        #expect(refused?.code == .controlCharacter, "\(String(describing: refused))")
+        #expect(refused?.message.contains("\"\(field)\"") == true, "\(String(describing: refused))")
+        #expect(refused.map { ControlCharacters.first(in: $0.message) == nil } == true, "the message is plain")
+    }
+
+    @Test func anIDWithAControlCharacterIsNotEchoed() {
+        #expect(WireCodec.bestEffortID(Array(#"{"v":1,"type":"status","id":"\u001b[2K"}"#.utf8)) == nil)
+        #expect(error(#"{"v":1,"type":"status","id":"\u001b[2K"}"#)?.code == .controlCharacter)
+        #expect(error(#"{"v":1,"type":"status","id":"1","app":"bots ✓ ü"}"#) == nil, "plain Unicode is fine")
+    }
+
     @Test func healthOrdersBySeverityAndMapsToNagiosCodes() {
         #expect([Health.ok, .critical, .warning].max() == .critical)
         #expect([Health.ok, .unknown, .warning].max() == .unknown)

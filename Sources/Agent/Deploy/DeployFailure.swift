@@ -1,6 +1,7 @@
 /// Why a deploy stopped, with the outcome it leaves behind and the code the result carries.
 struct DeployFailure: Error {
-    /// `refused` (nothing changed), `locked`, `failed`, `rolled_back`.
+    /// `refused` (nothing changed), `locked`, `superseded` (nothing changed: a newer request or a newer live
+    /// commit took its place), `failed`, `rolled_back`.
     var outcome: String
     /// The wire error code.
     var code: String

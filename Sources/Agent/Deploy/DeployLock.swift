@@ -26,6 +26,12 @@ enum DeployLock {
         var holder: LockHolder
     }
 
+    /// A newer request took this one's turn while it waited: at most one deploy waits per app.
+    struct Superseded: Error {
+        /// The deploy that took the turn.
+        var by: String
+    }
+
     /// A held lock. Released explicitly, or by the kernel when the process dies.
     final class Held {
         private let fd: Int32
@@ -59,23 +65,49 @@ enum DeployLock {
 
     /// Takes the lock, waiting up to `wait` seconds for a live holder to release it.
     ///
+    /// A deploy takes it `inTurn`: every deploy that takes the lock or starts to wait for it claims the app's
+    /// turn (`<state>/turn`, naming the newest claimant), and a waiting one that finds its turn taken by a newer
+    /// request gives up with ``Superseded``. So at most one deploy runs and one waits, however many are asked
+    /// for, and the newest request is the one that runs next. Recovery and restore take the lock without a
+    /// turn: they neither replace a waiting deploy nor can be replaced.
+    ///
     /// - Parameter onWait: called when the wait begins and whenever the holder changes, with the holder.
-    /// - Throws: ``Busy`` naming the live holder, or ``FileSystemError`` when the state dir is unusable.
-    static func acquire(_ state: StateDirectory, record: Record, wait: Double = 0,
+    /// - Throws: ``Busy`` naming the live holder, ``Superseded`` naming the newer request, or
+    ///   ``FileSystemError`` when the state dir is unusable.
+    static func acquire(_ state: StateDirectory, record: Record, wait: Double = 0, inTurn: Bool = false,
                         onWait: (LockHolder) -> Void = { _ in }) throws -> Held {
         try FileSystem.makeDirectories(state.path)
         let fd = try FileSystem.open(state.lockFile, O_RDWR | O_CREAT, 0o600)
+        let turn = inTurn ? try Turn(state) : nil
         let deadline = Date().addingTimeInterval(wait)
         var announced: String?
-        while flock(fd, LOCK_EX | LOCK_NB) != 0 {
-            if errno == EINTR { continue }
+        var first = true
+        while true {
+            let taken: Bool
+            do {
+                taken = try turn?.whileHeld { () throws -> Bool in
+                    // Claimed at the first attempt by a deploy that takes the lock or will wait for it (one that
+                    // is refused at once replaces nobody); checked at every later attempt.
+                    if !first, let newest = turn?.claimant(), newest != record.deploy {
+                        throw Superseded(by: newest)
+                    }
+                    let locked = tryLock(fd)
+                    if first && (locked || wait > 0) { try turn?.claim(record) }
+                    return locked
+                } ?? tryLock(fd)
+            } catch {
+                close(fd)
+                throw error
+            }
+            first = false
+            if taken { break }
             let holder = readHolder(fd).map { LockHolder(record: $0, alive: true) }
                 ?? LockHolder(deploy: "unknown", controller: nil, commit: nil, startedAt: Date(), pid: 0, alive: true)
             guard deadline.timeIntervalSinceNow > 0 else {
                 close(fd)
                 throw Busy(holder: holder)
             }
-            // Polled rather than a blocking flock: the wait stays bounded, and no queue order is promised.
+            // Polled rather than a blocking flock: the wait stays bounded, and a newer request can take the turn.
             if announced != holder.deploy {
                 announced = holder.deploy
                 onWait(holder)
@@ -91,6 +123,20 @@ enum DeployLock {
             throw error
         }
         return held
+    }
+
+    /// One non-blocking attempt at the lock.
+    private static func tryLock(_ fd: Int32) -> Bool {
+        while flock(fd, LOCK_EX | LOCK_NB) != 0 {
+            if errno != EINTR { return false }
+        }
+        return true
+    }
+
+    /// The deploy that claimed the app's turn last (the one running, or the one waiting), if any.
+    static func turnClaimant(_ state: StateDirectory) -> String? {
+        guard FileManager.default.fileExists(atPath: state.turnFile), let turn = try? Turn(state) else { return nil }
+        return try? turn.whileHeld { turn.claimant() }
     }
 
     /// Who holds the lock, or who held it last and died; nil when it is free and clean.
@@ -135,5 +181,44 @@ extension LockHolder {
     init(record: DeployLock.Record, alive: Bool) {
         self.init(deploy: record.deploy, controller: record.controller, commit: record.commit,
                   startedAt: record.startedAt, pid: record.pid, alive: alive)
+    }
+}
+
+/// `<state>/turn`: the newest deploy to claim the app's turn, read and written only under its own short `flock`
+/// (never held across a wait), so a claim and the check of a claim never interleave.
+private final class Turn {
+    private let fd: Int32
+
+    init(_ state: StateDirectory) throws {
+        fd = try FileSystem.open(state.turnFile, O_RDWR | O_CREAT, 0o600)
+    }
+
+    deinit {
+        close(fd)
+    }
+
+    /// Runs `body` holding the turn file's lock.
+    func whileHeld<T>(_ body: () throws -> T) throws -> T {
+        while flock(fd, LOCK_EX) != 0 {
+            guard errno == EINTR else { throw FileSystemError("flock", "turn") }
+        }
+        defer { flock(fd, LOCK_UN) }
+        return try body()
+    }
+
+    /// Names `record`'s deploy as the newest claimant.
+    func claim(_ record: DeployLock.Record) throws {
+        let bytes = Array(record.deploy.utf8)
+        guard ftruncate(fd, 0) == 0 else { throw FileSystemError("truncate", "turn") }
+        let written = bytes.withUnsafeBytes { pwrite(fd, $0.baseAddress, $0.count, 0) }
+        guard written == bytes.count else { throw FileSystemError("write", "turn") }
+    }
+
+    /// The newest claimant's deploy id.
+    func claimant() -> String? {
+        var buffer = [UInt8](repeating: 0, count: 128)
+        let count = pread(fd, &buffer, buffer.count, 0)
+        guard count > 0 else { return nil }
+        return String(decoding: buffer[0..<count], as: UTF8.self)
     }
 }

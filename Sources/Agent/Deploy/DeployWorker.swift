@@ -15,12 +15,14 @@ final class DeployWorker {
     private var plan: DeployPlan
     private var snapshot: SnapshotInfo?
     private var repairs = 0
+    /// Tracked files with edits that `--force` discards (their patch is saved first).
+    private var discarded: [String] = []
     private var phase: (name: String, started: Date)?
+    /// The deploy that finished, successfully, while this one waited for the lock: its commit went live.
+    private var liveWhileWaiting: DeployRecord?
 
     /// Seconds a fetch may take.
     static let fetchTimeout = 300.0
-    /// The longest a deploy may wait for the lock, whatever the request asks: one day.
-    static let maxLockWait = 86_400
 
     /// Prepares the worker; the journal is created at once so that even a refusal is recorded.
     ///
@@ -43,16 +45,25 @@ final class DeployWorker {
         // that recovery can see.
         begin("preflight", pause: false)
         let lock: DeployLock.Held
-        let wait = Double(min(max(request.waitLock ?? 0, 0), Self.maxLockWait))
+        // agent.yml caps the wait, whatever the request asks: a waiting worker is a process and its memory.
+        let wait = Double(min(max(request.waitLock ?? 0, 0), app.lock.maxWait))
+        let lastBefore = state.lastDeploy()?.deploy
+        var waited = false
         do {
             lock = try DeployLock.acquire(state, record: .init(deploy: deploy, controller: request.controller,
                                                                 commit: request.commit ?? request.ref,
                                                                 startedAt: started, pid: getpid()),
-                                          wait: wait) { holder in
+                                          wait: wait, inTurn: true) { holder in
+                waited = true
                 emit(.warning(.init(code: "waiting_for_lock", message: "app \(app.name) is locked by deploy "
                     + "\(holder.deploy)\(holder.commit.map { " (commit \($0.prefix(12)))" } ?? ""); waiting up to "
                     + "\(Int(wait))s for it to finish")))
             }
+        } catch let superseded as DeployLock.Superseded {
+            return finish(DeployFailure(outcome: "superseded", code: "superseded",
+                                        message: "deploy \(deploy) was superseded by deploy \(superseded.by), a newer "
+                                            + "request for \(app.name), while it waited for the lock (at most one "
+                                            + "deploy waits per app); nothing was changed"), lock: nil)
         } catch let busy as DeployLock.Busy {
             let holder = busy.holder
             let by = holder.controller.map { " by \($0)" } ?? ""
@@ -68,6 +79,10 @@ final class DeployWorker {
             let recovery = Recovery(app: app).recover(stale.deploy)
             emit(.warning(.init(code: "recovered", message: recovery.message ?? "recovered deploy \(stale.deploy)")))
         }
+        if waited, let last = state.lastDeploy(), last.deploy != lastBefore, last.outcome == "succeeded",
+           !last.commit.isEmpty {
+            liveWhileWaiting = last
+        }
         FaultPoint.pauseIfRequested(state: state, phase: "preflight")
         do {
             try runPhases()
@@ -81,16 +96,20 @@ final class DeployWorker {
 
     private func runPhases() throws {
         let (target, scan) = try preflight()
+        try refuseDowngrade(to: target)
         try takeSnapshot(scan)
         do {
             try update(to: target)
             try verify()
+            captureTail()
             begin("restart")
             if let failure = Services(app: app, onLine: streamLine).restartAll() { throw RollbackReason(failure) }
             end()
             begin("health")
             let restarted = Date()
-            if let failure = HealthChecker(app: app, services: Services(app: app, onLine: streamLine)).wait(since: restarted) {
+            var checker = HealthChecker(app: app, services: Services(app: app, onLine: streamLine))
+            checker.dataGuard = { [unowned self] depth in guardData(depth) }
+            if let failure = checker.wait(since: restarted) {
                 throw RollbackReason("unhealthy: \(failure)")
             }
             end()
@@ -98,6 +117,20 @@ final class DeployWorker {
             fail(detail: reason.message)
             try rollback(because: reason.message)
         }
+    }
+
+    /// A deploy that waited while another made a commit live must not undo it: when its own target is that
+    /// commit or an ancestor of it (two laptops, the older push waiting), it ends superseded, nothing changed.
+    private func refuseDowngrade(to target: String) throws {
+        guard let last = liveWhileWaiting, target == last.commit || git.isAncestor(target, of: last.commit) else {
+            return
+        }
+        let relation = target == last.commit ? "the same commit" : "an ancestor of it"
+        throw DeployFailure(outcome: "superseded", code: "superseded",
+                            message: "deploy \(deploy) was superseded by deploy \(last.deploy), which made "
+                                + "\(last.commit.prefix(12)) live while this one waited for the lock; "
+                                + "\(target.prefix(12)) is \(relation), so deploying it would undo that. Nothing "
+                                + "was changed; deploy it without waiting to roll back on purpose")
     }
 
     // MARK: - Phases
@@ -112,21 +145,34 @@ final class DeployWorker {
             throw DeployFailure.refused("work_tree", "\(app.path) is not a usable git checkout: \(error)")
         }
         plan.previousCommit = head.commit
-        let changed = (try? git.changedTrackedPaths()) ?? []
+        // Files the live commit tracks inside a data dir are data now: the bot may write to them.
+        let trackedData = try git.trackedPaths(in: nil, under: app.data)
+        let changed = ((try? git.changedTrackedPaths()) ?? []).filter { path in
+            !app.data.contains { AppConfig.contains($0, path) }
+        }
         if !changed.isEmpty && request.force != true {
             let sample = changed.prefix(5).joined(separator: ", ") + (changed.count > 5 ? ", …" : "")
             throw DeployFailure.refused("dirty", "\(changed.count) tracked file(s) were modified on the VM (\(sample)); "
-                + "commit them in the repository, or deploy with --force to discard them")
+                + "commit them in the repository, or deploy with --force to discard them (their edits are saved "
+                + "as a patch first)")
         }
+        discarded = changed
         let target = try resolveTarget()
         plan.targetCommit = target
-        for (commit, label) in [(target, "the target commit \(target.prefix(12))"), (head.commit, "the current commit")] {
-            let tracked = try git.trackedPaths(in: commit, under: app.data)
-            if !tracked.isEmpty {
-                throw DeployFailure.refused("tracked_data", "\(label) tracks \(tracked.count) path(s) inside a data dir "
-                    + "(\(tracked.prefix(3).joined(separator: ", "))); git would overwrite data there. Remove them "
-                    + "from the repository (git rm --cached) first")
-            }
+        let tracked = try git.trackedPaths(in: target, under: app.data)
+        if !tracked.isEmpty {
+            throw DeployFailure.refused("tracked_data", "the target commit \(target.prefix(12)) tracks \(tracked.count) "
+                + "path(s) inside a data dir (\(tracked.prefix(3).joined(separator: ", "))); git would overwrite data "
+                + "there. Remove them from the repository (git rm --cached) first")
+        }
+        if !trackedData.isEmpty {
+            emit(.warning(.init(code: "untracked_data", message: "the live commit tracks \(trackedData.count) path(s) "
+                + "inside a data dir (\(Self.sample(trackedData))) and the target does not: they stay on disk "
+                + "untouched (snapshotted first) and are no longer tracked")))
+        }
+        for (dir, path) in zip(app.data, app.dataPaths) where (try? FileSystem.lstatIfExists(path)) == nil {
+            emit(.warning(.init(code: "missing_data_dir", message: "data dir \(dir) does not exist in \(app.path): "
+                + "nothing is snapshotted for it; check agent.yml's data: for a typo")))
         }
         let blocking = try git.trackedNonDirectories(in: target, above: app.data)
         if !blocking.isEmpty {
@@ -151,29 +197,46 @@ final class DeployWorker {
         return (target, scan)
     }
 
+    /// The exact commit to deploy, fetched and checked by ``DeployRule`` (which commits a deploy key can put live).
     private func resolveTarget() throws -> String {
+        let rule = DeployRule(app: app, git: git, live: plan.previousCommit, state: state)
         do {
             if let commit = request.commit {
                 guard Git.isCommitID(commit) else {
                     throw DeployFailure.refused("bad_commit", "\"\(commit)\" is not a commit id (4 to 64 hex digits)")
                 }
-                if let found = git.commitIfPresent(commit) { return found }
-                try git.fetchBranch(remote: app.remote, branch: app.branch, timeout: Self.fetchTimeout)
-                if let found = git.commitIfPresent(commit) { return found }
-                try? git.fetchCommit(remote: app.remote, commit: commit, timeout: Self.fetchTimeout)
+                // The live commit and the one before it (rollback) need no fetch: they deploy with the remote down.
+                if let found = git.commitIfPresent(commit), rule.wasLive(found) { return found }
+                try rule.fetch(timeout: Self.fetchTimeout)
                 guard let found = git.commitIfPresent(commit) else {
-                    throw DeployFailure.refused("unknown_commit", "commit \(commit) is not on \(app.remote); push it first")
+                    let also = app.allowRefs.isEmpty ? "" : " or on \(app.allowRefs.joined(separator: ", "))"
+                    throw DeployFailure.refused("unknown_commit", "commit \(commit) is not on "
+                        + "\(app.remote)/\(app.branch)\(also); push it first")
                 }
+                try rule.check(found, source: .commit)
                 return found
             }
             if let ref = request.ref {
-                guard git.isValidRef(ref) else {
-                    throw DeployFailure.refused("bad_ref", "\"\(ref)\" is not a valid branch or tag name")
+                guard git.isValidRef(ref), let candidates = DeployRule.candidates(for: ref) else {
+                    throw DeployFailure.refused("bad_ref", "\"\(ref)\" is not a branch or tag: name refs/heads/…, "
+                        + "refs/tags/… or a bare branch or tag name")
                 }
-                return try git.fetchRef(remote: app.remote, ref: ref, timeout: Self.fetchTimeout)
+                var failure: GitError?
+                for candidate in candidates {
+                    do {
+                        let found = try git.fetchRef(remote: app.remote, ref: candidate, timeout: Self.fetchTimeout)
+                        try rule.check(found, source: .ref(candidate))
+                        return found
+                    } catch let error as GitError {
+                        failure = error
+                    }
+                }
+                throw failure ?? GitError(arguments: ["fetch"], message: "no branch or tag \(ref)")
             }
-            try git.fetchBranch(remote: app.remote, branch: app.branch, timeout: Self.fetchTimeout)
-            return try git.commit(of: "refs/remotes/\(app.remote)/\(app.branch)")
+            try rule.fetch(timeout: Self.fetchTimeout)
+            let tip = try git.commit(of: "refs/remotes/\(app.remote)/\(app.branch)")
+            try rule.check(tip, source: .commit)
+            return tip
         } catch let error as GitError {
             throw DeployFailure.refused("fetch", "cannot fetch from \(app.remote): \(error.message)")
         }
@@ -207,7 +270,22 @@ final class DeployWorker {
     private func update(to target: String) throws {
         begin("update")
         do {
-            try git.checkout(target, protecting: protectedPaths, timeout: 300)
+            if !discarded.isEmpty {
+                let patch = try git.uncommittedPatch(excluding: app.data)
+                try FileSystem.writeAtomically(Array(patch.utf8), to: state.patch(deploy))
+                emit(.warning(.init(code: "discarded_edits", message: "--force discards edits of \(discarded.count) "
+                    + "tracked file(s) (\(Self.sample(discarded))); they are saved in \(state.patch(deploy)) "
+                    + "(apply with git apply)")))
+            }
+            let untracked = (try? git.untrackedFiles(excluding: app.protectedPaths)) ?? []
+            if !untracked.isEmpty {
+                emit(.warning(.init(code: "untracked", message: "\(untracked.count) untracked file(s) outside the data "
+                    + "dirs are kept as they are (\(Self.sample(untracked))); add them to .gitignore or to a data dir "
+                    + "to silence this")))
+            }
+            try checkout(target)
+        } catch let error as RollbackReason {
+            throw error
         } catch {
             throw RollbackReason("git could not check out \(target.prefix(12)): \(error)")
         }
@@ -245,11 +323,52 @@ final class DeployWorker {
         return outcome
     }
 
+    /// Keeps what the old app appended since the snapshot, for a rollback that must undo the new code's damage.
+    private func captureTail() {
+        let store = SnapshotStore(dir: app.snapshots.dir)
+        guard let id = plan.snapshot, let manifest = store.manifest(id) else { return }
+        do {
+            try AppendedTail(dir: state.tail(deploy)).capture(root: app.path, manifest: manifest)
+        } catch {
+            emit(.warning(.init(code: "tail", message: "cannot keep what was appended since the snapshot (\(error)); "
+                + "a rollback would restore the snapshot's bytes only")))
+        }
+    }
+
+    /// The data guard: what is damaged now against this deploy's snapshot, one line per file.
+    private func guardData(_ depth: DataVerifier.Depth) -> [String] {
+        let store = SnapshotStore(dir: app.snapshots.dir)
+        guard let id = plan.snapshot, let manifest = store.manifest(id) else { return [] }
+        var hashed: Int64 = 0
+        let found = (try? DataVerifier(root: app.path, store: store, manifest: manifest, deploy: deploy)
+            .inspect(depth, hashed: &hashed)) ?? []
+        return found.filter(\.repairable).map { $0.describe("after the restart") }
+    }
+
+    /// Restores from the snapshot (and what the old app appended before the restart) what the new code
+    /// damaged, moving what it wrote aside whole: it still runs and may hold the files open. One warning per
+    /// file; returns their paths.
+    private func repairAfterNewCode() -> [String] {
+        let store = SnapshotStore(dir: app.snapshots.dir)
+        guard let id = plan.snapshot, let manifest = store.manifest(id) else { return [] }
+        let verifier = DataVerifier(root: app.path, store: store, manifest: manifest, deploy: deploy)
+        do {
+            let outcome = try verifier.repairAll(tail: AppendedTail(dir: state.tail(deploy)))
+            for repair in outcome.repairs { emit(.warning(.init(code: "restored", message: repair.message))) }
+            repairs += outcome.repairs.count
+            return outcome.repairs.map(\.path)
+        } catch {
+            emit(.warning(.init(code: "restore_failed", message: "restoring the data from snapshot \(id) failed: "
+                + "\(error); the snapshot is intact, restore it with `shipkeep restore`")))
+            return []
+        }
+    }
+
     private func rollback(because reason: String) throws {
         guard let previous = plan.previousCommit else { throw DeployFailure(outcome: "failed", code: "failed", message: reason) }
         begin("rollback")
         do {
-            try git.checkout(previous, protecting: protectedPaths, timeout: 300)
+            try checkout(previous)
         } catch {
             fail(detail: "\(error)")
             throw DeployFailure(outcome: "failed", code: "rollback_failed",
@@ -259,7 +378,7 @@ final class DeployWorker {
         for hook in app.hooks.afterUpdate {
             _ = services.run(hook, name: "hook", timeout: Double(app.hooks.timeout), what: "after_update")
         }
-        _ = try? verifyData(reportingProgress: false)
+        let restored = repairAfterNewCode()
         let restarted = services.restartAll()
         let health = restarted ?? HealthChecker(app: app, services: services).wait(since: Date())
         if let health {
@@ -268,15 +387,26 @@ final class DeployWorker {
                                 message: "\(reason); rolled back to \(previous.prefix(12)), but it is not healthy either: \(health)")
         }
         end(detail: previous)
+        let data = restored.isEmpty ? "" : "; restored \(restored.joined(separator: ", ")) from snapshot "
+            + "\(plan.snapshot ?? "?") (what the new code wrote is kept beside each)"
         throw DeployFailure(outcome: "rolled_back", code: "rolled_back",
-                            message: "\(reason); rolled back to \(previous.prefix(12)), which is healthy")
+                            message: "\(reason); rolled back to \(previous.prefix(12)), which is healthy\(data)")
     }
 
-    /// Data dirs, and the state and snapshot dirs when they sit inside the work tree: `git clean` keeps off them.
-    private var protectedPaths: [String] {
-        app.data + [app.state, app.snapshots.dir].compactMap { path in
-            path.hasPrefix(app.path + "/") ? String(path.dropFirst(app.path.count + 1)) : nil
+    /// Checks out `commit` without destroying a file, and says what it kept.
+    private func checkout(_ commit: String) throws {
+        let report = try git.checkout(commit, protecting: app.protectedPaths, saveDir: state.saved(deploy),
+                                      timeout: 300)
+        if !report.displaced.isEmpty {
+            emit(.warning(.init(code: "displaced", message: "\(report.displaced.count) untracked file(s) stood where "
+                + "commit \(commit.prefix(12)) tracks files (\(Self.sample(report.displaced))); copies of them are "
+                + "kept in \(state.saved(deploy))")))
         }
+    }
+
+    /// Up to five paths, for a message.
+    static func sample(_ paths: [String]) -> String {
+        paths.prefix(5).joined(separator: ", ") + (paths.count > 5 ? ", …" : "")
     }
 
     // MARK: - Events
@@ -289,14 +419,17 @@ final class DeployWorker {
                                     snapshot: snapshot, repairs: repairs, seconds: Date().timeIntervalSince(started),
                                     workerPeakRSS: Self.peakRSS())
         if let failure, phase != nil { fail(detail: failure.message) }
+        AppendedTail(dir: state.tail(deploy)).remove()
         if let lock {
-            if failure?.outcome != "refused" || plan.targetCommit != nil {
+            // A superseded deploy changed nothing and must not become the one `rollback` undoes.
+            if failure?.outcome != "superseded" && (failure?.outcome != "refused" || plan.targetCommit != nil) {
                 try? state.recordLastDeploy(DeployRecord(deploy: deploy, commit: plan.targetCommit ?? "",
                                                          previousCommit: plan.previousCommit, startedAt: started,
                                                          finishedAt: Date(), outcome: outcome, message: failure?.message))
             }
             lock.release()
         }
+        state.pruneDeploys(app: app, running: deploy)
         emit(.result(Event.Result(ok: failure == nil, error: failure.map { WireError(code: $0.code, message: $0.message) },
                                   deploy: summary)))
         return failure == nil ? 0 : 1

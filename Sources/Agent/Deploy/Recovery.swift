@@ -27,7 +27,7 @@ struct Recovery {
 
         if reached.contains("update") || reached.contains("rollback"), let previous = plan?.previousCommit {
             do {
-                try git.checkout(previous, protecting: app.data, timeout: 300)
+                try git.checkout(previous, protecting: app.protectedPaths, saveDir: state.saved(deploy), timeout: 300)
                 done.append("code reset to \(previous.prefix(12))")
             } catch {
                 done.append("could not reset the code to \(previous.prefix(12)): \(error)")
@@ -37,8 +37,13 @@ struct Recovery {
                 _ = services.run(hook, name: "hook", timeout: Double(app.hooks.timeout), what: "after_update")
             }
             if let id = plan?.snapshot, let manifest = store.manifest(id) {
-                let verified = try? DataVerifier(root: app.path, store: store, manifest: manifest, deploy: deploy)
-                    .run { _, _ in }
+                let verifier = DataVerifier(root: app.path, store: store, manifest: manifest, deploy: deploy)
+                // Once the new code has run, what it damaged is moved aside whole (it may still be running and
+                // writing); before that, the old app is the writer and repairs happen in place.
+                let newCodeRan = reached.contains("restart") || reached.contains("rollback")
+                let verified = try? newCodeRan
+                    ? verifier.repairAll(tail: AppendedTail(dir: state.tail(deploy)))
+                    : verifier.run { _, _ in }
                 repairs = verified?.repairs.count ?? 0
                 done.append(verified.map { "data verified (\($0.checkedFiles) files, \($0.repairs.count) repaired)" }
                             ?? "data verification failed")
@@ -51,6 +56,7 @@ struct Recovery {
             done.append("nothing had changed")
         }
 
+        AppendedTail(dir: state.tail(deploy)).remove()
         let message = "deploy \(deploy) died during \(last); " + done.joined(separator: ", ")
         let live = (try? git.head())?.commit
         let record = DeployRecord(deploy: deploy, commit: plan?.targetCommit ?? "", previousCommit: plan?.previousCommit,

@@ -45,7 +45,8 @@ struct Services {
     /// Runs a hook or service command in the work tree. Returns nil on success, else why not.
     func run(_ argv: [String], name: String, timeout: Double, what: String, quiet: Bool = false) -> String? {
         do {
-            let outcome = try ProcessRunner.run(argv, cwd: app.path, timeout: max(timeout, 0.1)) { stream, line in
+            let outcome = try ProcessRunner.run(argv, cwd: app.path, environment: ChildEnvironment.app(app),
+                                                timeout: max(timeout, 0.1)) { stream, line in
                 if !quiet { onLine(name, stream, line) }
             }
             guard outcome.succeeded else {
@@ -64,6 +65,10 @@ struct Services {
 struct HealthChecker {
     let app: AppConfig
     let services: Services
+    /// The data guard: what the new code damaged in the data dirs, one line each, inspected as deep as asked
+    /// (cheap at every attempt, in full before the app is declared healthy). Damage never heals by itself, so
+    /// any is final.
+    var dataGuard: (DataVerifier.Depth) -> [String] = { _ in [] }
     /// The first retry comes this soon after a failed attempt (a bot usually writes again within
     /// milliseconds of its start); each later wait doubles, up to `maxRetryInterval`.
     static let firstRetryInterval = 0.02
@@ -83,11 +88,16 @@ struct HealthChecker {
         var interval = Self.firstRetryInterval
         var passingSince: Date?
         repeat {
+            let damaged = dataGuard(.cheap)
+            if !damaged.isEmpty { return Self.damageReport(damaged) }
             failures = attempt(since: restart, remaining: max(1, deadline.timeIntervalSinceNow))
             if failures.isEmpty {
                 let since = passingSince ?? Date()
                 passingSince = since
-                if Date().timeIntervalSince(since) >= settle { return nil }
+                if Date().timeIntervalSince(since) >= settle {
+                    let damaged = dataGuard(.full)
+                    return damaged.isEmpty ? nil : Self.damageReport(damaged)
+                }
             } else {
                 passingSince = nil
             }
@@ -103,6 +113,11 @@ struct HealthChecker {
                 + "\(app.health.timeout)s health.timeout ran out"
         }
         return failures.joined(separator: "; ")
+    }
+
+    /// The health failure that names each damaged file.
+    static func damageReport(_ damaged: [String]) -> String {
+        "the new code damaged the data: " + damaged.joined(separator: "; ")
     }
 
     /// One attempt: every service check, the health command and the freshness check; their failures.

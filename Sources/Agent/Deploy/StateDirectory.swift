@@ -1,23 +1,35 @@
 import Foundation
 import Shared
 
-/// The files an app keeps in its state dir on the VM (never /tmp): the lock, the deploy journals and plans,
-/// and the last deploy's record. Created 0700.
+/// The files an app keeps in its state dir on the VM (never /tmp): the lock and the turn, the deploys'
+/// journals, plans, requests and logs, and the last deploy's record. Created 0700.
 struct StateDirectory {
     /// The state dir from `agent.yml`.
     let path: String
 
     /// The file the deploy lock (`flock`) is taken on; it also names the holder.
     var lockFile: String { path + "/lock" }
+    /// The newest deploy to claim the app's turn to run (see ``DeployLock``).
+    var turnFile: String { path + "/turn" }
     /// The record of the last finished deploy.
     var lastDeployFile: String { path + "/last-deploy.json" }
-    /// Journals and plans, one pair per deploy.
+    /// Journals, plans, requests and logs, one set per deploy.
     var deploysDir: String { path + "/deploys" }
 
     /// The event journal of a deploy.
     func journal(_ deploy: String) -> String { deploysDir + "/" + deploy + ".jsonl" }
     /// The plan (commits, snapshot) of a deploy.
     func plan(_ deploy: String) -> String { deploysDir + "/" + deploy + ".json" }
+    /// Where a deploy keeps the untracked files its checkout would have overwritten.
+    func saved(_ deploy: String) -> String { deploysDir + "/" + deploy + ".saved" }
+    /// What the app appended to its append-only files between a deploy's snapshot and its restart.
+    func tail(_ deploy: String) -> String { deploysDir + "/" + deploy + ".tail" }
+    /// The edits of tracked files that a forced deploy discarded, as a patch.
+    func patch(_ deploy: String) -> String { deploysDir + "/" + deploy + ".patch" }
+    /// The request `serve` hands the deploy's worker (see ``DeployRequestFile``).
+    func request(_ deploy: String) -> String { deploysDir + "/" + deploy + ".request" }
+    /// The worker's own output (stdout and stderr).
+    func log(_ deploy: String) -> String { deploysDir + "/" + deploy + ".log" }
 
     /// The last finished deploy, or nil when there has been none (or the record cannot be read).
     func lastDeploy() -> DeployRecord? {

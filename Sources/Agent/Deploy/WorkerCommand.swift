@@ -15,18 +15,17 @@ struct WorkerCommand: ParsableCommand {
 
     @Option(help: "The agent configuration.") var config: String
     @Option(help: "The app.") var app: String
-    @Option(help: "The deploy id.") var deploy: String
-    @Option(help: "The deploy request, as a protocol line.") var request: String
+    @Option(help: "The deploy id; its request is read from the app's state dir.") var deploy: String
 
     func run() throws {
         // The SSH session may end at any moment; the deploy must not end with it.
         signal(SIGHUP, SIG_IGN)
         signal(SIGPIPE, SIG_IGN)
         let agentConfig = try AgentConfig.load(file: config)
-        guard let app = agentConfig.app(app), DeployPlan.isValidID(deploy),
-              case .deploy(let payload) = try WireCodec.decodeRequest(Array(request.utf8)).command else {
+        guard let app = agentConfig.app(app), DeployPlan.isValidID(deploy) else {
             throw ValidationError("invalid worker arguments")
         }
+        let payload = try DeployRequestFile.read(deploy: deploy, state: StateDirectory(path: app.state))
         let worker = try DeployWorker(app: app, deploy: deploy, request: payload)
         throw ExitCode(worker.run())
     }

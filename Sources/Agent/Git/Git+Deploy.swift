@@ -1,4 +1,7 @@
 import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// The git steps of a deploy. Commits and refs come from the network, so they are validated and always
 /// passed after `--` or in positions where git cannot take them for options.
@@ -14,12 +17,39 @@ extension Git {
         return (try? run(["check-ref-format", "--allow-onelevel", ref])) != nil
     }
 
-    /// Fetches the configured branch into `refs/remotes/<remote>/<branch>`.
+    /// Where the refs `allow_refs` names are fetched to: `refs/tags/v1` is kept as
+    /// `refs/shipkeep/allowed/tags/v1`, apart from every ref a fetch or a person makes.
+    static let allowedNamespace = "refs/shipkeep/allowed/"
+
+    /// Fetches the configured branch into `refs/remotes/<remote>/<branch>` and, in the same fetch, every ref
+    /// matching `allowed` (patterns with at most one `*`) into ``allowedNamespace``, pruning those the remote no
+    /// longer has. A pattern without `*` is fetched as `PATTERN*` (a missing ref must not fail the fetch);
+    /// ``DeployRule`` counts only the refs that match the pattern itself.
     ///
     /// - Throws: ``GitError`` with what git said (network, auth, missing branch).
-    func fetchBranch(remote: String, branch: String, timeout: Double) throws {
+    func fetchBranch(remote: String, branch: String, allowing allowed: [String] = [], timeout: Double) throws {
+        let extra = allowed.map { pattern in
+            let glob = pattern.contains("*") ? pattern : pattern + "*"
+            return "+\(glob):\(Self.allowedNamespace)\(glob.dropFirst("refs/".count))"
+        }
         try run(["fetch", "--quiet", "--prune", "--no-tags", "--", remote,
-                 "+refs/heads/\(branch):refs/remotes/\(remote)/\(branch)"], timeout: timeout)
+                 "+refs/heads/\(branch):refs/remotes/\(remote)/\(branch)"] + extra, timeout: timeout)
+    }
+
+    /// The refs under `prefixes` (each a full ref or a prefix ending in `/`) from which `commit` is reachable.
+    ///
+    /// - Throws: ``GitError``.
+    func refs(containing commit: String, under prefixes: [String]) throws -> [String] {
+        try run(["for-each-ref", "--format=%(refname)", "--contains", commit, "--"] + prefixes)
+            .split(separator: "\n").map(String.init)
+    }
+
+    /// Checks that `commit` carries a git SSH signature by a key listed in `allowedSigners` (ssh-keygen's
+    /// ALLOWED SIGNERS format).
+    ///
+    /// - Throws: ``GitError`` with git's last line ("No principal matched.", "no signature found").
+    func verifySignature(of commit: String, allowedSigners: String) throws {
+        try run(["-c", "gpg.format=ssh", "-c", "gpg.ssh.allowedSignersFile=\(allowedSigners)", "verify-commit", commit])
     }
 
     /// Fetches `ref` (branch or tag) and returns the commit it points to.
@@ -41,13 +71,6 @@ extension Git {
     func commit(of revision: String) throws -> String {
         try run(["rev-parse", "--verify", "--quiet", "--end-of-options", "\(revision)^{commit}"])
             .trimmingCharacters(in: .whitespacesAndNewlines)
-    }
-
-    /// Fetches one commit by id (servers allow it for reachable commits with protocol v2).
-    ///
-    /// - Throws: ``GitError``.
-    func fetchCommit(remote: String, commit: String, timeout: Double) throws {
-        try run(["fetch", "--quiet", "--no-tags", "--", remote, commit], timeout: timeout)
     }
 
     /// Paths tracked by `commit` (or by the index when nil) under `paths`.
@@ -87,12 +110,99 @@ extension Git {
         return found
     }
 
-    /// Puts the tracked files at `commit` and removes untracked, unignored files — never ignored ones
-    /// (no `-x`), and never anything under `protected` (a second guard for the data dirs).
+    /// What a checkout did besides moving the code: files it kept from being overwritten or dropped.
+    struct CheckoutReport {
+        /// Untracked (or ignored) files where `commit` tracks a path: copied into the save dir before the reset.
+        var displaced: [String] = []
+        /// Paths inside the protected dirs that the index tracked: no longer tracked, left on disk untouched.
+        var untrackedData: [String] = []
+    }
+
+    /// Puts the tracked files of `commit` in place with `git reset --hard` — and destroys nothing else:
+    /// - no `git clean`: untracked files (`.env`, `.venv/`, pid files, models) stay where they are;
+    /// - an untracked or ignored file at a path `commit` tracks (which the reset would overwrite) is copied into
+    ///   `saveDir` first;
+    /// - paths under `protected` that the index tracks (a data dir's `.gitkeep` from the old recipe's days) are
+    ///   untracked first, so the reset leaves them on disk; those `commit` itself tracks (only a rollback or a
+    ///   recovery goes to such a commit) get their live content back after the reset.
+    ///
+    /// - Throws: ``GitError``, or ``FileSystemError`` when a file cannot be saved (nothing was reset then).
+    @discardableResult
+    func checkout(_ commit: String, protecting protected: [String], saveDir: String?, timeout: Double) throws
+        -> CheckoutReport {
+        var report = CheckoutReport()
+        report.untrackedData = try trackedPaths(in: nil, under: protected)
+        if !report.untrackedData.isEmpty {
+            try run(["rm", "-r", "-q", "--cached", "-f", "--ignore-unmatch", "--"] + protected, timeout: timeout)
+        }
+        let excluded = protected.map { ":(exclude,top)" + $0 }
+        let untracked = try run(["ls-files", "-z", "--others", "--", ":/"] + excluded, timeout: timeout)
+            .split(separator: "\0").map(String.init)
+        let incoming = Set(try run(["ls-tree", "-r", "-z", "--name-only", commit], timeout: timeout)
+            .split(separator: "\0").map(String.init))
+        report.displaced = untracked.filter { path in
+            incoming.contains(path) || Self.parents(of: path).contains { incoming.contains($0) }
+        }
+        if !report.displaced.isEmpty, let saveDir {
+            for path in report.displaced { try Self.save(tree + "/" + path, to: saveDir + "/" + path) }
+        }
+        // A data path the target tracks: its live file is set aside and put back over what the reset wrote.
+        let kept = try trackedPaths(in: commit, under: protected).filter {
+            (try? FileSystem.lstatIfExists(tree + "/" + $0)) != nil
+        }
+        let aside = kept.map { tree + "/" + $0 + ".shipkeep-checkout-\(getpid())" }
+        for (path, temp) in zip(kept, aside) where rename(tree + "/" + path, temp) != 0 {
+            throw FileSystemError("rename", tree + "/" + path)
+        }
+        defer { for (path, temp) in zip(kept, aside) { rename(temp, tree + "/" + path) } }
+        try run(["reset", "--quiet", "--hard", commit], timeout: timeout)
+        return report
+    }
+
+    /// `a/b/c` → `a`, `a/b`.
+    private static func parents(of path: String) -> [String] {
+        let parts = path.split(separator: "/")
+        return parts.indices.dropLast().map { parts[...$0].joined(separator: "/") }
+    }
+
+    /// Copies one file (or link) to `destination`, creating its parents; the original stays in place.
+    private static func save(_ source: String, to destination: String) throws {
+        try FileSystem.makeDirectories((destination as NSString).deletingLastPathComponent)
+        guard let info = try FileSystem.lstatIfExists(source) else { return }
+        if (info.st_mode & S_IFMT) == S_IFLNK {
+            var buffer = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
+            let length = readlink(source, &buffer, buffer.count - 1)
+            guard length >= 0, symlink(String(cString: Array(buffer[0..<length]) + [0]), destination) == 0 else {
+                throw FileSystemError("symlink", destination)
+            }
+            return
+        }
+        let input = try FileSystem.open(source, O_RDONLY | O_NOFOLLOW)
+        defer { close(input) }
+        let output = try FileSystem.open(destination, O_WRONLY | O_CREAT | O_EXCL, mode_t(info.st_mode & 0o777))
+        defer { close(output) }
+        try FileSystem.copy(from: input, to: output, length: Int64(info.st_size), path: destination)
+        guard fsync(output) == 0 else { throw FileSystemError("fsync", destination) }
+    }
+
+    /// Untracked files that are not ignored, outside `protected`: what `git clean` used to delete.
     ///
     /// - Throws: ``GitError``.
-    func checkout(_ commit: String, protecting protected: [String], timeout: Double) throws {
-        try run(["reset", "--quiet", "--hard", commit], timeout: timeout)
-        try run(["clean", "--quiet", "-f", "-d"] + protected.flatMap { ["-e", "/" + $0] }, timeout: timeout)
+    func untrackedFiles(excluding protected: [String]) throws -> [String] {
+        try run(["ls-files", "-z", "--others", "--exclude-standard", "--", ":/"] + protected.map { ":(exclude,top)" + $0 })
+            .split(separator: "\0").map(String.init)
+    }
+
+    /// The edits of tracked files that a forced reset would discard, as a binary patch (empty when none).
+    ///
+    /// - Throws: ``GitError``.
+    func uncommittedPatch(excluding protected: [String]) throws -> String {
+        try run(["diff", "--binary", "HEAD", "--", ":/"] + protected.map { ":(exclude,top)" + $0 })
+    }
+
+    /// Whether `commit` is `descendant` or one of its ancestors (`git merge-base --is-ancestor`); false when
+    /// either is unknown.
+    func isAncestor(_ commit: String, of descendant: String) -> Bool {
+        (try? run(["merge-base", "--is-ancestor", commit, descendant])) != nil
     }
 }

@@ -48,7 +48,8 @@ enum ProcessRunner {
     /// How long output is drained after the child exits.
     static let drainAfterExit = 0.25
 
-    /// Runs `argv` in `cwd`, calling `onLine` for each complete output line as it arrives.
+    /// Runs `argv` in `cwd`, calling `onLine` for each complete output line as it arrives. The child's
+    /// environment is ``ChildEnvironment/base(from:)`` with `environment` on top.
     ///
     /// - Throws: ``ProcessLaunchError`` when the program cannot be started.
     static func run(_ argv: [String], cwd: String? = nil, environment: [String: String] = [:], timeout: Double,
@@ -120,8 +121,8 @@ enum ProcessRunner {
     /// stdin from /dev/null and stdout and stderr on `output`, and returns its pid without waiting.
     ///
     /// - Throws: ``ProcessLaunchError``.
-    static func spawnDetached(_ argv: [String], output: Int32) throws -> pid_t {
-        try spawn(argv, cwd: nil, environment: [:], stdout: output, stderr: output, newSession: true)
+    static func spawnDetached(_ argv: [String], environment: [String: String] = [:], output: Int32) throws -> pid_t {
+        try spawn(argv, cwd: nil, environment: environment, stdout: output, stderr: output, newSession: true)
     }
 
     private static func spawn(_ argv: [String], cwd: String?, environment: [String: String], stdout: Int32,
@@ -150,7 +151,8 @@ enum ProcessRunner {
         let group = newSession ? shipkeep_spawn_setsid_flag() : Int16(POSIX_SPAWN_SETPGROUP)
         posix_spawnattr_setflags(&attributes, group | Int16(POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK))
 
-        var env = ProcessInfo.processInfo.environment
+        // Never the agent's whole environment: it holds what the SSH session chose (see ChildEnvironment).
+        var env = ChildEnvironment.base()
         for (key, value) in environment { env[key] = value }
         let cArgs = argv.map { strdup($0) } + [nil]
         let cEnv = env.map { strdup("\($0.key)=\($0.value)") } + [nil]

@@ -11,12 +11,14 @@ extension AgentServer {
         let deploy = DeployPlan.newID()
         let pid: pid_t
         do {
-            try FileSystem.makeDirectories(state.deploysDir)
-            let log = try FileSystem.open(state.deploysDir + "/" + deploy + ".log", O_WRONLY | O_CREAT | O_APPEND, 0o600)
+            // The request goes in a private file, not in argv, which every local user can read; the deploy id in
+            // argv is what tells a worker from a later process with its pid (see isWorker).
+            try DeployRequestFile.write(request, deploy: deploy, state: state)
+            let log = try FileSystem.open(state.log(deploy), O_WRONLY | O_CREAT | O_APPEND, 0o600)
             defer { close(log) }
-            let payload = String(decoding: WireCodec.encode(Request(id: deploy, command: .deploy(request))), as: UTF8.self)
             pid = try ProcessRunner.spawnDetached([Self.executable, "worker", "--config", configFile, "--app", app.name,
-                                                   "--deploy", deploy, "--request", payload], output: log)
+                                                   "--deploy", deploy], environment: ChildEnvironment.app(app),
+                                                  output: log)
         } catch {
             reply.emit(.result(.failure("state", "cannot start the deploy worker: \(error)")))
             return
@@ -67,7 +69,7 @@ extension AgentServer {
         let follower = JournalFollower(path: state.journal(deploy), fromSeq: reply.seq + 1)
         if follower.follow(isRunning: { false }, forward: { reply.forward($0) }) == nil {
             reply.emit(.result(.failure("worker_died", "the deploy worker \(deploy) stopped without a result; "
-                + "see `shipkeep status` and \(state.deploysDir)/\(deploy).log")))
+                + "see `shipkeep status` and \(state.log(deploy))")))
         }
     }
 
@@ -79,10 +81,13 @@ extension AgentServer {
         guard !events.contains(where: { if case .result = $0.event { true } else { false } }),
               let journal = try? Journal(state: state, deploy: deploy) else { return }
         journal.append(.result(.failure("not_started", "deploy \(deploy) stopped before it took the lock (its "
-            + "worker died; see \(state.deploysDir)/\(deploy).log); nothing was changed")), id: deploy)
+            + "worker died; see \(state.log(deploy))); nothing was changed")), id: deploy)
     }
 
-    /// `rollback`: deploys the commit that was live before the last successful deploy.
+    /// `rollback`: deploys the commit that was live before the last successful deploy. The worker's
+    /// ``DeployRule`` lets that commit through without reachability or signature (it was live, and this agent
+    /// recorded it), and without a fetch; it re-reads the record under the lock, so a request cannot name a
+    /// different "previous" commit.
     func rollback(app: AppConfig, reply: inout Reply) {
         let state = StateDirectory(path: app.state)
         guard let last = state.lastDeploy(), last.outcome == "succeeded", let previous = last.previousCommit,

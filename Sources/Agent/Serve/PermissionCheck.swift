@@ -32,9 +32,31 @@ enum PermissionCheck {
         try check(parent.isEmpty ? "." : parent, owners: [user, 0], user: user, stickyIsEnough: true)
         for app in config.apps {
             let state = StateDirectory(path: app.state)
-            for path in [state.path, state.deploysDir, state.lockFile, state.lastDeployFile, app.snapshots.dir] {
+            for path in [state.path, state.deploysDir, state.lockFile, state.turnFile, state.lastDeployFile,
+                         app.snapshots.dir] {
                 try check(path, owners: [user], user: user)
             }
+        }
+    }
+
+    /// Checks a file the agent reads a deploy from (the request `serve` hands its worker), open as `fd`: it
+    /// must be a regular file of the agent's user that neither group nor others can read or write (0600).
+    ///
+    /// - Throws: ``Unsafe``.
+    static func checkPrivate(fd: Int32, path: String, user: uid_t = geteuid()) throws(Unsafe) {
+        var info = stat()
+        guard fstat(fd, &info) == 0 else {
+            throw Unsafe(path: path, problem: "cannot stat it (\(String(cString: strerror(errno))))",
+                         fix: "check that the agent's user can reach it")
+        }
+        guard info.st_mode & S_IFMT == S_IFREG else {
+            throw Unsafe(path: path, problem: "it is not a regular file", fix: "remove it")
+        }
+        try judge(info, path: path, owners: [user], user: user, stickyIsEnough: false)
+        if info.st_mode & 0o077 != 0 {
+            let mode = String(info.st_mode & 0o7777, radix: 8)
+            throw Unsafe(path: path, problem: "group or others can read it (mode \(mode))",
+                         fix: "run: chmod 600 \(path)")
         }
     }
 
@@ -47,6 +69,12 @@ enum PermissionCheck {
             throw Unsafe(path: path, problem: "cannot stat it (\(String(cString: strerror(errno))))",
                          fix: "check that the agent's user can reach it")
         }
+        try judge(info, path: path, owners: owners, user: user, stickyIsEnough: stickyIsEnough)
+    }
+
+    /// The owner and write-permission rule, for what `stat` said about `path`.
+    private static func judge(_ info: stat, path: String, owners: [uid_t], user: uid_t, stickyIsEnough: Bool)
+        throws(Unsafe) {
         let isDirectory = (info.st_mode & S_IFMT) == S_IFDIR
         if !owners.contains(info.st_uid) {
             let agent = "the agent's user \(name(of: user)) (uid \(user))"

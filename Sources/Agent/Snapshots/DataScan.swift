@@ -26,10 +26,8 @@ struct DataScan {
     static func walk(root: String, dataDirs: [String]) throws -> DataScan {
         var scan = DataScan()
         for dir in dataDirs {
-            // A data dir reached through a link (`var` -> /etc for `var/data`) is outside the work tree.
-            guard try FileSystem.symlinkOnTheWay(root: root, relative: dir, includingLast: false) == nil else {
-                continue
-            }
+            // A data dir reached through a link (`var` -> /etc for `var/data`) is outside the work tree: the walk
+            // does not enter it.
             try DirectoryWalker.walk(root: root, relative: dir) { path, info in
                 switch info.st_mode & S_IFMT {
                 case S_IFDIR, S_IFLNK:
@@ -84,16 +82,23 @@ struct DataScan {
 /// A depth-first walk below a directory that never follows symbolic links (a link planted in a data dir must
 /// not make the agent read, count or copy what lies outside it). Entries come parents first, names sorted.
 enum DirectoryWalker {
-    /// Visits `root/relative` itself (if it is a directory) and everything below it, with paths relative to
-    /// `root`. Entries that vanish during the walk are skipped.
+    /// Visits `root/relative` itself (if it is a directory, reached without following a link) and everything
+    /// below it, with paths relative to `root`. The walk goes by directory descriptor (``DirectoryHandle``): a
+    /// directory swapped for a link while it runs is not entered. Entries that vanish during the walk are
+    /// skipped.
     ///
     /// - Throws: ``FileSystemError`` when a directory cannot be read.
     static func walk(root: String, relative: String, visit: (String, stat) throws -> Void) throws {
-        guard let info = try FileSystem.lstatIfExists(root + "/" + relative), (info.st_mode & S_IFMT) == S_IFDIR else {
+        let directory: DirectoryHandle
+        do {
+            directory = try DirectoryHandle.open(root: root, relative: relative)
+        } catch let error as FileSystemError where [ENOENT, ENOTDIR, ELOOP].contains(error.code) {
             return
         }
+        var info = stat()
+        guard fstat(directory.fd, &info) == 0 else { throw FileSystemError("stat", directory.path) }
         try visit(relative, info)
-        try descend(root: root, relative: relative, visit: visit)
+        try descend(directory, relative: relative, visit: visit)
     }
 
     /// Visits every entry below the directory `path` (not `path` itself), in no particular order, by directory
@@ -132,22 +137,20 @@ enum DirectoryWalker {
         }
     }
 
-    private static func descend(root: String, relative: String, visit: (String, stat) throws -> Void) throws {
-        let full = root + "/" + relative
-        guard let handle = opendir(full) else { throw FileSystemError("opendir", full) }
-        var names: [String] = []
-        while let entry = readdir(handle) {
-            let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
-                String(cString: raw.bindMemory(to: CChar.self).baseAddress!)
-            }
-            if name != "." && name != ".." { names.append(name) }
-        }
-        closedir(handle)
-        for name in names.sorted() {
+    private static func descend(_ directory: DirectoryHandle, relative: String,
+                                visit: (String, stat) throws -> Void) throws {
+        for name in try directory.names().sorted() {
             let path = relative + "/" + name
-            guard let info = try FileSystem.lstatIfExists(root + "/" + path) else { continue }
+            guard let info = try directory.status(name) else { continue }
             try visit(path, info)
-            if (info.st_mode & S_IFMT) == S_IFDIR { try descend(root: root, relative: path, visit: visit) }
+            guard (info.st_mode & S_IFMT) == S_IFDIR else { continue }
+            let child: DirectoryHandle
+            do {
+                child = try directory.subdirectory(name)
+            } catch let error as FileSystemError where [ENOENT, ENOTDIR, ELOOP].contains(error.code) {
+                continue  // gone, or swapped for a link, since it was listed
+            }
+            try descend(child, relative: path, visit: visit)
         }
     }
 }

@@ -19,6 +19,9 @@ struct FileSystemError: Error, CustomStringConvertible {
     /// True when the filesystem is full (or the quota is).
     var isNoSpace: Bool { code == ENOSPC || code == EDQUOT }
 
+    /// True when ``path`` is a symbolic link that the operation refused to follow.
+    var isSymbolicLink: Bool { code == ELOOP }
+
     var description: String { "\(operation) \(path): \(String(cString: strerror(code)))" }
 }
 
@@ -97,20 +100,24 @@ enum FileSystem {
         return inOffset - sourceOffset
     }
 
-    /// Copies the first `length` bytes of the open file `fd` to a new file at `path` (replacing it), fsynced:
-    /// the content a repair or a forced restore is about to replace, kept so that nothing is lost.
+    /// Copies the first `length` bytes of the open file `fd` to a new file `prefix-<random hex>` in `directory`
+    /// (created `O_EXCL | O_NOFOLLOW`: never an existing file, never through a link), fsynced, and returns its
+    /// name: the content a repair is about to replace, kept so that nothing is lost.
     ///
     /// - Throws: ``FileSystemError``; a partial copy is removed.
-    static func preserve(_ fd: Int32, length: Int64, to path: String) throws {
-        let keep = try open(path, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
+    static func preserve(_ fd: Int32, length: Int64, in directory: DirectoryHandle,
+                         as prefix: String) throws -> String {
+        let (name, keep) = try directory.createUnique(prefix, mode: 0o600)
         defer { close(keep) }
         do {
-            try copy(from: fd, to: keep, length: length, path: path)
-            guard fsync(keep) == 0 else { throw FileSystemError("fsync", path) }
+            try copy(from: fd, to: keep, length: length, path: directory.path + "/" + name)
+            guard fsync(keep) == 0 else { throw FileSystemError("fsync", directory.path + "/" + name) }
         } catch {
-            unlink(path)
+            directory.remove(name)
             throw error
         }
+        directory.sync()
+        return name
     }
 
     /// Sets a file's modification (and access) time, in nanoseconds.
@@ -184,21 +191,13 @@ enum FileSystem {
     }
 
     /// The first existing component of `root/relative` (below `root`) that is a symbolic link, or nil. Paths
-    /// in data dirs go through this before the agent writes to them: a link planted there must not turn a
-    /// repair or a restore into a write outside the data dir.
+    /// in data dirs go through this before the agent writes to them, so that a link planted there is refused
+    /// with its name; the writes themselves go through ``DirectoryHandle``, which never follows one.
     ///
     /// - Parameter includingLast: whether the last component counts (false when it is itself a link to keep).
     /// - Throws: ``FileSystemError`` when a component cannot be examined.
     static func symlinkOnTheWay(root: String, relative: String, includingLast: Bool = true) throws -> String? {
-        var current = root
-        let parts = relative.split(separator: "/")
-        for (index, part) in parts.enumerated() {
-            current += "/" + part
-            guard index < parts.count - 1 || includingLast else { break }
-            guard let info = try lstatIfExists(current) else { return nil }
-            if (info.st_mode & S_IFMT) == S_IFLNK { return current }
-        }
-        return nil
+        try DirectoryHandle.firstSymbolicLink(root: root, relative: relative, includingLast: includingLast)
     }
 
     /// Whether `path` is relative and plain: no empty, `.` or `..` component, so it stays below whatever it

@@ -8,30 +8,34 @@ import Glibc
 ///
 /// SQLite finds a database's companions by name only. A `-wal` left beside a restored database would be applied
 /// to it (pages of another database: a wrong or damaged one) and a `-journal` rolled back into it, so the live
-/// database is never replaced alone: it and its companions are moved aside together, to names that keep them
-/// together (`trades.sqlite.shipkeep-before-restore-ID` and `…-ID-wal`, which SQLite opens as the database that
-/// was replaced), and only then is the snapshot's copy, self-contained, renamed into place. A database that a
-/// running process has open is not restored at all.
+/// database is never replaced alone: it and its companions are moved aside together, whole, under one new name
+/// (`trades.sqlite.shipkeep-before-restore-ID-<random>` and the same with `-wal`, which SQLite opens as the
+/// database that was replaced), and the snapshot's copy, self-contained, is put in place
+/// (``SnapshotStore/putBack(_:of:in:as:aside:companions:unplaced:fill:)``). A database that a running process has
+/// open is not restored at all.
+
 extension Restorer {
     /// What restoring a database comes to.
     enum DatabaseAction: Equatable {
         /// The live database is the snapshot's copy, with nothing pending in a companion.
         case unchanged
-        /// It differs and `force` was not given.
+        /// It differs (or is no longer a regular file) and `force` was not given.
         case kept
         /// It is missing, or differs and `force` was given.
         case restore
     }
 
-    /// What restoring `entry` over `live` would do.
+    /// What restoring `entry` as `name` in `directory` would do.
     ///
     /// - Throws: ``FileSystemError`` when the live file cannot be examined.
-    func databaseAction(_ entry: Manifest.Entry, live: String, force: Bool) throws -> DatabaseAction {
-        guard try FileSystem.lstatIfExists(live) != nil else { return .restore }
+    func databaseAction(_ entry: Manifest.Entry, in directory: DirectoryHandle, name: String,
+                        force: Bool) throws -> DatabaseAction {
+        guard let live = try directory.status(name) else { return .restore }
+        guard (live.st_mode & S_IFMT) == S_IFREG else { return .kept }
         let pending = try ["-wal", "-journal"].contains { suffix in
-            try FileSystem.lstatIfExists(live + suffix).map { $0.st_size > 0 } ?? false
+            try directory.status(name + suffix).map { $0.st_size > 0 } ?? false
         }
-        if !pending && sameContent(live, entry) { return .unchanged }
+        if !pending && Int64(live.st_size) == entry.size && sameContent(directory, name, entry) { return .unchanged }
         return force ? .restore : .kept
     }
 
@@ -42,9 +46,10 @@ extension Restorer {
     /// - Throws: ``Refusal`` naming the process and how to stop it.
     func refuseDatabasesInUse(_ entries: [Manifest.Entry], force: Bool) throws {
         for entry in entries where entry.kind == .file && entry.dataKind == .sqlite {
+            guard let (directory, name) = try? DirectoryHandle.parent(of: entry.path, root: app.path),
+                  try databaseAction(entry, in: directory, name: name, force: force) == .restore else { continue }
             let live = app.path + "/" + entry.path
-            guard try databaseAction(entry, live: live, force: force) == .restore,
-                  let holder = FileHolders.holders(of: [live, live + "-wal", live + "-journal"]).first else { continue }
+            guard let holder = FileHolders.holders(of: [live, live + "-wal", live + "-journal"]).first else { continue }
             throw Refusal(description: "refusing to restore \(entry.path): it is open in process \(holder.pid) "
                 + "(\(holder.command)); stop the app first (systemctl stop its unit, or kill \(holder.pid) if a "
                 + "restart script started it), then restore again — nothing was changed")
@@ -62,13 +67,13 @@ extension Restorer {
         }
     }
 
-    /// Restores the database `entry` at `live`: moves the live database and its companions aside together, then
-    /// renames the snapshot's copy into place.
+    /// Restores the database `entry` as `name` in `directory`: the live database and its companions are moved
+    /// aside together, then the snapshot's copy is put in place.
     ///
-    /// - Throws: ``FileSystemError`` when staging, moving or renaming fails; what was moved aside stays there.
-    func restoreDatabase(_ entry: Manifest.Entry, live: String, force: Bool, outcome: inout Outcome,
-                         warn: (String) -> Void) throws {
-        switch try databaseAction(entry, live: live, force: force) {
+    /// - Throws: ``FileSystemError`` when staging, moving or linking fails; what was moved aside stays there.
+    func restoreDatabase(_ entry: Manifest.Entry, in directory: DirectoryHandle, name: String, force: Bool,
+                         outcome: inout Outcome, warn: (String) -> Void) throws {
+        switch try databaseAction(entry, in: directory, name: name, force: force) {
         case .unchanged:
             outcome.unchanged += 1
             return
@@ -80,64 +85,19 @@ extension Restorer {
         case .restore:
             break
         }
-        let temp = try store.stage(entry, of: manifest.info.id, besides: live)
-        let present = try ([""] + SQLiteDatabase.companionSuffixes).filter {
-            try FileSystem.lstatIfExists(live + $0) != nil
+        let id = manifest.info.id
+        let putBack = try store.putBack(entry, of: id, in: directory, as: name,
+                                        aside: ".shipkeep-before-restore-\(id)",
+                                        companions: SQLiteDatabase.companionSuffixes,
+                                        unplaced: ".shipkeep-from-snapshot-\(id)")
+        let aside = putBack.aside.isEmpty ? "" : "; what was there is in \(putBack.aside.joined(separator: ", "))"
+        guard putBack.linked else {
+            outcome.kept.append(entry.path)
+            warn("\(entry.path) was created again while it was being restored and was kept; the snapshot's copy "
+                + "is in \(putBack.unplaced ?? "the snapshot")" + aside)
+            return
         }
-        let aside: [String]
-        do {
-            aside = try moveAside(present, of: live)
-            guard rename(temp, live) == 0 else { throw FileSystemError("rename", live) }
-        } catch {
-            unlink(temp)
-            throw error
-        }
-        FileSystem.syncDirectory(of: live)
         outcome.restored.append(entry.path)
-        guard !aside.isEmpty else { return }
-        let name = (live as NSString).lastPathComponent
-        let before = present.map { name + $0 }.joined(separator: ", ")
-        warn("\(entry.path) was restored from the snapshot; what was there (\(before)) was moved aside to "
-            + aside.map { ($0 as NSString).lastPathComponent }.joined(separator: ", "))
-    }
-
-    /// Moves `live` + each of `suffixes` to `live.shipkeep-before-restore-ID[-N]` + the same suffix, for the first
-    /// N at which none of the database's names is taken. Each new name is reserved with `O_CREAT | O_EXCL |
-    /// O_NOFOLLOW` before the rename replaces the empty placeholder, so nothing is ever overwritten.
-    ///
-    /// - Returns: The new paths, in the order of `suffixes`.
-    /// - Throws: ``FileSystemError``; placeholders not yet renamed over are removed.
-    private func moveAside(_ suffixes: [String], of live: String) throws -> [String] {
-        guard !suffixes.isEmpty else { return [] }
-        let base = live + ".shipkeep-before-restore-" + manifest.info.id
-        var attempt = 1
-        while true {
-            guard attempt <= 1000 else { throw FileSystemError("open", base + "-\(attempt)", EEXIST) }
-            let stem = attempt == 1 ? base : base + "-\(attempt)"
-            attempt += 1
-            let others = ([""] + SQLiteDatabase.companionSuffixes).filter { !suffixes.contains($0) }
-            guard others.allSatisfy({ access(stem + $0, F_OK) != 0 && errno == ENOENT }) else { continue }
-            var reserved: [String] = []
-            var taken = false
-            for suffix in suffixes {
-                let fd = Glibc.open(stem + suffix, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o600)
-                guard fd >= 0 else {
-                    let failure = FileSystemError("open", stem + suffix)
-                    for path in reserved { unlink(path) }
-                    guard failure.code == EEXIST else { throw failure }
-                    taken = true
-                    break
-                }
-                close(fd)
-                reserved.append(stem + suffix)
-            }
-            if taken { continue }
-            for (index, suffix) in suffixes.enumerated() where rename(live + suffix, reserved[index]) != 0 {
-                let failure = FileSystemError("rename", live + suffix)
-                for path in reserved[index...] { unlink(path) }
-                throw failure
-            }
-            return reserved
-        }
+        if !putBack.aside.isEmpty { warn("\(entry.path) was restored from the snapshot" + aside) }
     }
 }

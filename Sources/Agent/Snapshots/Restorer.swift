@@ -9,8 +9,10 @@ import Glibc
 ///
 /// Paths are relative to the work tree and must lie inside a data dir: `..`, absolute paths and paths that
 /// cross a symbolic link are refused (a link planted in a data dir must not turn a restore into a write
-/// outside it). A file that is missing is restored; one that differs from the snapshot is kept unless
-/// `force`, and even then its current content is first preserved next to it.
+/// outside it), and every write is made through directory descriptors (``DirectoryHandle``), so a link that
+/// appears after that check redirects nothing. A file that is missing is restored; one that differs from the
+/// snapshot is kept unless `force`, and even then it is first moved aside, whole, to
+/// `NAME.shipkeep-before-restore-<snapshot>-<random>`.
 struct Restorer {
     struct Outcome {
         var restored: [String] = []
@@ -25,6 +27,8 @@ struct Restorer {
     let app: AppConfig
     let store: SnapshotStore
     let manifest: Manifest
+    /// Called with each entry's path just before it is written (tests change the tree at that instant).
+    var beforeWriting: (String) -> Void = { _ in }
 
     /// Restores `paths` (every data dir when nil).
     ///
@@ -40,27 +44,49 @@ struct Restorer {
         }
         for entry in entries { try checkNoSymlinkOnTheWay(entry.path, includingLast: entry.kind != .symlink) }
         try refuseDatabasesInUse(entries, force: force)
+        let root = try DirectoryHandle.open(app.path)
         var outcome = Outcome()
         for entry in entries {
-            let live = app.path + "/" + entry.path
-            switch entry.kind {
-            case .directory:
-                if try FileSystem.lstatIfExists(live) == nil { try FileSystem.makeDirectories(live, mode: 0o755) }
-            case .symlink:
-                if try FileSystem.lstatIfExists(live) == nil, let target = entry.target { symlink(target, live) }
-            case .file where entry.dataKind == .sqlite:
-                try restoreDatabase(entry, live: live, force: force, outcome: &outcome, warn: warn)
-            case .file:
-                try restoreFile(entry, live: live, force: force, outcome: &outcome, warn: warn)
+            beforeWriting(entry.path)
+            // Every write goes through descriptors opened from the work tree down without following a link: a
+            // directory swapped for one since the check above is met here, and nothing is written through it.
+            do {
+                let (parent, name) = try root.parent(of: entry.path, creating: 0o755)
+                switch entry.kind {
+                case .directory:
+                    _ = try parent.subdirectory(name, creating: 0o755)
+                case .symlink:
+                    if try parent.status(name) == nil, let target = entry.target {
+                        _ = try parent.makeSymlink(name, target: target)
+                    }
+                case .file where entry.dataKind == .sqlite:
+                    try restoreDatabase(entry, in: parent, name: name, force: force, outcome: &outcome, warn: warn)
+                case .file:
+                    try restoreFile(entry, in: parent, name: name, force: force, outcome: &outcome, warn: warn)
+                }
+            } catch let error as FileSystemError where error.isSymbolicLink {
+                outcome.kept.append(entry.path)
+                warn("\(entry.path) was not restored: \(error.path) became a symbolic link during the restore")
             }
         }
         return outcome
     }
 
-    private func restoreFile(_ entry: Manifest.Entry, live: String, force: Bool, outcome: inout Outcome,
-                             warn: (String) -> Void) throws {
-        if let info = try FileSystem.lstatIfExists(live) {
-            if Int64(info.st_size) == entry.size, sameContent(live, entry) {
+    /// Restores one file into `directory` as `name`, through
+    /// ``SnapshotStore/putBack(_:of:in:as:aside:companions:unplaced:fill:)``: a live file that differs is moved
+    /// aside whole (renamed, not copied: whatever the app appends to it meanwhile, through a descriptor it holds,
+    /// stays in it), and the snapshot's copy is linked into place, which never replaces: if the app created the
+    /// file again in between, both are kept and the restore says so.
+    private func restoreFile(_ entry: Manifest.Entry, in directory: DirectoryHandle, name: String, force: Bool,
+                             outcome: inout Outcome, warn: (String) -> Void) throws {
+        let live = try directory.status(name)
+        if let live {
+            guard (live.st_mode & S_IFMT) == S_IFREG else {
+                outcome.kept.append(entry.path)
+                warn("\(entry.path) is no longer a regular file; left as it is")
+                return
+            }
+            if Int64(live.st_size) == entry.size, sameContent(directory, name, entry) {
                 outcome.unchanged += 1
                 return
             }
@@ -69,25 +95,27 @@ struct Restorer {
                 warn("\(entry.path) differs from the snapshot and was kept (use --force to overwrite it)")
                 return
             }
-            let preserved = live + ".shipkeep-before-restore-\(manifest.info.id)"
-            let input = try FileSystem.open(live, O_RDONLY | O_NOFOLLOW)
-            defer { close(input) }
-            try FileSystem.preserve(input, length: Int64(info.st_size), to: preserved)
-            warn("\(entry.path) was overwritten from the snapshot; its previous content is in "
-                + (preserved as NSString).lastPathComponent)
         }
-        let temp = try store.stage(entry, of: manifest.info.id, besides: live)
-        guard rename(temp, live) == 0 else {
-            let failure = FileSystemError("rename", live)
-            unlink(temp)
-            throw failure
+        let id = manifest.info.id
+        let putBack = try store.putBack(entry, of: id, in: directory, as: name,
+                                        aside: live == nil ? nil : ".shipkeep-before-restore-\(id)",
+                                        unplaced: ".shipkeep-from-snapshot-\(id)")
+        let previous = putBack.aside.first.map { "; its previous content is in \($0)" } ?? ""
+        guard putBack.linked else {
+            outcome.kept.append(entry.path)
+            warn("\(entry.path) was created again while it was being restored and was kept; the snapshot's copy "
+                + "is in \(putBack.unplaced ?? "the snapshot")" + previous)
+            return
         }
-        FileSystem.syncDirectory(of: live)
+        if !putBack.aside.isEmpty {
+            warn("\(entry.path) was overwritten from the snapshot" + previous
+                + " (an app that holds it open writes there until it reopens it)")
+        }
         outcome.restored.append(entry.path)
     }
 
-    func sameContent(_ live: String, _ entry: Manifest.Entry) -> Bool {
-        guard let fd = try? FileSystem.open(live, O_RDONLY | O_NOFOLLOW) else { return false }
+    func sameContent(_ directory: DirectoryHandle, _ name: String, _ entry: Manifest.Entry) -> Bool {
+        guard let fd = try? directory.openFile(name, O_RDONLY) else { return false }
         defer { close(fd) }
         return ContentHash.ofPrefix(fd: fd, length: entry.size ?? 0) == entry.hash
     }

@@ -23,13 +23,18 @@ struct SnapshotStore {
     let dir: String
 
     private static let partialSuffix = ".partial"
+    /// The snapshot's ``SnapshotInfo`` alone, beside its manifest: what status reads instead of the manifest.
+    static let infoName = "info.json"
 
     /// How many complete snapshots there are and when the newest was completed, without reading any manifest
     /// (status runs often and a manifest of a large data dir is megabytes).
     func count() -> SnapshotCount {
         let complete = complete()
-        let newest = complete.map(\.written).max().map { Date(timeIntervalSince1970: Double($0) / 1e9) }
-        return SnapshotCount(count: complete.count, newest: newest)
+        let latest = complete.max { $0.written < $1.written }
+        let newest = latest.map { Date(timeIntervalSince1970: Double($0.written) / 1e9) }
+        let info = latest.flatMap { FileSystem.read(dir + "/" + $0.name + "/" + Self.infoName) }
+            .flatMap { try? StateDirectory.decoder.decode(SnapshotInfo.self, from: Data($0)) }
+        return SnapshotCount(count: complete.count, newest: newest, kinds: info?.kinds)
     }
 
     /// The complete snapshots (those with a manifest, usable or not), unordered, with when each manifest was
@@ -94,30 +99,6 @@ struct SnapshotStore {
     /// The stored copy of `path` in snapshot `id`.
     func filePath(_ id: String, _ path: String) -> String { dir + "/" + id + "/" + path }
 
-    /// Copies `entry` out of snapshot `id` into a new temporary file in the directory of `live` (created if
-    /// needed), with the recorded mode and mtime, fsynced. The caller links or renames it into place and
-    /// removes it.
-    ///
-    /// - Throws: ``FileSystemError``; no temporary file is left behind.
-    func stage(_ entry: Manifest.Entry, of id: String, besides live: String) throws -> String {
-        let parent = (live as NSString).deletingLastPathComponent
-        try FileSystem.makeDirectories(parent, mode: 0o755)
-        let temp = parent + "/.shipkeep-restore-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
-        let source = try FileSystem.open(filePath(id, entry.path), O_RDONLY)
-        defer { close(source) }
-        let output = try FileSystem.open(temp, O_WRONLY | O_CREAT | O_EXCL, mode_t(entry.mode ?? 0o644))
-        defer { close(output) }
-        do {
-            try FileSystem.copy(from: source, to: output, length: entry.size ?? 0, path: temp)
-            FileSystem.setMtime(output, entry.mtime ?? 0)
-            guard fsync(output) == 0 else { throw FileSystemError("fsync", temp) }
-        } catch {
-            unlink(temp)
-            throw error
-        }
-        return temp
-    }
-
     /// Removes snapshots that never completed (a crash or a full disk mid-copy).
     func removePartials() {
         guard let names = try? FileManager.default.contentsOfDirectory(atPath: dir) else { return }
@@ -179,6 +160,7 @@ struct SnapshotStore {
         var bytes: Int64 = 0, copiedBytes: Int64 = 0
         var lastReport = Date()
         var buffer = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
+        var parents = DirectoryHandle.Parents(root: root)
 
         for item in scan.items {
             let source = root + "/" + item.path
@@ -219,7 +201,8 @@ struct SnapshotStore {
                         sameAsPrevious = try backUpDatabase(&entry, from: source, to: destination, previous: old,
                                                             previousFile: previousFile)
                     } else {
-                        entry.hash = try copyFile(source, to: destination, size: &entry.size, mtime: mtime)
+                        entry.hash = try copyFile(item.path, in: &parents, to: destination, size: &entry.size,
+                                                  mtime: mtime)
                     }
                     if sameAsPrevious {
                         linked += 1
@@ -246,6 +229,7 @@ struct SnapshotStore {
         info.kinds = kindCounts
         let manifest = Manifest(info: info, dataDirs: dataDirs, entries: entries)
         let manifestPath = partial + "/" + Manifest.fileName
+        try FileSystem.writeAtomically(StateDirectory.encode(info), to: partial + "/" + Self.infoName, mode: 0o400)
         try FileSystem.writeAtomically(manifest.encoded(), to: manifestPath, mode: 0o400)
         // One syncfs makes every copied file durable before the snapshot is declared complete.
         let fd = try FileSystem.open(partial, O_RDONLY | O_DIRECTORY)
@@ -256,9 +240,13 @@ struct SnapshotStore {
         return manifest
     }
 
-    /// Copies `size` bytes (fewer if the file shrank) into a new read-only file and hashes the copy.
-    private func copyFile(_ source: String, to destination: String, size: inout Int64?, mtime: Int64) throws -> String {
-        let input = try FileSystem.open(source, O_RDONLY | O_NOFOLLOW)
+    /// Copies `size` bytes (fewer if the file shrank) of the data file `path` into a new read-only file and
+    /// hashes the copy. The data file is opened by descriptor from the work tree down: a directory swapped for a
+    /// link since the scan fails the snapshot instead of copying what the link points to.
+    private func copyFile(_ path: String, in parents: inout DirectoryHandle.Parents, to destination: String,
+                          size: inout Int64?, mtime: Int64) throws -> String {
+        let (directory, name) = try parents.parent(of: path)
+        let input = try directory.openFile(name, O_RDONLY)
         defer { close(input) }
         let output = try FileSystem.open(destination, O_RDWR | O_CREAT | O_EXCL, 0o400)
         defer { close(output) }

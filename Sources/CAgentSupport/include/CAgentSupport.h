@@ -23,6 +23,10 @@ ssize_t shipkeep_copy_file_range(int in_fd, long long *in_off, int out_fd, long 
 /// syncfs(2): flushes the filesystem holding fd (one call instead of an fsync per snapshot file).
 int shipkeep_syncfs(int fd);
 
+/// renameat2(..., RENAME_NOREPLACE): renames only if nothing has the new name (EEXIST otherwise; EINVAL where
+/// the filesystem cannot).
+int shipkeep_renameat_noreplace(int old_dir, const char *old_name, int new_dir, const char *new_name);
+
 /// Whether /proc/locks shows an flock on the file with this device and inode, and by which pid (0 if none).
 int shipkeep_flock_holder(unsigned long long dev_major, unsigned long long dev_minor, unsigned long long inode);
 

@@ -50,7 +50,8 @@ struct DeployCommand: ParsableCommand {
 
     @Option(name: .customLong("wait-lock"), help: ArgumentHelp(
         "Seconds to wait for a deploy already running on the app to finish, then deploy (default 0: exit 4 at "
-            + "once). Concurrent deploys that wait run one after another. [env: SHIPKEEP_WAIT_LOCK]",
+            + "once; the VM's agent.yml caps it with lock.max_wait). One deploy waits per app: a newer request "
+            + "replaces it, and it exits 4 (superseded). [env: SHIPKEEP_WAIT_LOCK]",
         valueName: "seconds"))
     var waitLock: Int?
 

@@ -10,14 +10,14 @@ enum DeployExit {
     static let needsAttention: Int32 = 2
     /// The VM could not be asked: unreachable, host key refused, login failed, agent missing, bad settings.
     static let unreachable: Int32 = 3
-    /// Another deploy holds the app's lock.
+    /// Another deploy holds the app's lock, or a newer request (or a newer live commit) superseded this one.
     static let locked: Int32 = 4
 
     /// The exit status for a request's result.
     static func code(for result: Event.Result) -> Int32 {
         if result.ok { return ok }
         switch result.error?.code {
-        case "locked": return locked
+        case "locked", "superseded": return locked
         case "rollback_unhealthy", "rollback_failed", "worker_died": return needsAttention
         case "unknown_app", "config_error", "unsupported": return unreachable
         default: return failed
@@ -26,6 +26,7 @@ enum DeployExit {
 
     static let help = """
         Exit status: 0 the new commit is live and healthy; 1 failed, code unchanged or rolled back; \
-        2 failed and the app needs attention; 3 the VM could not be asked; 4 another deploy holds the lock.
+        2 failed and the app needs attention; 3 the VM could not be asked; 4 another deploy holds the lock, or \
+        superseded this one while it waited.
         """
 }

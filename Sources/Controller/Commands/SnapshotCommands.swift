@@ -19,11 +19,12 @@ struct SnapshotsCommand: ParsableCommand {
             .snapshots(app: try AgentRequest.requireApp(resolved))
         }, human: { _, message in
             guard case .snapshots(let list) = message.event else { return }
-            if list.snapshots.isEmpty { print("no snapshots of \(list.app) yet (each deploy takes one)") }
+            let inert = ControlCharacters.escaped
+            if list.snapshots.isEmpty { print("no snapshots of \(inert(list.app)) yet (each deploy takes one)") }
             let formatter = ISO8601DateFormatter()
             for snapshot in list.snapshots.reversed() {
                 let commit = snapshot.commit.map { String($0.prefix(12)) } ?? "?"
-                print("\(snapshot.id)  \(formatter.string(from: snapshot.createdAt))  commit \(commit)  "
+                print(inert("\(snapshot.id)  \(formatter.string(from: snapshot.createdAt))  commit \(commit)  ")
                     + "\(snapshot.files) files  \(ByteCount.format(snapshot.bytes))  "
                     + "(\(snapshot.linked) linked, \(snapshot.copied) copied)")
             }
@@ -68,11 +69,13 @@ struct RestoreCommand: ParsableCommand {
 
 /// Who is deploying, recorded with the lock: `user@host`, or the CI job when running in one.
 enum ControllerIdentity {
+    /// Escaped like any text shown (``ControlCharacters/escaped(_:)``): the agent refuses a control character in
+    /// it, and an odd host name or CI variable must not make every deploy fail.
     static var current: String {
         let env = ProcessInfo.processInfo.environment
         if env["GITHUB_ACTIONS"] == "true", let repo = env["GITHUB_REPOSITORY"], let run = env["GITHUB_RUN_ID"] {
-            return "github-actions \(repo) run \(run)"
+            return ControlCharacters.escaped("github-actions \(repo) run \(run)")
         }
-        return "\(NSUserName())@\(ProcessInfo.processInfo.hostName)"
+        return ControlCharacters.escaped("\(NSUserName())@\(ProcessInfo.processInfo.hostName)")
     }
 }

@@ -83,7 +83,7 @@ struct StatusCommand: ParsableCommand {
             let code = Health.unknown.exitCode
             Terminal.error("shipkeep: status: \(error.message)")
             switch format {
-            case .text: print("UNKNOWN \(targetName): \(error.message)")
+            case .text: print(ControlCharacters.escaped("UNKNOWN \(targetName): \(error.message)"))
             case .json:
                 JSONLines.emit(.init(ok: false, exitCode: code, target: targetName, health: .unknown,
                                      error: WireError(code: error.wireCode, message: error.message)))

@@ -68,9 +68,9 @@ struct SnapshotDownload {
             if json {
                 JSONLines.emit(.init(ok: true, exitCode: DeployExit.ok, target: resolved.display, download: outcome))
             } else {
-                print("downloaded snapshot \(outcome.snapshot): \(outcome.files) files, "
+                print(ControlCharacters.escaped("downloaded snapshot \(outcome.snapshot): \(outcome.files) files, "
                     + "\(ByteCount.format(outcome.bytes)) (\(ByteCount.format(outcome.compressedBytes)) compressed) "
-                    + "verified → \(outcome.file)")
+                    + "verified → \(outcome.file)"))
             }
             throw ExitCode(DeployExit.ok)
         } catch let error as ControllerError {

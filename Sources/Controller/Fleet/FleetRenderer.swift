@@ -9,14 +9,15 @@ struct FleetRenderer {
     func hostLine(_ host: FleetDeploy.HostResult) -> String {
         let mark = host.ok ? terminal.paint("✓", .ok)
             : terminal.paint("✗", host.outcome == "skipped" || host.exitCode == DeployExit.failed ? .warning : .critical)
-        let detail = host.ok ? commits(host) : host.error?.message ?? host.outcome
+        let detail = host.ok ? commits(host) : ControlCharacters.escaped(host.error?.message ?? host.outcome)
         return "  \(mark) \(host.target)  \(String(format: "%.1fs", host.seconds))  \(detail)"
     }
 
     /// The closing table: host, address, commit before → after, duration, outcome.
     func table(_ hosts: [FleetDeploy.HostResult]) -> String {
         let rows = [["host", "address", "commit", "time", "outcome"]] + hosts.map { host in
-            [host.target, host.address, commits(host), String(format: "%.1fs", host.seconds), host.outcome]
+            [host.target, host.address, commits(host), String(format: "%.1fs", host.seconds),
+             ControlCharacters.escaped(host.outcome)]
         }
         let widths = (0..<5).map { column in rows.map { $0[column].count }.max() ?? 0 }
         let lines = rows.map { row in
@@ -35,6 +36,6 @@ struct FleetRenderer {
         guard let deploy = host.deploy else { return "-" }
         let before = deploy.previousCommit.map { String($0.prefix(12)) } ?? "?"
         let after = deploy.liveCommit.map { String($0.prefix(12)) } ?? "?"
-        return "\(before) → \(after)"
+        return ControlCharacters.escaped("\(before) → \(after)")
     }
 }

@@ -21,12 +21,15 @@ struct Installer {
         var apps: [String]
         var authorizedKeysLine: String
 
-        /// The human report: what changed and the line to put in authorized_keys.
+        /// The human report: what changed and the line to put in authorized_keys. The version and the apps are
+        /// what the uploaded agent answered, made inert.
         var report: String {
-            """
-            installed shipkeep-agent \(agentVersion) at \(agentPath) (\(ByteCount.format(agentBytes))\
+            let apps = ControlCharacters.escaped(apps.isEmpty ? "none" : apps.joined(separator: ", "))
+            let version = ControlCharacters.escaped(agentVersion)
+            return """
+            installed shipkeep-agent \(version) at \(agentPath) (\(ByteCount.format(agentBytes))\
             \(agentStatic ? ", Swift runtime linked statically" : ""))
-            agent.yml \(config) at \(configPath); apps: \(apps.isEmpty ? "none" : apps.joined(separator: ", "))
+            agent.yml \(config) at \(configPath); apps: \(apps)
             add this line to ~/.ssh/authorized_keys on the VM for the deploy key (it can then run only the agent):
             \(authorizedKeysLine)
             """

@@ -6,8 +6,13 @@ import Glibc
 /// Runs a local program (`git`) with an argv array, never through a shell.
 ///
 /// Built on `posix_spawnp` rather than Foundation's `Process`, which on this platform can block reaping
-/// children; the child inherits stdin so `git push` can still ask for a passphrase on a laptop.
+/// children; the child inherits stdin so `git push` can still ask for a passphrase on a laptop. The child gets
+/// this process's environment without ``secretVariables``: `git push` runs hooks, credential helpers and an
+/// ssh of the user's choosing, none of which has any business with the deploy key.
 enum LocalProcess {
+    /// The controller's own secrets: the deploy key and its passphrase, which only the SSH client reads.
+    static let secretVariables: Set<String> = ["SHIPKEEP_SSH_KEY", "SHIPKEEP_SSH_PASSPHRASE"]
+
     /// What a finished program left behind.
     struct Outcome {
         /// The exit status, or 128 + the signal number if a signal ended it.
@@ -42,8 +47,10 @@ enum LocalProcess {
         }
         let argv = arguments.map { strdup($0) } + [nil]
         defer { argv.forEach { free($0) } }
+        let environment = childEnvironment().map { strdup($0) } + [nil]
+        defer { environment.forEach { free($0) } }
         var pid: pid_t = 0
-        let spawned = posix_spawnp(&pid, arguments[0], &actions, nil, argv, environ)
+        let spawned = posix_spawnp(&pid, arguments[0], &actions, nil, argv, environment)
         if captureOutput { close(fds[1]) }
         guard spawned == 0 else {
             if captureOutput { close(fds[0]) }
@@ -66,5 +73,18 @@ enum LocalProcess {
         while waitpid(pid, &status, 0) == -1 && errno == EINTR {}
         let exit: Int32 = (status & 0x7f) == 0 ? (status >> 8) & 0xff : 128 + (status & 0x7f)
         return Outcome(status: exit, output: String(decoding: output, as: UTF8.self))
+    }
+
+    /// This process's environment as `NAME=value` entries, without ``secretVariables``.
+    static func childEnvironment() -> [String] {
+        var entries: [String] = []
+        var cursor = environ
+        while let entry = cursor.pointee {
+            let text = String(cString: entry)
+            let name = text.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false).first.map(String.init)
+            if !secretVariables.contains(name ?? "") { entries.append(text) }
+            cursor += 1
+        }
+        return entries
     }
 }

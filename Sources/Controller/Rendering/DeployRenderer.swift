@@ -11,48 +11,59 @@ final class DeployRenderer {
     private var bars: [String: ProgressBar] = [:]
     private var lastPlainProgress: [String: Date] = [:]
     private var phaseStarted: [String: Date] = [:]
-    private let actions = GitHubActions.detect()
+    private let actions: GitHubActions?
+    private let write: (String) -> Void
     /// Each finished phase with its duration, for summaries.
     private(set) var phases: [(name: String, state: String, seconds: Double)] = []
     private var progressShown = false
     private var lastProgress = Date.distantPast
 
-    /// - Parameter quiet: Only warnings, errors and the closing summary.
-    init(terminal: Terminal, target: String, verbose: Bool, quiet: Bool = false) {
+    /// - Parameters:
+    ///   - quiet: Only warnings, errors and the closing summary.
+    ///   - actions: The GitHub Actions context (detected from the environment by default).
+    ///   - write: Where each finished line goes (stdout by default).
+    init(terminal: Terminal, target: String, verbose: Bool, quiet: Bool = false,
+         actions: GitHubActions? = GitHubActions.detect(), write: @escaping (String) -> Void = { print($0) }) {
         self.terminal = terminal
+        self.actions = actions
+        self.write = write
         self.target = target
         self.verbose = verbose && !quiet
         self.quiet = quiet
     }
 
-    /// Renders one event.
+    /// Renders one event. Every string the agent sent goes through ``ControlCharacters/escaped(_:)`` first: a
+    /// hostile or broken agent cannot drive the terminal or start a GitHub workflow command.
     func render(_ message: EventMessage) {
         if quiet {
             guard case .warning = message.event else { return }
         }
+        let inert = ControlCharacters.escaped
         switch message.event {
         case .started(let started):
-            line("deploy \(started.deploy) of \(started.app) on \(target)")
+            let (deploy, app) = (inert(started.deploy), inert(started.app))
+            line("deploy \(deploy) of \(app) on \(target)")
             line(terminal.dim("  the deploy runs on the VM: interrupting this command does not stop it; "
-                + "`shipkeep attach \(target) --app \(started.app) --deploy \(started.deploy)` follows it"))
+                + "`shipkeep attach \(target) --app \(app) --deploy \(deploy)` follows it"))
         case .phase(let phase):
             switch phase.state {
             case "started":
                 phaseStarted[phase.name] = Date()
                 if let actions { line(actions.group(phase.name)) }
-                if verbose { line("  → \(phase.name)") }
+                if verbose { line("  → \(inert(phase.name))") }
             default:
                 bars[phase.name] = nil
                 let seconds = phaseStarted[phase.name].map { Date().timeIntervalSince($0) } ?? 0
                 phases.append((phase.name, phase.state, seconds))
                 let mark = phase.state == "completed" ? terminal.paint("✓", .ok) : terminal.paint("✗", .critical)
-                let name = phase.name.padding(toLength: 9, withPad: " ", startingAt: 0)
-                line("  \(mark) \(name) \(String(format: "%5.1fs", seconds))  \(phase.detail ?? "")")
+                let name = inert(phase.name).padding(toLength: 9, withPad: " ", startingAt: 0)
+                line("  \(mark) \(name) \(String(format: "%5.1fs", seconds))  \(inert(phase.detail ?? ""))")
                 if let actions { line(actions.endGroup) }
             }
         case .progress(let progress):
             let now = Date()
-            var bar = bars[progress.phase] ?? ProgressBar(phase: progress.phase, started: phaseStarted[progress.phase] ?? now)
+            var bar = bars[progress.phase]
+                ?? ProgressBar(phase: inert(progress.phase), started: phaseStarted[progress.phase] ?? now)
             bar.update(progress)
             bars[progress.phase] = bar
             // Files and bytes arrive as a pair, files first: draw once the pair is complete.
@@ -69,9 +80,9 @@ final class DeployRenderer {
                 line(bar.plainLine(now: now))
             }
         case .log(let log):
-            line(terminal.dim("    [\(log.source ?? log.stream)] \(log.line)"))
+            line(terminal.dim("    [\(inert(log.source ?? log.stream))] \(inert(log.line))"))
         case .warning(let warning):
-            line(actions?.warning(warning.message) ?? "  \(terminal.paint("!", .warning)) \(warning.message)")
+            line(actions?.warning(warning.message) ?? "  \(terminal.paint("!", .warning)) \(inert(warning.message))")
         case .hello, .status, .snapshots, .archive, .manifest, .chunk, .result:
             break
         }
@@ -83,23 +94,25 @@ final class DeployRenderer {
             if !result.ok, let error = result.error { line(actions.error(error.message)) }
             if result.deploy != nil { actions.writeSummary(target: target, result: result, phases: phases) }
         }
+        let inert = ControlCharacters.escaped
         guard let deploy = result.deploy else {
-            if let error = result.error { line(terminal.paint("failed: ", .critical) + error.message) }
+            if let error = result.error { line(terminal.paint("failed: ", .critical) + inert(error.message)) }
             return
         }
-        let live = deploy.liveCommit.map { String($0.prefix(12)) } ?? "?"
-        let previous = deploy.previousCommit.map { String($0.prefix(12)) } ?? "?"
+        let live = deploy.liveCommit.map { inert(String($0.prefix(12))) } ?? "?"
+        let previous = deploy.previousCommit.map { inert(String($0.prefix(12))) } ?? "?"
         let snapshot = deploy.snapshot.map {
-            "; snapshot \($0.id): \($0.linked) linked, \($0.copied) copied (\(ByteCount.format($0.copiedBytes)))"
+            "; snapshot \(inert($0.id)): \($0.linked) linked, \($0.copied) copied "
+                + "(\(ByteCount.format($0.copiedBytes)))"
         } ?? ""
         let repairs = deploy.repairs > 0 ? "; \(deploy.repairs) data file(s) repaired" : ""
         let time = String(format: "%.1fs", deploy.seconds)
         if result.ok {
             line(terminal.paint("deployed", .ok) + " \(previous) → \(live) in \(time)\(snapshot)\(repairs)")
         } else {
-            let what = deploy.outcome.replacingOccurrences(of: "_", with: " ")
+            let what = inert(deploy.outcome.replacingOccurrences(of: "_", with: " "))
             line(terminal.paint(what, deploy.outcome == "rolled_back" || deploy.outcome == "refused" ? .warning : .critical)
-                + ": \(result.error?.message ?? "") — live commit \(live) (\(time)\(snapshot)\(repairs))")
+                + ": \(inert(result.error?.message ?? "")) — live commit \(live) (\(time)\(snapshot)\(repairs))")
         }
     }
 
@@ -108,6 +121,6 @@ final class DeployRenderer {
             FileHandle.standardOutput.write(Data("\r\u{1B}[2K".utf8))
             progressShown = false
         }
-        print(text)
+        write(text)
     }
 }

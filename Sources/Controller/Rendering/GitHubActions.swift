@@ -28,19 +28,22 @@ struct GitHubActions {
     /// Appends a Markdown summary of a deploy's result to the job summary.
     func writeSummary(target: String, result: Event.Result, phases: [(name: String, state: String, seconds: Double)]) {
         guard let summaryFile else { return }
+        // Every string from the agent goes through `markdown`: inert, on its own table cell, in the summary.
         var lines = ["### shipkeep: " + (result.ok ? "deployed ✅" : "deploy failed ❌"), ""]
         lines.append("| | |")
         lines.append("|---|---|")
-        lines.append("| target | `\(target)` |")
+        lines.append("| target | `\(Self.markdown(target))` |")
         if let deploy = result.deploy {
-            lines.append("| app | `\(deploy.app)` |")
-            lines.append("| deploy | `\(deploy.deploy)` |")
-            lines.append("| commit | `\(deploy.previousCommit?.prefix(12) ?? "?")` → `\(deploy.liveCommit?.prefix(12) ?? "?")`"
-                + (deploy.commit != deploy.liveCommit ? " (asked for `\(deploy.commit?.prefix(12) ?? "?")`)" : "") + " |")
-            lines.append("| outcome | \(deploy.outcome.replacingOccurrences(of: "_", with: " ")) |")
+            let commit = { (id: String?) in Self.markdown(id.map { String($0.prefix(12)) } ?? "?") }
+            lines.append("| app | `\(Self.markdown(deploy.app))` |")
+            lines.append("| deploy | `\(Self.markdown(deploy.deploy))` |")
+            lines.append("| commit | `\(commit(deploy.previousCommit))` → `\(commit(deploy.liveCommit))`"
+                + (deploy.commit != deploy.liveCommit ? " (asked for `\(commit(deploy.commit))`)" : "") + " |")
+            lines.append("| outcome | \(Self.markdown(deploy.outcome.replacingOccurrences(of: "_", with: " "))) |")
             if let snapshot = deploy.snapshot {
-                lines.append("| snapshot | `\(snapshot.id)`: \(snapshot.files) files, \(ByteCount.format(snapshot.bytes)); "
-                    + "\(snapshot.linked) linked, \(snapshot.copied) copied (\(ByteCount.format(snapshot.copiedBytes))) |")
+                lines.append("| snapshot | `\(Self.markdown(snapshot.id))`: \(snapshot.files) files, "
+                    + "\(ByteCount.format(snapshot.bytes)); \(snapshot.linked) linked, \(snapshot.copied) copied "
+                    + "(\(ByteCount.format(snapshot.copiedBytes))) |")
             }
             lines.append("| data repairs | \(deploy.repairs) |")
             lines.append("| duration | \(String(format: "%.1f", deploy.seconds)) s |")
@@ -48,7 +51,9 @@ struct GitHubActions {
         if let error = result.error { lines.append("| error | \(Self.markdown(error.message)) |") }
         if !phases.isEmpty {
             lines += ["", "| phase | state | seconds |", "|---|---|---|"]
-            lines += phases.map { "| \($0.name) | \($0.state) | \(String(format: "%.1f", $0.seconds)) |" }
+            lines += phases.map {
+                "| \(Self.markdown($0.name)) | \(Self.markdown($0.state)) | \(String(format: "%.1f", $0.seconds)) |"
+            }
         }
         let text = lines.joined(separator: "\n") + "\n\n"
         guard let handle = FileHandle(forWritingAtPath: summaryFile) ?? {
@@ -60,13 +65,16 @@ struct GitHubActions {
         try? handle.close()
     }
 
-    /// Workflow command data escaping: `%`, CR and LF.
+    /// A workflow command's data: control characters (CR and LF among them) inert as everywhere else in
+    /// the output, then GitHub's own data escaping of `%` (so a `%0A` in the text stays text).
     static func escape(_ text: String) -> String {
-        text.replacingOccurrences(of: "%", with: "%25").replacingOccurrences(of: "\r", with: "%0D")
-            .replacingOccurrences(of: "\n", with: "%0A")
+        ControlCharacters.escaped(text).replacingOccurrences(of: "%", with: "%25")
     }
 
+    /// A table cell of the job summary: control characters inert, `|` and backticks unable to end the cell or
+    /// the code span they sit in.
     private static func markdown(_ text: String) -> String {
-        text.replacingOccurrences(of: "|", with: "\\|").replacingOccurrences(of: "\n", with: " ")
+        ControlCharacters.escaped(text).replacingOccurrences(of: "|", with: "\\|")
+            .replacingOccurrences(of: "`", with: "'")
     }
 }

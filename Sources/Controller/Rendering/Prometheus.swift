@@ -65,8 +65,10 @@ struct Prometheus {
         lines.append("\(name){\(rendered.joined(separator: ","))} \(number)")
     }
 
+    /// A label value: control characters inert as everywhere else (a line break reads `\u{a}`, so a scraped
+    /// value and the text shown agree), then the exposition format's own escaping of backslash and quote.
     private static func escape(_ value: String) -> String {
-        value.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"")
-            .replacingOccurrences(of: "\n", with: "\\n")
+        ControlCharacters.escaped(value).replacingOccurrences(of: "\\", with: "\\\\")
+            .replacingOccurrences(of: "\"", with: "\\\"")
     }
 }

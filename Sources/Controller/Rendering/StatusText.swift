@@ -5,38 +5,52 @@ import Shared
 struct StatusText {
     let terminal: Terminal
 
-    /// Renders `report` from `target` as lines.
+    /// Renders `report` from `target` as lines. Every string the agent sent goes through
+    /// ``ControlCharacters/escaped(_:)``: the lock's `controller` is whatever a client sent.
     func render(_ report: StatusReport, target: String) -> String {
+        let inert = ControlCharacters.escaped
         var lines = ["\(terminal.paint(report.health.rawValue.uppercased(), report.health)) \(target) "
-            + terminal.dim("(host \(report.host), agent \(report.agentVersion))")]
+            + terminal.dim("(host \(inert(report.host)), agent \(inert(report.agentVersion)))")]
         for app in report.apps {
             lines.append("")
-            lines.append("\(app.name)  \(terminal.paint(app.health.rawValue.uppercased(), app.health))  \(app.path)")
-            for reason in app.reasons { lines.append("  ! \(reason)") }
+            lines.append("\(inert(app.name))  \(terminal.paint(app.health.rawValue.uppercased(), app.health))  "
+                + inert(app.path))
+            for reason in app.reasons { lines.append("  ! \(inert(reason))") }
             lines.append("  code    " + code(app, now: report.time))
-            let width = app.data.map(\.path.count).max() ?? 0
+            let width = app.data.map { inert($0.path).count }.max() ?? 0
             for (index, dir) in app.data.enumerated() {
                 let label = index == 0 ? "  data    " : "          "
                 lines.append(label + data(dir, width: width, now: report.time))
             }
             if app.data.isEmpty { lines.append("  data    (no data dirs configured)") }
-            let disks = app.disks.map { "\($0.role) \(ByteCount.format($0.freeBytes)) free of \(ByteCount.format($0.totalBytes))" }
+            let disks = app.disks.map {
+                "\(inert($0.role)) \(ByteCount.format($0.freeBytes)) free of \(ByteCount.format($0.totalBytes))"
+            }
             lines.append("  disk    " + (disks.isEmpty ? "unknown" : disks.joined(separator: ", ")))
             lines.append("  lock    " + lock(app.lock, now: report.time))
             lines.append("  deploy  " + deploy(app.lastDeploy, now: report.time))
             if let snapshots = app.snapshots {
                 let newest = snapshots.newest.map { ", newest \(Self.age(report.time.timeIntervalSince($0))) ago" } ?? ""
                 lines.append("  backup  \(snapshots.count) snapshot(s)\(newest)")
+                if let kinds = snapshots.kinds, !kinds.isEmpty {
+                    let counts = DataKind.allCases.compactMap { kind in
+                        kinds[kind.rawValue].map { "\($0) \(Self.kindNames[kind] ?? kind.rawValue)" }
+                    }
+                    lines.append("  kinds   " + counts.joined(separator: ", ") + " (as of the newest snapshot)")
+                }
             }
         }
         return lines.joined(separator: "\n")
     }
 
+    private static let kindNames: [DataKind: String] = [.append: "append-only", .sqlite: "SQLite", .mutable: "mutable"]
+
     private func code(_ app: AppStatus, now: Date) -> String {
         guard let head = app.head else { return "unknown (not a readable git checkout)" }
-        var text = String(head.commit.prefix(12))
-        text += head.branch.map { " on \($0)" } ?? " (detached)"
-        if let subject = head.subject { text += " \"\(subject)\"" }
+        let inert = ControlCharacters.escaped
+        var text = inert(String(head.commit.prefix(12)))
+        text += head.branch.map { " on \(inert($0))" } ?? " (detached)"
+        if let subject = head.subject { text += " \"\(inert(subject))\"" }
         if let committed = head.committedAt { text += ", committed \(Self.age(now.timeIntervalSince(committed))) ago" }
         switch app.dirty {
         case true?: text += ", \(app.dirtyPaths.count) tracked file(s) modified"
@@ -47,7 +61,7 @@ struct StatusText {
     }
 
     private func data(_ dir: DataDirStatus, width: Int, now: Date) -> String {
-        let name = dir.path.padding(toLength: width, withPad: " ", startingAt: 0)
+        let name = ControlCharacters.escaped(dir.path).padding(toLength: width, withPad: " ", startingAt: 0)
         guard dir.exists else { return "\(name)  missing" }
         var text = "\(name)  \(ByteCount.format(dir.bytes)) in \(dir.files) file(s)"
         if let newest = dir.newestMtime { text += ", last write \(Self.age(now.timeIntervalSince(newest))) ago" }
@@ -56,17 +70,21 @@ struct StatusText {
 
     private func lock(_ lock: LockHolder?, now: Date) -> String {
         guard let lock else { return "free" }
-        let who = lock.controller.map { " by \($0)" } ?? ""
-        let commit = lock.commit.map { " deploying \($0.prefix(12))" } ?? ""
+        let inert = ControlCharacters.escaped
+        let who = lock.controller.map { " by \(inert($0))" } ?? ""
+        let commit = lock.commit.map { " deploying \(inert(String($0.prefix(12))))" } ?? ""
         let state = lock.alive ? "held" : "stale (worker \(lock.pid) died)"
-        return "\(state): deploy \(lock.deploy)\(commit)\(who), started \(Self.age(now.timeIntervalSince(lock.startedAt))) ago"
+        return "\(state): deploy \(inert(lock.deploy))\(commit)\(who), "
+            + "started \(Self.age(now.timeIntervalSince(lock.startedAt))) ago"
     }
 
     private func deploy(_ record: DeployRecord?, now: Date) -> String {
         guard let record else { return "none yet" }
-        var text = "\(record.deploy) \(record.outcome.replacingOccurrences(of: "_", with: " ")) "
-            + "\(Self.age(now.timeIntervalSince(record.finishedAt))) ago, commit \(record.commit.prefix(12))"
-        if let message = record.message { text += ": \(message)" }
+        let inert = ControlCharacters.escaped
+        var text = "\(inert(record.deploy)) \(inert(record.outcome.replacingOccurrences(of: "_", with: " "))) "
+            + "\(Self.age(now.timeIntervalSince(record.finishedAt))) ago, "
+            + "commit \(inert(String(record.commit.prefix(12))))"
+        if let message = record.message { text += ": \(inert(message))" }
         return text
     }
 

@@ -33,9 +33,10 @@ struct Terminal {
     /// `text` dimmed.
     func dim(_ text: String) -> String { colors ? "\u{1B}[2m\(text)\u{1B}[0m" : text }
 
-    /// Writes one line to stderr.
+    /// Writes one line to stderr, made inert with ``ControlCharacters/escaped(_:)``: these lines carry no colour
+    /// of ours, and often an agent's message or output.
     static func error(_ line: String) {
         fflush(nil)  // what was printed before the error stays before it when both go to one place
-        FileHandle.standardError.write(Data((line + "\n").utf8))
+        FileHandle.standardError.write(Data((ControlCharacters.escaped(line) + "\n").utf8))
     }
 }

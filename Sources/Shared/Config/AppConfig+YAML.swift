@@ -1,7 +1,8 @@
 import Yams
 
 extension AppConfig {
-    static let keys = ["path", "remote", "branch", "data", "state", "snapshots", "hooks", "services", "health", "kinds"]
+    static let keys = ["path", "remote", "branch", "data", "state", "snapshots", "hooks", "services", "health", "kinds",
+                       "lock", "locale", "allow_refs", "require_signed"]
 
     /// Whether `name` can name an app: it appears in paths, lock files and messages, so it is kept plain:
     /// ASCII letters, digits, `.`, `_` and `-`, starting with a letter or digit, at most 64 characters.
@@ -43,7 +44,9 @@ extension AppConfig {
             hooks: try Self.hooks(map),
             services: try Self.services(map),
             health: try Self.health(map),
-            kinds: try Self.kinds(map)
+            kinds: try Self.kinds(map),
+            lock: try Self.lock(map),
+            locale: try Self.locale(map)
         )
         if remote.hasPrefix("-") || branch.hasPrefix("-") {
             throw map.error(remote.hasPrefix("-") ? "remote" : "branch", "must not start with \"-\"")
@@ -51,6 +54,37 @@ extension AppConfig {
         for protected in [state, snapshots.dir] where dataPaths.contains(where: { Self.contains($0, protected) }) {
             throw map.error("state", "\"\(protected)\" lies inside a data dir; keep state and snapshots outside the data")
         }
+        allowRefs = try Self.allowRefs(map)
+        if let signers = try map.string("require_signed") {
+            guard signers.hasPrefix("/") else {
+                throw map.error("require_signed", "expected the absolute path of an allowed_signers file "
+                    + "(ssh-keygen(1) ALLOWED SIGNERS), got \"\(signers)\"")
+            }
+            requireSigned = Self.normalize(signers)
+        }
+    }
+
+    /// `allow_refs`: branch and tag patterns only. Other namespaces (`refs/pull/…`, `refs/changes/…`,
+    /// `refs/merge-requests/…`) are written by people without push rights, so they are refused here rather than
+    /// left for an operator to find out.
+    private static func allowRefs(_ map: YAMLMap) throws(ConfigError) -> [String] {
+        let patterns = try map.stringList("allow_refs") ?? []
+        for pattern in patterns {
+            let name = pattern.drop { $0 != "/" }.dropFirst().drop { $0 != "/" }.dropFirst()
+            guard pattern.hasPrefix("refs/heads/") || pattern.hasPrefix("refs/tags/"), !name.isEmpty else {
+                throw map.error("allow_refs", "\"\(pattern)\" must be a branch or tag pattern like refs/tags/v* or "
+                    + "refs/heads/release/* (other refs, such as pull requests', can be made without push rights)")
+            }
+            let forbidden = pattern.unicodeScalars.contains { scalar in
+                scalar.value <= 0x20 || scalar.value == 0x7F || "~^:?[\\".unicodeScalars.contains(scalar)
+            }
+            guard !forbidden, pattern.filter({ $0 == "*" }).count <= 1, !pattern.contains(".."),
+                  !pattern.contains("//"), !pattern.hasSuffix("/"), !pattern.hasSuffix(".lock") else {
+                throw map.error("allow_refs", "\"\(pattern)\" is not a ref pattern git accepts: at most one \"*\", "
+                    + "no spaces, \"..\", \"~^:?[\\\", empty components or trailing \"/\"")
+            }
+        }
+        return patterns
     }
 
     private static func snapshots(_ map: YAMLMap, root: String, state: String) throws(ConfigError) -> SnapshotConfig {
@@ -102,6 +136,24 @@ extension AppConfig {
         return services
     }
 
+    private static func lock(_ map: YAMLMap) throws(ConfigError) -> LockConfig {
+        guard let lock = try map.map("lock") else { return LockConfig() }
+        try lock.allowOnly(["max_wait"])
+        return LockConfig(maxWait: try lock.positiveInt("max_wait") ?? LockConfig.defaultMaxWait)
+    }
+
+    /// A locale name as `LANG` takes it (`C.UTF-8`, `en_US.UTF-8`, `de_DE@euro`): nothing a shell or a
+    /// terminal could read as more than a name.
+    private static func locale(_ map: YAMLMap) throws(ConfigError) -> String {
+        guard let locale = try map.string("locale") else { return defaultLocale }
+        let allowed = locale.unicodeScalars.allSatisfy { $0.isASCII && ($0.properties.isAlphabetic
+            || ("0"..."9").contains($0) || "._-@".unicodeScalars.contains($0)) }
+        guard !locale.isEmpty, locale.count <= 64, allowed else {
+            throw map.error("locale", "expected a locale name such as C.UTF-8 or en_US.UTF-8")
+        }
+        return locale
+    }
+
     private static func health(_ map: YAMLMap) throws(ConfigError) -> HealthConfig {
         guard let health = try map.map("health") else { return HealthConfig(command: nil, timeout: 30, fresh: nil) }
         try health.allowOnly(["command", "timeout", "fresh", "settle"])
@@ -146,7 +198,7 @@ extension AppConfig {
     }
 
     /// Whether `inner` is `outer` or lies below it.
-    static func contains(_ outer: String, _ inner: String) -> Bool {
+    public static func contains(_ outer: String, _ inner: String) -> Bool {
         inner == outer || inner.hasPrefix(outer + "/")
     }
 

@@ -22,9 +22,37 @@ public struct AppConfig: Equatable, Sendable {
     public var health: HealthConfig
     /// Which data files are append-only, databases or mutable (`kinds:`).
     public var kinds: DataKindRules = DataKindRules()
+    /// How long a deploy may wait for the app's lock.
+    public var lock: LockConfig = LockConfig()
+    /// `LANG` for the worker, hooks and services (the session's locale is never passed on).
+    public var locale: String = AppConfig.defaultLocale
+
+    /// The locale when agent.yml names none: UTF-8 everywhere, and present on every Debian and Ubuntu.
+    public static let defaultLocale = "C.UTF-8"
+    /// Refs besides `branch` whose commits `--commit` may deploy (`allow_refs`): patterns under `refs/heads/` or
+    /// `refs/tags/`, each with at most one `*` (which matches anything, `/` included, as in a git refspec).
+    public var allowRefs: [String] = []
+    /// An `allowed_signers` file (`require_signed`): when set, only commits carrying a git SSH signature by a key
+    /// listed there are deployed.
+    public var requireSigned: String?
 
     /// Absolute paths of the data dirs.
     public var dataPaths: [String] { data.map { path + "/" + $0 } }
+}
+
+/// The deploy lock's limits (`lock: {max_wait: SECONDS}`).
+public struct LockConfig: Equatable, Sendable {
+    /// The longest a deploy may wait for the lock, whatever `--wait-lock` asks: a request that waits longer is
+    /// stale (its CI job has long given up), and a waiting worker holds memory the whole time.
+    public var maxWait: Int = LockConfig.defaultMaxWait
+
+    /// 30 minutes: longer than any sane deploy, far shorter than the day a forgotten request once waited.
+    public static let defaultMaxWait = 1800
+
+    /// Limits; see the properties.
+    public init(maxWait: Int = LockConfig.defaultMaxWait) {
+        self.maxWait = maxWait
+    }
 }
 
 /// Snapshot location and retention.

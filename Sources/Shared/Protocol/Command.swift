@@ -47,7 +47,8 @@ public enum Command: Equatable, Sendable {
         /// Who asked (user@host, CI job), recorded with the lock and the journal.
         public var controller: String?
         /// Seconds to wait for another deploy of the app to release its lock before refusing as `locked`;
-        /// nil or 0 refuses at once. Deploys that wait run one after another.
+        /// nil or 0 refuses at once. The agent caps it (agent.yml `lock.max_wait`), and at most one deploy
+        /// waits per app: a newer request ends the waiting one as `superseded`.
         public var waitLock: Int?
         /// Creates the request.
         public init(app: String, commit: String? = nil, ref: String? = nil, force: Bool? = nil,

@@ -17,6 +17,9 @@ public struct ProtocolError: Error, Equatable, Sendable, CustomStringConvertible
         case invalidMessage = "invalid_message"
         /// The message is valid but not allowed here (e.g. a command before `hello`).
         case unexpected = "unexpected"
+        /// A string in the request holds a control character (C0, DEL or C1, see ``ControlCharacters``): the
+        /// agent stores and echoes what clients send, and would pass a terminal escape sequence on.
+        case controlCharacter = "control_character"
     }
 
     /// What kind of violation this is.

@@ -17,12 +17,20 @@ public enum WireCodec {
         }
     }
 
-    /// Decodes a request line.
+    /// Decodes a request line. Every string in it — keys and values, known fields or not — is checked for
+    /// control characters, so no field added later can carry one past this check.
     ///
     /// - Throws: ``ProtocolError``: `.malformed` for bytes that are not a JSON object, `.invalidMessage` for a
-    ///   payload of the wrong shape, and the header's own errors.
+    ///   payload of the wrong shape, `.controlCharacter` for a string holding one, and the header's own errors.
     public static func decodeRequest(_ line: [UInt8]) throws(ProtocolError) -> Request {
-        try decode(Request.self, line)
+        let request = try decode(Request.self, line)
+        if let object = try? JSONSerialization.jsonObject(with: Data(line)),
+           let (field, scalar) = firstControlCharacter(in: object, at: "") {
+            throw ProtocolError(.controlCharacter, "\(field.isEmpty ? "a field name" : "field \"\(field)\"") holds "
+                + "the control character \(ControlCharacters.name(scalar)); send plain text (the agent stores and "
+                + "shows what it is sent)")
+        }
+        return request
     }
 
     /// Decodes an event line.
@@ -34,8 +42,31 @@ public enum WireCodec {
 
     /// Reads the id of a line that failed to decode, so the error can still be addressed to its request.
     public static func bestEffortID(_ line: [UInt8]) -> String? {
-        guard let object = try? JSONSerialization.jsonObject(with: Data(line)) as? [String: Any] else { return nil }
-        return object["id"] as? String
+        guard let object = try? JSONSerialization.jsonObject(with: Data(line)) as? [String: Any],
+              let id = object["id"] as? String, ControlCharacters.first(in: id) == nil else { return nil }
+        return id
+    }
+
+    /// The first string under `value` (a decoded JSON value) holding a control character: its field path and
+    /// the character. A key holding one is reported at the path of the object that has it.
+    private static func firstControlCharacter(in value: Any, at path: String) -> (String, Unicode.Scalar)? {
+        switch value {
+        case let text as String:
+            return ControlCharacters.first(in: text).map { (path, $0) }
+        case let object as [String: Any]:
+            for key in object.keys.sorted() {
+                if let scalar = ControlCharacters.first(in: key) { return (path, scalar) }
+                let inner = path.isEmpty ? key : path + "." + key
+                if let found = firstControlCharacter(in: object[key] as Any, at: inner) { return found }
+            }
+        case let array as [Any]:
+            for (index, item) in array.enumerated() {
+                if let found = firstControlCharacter(in: item, at: path + ".\(index)") { return found }
+            }
+        default:
+            break
+        }
+        return nil
     }
 
     private static func decode<T: Decodable>(_ type: T.Type, _ line: [UInt8]) throws(ProtocolError) -> T {

@@ -10,7 +10,7 @@ public struct DeploySummary: Codable, Equatable, Sendable {
     public var previousCommit: String?
     /// The commit live now.
     public var liveCommit: String?
-    /// `succeeded`, `rolled_back`, `failed`, `refused`, `locked` or `recovered`.
+    /// `succeeded`, `rolled_back`, `failed`, `refused`, `locked`, `superseded` or `recovered`.
     public var outcome: String
     /// The snapshot taken, if one was.
     public var snapshot: SnapshotInfo?

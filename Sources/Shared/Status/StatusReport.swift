@@ -78,11 +78,14 @@ public struct SnapshotCount: Codable, Equatable, Sendable {
     public var count: Int
     /// When the newest was taken.
     public var newest: Date?
+    /// The newest snapshot's regular files of each data kind (`append`, `sqlite`, `mutable`), when it says.
+    public var kinds: [String: Int]?
 
     /// Creates a count.
-    public init(count: Int, newest: Date?) {
+    public init(count: Int, newest: Date?, kinds: [String: Int]? = nil) {
         self.count = count
         self.newest = newest
+        self.kinds = kinds
     }
 }
 

@@ -39,8 +39,16 @@ enum Faults {
     static let unhealthy = ["check.sh": "#!/usr/bin/env bash\necho 'self-test failed' >&2\nexit 1\n"]
 
     /// Starts `shipkeep deploy --json` with the worker set to stop in `phase`, and waits until it has.
-    static func startPaused(_ vm: VMSandbox, in phase: String, extra: [String] = []) throws -> PausedDeploy {
-        try vm.pauseNextDeploy(in: phase)
+    ///
+    /// - Parameter stateDir: the app's state dir when agent.yml names another than the sandbox's.
+    static func startPaused(_ vm: VMSandbox, in phase: String, extra: [String] = [],
+                            stateDir: String? = nil) throws -> PausedDeploy {
+        if let stateDir {
+            try FileManager.default.createDirectory(atPath: stateDir, withIntermediateDirectories: true)
+            try Data().write(to: URL(fileURLWithPath: stateDir + "/fault-pause-" + phase))
+        } else {
+            try vm.pauseNextDeploy(in: phase)
+        }
         let controller = try BackgroundShipkeep(["deploy", "--json"] + extra + vm.controllerArguments)
         let line = try controller.waitForLine { $0.contains("\"type\":\"started\"") }
         let started = try #require(jsonLines(line).first)

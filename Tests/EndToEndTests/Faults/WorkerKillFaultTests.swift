@@ -59,3 +59,54 @@ struct WorkerKillFaultTests {
         }
     }
 }
+
+/// Recovery after a killed worker resets the code as a rollback does: `git clean` keeps off the state and
+/// snapshot dirs when agent.yml puts them inside the work tree, not only off the data dirs.
+@Suite(.serialized, .timeLimit(.minutes(4)))
+struct RecoveryProtectionFaultTests {
+    @Test func recoveryKeepsStateAndSnapshotsInsideTheWorkTree() throws {
+        try withSandbox(bot: false) { vm in
+            let state = vm.appPath + "/.shipkeep/state"
+            let snapshots = vm.appPath + "/.shipkeep/snapshots"
+            let config = try String(contentsOfFile: vm.agentConfigPath, encoding: .utf8)
+                .replacingOccurrences(of: "state: \(vm.stateDir)", with: "state: .shipkeep/state")
+                .replacingOccurrences(of: "dir: \(vm.snapshotDir)", with: "dir: .shipkeep/snapshots")
+            #expect(config.contains("state: .shipkeep/state") && config.contains("dir: .shipkeep/snapshots"))
+            try config.write(toFile: vm.agentConfigPath, atomically: true, encoding: .utf8)
+            let fixture = try Faults.prepare(vm)
+            let paused = try Faults.startPaused(vm, in: "update", stateDir: state)
+            paused.controller.kill(SIGKILL)
+            kill(paused.worker, SIGKILL)
+            try waitUntil("the worker is gone") {
+                processState(paused.worker) == nil || processState(paused.worker) == "Z"
+            }
+            var app: [String: Any] = [:]
+            try waitUntil("status reports the recovery", timeout: 30) {
+                app = try Faults.appStatus(vm)
+                return Faults.lastOutcome(app) == "recovered" && app["lock"] == nil
+            }
+            #expect(try vm.liveCommit() == fixture.previous)
+            let journal = state + "/deploys/" + paused.deploy + ".jsonl"
+            let journalKept = FileManager.default.fileExists(atPath: journal)
+            let kept = (try? FileManager.default.contentsOfDirectory(atPath: snapshots)) ?? []
+            let snapshotKept = kept.contains {
+                FileManager.default.fileExists(atPath: snapshots + "/" + $0 + "/manifest.json")
+            }
+            #expect(journalKept, "the deploy's journal survives the recovery's git clean")
+            #expect(snapshotKept, "the deploy's snapshot survives the recovery's git clean: \(kept)")
+            let lost = try Faults.linesLost(vm)
+            #expect(try vm.dataChecksums() == fixture.checksums)
+
+            try ReliabilityRecord(
+                section: "faults", id: "08-3", scenario: "worker killed during update, state and snapshot dirs inside "
+                    + "the work tree",
+                injection: "agent.yml `state: .shipkeep/state`, snapshots in `.shipkeep/snapshots` (not ignored by "
+                    + "git); worker paused at the update fault point; `kill -9` of the worker",
+                outcome: "status: \(Faults.lastOutcome(app)); \(try Faults.codeAt(vm, fixture)); journal "
+                    + (journalKept ? "kept" : "deleted") + ", snapshot " + (snapshotKept ? "kept" : "deleted") + "; "
+                    + Faults.lockState(app),
+                linesLost: lost, test: "RecoveryProtectionFaultTests/recoveryKeepsStateAndSnapshotsInsideTheWorkTree()"
+            ).write()
+        }
+    }
+}

@@ -1,0 +1,27 @@
+import Foundation
+import Shared
+
+/// The environment of everything the agent starts: the worker, git, hooks and services.
+///
+/// Built from an allow-list, never inherited whole: the agent runs as sshd's forced command, so its own
+/// environment carries what the key holder chose (`SSH_ORIGINAL_COMMAND`), where they connect from
+/// (`SSH_CONNECTION`, `SSH_CLIENT`) and, under Debian's `AcceptEnv LANG LC_*`, their locale. None of it may
+/// reach a bot that outlives the session. This is the one place that decides what does.
+enum ChildEnvironment {
+    /// The variables taken from the agent's own environment when it has them: what programs need to find
+    /// their tools and their user, and the machine's time zone.
+    static let inherited = ["PATH", "HOME", "USER", "LOGNAME", "SHELL", "TZ"]
+
+    /// What every child gets: the allow-listed variables of `environment` (the agent's own by default).
+    static func base(from environment: [String: String] = ProcessInfo.processInfo.environment) -> [String: String] {
+        environment.filter { inherited.contains($0.key) }
+    }
+
+    /// What an app's worker, hooks and services get on top of ``base(from:)``: `LANG` from agent.yml.
+    ///
+    /// The app's env file (secrets given to hooks and services) is merged here, after `LANG`, once agent.yml
+    /// can name one.
+    static func app(_ app: AppConfig) -> [String: String] {
+        ["LANG": app.locale]
+    }
+}
