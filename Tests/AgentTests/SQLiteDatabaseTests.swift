@@ -96,6 +96,26 @@ import Testing
         #expect(FileManager.default.contents(atPath: live + "-journal") == journal, "the journal is left for the app")
     }
 
+    /// SQLite's NOFOLLOW refuses a link anywhere on the path; the snapshot resolves the work tree first (a work
+    /// tree reached through a link is the operator's choice), and so does the data guard's check.
+    @Test func aLinkOnTheWayIsRefusedBelowTheWorkTreeOnly() throws {
+        let tmp = try TemporaryDirectory()
+        try FileManager.default.createDirectory(atPath: tmp.path + "/real/out", withIntermediateDirectories: true)
+        let database = tmp.path + "/real/out/trades.sqlite"
+        #expect(FileManager.default.createFile(atPath: database, contents: nil))
+        try SQLiteDatabase(copyAt: database).execute("CREATE TABLE trades (seq INTEGER PRIMARY KEY)")
+        #expect(symlink(tmp.path + "/real", tmp.path + "/app") == 0)
+        #expect {
+            try SQLiteDatabase(readOnly: tmp.path + "/app/out/trades.sqlite").quickCheck()
+        } throws: { error in
+            "\(error)".contains("a symbolic link is on its path")
+        }
+        #expect(SQLiteDatabase.quickCheck(path: tmp.path + "/app/out/trades.sqlite") == nil)
+        let measured = try SnapshotBenchCommand.measure(root: tmp.path + "/app", data: ["out"],
+                                                        snapshots: tmp.path + "/snapshots")
+        #expect(measured.snapshot.files == 1 && measured.snapshot.copied == 1)
+    }
+
     /// A file that starts like a database but is not one fails the backup with a message that says so.
     @Test func aDamagedDatabaseFailsTheBackupAndTheCheck() throws {
         let tmp = try TemporaryDirectory()

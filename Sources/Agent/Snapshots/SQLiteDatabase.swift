@@ -35,7 +35,8 @@ final class SQLiteDatabase {
     /// Whether the file's header says WAL mode, where readers never block the writer (nor it them).
     let isWAL: Bool
 
-    /// Opens the database at `path` read-only, without following a symbolic link.
+    /// Opens the database at `path` read-only. No component of `path` may be a symbolic link
+    /// (`SQLITE_OPEN_NOFOLLOW` checks them all): callers give a path below a resolved root.
     ///
     /// - Throws: ``SQLiteError`` (`.open`) when it cannot be opened; a file that is not a database fails at the
     ///   first statement.
@@ -65,9 +66,12 @@ final class SQLiteDatabase {
         var handle: OpaquePointer?
         let result = sqlite3_open_v2(name, &handle, flags | SQLITE_OPEN_NOMUTEX, nil)
         guard result == SQLITE_OK, let handle else {
-            let detail = handle.map { String(cString: sqlite3_errmsg($0)) } ?? String(cString: sqlite3_errstr(result))
+            let code = handle.map { sqlite3_extended_errcode($0) } ?? result
+            let detail = code == Self.cantOpenSymlink
+                ? "a symbolic link is on its path (databases are opened only through real directories)"
+                : handle.map { String(cString: sqlite3_errmsg($0)) } ?? String(cString: sqlite3_errstr(result))
             sqlite3_close_v2(handle)
-            throw SQLiteError(.open, path: path, "cannot open the database: \(detail)", sqliteCode: result,
+            throw SQLiteError(.open, path: path, "cannot open the database: \(detail)", sqliteCode: code,
                               function: "sqlite3_open_v2")
         }
         raw = handle
@@ -97,10 +101,14 @@ final class SQLiteDatabase {
     }
 
     /// Whether the database at `path` opens and passes `PRAGMA quick_check`: nil when it does, else one line
-    /// saying what is wrong (for the data guard after a restart).
+    /// saying what is wrong (for the data guard after a restart). Links in the directories above the file are
+    /// followed (a work tree reached through a link); the file itself must not be one.
     static func quickCheck(path: String) -> String? {
+        let parent = (path as NSString).deletingLastPathComponent
+        let resolved = (FileSystem.realPath(parent.isEmpty ? "." : parent) ?? parent) + "/"
+            + (path as NSString).lastPathComponent
         do {
-            return try SQLiteDatabase(readOnly: path).quickCheck().map { "\(path): quick_check: \($0)" }
+            return try SQLiteDatabase(readOnly: resolved).quickCheck().map { "\(path): quick_check: \($0)" }
         } catch {
             return error.description
         }
@@ -186,8 +194,9 @@ final class SQLiteDatabase {
         }
     }
 
-    /// `SQLITE_READONLY_ROLLBACK`, an extended code the importer does not bring in as a constant.
+    /// `SQLITE_READONLY_ROLLBACK` and `SQLITE_CANTOPEN_SYMLINK`, extended codes the importer does not bring in.
     private static let readonlyRollback = SQLITE_READONLY | (3 << 8)
+    private static let cantOpenSymlink = SQLITE_CANTOPEN | (6 << 8)
 
     /// nil for a check's single "ok" row, else its first problem and how many there are.
     private static func verdict(_ rows: [String]) -> String? {

@@ -197,8 +197,10 @@ struct SnapshotStore {
                     entry.data = kinds.kind(of: item.path, isSQLite: DataClassifier.hasSQLiteHeader(source))
                     var sameAsPrevious = false
                     if entry.data == .sqlite {
+                        // SQLite refuses a link anywhere on the path: below the work tree, as the copies do.
+                        let database = (FileSystem.realPath(root) ?? root) + "/" + item.path
                         let previousFile = previous.map { filePath($0.info.id, item.path) }
-                        sameAsPrevious = try backUpDatabase(&entry, from: source, to: destination, previous: old,
+                        sameAsPrevious = try backUpDatabase(&entry, from: database, to: destination, previous: old,
                                                             previousFile: previousFile)
                     } else {
                         entry.hash = try copyFile(item.path, in: &parents, to: destination, size: &entry.size,
