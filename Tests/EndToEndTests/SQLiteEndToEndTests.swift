@@ -42,11 +42,14 @@ struct SQLiteEndToEndTests {
             try vm.writeAgentConfig(keep: 10)
             let writer = try SQLiteWriter(path: vm.appPath + "/" + Self.database, mode: mode, scratch: vm.root)
             var exits: [Int32] = []
+            var seconds: [Double] = []
             var snapshots: [(id: String, committedBefore: Int)] = []
             for index in 1...5 {
                 try writer.waitForCommits(beyond: writer.lastCommitted() + 20)
                 let committed = writer.lastCommitted()
+                let start = Date()
                 let output = try deploy(vm, index)
+                seconds.append(Date().timeIntervalSince(start))
                 exits.append(output.status)
                 #expect(output.status == 0, "deploy \(index): \(output.stderr)")
                 if let id = try? snapshotID(output) { snapshots.append((id, committed)) }
@@ -68,6 +71,8 @@ struct SQLiteEndToEndTests {
                 wholeCopies += whole ? 1 : 0
             }
             #expect(snapshots.count == 5)
+            print("SQLiteEndToEndTests: \(mode): \(last) rows committed through 5 deploys of "
+                + seconds.map { String(format: "%.1f s", $0) }.joined(separator: ", ") + "; \(lost) lost")
             let copies = shipkeepCopies(vm)
             #expect(copies.isEmpty, "\(copies)")
             try ReliabilityRecord(
