@@ -13,7 +13,8 @@ import Glibc
 /// exist whenever a connection has the database open; when they are missing, no connection has, the main file
 /// holds every commit, and it is read as `immutable` (no locks, no `-wal`, no `-shm`). A writer can open it
 /// meanwhile, so a reader of an immutable connection checks afterwards that the file did not change
-/// (``isImmutable``; ``backup(_:to:)`` does).
+/// (``isImmutable``; ``backup(_:to:)`` does). A `-wal` without its `-shm` (left by a crash) gets a `-shm` with the
+/// database's mode and owner, which the app's next connection would create all the same.
 ///
 /// Not `Sendable`: a connection is used by one thread at a time (it is opened without SQLite's mutexes).
 final class SQLiteDatabase {
