@@ -31,6 +31,14 @@ let package = Package(
             pkgConfig: "zlib",
             providers: [.apt(["zlib1g-dev"])]
         ),
+        // SQLite as Debian ships it (libsqlite3-dev, 3.40), for consistent snapshots of live databases (the online
+        // backup API). Only the Agent imports it. Linked statically (module.modulemap links `:libsqlite3.a`), so
+        // the agent needs no libsqlite3 on the VM; no pkgConfig, whose `-lsqlite3` would make it need the
+        // shared library all the same.
+        .systemLibrary(
+            name: "CSQLite",
+            providers: [.apt(["libsqlite3-dev"])]
+        ),
         // XXH64, the manifests' content hash: the agent records it, the controller checks downloads with it.
         .target(name: "CXXHash"),
         // Snapshot archives: tar (ustar + pax) and gzip, streamed through fixed buffers, and the content hash.
@@ -51,6 +59,7 @@ let package = Package(
             dependencies: [
                 "Shared",
                 "CAgentSupport",
+                "CSQLite",
                 "SnapshotArchive",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Installs what shipkeep needs to build and test, if it is missing: libssh2 and zlib (headers), OpenSSH server and
-# client (the tests start a real sshd), git, pkg-config. Debian/Ubuntu (apt-get). Runs apt only when needed.
+# Installs what shipkeep needs to build and test, if it is missing: libssh2, zlib and SQLite (headers; the agent links
+# SQLite statically), OpenSSH server and client (the tests start a real sshd), git, pkg-config, and python3 (the
+# tests' database writers). Debian/Ubuntu (apt-get). Runs apt only when needed.
 # `install-deps.sh bench` adds what `make bench` compares with or measures through: rsync, GNU time, pgrep, and
 # Python's venv (for the ansible-core it installs under .build/).
 set -euo pipefail
@@ -8,6 +9,8 @@ set -euo pipefail
 missing=()
 pkg-config --exists libssh2 2>/dev/null || missing+=(libssh2-1-dev)
 pkg-config --exists zlib 2>/dev/null || missing+=(zlib1g-dev)
+# The agent links libsqlite3.a (see Sources/CSQLite/module.modulemap), which libsqlite3-dev ships with sqlite3.pc.
+pkg-config --exists sqlite3 2>/dev/null || missing+=(libsqlite3-dev)
 [ -x /usr/sbin/sshd ] || missing+=(openssh-server)
 command -v ssh-keygen >/dev/null && command -v ssh-agent >/dev/null || missing+=(openssh-client)
 command -v git >/dev/null || missing+=(git)
@@ -15,6 +18,8 @@ command -v pkg-config >/dev/null || missing+=(pkg-config)
 command -v flock >/dev/null || missing+=(util-linux)
 # GNU time: the hostile-input tests read the agent's peak RSS from it (%M).
 [ -x /usr/bin/time ] || missing+=(time)
+# The SQLite tests' writers are small python3 scripts (its sqlite3 module).
+command -v python3 >/dev/null || missing+=(python3)
 if [ "${1:-}" = bench ]; then
   command -v rsync >/dev/null || missing+=(rsync)
   [ -x /usr/bin/time ] || missing+=(time)

@@ -166,10 +166,14 @@ import Testing
     }
 
     @Test func aFileWithSQLitesHeaderIsADatabaseWhateverItsName() throws {
-        try tmp.write("app/out/trades.jsonl", "SQLite format 3\u{0}" + String(repeating: "x", count: 100))
+        // A real database (the snapshot backs databases up through SQLite, which refuses a file that only has
+        // the header), then changed by "the app".
+        let path = root + "/out/trades.jsonl"
+        #expect(FileManager.default.createFile(atPath: path, contents: nil))
+        try SQLiteDatabase(copyAt: path).execute("CREATE TABLE trades (seq INTEGER PRIMARY KEY)")
         let manifest = try snapshot()
         #expect(manifest.entries.first { $0.path == "out/trades.jsonl" }?.data == .sqlite)
-        try tmp.write("app/out/trades.jsonl", "SQLite format 3\u{0}")
+        try SQLiteDatabase(copyAt: path).execute("INSERT INTO trades VALUES (1)")
         #expect(try damages(manifest, .prefixes).isEmpty, "a database changed by the app is not repaired")
     }
 }

@@ -29,10 +29,10 @@ struct DownloadTests {
         vm.root + "/vm/state/bots/snapshots/" + id
     }
 
-    /// Every path below `dir` (files, dirs and links), relative, except the manifest.
+    /// Every path below `dir` (files, dirs and links), relative, except the manifest and its info.
     private func tree(_ dir: String) throws -> [String] {
         let all = try FileManager.default.subpathsOfDirectory(atPath: dir)
-        return all.filter { $0 != "manifest.json" }.sorted()
+        return all.filter { $0 != "manifest.json" && $0 != "info.json" }.sorted()
     }
 
     /// Files in `dir` other than `keep`: partial downloads must not be left behind.

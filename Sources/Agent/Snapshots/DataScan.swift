@@ -8,12 +8,17 @@ struct DataScan {
     struct Item {
         var path: String
         var info: stat
+        /// A database's `-wal`, `-shm` or `-journal`: part of the database, which is snapshotted whole through
+        /// SQLite, so not a file of its own in a snapshot.
+        var isDatabaseCompanion = false
     }
 
     /// Every entry below the data dirs (the dirs themselves included), parents before children, sorted.
     var items: [Item] = []
     var fileCount = 0
     var byteCount: Int64 = 0
+    /// The databases that have companions beside them (at least those; a database has none while closed).
+    var databases: Set<String> = []
 
     /// Walks `dataDirs` (relative to `root`) without following symbolic links. Missing data dirs are skipped.
     ///
@@ -36,17 +41,40 @@ struct DataScan {
                 }
             }
         }
+        scan.markDatabaseCompanions(root: root)
         return scan
     }
 
-    /// Bytes that a snapshot against `previous` would copy: files new or changed (size or mtime) since it.
+    /// Marks the companions of databases, by name (``SQLiteDatabase/companionSuffixes``) and by the header of
+    /// the file they belong to: only files with a companion's name are opened.
+    private mutating func markDatabaseCompanions(root: String) {
+        let files = Set(items.lazy.filter { ($0.info.st_mode & S_IFMT) == S_IFREG }.map(\.path))
+        for index in items.indices where (items[index].info.st_mode & S_IFMT) == S_IFREG {
+            let path = items[index].path
+            guard let suffix = SQLiteDatabase.companionSuffixes.first(where: { path.hasSuffix($0) }) else { continue }
+            let database = String(path.dropLast(suffix.count))
+            guard files.contains(database),
+                  databases.contains(database) || DataClassifier.hasSQLiteHeader(root + "/" + database)
+            else { continue }
+            items[index].isDatabaseCompanion = true
+            databases.insert(database)
+            fileCount -= 1
+            byteCount -= Int64(items[index].info.st_size)
+        }
+    }
+
+    /// Bytes that a snapshot against `previous` would copy: files new or changed (size or mtime) since it, and
+    /// every database (backed up at each snapshot: its commits may be only in its `-wal`) with its `-wal`, whose
+    /// pages the copy takes in.
     func bytesToCopy(against previous: [String: Manifest.Entry]) -> Int64 {
         items.reduce(0) { total, item in
             guard (item.info.st_mode & S_IFMT) == S_IFREG else { return total }
+            let size = Int64(item.info.st_size)
+            if item.isDatabaseCompanion { return item.path.hasSuffix("-wal") ? total + size : total }
             let old = previous[item.path]
-            let unchanged = old?.kind == .file && old?.size == Int64(item.info.st_size)
-                && old?.mtime == FileSystem.mtime(item.info)
-            return unchanged ? total : total + Int64(item.info.st_size)
+            let unchanged = old?.kind == .file && old?.data != .sqlite && !databases.contains(item.path)
+                && old?.size == size && old?.mtime == FileSystem.mtime(item.info)
+            return unchanged ? total : total + size
         }
     }
 }

@@ -170,21 +170,47 @@ final class DirectoryHandle {
     ///
     /// - Throws: ``FileSystemError``.
     func moveAside(_ name: String, as prefix: String) throws -> String {
+        try moveAside(name, suffixes: [""], as: prefix)[0]
+    }
+
+    /// Moves `name` + each of `suffixes` (`""`, `"-wal"`, …) aside as ``moveAside(_:as:)`` does, to one new
+    /// stem `prefix-<16 random hex digits>` + the same suffix: a database and its companions stay together
+    /// (SQLite finds a database's `-wal` by its name), so the moved database opens with its own `-wal`.
+    ///
+    /// - Returns: The new names, in the order of `suffixes`.
+    /// - Throws: ``FileSystemError``; what was moved before the failure stays moved.
+    func moveAside(_ name: String, suffixes: [String], as prefix: String) throws -> [String] {
+        var stem = Self.uniqueName(prefix)
+        var moved: [String] = []
+        for suffix in suffixes {
+            // Taken only if planted or by a 1-in-2^64 chance: the rest get a new stem, nothing is replaced.
+            while try !move(name + suffix, toNew: stem + suffix) { stem = Self.uniqueName(prefix) }
+            moved.append(stem + suffix)
+        }
+        return moved
+    }
+
+    /// Renames `name` to `newName` here, never replacing anything, and makes the rename durable: false when
+    /// `newName` exists. On a filesystem without `RENAME_NOREPLACE`, `newName` is checked free first (the names
+    /// this is given are new and random).
+    ///
+    /// - Throws: ``FileSystemError``.
+    private func move(_ name: String, toNew newName: String) throws -> Bool {
         while true {
-            let aside = Self.uniqueName(prefix)
-            if shipkeep_renameat_noreplace(fd, name, fd, aside) == 0 {
+            if shipkeep_renameat_noreplace(fd, name, fd, newName) == 0 {
                 sync()
-                return aside
+                return true
             }
             switch errno {
-            case EINTR, EEXIST:
+            case EINTR:
                 continue
+            case EEXIST:
+                return false
             case EINVAL:
-                // A filesystem without RENAME_NOREPLACE: the name is new and random (64 bits), checked free.
-                guard try status(aside) == nil else { continue }
-                guard renameat(fd, name, fd, aside) == 0 else { throw FileSystemError("rename", path + "/" + name) }
+                guard try status(newName) == nil else { return false }
+                guard renameat(fd, name, fd, newName) == 0 else { throw FileSystemError("rename", path + "/" + name) }
                 sync()
-                return aside
+                return true
             default:
                 throw FileSystemError("rename", path + "/" + name)
             }

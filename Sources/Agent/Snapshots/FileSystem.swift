@@ -37,6 +37,13 @@ enum FileSystem {
         throw FileSystemError("lstat", path)
     }
 
+    /// `path` with every symbolic link resolved (`realpath(3)`), or nil when it does not exist.
+    static func realPath(_ path: String) -> String? {
+        guard let resolved = Glibc.realpath(path, nil) else { return nil }
+        defer { free(resolved) }
+        return String(cString: resolved)
+    }
+
     /// Modification time in nanoseconds since the epoch.
     static func mtime(_ info: stat) -> Int64 {
         Int64(info.st_mtim.tv_sec) * 1_000_000_000 + Int64(info.st_mtim.tv_nsec)

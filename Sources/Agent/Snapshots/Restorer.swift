@@ -36,13 +36,14 @@ struct Restorer {
     ///   written; ``FileSystemError`` when writing fails.
     func run(paths: [String]?, force: Bool, warn: (String) -> Void) throws -> Outcome {
         let wanted = try (paths ?? app.data).map(validate)
-        let entries = manifest.entries.filter { entry in
+        let entries = withoutDatabaseCompanions(manifest.entries.filter { entry in
             wanted.contains { entry.path == $0 || entry.path.hasPrefix($0 + "/") }
-        }
+        })
         guard !entries.isEmpty else {
             throw Refusal(description: "snapshot \(manifest.info.id) holds nothing under \(wanted.joined(separator: ", "))")
         }
         for entry in entries { try checkNoSymlinkOnTheWay(entry.path, includingLast: entry.kind != .symlink) }
+        try refuseDatabasesInUse(entries, force: force)
         let root = try DirectoryHandle.open(app.path)
         var outcome = Outcome()
         for entry in entries {
@@ -58,6 +59,8 @@ struct Restorer {
                     if try parent.status(name) == nil, let target = entry.target {
                         _ = try parent.makeSymlink(name, target: target)
                     }
+                case .file where entry.dataKind == .sqlite:
+                    try restoreDatabase(entry, in: parent, name: name, force: force, outcome: &outcome, warn: warn)
                 case .file:
                     try restoreFile(entry, in: parent, name: name, force: force, outcome: &outcome, warn: warn)
                 }
@@ -111,7 +114,7 @@ struct Restorer {
         outcome.restored.append(entry.path)
     }
 
-    private func sameContent(_ directory: DirectoryHandle, _ name: String, _ entry: Manifest.Entry) -> Bool {
+    func sameContent(_ directory: DirectoryHandle, _ name: String, _ entry: Manifest.Entry) -> Bool {
         guard let fd = try? directory.openFile(name, O_RDONLY) else { return false }
         defer { close(fd) }
         return ContentHash.ofPrefix(fd: fd, length: entry.size ?? 0) == entry.hash

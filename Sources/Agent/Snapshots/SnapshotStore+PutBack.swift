@@ -17,8 +17,9 @@ extension SnapshotStore {
     /// Puts snapshot `id`'s copy of `entry` at `name` in `directory`: the one way every restore and repair puts
     /// a file back. The copy is staged first, fsynced (after `fill`, which may append to it). Then, with an
     /// `aside` suffix, whatever has `name` — and each of `companions` beside it (`-wal`, …) — is moved aside
-    /// whole to `NAME<aside>-<random>`: renamed, never replacing, so a process writing to it keeps writing into
-    /// the preserved file and nothing is copied that could miss a write. Then the copy is linked into place,
+    /// whole to `NAME<aside>-<random>` (the companions to the same name with their suffix, so that a database
+    /// moved aside opens with its own `-wal`): renamed, never replacing, so a process writing to it keeps writing
+    /// into the preserved file and nothing is copied that could miss a write. Then the copy is linked into place,
     /// which never replaces either: if the app created `name` again in between, both are kept.
     ///
     /// - Parameters:
@@ -35,8 +36,9 @@ extension SnapshotStore {
         var result = PutBack()
         do {
             if let aside {
-                for file in [name] + companions.map({ name + $0 }) where try directory.status(file) != nil {
-                    result.aside.append(try directory.moveAside(file, as: file + aside))
+                let present = try ([""] + companions).filter { try directory.status(name + $0) != nil }
+                if !present.isEmpty {
+                    result.aside = try directory.moveAside(name, suffixes: present, as: name + aside)
                 }
             }
             result.linked = try directory.link(temp, as: name)

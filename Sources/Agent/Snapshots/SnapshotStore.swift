@@ -134,6 +134,9 @@ struct SnapshotStore {
             return try build(id: id, partial: partial, created: created, root: root, dataDirs: dataDirs, kinds: kinds,
                              scan: scan,
                              deploy: deploy, commit: commit, afterFirstCopy: afterFirstCopy, progress: progress)
+        } catch let error as SnapshotError {
+            FileSystem.removeTree(partial)
+            throw error
         } catch let error as FileSystemError {
             FileSystem.removeTree(partial)
             throw SnapshotError(message: error.isNoSpace ? "the snapshot filesystem is full (\(error))" : "\(error)",
@@ -175,31 +178,48 @@ struct SnapshotStore {
                 guard symlink(target, destination) == 0 else { throw FileSystemError("symlink", destination) }
                 entries.append(.init(path: item.path, kind: .symlink, target: target))
             default:
+                // A database's -wal, -shm and -journal are in its backup.
+                guard !item.isDatabaseCompanion else { continue }
                 // Stat again: the bot may have appended since the scan. The snapshot holds the bytes up to now.
                 guard let info = try FileSystem.lstatIfExists(source), (info.st_mode & S_IFMT) == S_IFREG else { continue }
                 let size = Int64(info.st_size)
                 let mtime = FileSystem.mtime(info)
                 var entry = Manifest.Entry(path: item.path, kind: .file, size: size, mtime: mtime,
                                            mode: UInt32(info.st_mode & 0o7777), inode: UInt64(info.st_ino))
+                let old = previousIndex[item.path]
                 // A file the previous snapshot did not have may be one the app only passes through (a state
                 // file's temporary copy, renamed away a moment later): verify does not bring such a one back.
-                if previous != nil && previousIndex[item.path] == nil { entry.firstSeen = true }
-                if let previous, let old = previousIndex[item.path], old.kind == .file, old.size == size,
-                   old.mtime == mtime, let kind = old.data, link(filePath(previous.info.id, item.path), destination) == 0 {
+                if previous != nil && old == nil { entry.firstSeen = true }
+                // A database is backed up every time: commits in its -wal change neither its size nor its mtime.
+                if let previous, let old, old.kind == .file, old.size == size, old.mtime == mtime,
+                   let kind = old.data, kind != .sqlite, link(filePath(previous.info.id, item.path), destination) == 0 {
                     entry.hash = old.hash
                     entry.data = kind
                     linked += 1
                 } else {
                     entry.data = kinds.kind(of: item.path, isSQLite: DataClassifier.hasSQLiteHeader(source))
-                    do {
-                        entry.hash = try copyFile(item.path, in: &parents, to: destination, size: &entry.size,
-                                                  mtime: mtime)
-                    } catch let error as FileSystemError where error.code == ENOENT && error.operation == "open" {
-                        continue  // gone since the scan (a temporary file renamed away): not part of the data now
+                    var sameAsPrevious = false
+                    if entry.data == .sqlite {
+                        // SQLite refuses a link anywhere on the path: below the work tree, as the copies do.
+                        let database = (FileSystem.realPath(root) ?? root) + "/" + item.path
+                        let previousFile = previous.map { filePath($0.info.id, item.path) }
+                        sameAsPrevious = try backUpDatabase(&entry, from: database, to: destination, previous: old,
+                                                            previousFile: previousFile)
+                    } else {
+                        do {
+                            entry.hash = try copyFile(item.path, in: &parents, to: destination, size: &entry.size,
+                                                      mtime: mtime)
+                        } catch let error as FileSystemError where error.code == ENOENT && error.operation == "open" {
+                            continue  // gone since the scan (a temporary file renamed away): not part of the data now
+                        }
                     }
-                    copied += 1
-                    if copied == 1 { afterFirstCopy() }
-                    copiedBytes += entry.size ?? 0
+                    if sameAsPrevious {
+                        linked += 1
+                    } else {
+                        copied += 1
+                        copiedBytes += entry.size ?? 0
+                        if copied == 1 { afterFirstCopy() }
+                    }
                 }
                 files += 1
                 bytes += entry.size ?? 0
@@ -268,23 +288,16 @@ struct SnapshotStore {
 final class ManifestCache: @unchecked Sendable {
     static let shared = ManifestCache()
 
-    private struct Identity: Equatable {
-        var device: UInt64, inode: UInt64, size: Int64, mtime: Int64, ctime: Int64
-    }
-
     // Every access holds `lock`.
     private let lock = NSLock()
-    private var entries: [String: (identity: Identity, manifest: Manifest?)] = [:]
+    private var entries: [String: (identity: FileIdentity, manifest: Manifest?)] = [:]
 
     /// The manifest at `path` (nil when missing or unusable), decoded only if this file was not read before.
     func load(_ path: String) -> Manifest? {
-        var info = stat()
-        guard stat(path, &info) == 0 else {
+        guard let identity = FileIdentity(path: path) else {
             lock.withLock { entries[path] = nil }
             return nil
         }
-        let identity = Identity(device: UInt64(info.st_dev), inode: UInt64(info.st_ino), size: Int64(info.st_size),
-                                mtime: FileSystem.mtime(info), ctime: FileSystem.ctime(info))
         if let known = lock.withLock({ entries[path] }), known.identity == identity { return known.manifest }
         let manifest = Manifest.load(path)
         lock.withLock { entries[path] = (identity, manifest) }
