@@ -208,7 +208,7 @@ struct DataVerifier {
         case .mutable:
             return nil
         case .sqlite:
-            guard depth == .full, let problem = SQLiteCheck.quickCheck(path) else { return nil }
+            guard depth == .full, let problem = SQLiteDatabase.quickCheck(path: path) else { return nil }
             return .databaseCorrupt(problem)
         case .append:
             if sameInode && liveSize == size && FileSystem.mtime(info) == entry.mtime { return nil }
@@ -285,7 +285,7 @@ struct DataVerifier {
             || [".tmp", ".temp", ".swp", ".part", ".partial"].contains { name.hasSuffix($0) }
     }
 
-    private static func split(_ path: String) -> (dir: String, name: String) {
+    fileprivate static func split(_ path: String) -> (dir: String, name: String) {
         guard let slash = path.lastIndex(of: "/") else { return ("", path) }
         return (String(path[..<slash]), String(path[path.index(after: slash)...]))
     }
@@ -370,9 +370,7 @@ private struct LiveTree {
             let inode = UInt64(item.info.st_ino)
             paths[inode] = item.path
             inodes[item.path] = inode
-            let slash = item.path.lastIndex(of: "/")
-            let dir = slash.map { String(item.path[..<$0]) } ?? ""
-            let name = slash.map { String(item.path[item.path.index(after: $0)...]) } ?? item.path
+            let (dir, name) = DataVerifier.split(item.path)
             byDir[dir, default: []].insert(name)
         }
     }
