@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs what shipkeep needs to build and test, if it is missing: libssh2 and zlib (headers), OpenSSH server and
-# client (the tests start a real sshd), git, pkg-config. Debian/Ubuntu (apt-get). Runs apt only when needed.
+# client (the tests start a real sshd), git, pkg-config, systemd-container and mmdebstrap (the systemd VM).
+# Debian/Ubuntu (apt-get). Runs apt only when needed.
 # `install-deps.sh bench` adds what `make bench` compares with or measures through: rsync, GNU time, pgrep, and
 # Python's venv (for the ansible-core it installs under .build/).
 set -euo pipefail
@@ -15,6 +16,10 @@ command -v pkg-config >/dev/null || missing+=(pkg-config)
 command -v flock >/dev/null || missing+=(util-linux)
 # GNU time: the hostile-input tests read the agent's peak RSS from it (%M).
 [ -x /usr/bin/time ] || missing+=(time)
+# The systemd VM of the end-to-end tests and the demo: systemd-nspawn boots a Debian tree mmdebstrap builds.
+[ -x /usr/bin/systemd-nspawn ] || missing+=(systemd-container)
+command -v mmdebstrap >/dev/null || missing+=(mmdebstrap)
+command -v nsenter >/dev/null || missing+=(util-linux)
 if [ "${1:-}" = bench ]; then
   command -v rsync >/dev/null || missing+=(rsync)
   [ -x /usr/bin/time ] || missing+=(time)
