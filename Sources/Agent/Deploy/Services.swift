@@ -22,8 +22,11 @@ struct Services {
         switch service {
         case .command(let name, let restart, _, let timeout):
             return run(restart, name: name, timeout: Double(timeout), what: "restart")
-        case .systemd(let unit, let timeout):
-            return run(["systemctl", "restart", "--", unit], name: unit, timeout: Double(timeout), what: "restart")
+        case .systemd(let unit, let scope, let timeout):
+            let systemd = Systemctl(unit: unit, scope: scope)
+            let failure = run(systemd.restart, name: unit, timeout: Double(timeout), what: "restart",
+                              environment: systemd.environment)
+            return failure.map { systemd.explain($0, timeout: Double(timeout)) }
         }
     }
 
@@ -35,17 +38,21 @@ struct Services {
                 return run(check, name: name, timeout: min(timeout, Double(limit)), what: "check", quiet: true)
             case .command:
                 return nil
-            case .systemd(let unit, let limit):
-                return run(["systemctl", "is-active", "--quiet", "--", unit], name: unit,
-                           timeout: min(timeout, Double(limit)), what: "check", quiet: true)
+            case .systemd(let unit, let scope, let limit):
+                let systemd = Systemctl(unit: unit, scope: scope)
+                let failure = run(systemd.isActive, name: unit, timeout: min(timeout, Double(limit)), what: "check",
+                                  quiet: true, environment: systemd.environment)
+                return failure.map { systemd.explain($0, timeout: min(timeout, Double(limit))) }
             }
         }
     }
 
     /// Runs a hook or service command in the work tree. Returns nil on success, else why not.
-    func run(_ argv: [String], name: String, timeout: Double, what: String, quiet: Bool = false) -> String? {
+    func run(_ argv: [String], name: String, timeout: Double, what: String, quiet: Bool = false,
+             environment: [String: String] = [:]) -> String? {
         do {
-            let outcome = try ProcessRunner.run(argv, cwd: app.path, timeout: max(timeout, 0.1)) { stream, line in
+            let outcome = try ProcessRunner.run(argv, cwd: app.path, environment: environment,
+                                                timeout: max(timeout, 0.1)) { stream, line in
                 if !quiet { onLine(name, stream, line) }
             }
             guard outcome.succeeded else {
