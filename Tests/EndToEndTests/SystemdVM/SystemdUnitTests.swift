@@ -1,0 +1,82 @@
+import Foundation
+import Testing
+import ShipkeepSandbox
+
+/// The `systemd:` services against a real systemd (PID 1 of a systemd-nspawn VM), for a deploy user who is not
+/// root: a user unit with lingering, and a system unit restarted through sudo.
+@Suite(.serialized, .timeLimit(.minutes(4)))
+struct SystemdUnitTests {
+    /// A bot that exits at once: its unit never stays up.
+    static let crashingBot = ["bot.sh": "#!/usr/bin/env bash\necho 'bot: cannot start' >&2\nexit 1\n"]
+
+    @Test("a user unit: deploy while the bot writes loses nothing; it comes back after a reboot; status is OK")
+    func userUnit() throws {
+        try withSystemdVM(scope: .user) { vm in
+            try vm.awaitBotLines()
+            let target = try vm.sandbox.commit(["bot.sh": SampleApp.bot(version: "v2")], message: "v2")
+            let deploy = try shipkeep(["deploy", "--json"] + vm.controllerArguments)
+            #expect(deploy.status == 0, "\(deploy.stderr)\n\(deploy.stdout.suffix(2000))")
+            #expect(try vm.sandbox.liveCommit() == target)
+            try vm.awaitBotLines()
+            #expect(try vm.sandbox.botSequence().count > 0)
+
+            try vm.reboot()
+            try vm.awaitBotLines()
+            let status = try shipkeep(["status"] + vm.controllerArguments)
+            #expect(status.status == 0, "status after the reboot: \(status.stdout)\(status.stderr)")
+            #expect(try vm.linesLost() == 0)
+        }
+    }
+
+    @Test("a system unit through the sudoers rule: deploy loses nothing; a unit that fails to start is rolled back")
+    func systemUnitThroughSudo() throws {
+        try withSystemdVM(scope: .system) { vm in
+            try vm.sandbox.writeAgentConfig(healthTimeout: 3, systemd: "{unit: bot.service, scope: system}")
+            try vm.awaitBotLines()
+            let good = try vm.sandbox.commit(["bot.sh": SampleApp.bot(version: "v2")], message: "v2")
+            let deploy = try shipkeep(["deploy", "--json"] + vm.controllerArguments)
+            #expect(deploy.status == 0, "\(deploy.stderr)\n\(deploy.stdout.suffix(2000))")
+            #expect(try vm.sandbox.liveCommit() == good)
+
+            try vm.sandbox.commit(Self.crashingBot, message: "v3 cannot start")
+            let broken = try shipkeep(["deploy"] + vm.controllerArguments)
+            #expect(broken.status == 1, "rolled back: \(broken.stdout)\(broken.stderr)")
+            #expect(broken.stdout.contains("rollback") || broken.stderr.contains("rolled back"),
+                    "\(broken.stdout)\(broken.stderr)")
+            #expect(try vm.sandbox.liveCommit() == good, "the previous commit is live again")
+            try vm.awaitBotLines()
+            #expect(try vm.linesLost() == 0)
+        }
+    }
+
+    @Test("without the sudoers rule, a system unit's restart fails with one line that names both set-ups")
+    func systemUnitWithoutSudoers() throws {
+        // The user-scope VM has no sudoers rule: the deploy user may not restart system units.
+        try withSystemdVM(scope: .user) { vm in
+            try vm.sandbox.writeAgentConfig(healthTimeout: 2, systemd: "bot.service")
+            try vm.sandbox.commit(["bot.sh": SampleApp.bot(version: "v2")], message: "v2")
+            let deploy = try shipkeep(["deploy"] + vm.controllerArguments)
+            let said = deploy.stdout + deploy.stderr
+            #expect(deploy.status != 0, "\(said)")
+            #expect(said.contains("may not restart the system unit bot.service"), "\(said)")
+            #expect(said.contains("deploy ALL=(root) NOPASSWD: /usr/bin/systemctl restart bot.service, "
+                + "/usr/bin/systemctl is-active bot.service"), "\(said)")
+            #expect(said.contains("scope: user"), "\(said)")
+        }
+    }
+
+    @Test("a restart refused by systemd's start limit is reported as start-limit-hit")
+    func startLimit() throws {
+        try withSystemdVM(scope: .user, startLimit: true) { vm in
+            try vm.sandbox.writeAgentConfig(healthTimeout: 4, systemd: "{unit: bot.service, scope: user}")
+            try vm.sandbox.commit(["bot.sh": SampleApp.bot(version: "v2")], message: "v2")
+            // Started at boot, then four restarts: the deploy's is the sixth start within 10 s (the limit is 5).
+            for _ in 0..<4 { _ = try vm.systemctl(["restart", "bot.service"]) }
+            let deploy = try shipkeep(["deploy"] + vm.controllerArguments)
+            let said = deploy.stdout + deploy.stderr
+            #expect(deploy.status != 0, "\(said)")
+            #expect(said.contains("hit systemd's start limit (start-limit-hit"), "\(said)")
+            #expect(said.contains("reset-failed bot.service"), "\(said)")
+        }
+    }
+}
