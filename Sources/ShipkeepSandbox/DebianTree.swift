@@ -99,19 +99,15 @@ public enum DebianTree {
 
     /// `.build/vm-tree` of this package (found from the built products' directory), or `SHIPKEEP_VM_TREE_DIR`.
     private static func cacheDirectory() throws -> String {
-        var dir: String
+        let dir: String
         if let set = ProcessInfo.processInfo.environment["SHIPKEEP_VM_TREE_DIR"], !set.isEmpty {
             dir = set
         } else {
-            var url = URL(fileURLWithPath: BuildProducts.directory)
-            while url.path != "/" && url.lastPathComponent != ".build" && url.lastPathComponent != ".build-static" {
-                url.deleteLastPathComponent()
-            }
-            guard url.path != "/" else {
+            guard let package = BuildProducts.packageDirectory else {
                 throw SandboxError("cannot find the package's .build directory from \(BuildProducts.directory); "
                     + "set SHIPKEEP_VM_TREE_DIR")
             }
-            dir = url.deletingLastPathComponent().path + "/.build/vm-tree"
+            dir = package + "/.build/vm-tree"
         }
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
         return dir

@@ -64,15 +64,10 @@ public final class SystemdVM: @unchecked Sendable {
     ///   - root: A new or empty directory; it is bound into the VM at the same path.
     ///   - scope: Which manager runs `bot.service`.
     ///   - startLimit: Keep systemd's default start limit in the unit (for the one test of it).
-    ///   - agentBinary: The static agent (`make static-agent`); `SHIPKEEP_STATIC_AGENT` if nil.
+    ///   - agentBinary: The static agent; ``BuildProducts/staticAgent()`` if nil.
     /// - Throws: ``SandboxError`` when root, the tools or the agent are missing, or a step fails.
     public init(root: String, scope: Scope, startLimit: Bool = false, agentBinary: String? = nil) throws {
-        guard let agent = agentBinary ?? ProcessInfo.processInfo.environment["SHIPKEEP_STATIC_AGENT"],
-              access(agent, X_OK) == 0 else {
-            throw SandboxError("a systemd VM runs the static agent: run `make static-agent` and set "
-                + "SHIPKEEP_STATIC_AGENT=$PWD/.build-static/release/shipkeep-agent")
-        }
-        self.agentBinary = agent
+        self.agentBinary = try agentBinary ?? BuildProducts.staticAgent()
         self.scope = scope
         tree = try DebianTree.prepare()
         Self.removeLeftovers()
