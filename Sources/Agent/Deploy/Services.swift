@@ -6,6 +6,14 @@ struct Services {
     let app: AppConfig
     /// Receives each output line as (service, stream, line).
     let onLine: (String, String, String) -> Void
+    /// Where each systemd unit's journal was last read up to, shared by copies: the restart streams the lines
+    /// since it began, the health phase the lines after those.
+    private let journals = JournalCursors()
+
+    init(app: AppConfig, onLine: @escaping (String, String, String) -> Void) {
+        self.app = app
+        self.onLine = onLine
+    }
 
     /// Restarts every service in order; the first failure stops the sequence.
     ///
@@ -24,9 +32,23 @@ struct Services {
             return run(restart, name: name, timeout: Double(timeout), what: "restart")
         case .systemd(let unit, let scope, let timeout):
             let systemd = Systemctl(unit: unit, scope: scope)
+            let started = Date()
             let failure = run(systemd.restart, name: unit, timeout: Double(timeout), what: "restart",
                               environment: systemd.environment)
+            journals.since[unit] = started
+            streamJournals()
             return failure.map { systemd.explain($0, timeout: Double(timeout)) }
+        }
+    }
+
+    /// Streams, as `journal` log lines, what each restarted systemd unit logged since the last call (since its
+    /// restart began, the first time).
+    func streamJournals() {
+        for case .systemd(let unit, let scope, _) in app.services {
+            guard let since = journals.since[unit] else { continue }
+            let read = Systemctl(unit: unit, scope: scope).journal(after: journals.cursor[unit], since: since)
+            journals.cursor[unit] = read.cursor
+            for line in read.lines { onLine(unit, "journal", line) }
         }
     }
 
@@ -64,6 +86,13 @@ struct Services {
             return "\(name) \(what): \(error)"
         }
     }
+}
+
+/// Journal read positions per unit. A class so that copies of ``Services`` share them; used by one deploy worker
+/// thread at a time.
+final class JournalCursors {
+    var since: [String: Date] = [:]
+    var cursor: [String: String] = [:]
 }
 
 /// Decides whether the app is healthy after a restart: every service check, the health command and the

@@ -76,6 +76,27 @@ struct Systemctl {
         return outcome.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
     }
 
+    /// The unit's journal lines (messages only) after `cursor`, or since `since` when there is none, and the
+    /// cursor to read on from. Empty when the journal cannot be read (a system unit's journal needs the
+    /// `systemd-journal` group).
+    func journal(after cursor: String?, since: Date) -> (lines: [String], cursor: String?) {
+        var argv = ["journalctl"] + (scope == .user ? ["--user"] : [])
+        argv += ["-u", unit, "--no-pager", "-q", "-o", "cat", "--show-cursor"]
+        let start = String(format: "@%.6f", since.timeIntervalSince1970)
+        argv += cursor.map { ["--after-cursor", $0] } ?? ["--since", start]
+        guard let outcome = try? ProcessRunner.run(argv, environment: environment, timeout: 3), outcome.succeeded else {
+            return ([], cursor)
+        }
+        var lines = outcome.stdout.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+        if lines.last == "" { lines.removeLast() }
+        var next = cursor
+        if let last = lines.last, last.hasPrefix("-- cursor: ") {
+            next = String(last.dropFirst("-- cursor: ".count))
+            lines.removeLast()
+        }
+        return (lines, next)
+    }
+
     private static func userName(_ uid: uid_t) -> String {
         guard let entry = getpwuid(uid) else { return "uid \(uid)" }
         return String(cString: entry.pointee.pw_name)
