@@ -54,6 +54,30 @@ struct SystemdUnitTests {
         }
     }
 
+    @Test("shipkeep install, as the deploy user, prints the exact sudoers rule for agent.yml's system units")
+    func installPrintsTheSudoersRule() throws {
+        try withSystemdVM(scope: .system) { vm in
+            let key = vm.sandbox.root + "/admin_key"
+            let made = try runProcess(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "admin", "-f", key])
+            #expect(made.status == 0, "\(made.stderr)")
+            try vm.authorize(publicKeyLine: try String(contentsOfFile: key + ".pub", encoding: .utf8),
+                             forcedCommand: nil)
+            let install = try shipkeep([
+                "install", "--host", vm.address, "--port", "22", "--user", vm.user, "--identity", key,
+                "--known-hosts", vm.sandbox.server.knownHostsPath, "--agent-binary", vm.agentBinary,
+                "--remote-config", vm.sandbox.agentConfigPath,
+            ])
+            #expect(install.status == 0, "\(install.stdout)\(install.stderr)")
+            let lines = install.stdout.split(separator: "\n").map(String.init)
+            #expect(lines.contains("deploy ALL=(root) NOPASSWD: /usr/bin/systemctl restart bot.service, "
+                + "/usr/bin/systemctl is-active bot.service"), "\(install.stdout)")
+            // The VM runs exactly that rule (bound in as /etc/sudoers.d/shipkeep), and sudo accepts it.
+            let rule = try vm.exec(["cat", "/etc/sudoers.d/shipkeep"]).stdout
+            #expect(lines.contains(rule.trimmingCharacters(in: .newlines)))
+            #expect(try vm.exec(["visudo", "-c", "-f", "/etc/sudoers.d/shipkeep"]).status == 0)
+        }
+    }
+
     @Test("without the sudoers rule, a system unit's restart fails with one line that names both set-ups")
     func systemUnitWithoutSudoers() throws {
         // The user-scope VM has no sudoers rule: the deploy user may not restart system units.
