@@ -8,8 +8,22 @@ struct SandboxTool: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "shipkeep-sandbox",
         abstract: "Run a throwaway VM sandbox: a real sshd on loopback and a sample bot app that keeps writing.",
-        subcommands: [Run.self, Reliability.self]
+        subcommands: [Run.self, VMTree.self, Reliability.self]
     )
+}
+
+/// `shipkeep-sandbox vm-tree`: builds the Debian tree systemd VMs boot, unless this machine has it already.
+struct VMTree: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "vm-tree",
+        abstract: "Build (once per machine) the Debian tree that --vm and the systemd VM tests boot; print its path."
+    )
+
+    func run() throws {
+        let started = Date()
+        let tree = try DebianTree.prepare()
+        print(String(format: "%@ (%.1f s)", tree, Date().timeIntervalSince(started)))
+    }
 }
 
 /// `shipkeep-sandbox run --dir DIR`: builds the sandbox, starts sshd and the bot, writes `DIR/sandbox.env`
