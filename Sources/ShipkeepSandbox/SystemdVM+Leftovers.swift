@@ -14,13 +14,12 @@ extension SystemdVM {
     static func claimSubnet() throws -> Int {
         try FileManager.default.createDirectory(atPath: claims, withIntermediateDirectories: true)
         let used = try runProcess(["ip", "-o", "-4", "addr", "show"]).stdout
+        // Written aside, then linked into place: a claim is never seen without its owner (link fails if it exists).
+        let draft = claims + "/.draft-\(getpid())-\(UUID().uuidString)"
+        try "\(getpid())\n".write(toFile: draft, atomically: false, encoding: .utf8)
+        defer { unlink(draft) }
         for candidate in (1...254).shuffled() where !used.contains("10.77.\(candidate).") {
-            let descriptor = open(claims + "/\(candidate)", O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
-            guard descriptor >= 0 else { continue }
-            let owner = "\(getpid())\n"
-            _ = owner.withCString { write(descriptor, $0, strlen($0)) }
-            close(descriptor)
-            return candidate
+            if link(draft, claims + "/\(candidate)") == 0 { return candidate }
         }
         throw SandboxError("no free 10.77.N.0/24 subnet for a VM (see \(claims))")
     }
@@ -48,16 +47,23 @@ extension SystemdVM {
         unlink(claims + "/\(subnet)")
     }
 
-    /// Kills every process left in the VM's cgroups, then removes them, the veth and the propagate dir.
-    static func removeVM(_ name: String) {
-        let fm = FileManager.default
-        let roots = cgroupDirs(name).filter { fm.fileExists(atPath: $0) }
+    /// SIGKILLs every process in the VM's cgroups (at once through `cgroup.kill` where the kernel has it), and
+    /// returns once none is left (10 s at most).
+    static func killAll(_ name: String) {
+        let roots = cgroupDirs(name).filter { FileManager.default.fileExists(atPath: $0) }
+        for root in roots { _ = try? "1".write(toFile: root + "/cgroup.kill", atomically: false, encoding: .utf8) }
         let deadline = Date().addingTimeInterval(10)
         while case let pids = roots.flatMap(processes(under:)), !pids.isEmpty, Date() < deadline {
             for pid in pids { kill(pid, SIGKILL) }
             usleep(10_000)
         }
-        for root in roots { removeCgroup(root) }
+    }
+
+    /// Kills every process left in the VM's cgroups, then removes them, the veth and the propagate dir.
+    static func removeVM(_ name: String) {
+        let fm = FileManager.default
+        killAll(name)
+        for root in cgroupDirs(name) where fm.fileExists(atPath: root) { removeCgroup(root) }
         if fm.fileExists(atPath: "/sys/class/net/ve-" + name) {
             _ = try? runProcess(["ip", "link", "del", "ve-" + name])
         }

@@ -301,7 +301,8 @@ public final class SystemdVM: @unchecked Sendable {
             if clean {
                 process.stop(grace: 10)
             } else {
-                kill(process.pid, SIGKILL)
+                // nspawn is in the VM's cgroups too: everything dies at once, as in a power cut.
+                Self.killAll(name)
                 process.stop(grace: 0)
             }
         }
