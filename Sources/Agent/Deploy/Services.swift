@@ -37,7 +37,7 @@ struct Services {
                               environment: systemd.environment)
             journals.since[unit] = started
             streamJournals()
-            return failure.map { systemd.explain($0, timeout: Double(timeout)) }
+            return failure.map { systemd.explain($0, timeout: Double(timeout), restarted: started) }
         }
     }
 
@@ -64,7 +64,9 @@ struct Services {
                 let systemd = Systemctl(unit: unit, scope: scope)
                 let failure = run(systemd.isActive, name: unit, timeout: min(timeout, Double(limit)), what: "check",
                                   quiet: true, environment: systemd.environment)
-                return failure.map { systemd.explain($0, timeout: min(timeout, Double(limit))) }
+                return failure.map {
+                    systemd.explain($0, timeout: min(timeout, Double(limit)), restarted: journals.since[unit])
+                }
             }
         }
     }

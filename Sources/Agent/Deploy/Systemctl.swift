@@ -40,8 +40,8 @@ struct Systemctl {
     }
 
     /// One line for a failed restart or check: which set-up is missing when systemctl or sudo was refused, the
-    /// start limit when the unit hit it, else `failure` as it is.
-    func explain(_ failure: String, timeout: Double) -> String {
+    /// start limit when the unit hit it (since `restarted`, when the unit was restarted), else `failure` as it is.
+    func explain(_ failure: String, timeout: Double, restarted: Date? = nil) -> String {
         let said = failure.lowercased()
         let user = Self.userName(uid)
         if said.contains("a password is required") || said.contains("access denied")
@@ -60,12 +60,22 @@ struct Systemctl {
             return "\(unit): \(user) has no running systemd user manager: enable lingering (`sudo loginctl "
                 + "enable-linger \(user)`) so user units run without a login and start at boot — \(failure)"
         }
-        if result(timeout: timeout) == "start-limit-hit" {
+        if hitStartLimit(timeout: timeout, since: restarted) {
             return "\(unit) hit systemd's start limit (start-limit-hit: started too often in too short a time); "
                 + "fix what makes it exit, then `systemctl \(scope == .user ? "--user " : "")reset-failed \(unit)` "
                 + "(or set StartLimitIntervalSec= in the unit) — \(failure)"
         }
         return failure
+    }
+
+    /// Whether systemd refused to start the unit for its start limit. `Result` says `start-limit-hit` only when
+    /// the run before had succeeded; a unit that crashed its way into the limit keeps `exit-code`, and only its
+    /// journal says "Start request repeated too quickly".
+    func hitStartLimit(timeout: Double, since restarted: Date?) -> Bool {
+        if result(timeout: timeout) == "start-limit-hit" { return true }
+        guard let restarted else { return false }
+        let lines = journal(after: nil, since: restarted).lines
+        return lines.contains { $0.contains("Start request repeated too quickly") }
     }
 
     /// The unit's `Result` property (`success`, `exit-code`, `start-limit-hit`…), or nil when unknown.

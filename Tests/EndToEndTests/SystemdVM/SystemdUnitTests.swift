@@ -108,4 +108,19 @@ struct SystemdUnitTests {
             #expect(said.contains("reset-failed bot.service"), "\(said)")
         }
     }
+
+    @Test("a unit that crashes its way into the start limit after a deploy is reported as start-limit-hit")
+    func crashLoopIntoTheStartLimit() throws {
+        try withSystemdVM(scope: .user, startLimit: true) { vm in
+            try vm.sandbox.writeAgentConfig(healthTimeout: 3, systemd: "{unit: bot.service, scope: user}")
+            // Restart=on-failure every 0.2 s: five starts within a second, then systemd gives up.
+            try vm.sandbox.commit(Self.crashingBot, message: "v2 crashes at start")
+            let deploy = try shipkeep(["deploy"] + vm.controllerArguments)
+            let said = deploy.stdout + deploy.stderr
+            #expect(deploy.status != 0, "\(said)")
+            #expect(said.contains("hit systemd's start limit (start-limit-hit"), "\(said)")
+            // Its own words, from its journal.
+            #expect(said.contains("bot: cannot start"), "\(said)")
+        }
+    }
 }
