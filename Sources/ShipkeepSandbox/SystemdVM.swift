@@ -114,6 +114,7 @@ public final class SystemdVM: @unchecked Sendable {
             "--bind-ro=\(unitFile):\(unitTarget)",
             "--bind-ro=\(agentBinary):\(Self.agentPath)",
             "--bind-ro=\(bootDir)/gitconfig:/etc/gitconfig",
+            "--bind-ro=\(bootDir)/hostname:/etc/hostname",
             "--bind=\(sandbox.root)",
         ] + (scope == .system ? ["--bind-ro=\(bootDir)/sudoers:/etc/sudoers.d/shipkeep"] : [])
         // Into cgroups of its own first (see the type's doc), then nspawn in place of the shell.
@@ -231,6 +232,7 @@ public final class SystemdVM: @unchecked Sendable {
                                                 startLimit: startLimit))
         // The origin belongs to root (the host pushes into it); git fetches from another user's repository only
         // when told it is safe. On a real VM the origin is a remote.
+        try write("hostname", name + "\n")
         try write("gitconfig", "[safe]\n\tdirectory = \(sandbox.origin)\n")
         try write("sudoers", SudoersRule.line(user: user, units: ["bot.service"]) + "\n", mode: 0o440)
     }

@@ -29,7 +29,20 @@ struct SystemdUnitTests {
             try vm.awaitBotLines()
             let status = try shipkeep(["status"] + vm.controllerArguments)
             #expect(status.status == 0, "status after the reboot: \(status.stdout)\(status.stderr)")
-            #expect(try vm.linesLost() == 0)
+            #expect(status.stdout.contains("host \(vm.name)"), "\(status.stdout)")
+            let running = try vm.botVersion()
+            #expect(running == "v2")
+            let live = try vm.sandbox.liveCommit()
+            let lost = try vm.linesLost()
+            try ReliabilityRecord(
+                section: "faults", id: "10-7",
+                scenario: "VM rebooted after a deploy (systemd user unit, non-root deploy user)",
+                injection: "`systemctl reboot` inside the VM; boot again on the same disk",
+                outcome: "bot.service started at boot by the deploy user's lingering manager, running \(running); "
+                    + "code at \(live == target ? "the deployed commit" : "another commit"); "
+                    + "status exit \(status.status)",
+                linesLost: lost, test: "SystemdUnitTests/userUnit()"
+            ).write()
         }
     }
 
