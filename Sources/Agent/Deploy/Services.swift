@@ -48,9 +48,17 @@ struct Services {
             guard let since = journals.since[unit] else { continue }
             let read = Systemctl(unit: unit, scope: scope).journal(after: journals.cursor[unit], since: since)
             journals.cursor[unit] = read.cursor
-            for line in read.lines { onLine(unit, "journal", line) }
+            // A unit in a crash loop logs a screenful a second: its last lines say why.
+            let shown = read.lines.suffix(Self.journalLines)
+            if read.lines.count > shown.count {
+                onLine(unit, "journal", "(\(read.lines.count - shown.count) earlier journal lines not shown)")
+            }
+            for line in shown { onLine(unit, "journal", line) }
         }
     }
+
+    /// The most journal lines of one unit streamed at a time.
+    static let journalLines = 20
 
     /// Runs every service's check once; returns the failures.
     func checkAll(timeout: Double) -> [String] {
