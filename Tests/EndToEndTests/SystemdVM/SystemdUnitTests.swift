@@ -125,9 +125,12 @@ struct SystemdUnitTests {
     @Test("a unit that crashes its way into the start limit after a deploy is reported as start-limit-hit")
     func crashLoopIntoTheStartLimit() throws {
         try withSystemdVM(scope: .user, startLimit: true) { vm in
-            try vm.sandbox.writeAgentConfig(healthTimeout: 3, systemd: "{unit: bot.service, scope: user}")
-            // Restart=on-failure every 0.2 s: five starts within a second, then systemd gives up.
-            try vm.sandbox.commit(Self.crashingBot, message: "v2 crashes at start")
+            try vm.sandbox.writeAgentConfig(healthTimeout: 6, systemd: "{unit: bot.service, scope: user}")
+            // It lives long enough for its start to succeed (one that exits at once may fail the restart job
+            // itself, which is rolled back before any loop); then Restart=on-failure every 0.2 s: five starts
+            // within two seconds, and systemd gives up.
+            let crashing = "#!/usr/bin/env bash\nsleep 0.1\necho 'bot: cannot start' >&2\nexit 1\n"
+            try vm.sandbox.commit(["bot.sh": crashing], message: "v2 crashes at start")
             let deploy = try shipkeep(["deploy"] + vm.controllerArguments)
             let said = deploy.stdout + deploy.stderr
             #expect(deploy.status != 0, "\(said)")
