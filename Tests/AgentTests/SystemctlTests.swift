@@ -39,4 +39,9 @@ import Testing
             .explain("bot.service restart exited with status 1: Failed to connect to bus: No medium found", timeout: 1)
         #expect(line.contains("enable-linger"), "\(line)")
     }
+
+    @Test func onlyTheStartLimitExplanationIsFinal() {
+        #expect(Systemctl.reportsStartLimit("bot.service hit systemd's start limit (start-limit-hit: started too often"))
+        #expect(!Systemctl.reportsStartLimit("bot.service check (systemctl is-active) exited with status 3"))
+    }
 }

@@ -136,6 +136,8 @@ struct HealthChecker {
             let damaged = dataGuard(.cheap)
             if !damaged.isEmpty { return Self.damageReport(damaged) }
             failures = attempt(since: restart, remaining: max(1, deadline.timeIntervalSinceNow))
+            // A unit systemd gave up on stays down: waiting out the timeout would change nothing.
+            if failures.contains(where: Systemctl.reportsStartLimit) { break }
             if failures.isEmpty {
                 let since = passingSince ?? Date()
                 passingSince = since

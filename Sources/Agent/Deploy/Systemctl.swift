@@ -61,18 +61,27 @@ struct Systemctl {
                 + "enable-linger \(user)`) so user units run without a login and start at boot — \(failure)"
         }
         if hitStartLimit(timeout: timeout, since: restarted) {
-            return "\(unit) hit systemd's start limit (start-limit-hit: started too often in too short a time); "
+            return "\(unit) hit systemd's start limit (\(Self.startLimitHit): started too often in too short a time); "
                 + "fix what makes it exit, then `systemctl \(scope == .user ? "--user " : "")reset-failed \(unit)` "
                 + "(or set StartLimitIntervalSec= in the unit) — \(failure)"
         }
         return failure
     }
 
+    /// systemd's name for the result, as the explanation of a refused start says it.
+    static let startLimitHit = "start-limit-hit"
+
+    /// Whether `failure` (from ``explain(_:timeout:restarted:)``) says the unit hit the start limit: final, since
+    /// systemd does not start it again by itself.
+    static func reportsStartLimit(_ failure: String) -> Bool {
+        failure.contains("(\(startLimitHit):")
+    }
+
     /// Whether systemd refused to start the unit for its start limit. `Result` says `start-limit-hit` only when
     /// the run before had succeeded; a unit that crashed its way into the limit keeps `exit-code`, and only its
     /// journal says "Start request repeated too quickly".
     func hitStartLimit(timeout: Double, since restarted: Date?) -> Bool {
-        if result(timeout: timeout) == "start-limit-hit" { return true }
+        if result(timeout: timeout) == Self.startLimitHit { return true }
         guard let restarted else { return false }
         let lines = journal(after: nil, since: restarted).lines
         return lines.contains { $0.contains("Start request repeated too quickly") }
