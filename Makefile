@@ -37,6 +37,8 @@ static-agent: deps
 ## The short fuzz runs first so that swift test's summary stays the last thing printed.
 test: build static-agent fuzz-short
 	rm -rf "$(RELIABILITY_DIR)"
+	@# The systemd VM tests' Debian tree, built once per machine before the tests' time limits start (root only).
+	if [ "$$(id -u)" -eq 0 ]; then "$(BIN_DIR)/shipkeep-sandbox" vm-tree; fi
 	SHIPKEEP_BIN_DIR="$(BIN_DIR)" SHIPKEEP_STATIC_AGENT="$(STATIC_AGENT)" SHIPKEEP_RELIABILITY_DIR="$(RELIABILITY_DIR)" \
 		$(SWIFT) test 2>&1 \
 		| tee .build/test-output.txt; status=$${PIPESTATUS[0]}; \

@@ -66,7 +66,7 @@ let package = Package(
         ),
         // A throwaway "VM": a real sshd on loopback, keys, a git origin and a sample bot app.
         // Used by the end-to-end tests, `make demo` and the benchmarks.
-        .target(name: "ShipkeepSandbox"),
+        .target(name: "ShipkeepSandbox", dependencies: ["Shared"]),
         .executableTarget(
             name: "Sandbox",
             dependencies: [

@@ -11,7 +11,8 @@ public final class SSHServer: @unchecked Sendable {
     public let directory: String
     /// The address sshd listens on (`127.0.0.1`, `::1`).
     public let listenAddress: String
-    /// The current user's name: the only account sshd lets the generated key log in as.
+    /// The account the generated key logs in as: the current user's, unless `init` named another (the
+    /// deploy user of a ``SystemdVM``).
     public let user: String
     /// The generated user private key (no passphrase, mode 600).
     public let userKeyPath: String
@@ -60,6 +61,8 @@ public final class SSHServer: @unchecked Sendable {
     ///     sshd in place, so that stopping the process stops sshd.
     ///   - home: If non-nil, sessions run with this HOME (sshd's `SetEnv`), so the login shell reads that
     ///     directory's dotfiles and not the account's own. sshd still starts them in the account's home.
+    ///   - user: The account clients log in as, when sshd runs elsewhere (``attach(port:)``); the current user's
+    ///     if nil.
     /// - Throws: `SandboxError` if a key cannot be generated or a file written.
     public init(
         directory: String,
@@ -68,7 +71,8 @@ public final class SSHServer: @unchecked Sendable {
         logLevel: String = "VERBOSE",
         allowTcpForwarding: Bool = true,
         launchPrefix: [String] = [],
-        home: String? = nil
+        home: String? = nil,
+        user: String? = nil
     ) throws {
         self.directory = directory
         self.listenAddress = listenAddress
@@ -84,10 +88,14 @@ public final class SSHServer: @unchecked Sendable {
         knownHostsPath = directory + "/known_hosts"
         logPath = directory + "/sshd.log"
         outputPath = directory + "/sshd.out"
-        guard let account = getpwuid(geteuid()) else {
-            throw SandboxError("cannot look up the current user (uid \(geteuid()))")
+        if let user {
+            self.user = user
+        } else {
+            guard let account = getpwuid(geteuid()) else {
+                throw SandboxError("cannot look up the current user (uid \(geteuid()))")
+            }
+            self.user = String(cString: account.pointee.pw_name)
         }
-        user = String(cString: account.pointee.pw_name)
 
         try FileManager.default.createDirectory(
             atPath: directory,
@@ -164,6 +172,18 @@ public final class SSHServer: @unchecked Sendable {
                 failures.append("port \(port) was taken")
             }
             throw SandboxError("sshd could not bind a free port: \(failures.joined(separator: ", "))")
+        }
+    }
+
+    /// Records that an sshd started elsewhere with this server's host key and authorized_keys (the one inside a
+    /// ``SystemdVM``) listens on `port`, and writes known_hosts for it, as `start()` does for its own.
+    ///
+    /// - Throws: `SandboxError` if known_hosts cannot be written.
+    public func attach(port: Int) throws {
+        try lock.withLock {
+            currentPort = port
+            let name = port == 22 ? listenAddress : "[\(listenAddress)]:\(port)"
+            try Self.write("\(name) \(hostKeyPublicLine)\n", to: knownHostsPath)
         }
     }
 

@@ -63,6 +63,30 @@ public enum SampleApp {
         \(running)
         """
 
+    /// The bot as a systemd unit running `bot.sh` of the work tree at `appPath`. A system unit runs it as `user`;
+    /// a user unit runs as the manager's own user. Restarted 0.2 s after a crash, as bots usually are. With
+    /// `startLimit`, systemd's default start limit applies (5 starts in 10 s); without it there is none
+    /// (`StartLimitIntervalSec=0`), for tests that restart it often.
+    public static func unit(appPath: String, user: String?, startLimit: Bool = false) -> String {
+        """
+        [Unit]
+        Description=sample trading bot (shipkeep sandbox)
+        \(startLimit ? "" : "StartLimitIntervalSec=0")
+
+        [Service]
+        Type=exec
+        \(user.map { "User=\($0)" } ?? "")
+        WorkingDirectory=\(appPath)
+        ExecStart=\(appPath)/bot.sh
+        Restart=on-failure
+        RestartSec=0.2
+
+        [Install]
+        WantedBy=\(user == nil ? "default.target" : "multi-user.target")
+
+        """
+    }
+
     /// Keeps the bot's outputs and runtime files out of git.
     public static let gitignore = """
         paper_trading_outputs/

@@ -42,9 +42,10 @@ public final class VMSandbox: @unchecked Sendable {
     /// - Parameters:
     ///   - listenAddress: Where sshd listens: loopback, or the VM side of a ``NetworkNamespace``.
     ///   - sshdPrefix: Words put before sshd's argv, e.g. ``NetworkNamespace/execPrefix``.
+    ///   - user: The account sessions log in as, when sshd runs inside a ``SystemdVM``; the current user's if nil.
     /// - Throws: ``SandboxError`` when a step fails (git, ssh-keygen, files).
     public init(root: String, agentBinary: String? = nil, forcedCommand: Bool = true,
-                listenAddress: String = "127.0.0.1", sshdPrefix: [String] = []) throws {
+                listenAddress: String = "127.0.0.1", sshdPrefix: [String] = [], user: String? = nil) throws {
         self.root = root
         origin = root + "/origin.git"
         developer = root + "/developer"
@@ -64,7 +65,7 @@ public final class VMSandbox: @unchecked Sendable {
             ? "'\(self.agentBinary)' serve --config '\(agentConfigPath)'"
             : nil
         server = try SSHServer(directory: root + "/sshd", forcedCommand: command, listenAddress: listenAddress,
-                               launchPrefix: sshdPrefix, home: home)
+                               launchPrefix: sshdPrefix, home: home, user: user)
 
         try git(["init", "-q", "--bare", "-b", "main", origin])
         try git(["init", "-q", "-b", "main", developer])
@@ -82,15 +83,23 @@ public final class VMSandbox: @unchecked Sendable {
 
     /// Writes `agent.yml` for the sample app; tests vary the hooks and the timeouts.
     ///
+    /// - Parameter systemd: The value of a `systemd:` service key (`bot.service`, `{unit: bot.service, scope:
+    ///   user}`) to restart the bot as a unit instead of with restart.sh.
     /// - Throws: when the file cannot be written.
     public func writeAgentConfig(hooks: [[String]] = [], hookTimeout: Int = 60, healthTimeout: Int = 8,
-                                 healthSettle: Int = 0, serviceTimeout: Int = 60, keep: Int = 3) throws {
+                                 healthSettle: Int = 0, serviceTimeout: Int = 60, keep: Int = 3,
+                                 systemd: String? = nil) throws {
         let hookLines = hooks.isEmpty ? "" : """
                 hooks:
                   timeout: \(hookTimeout)
                   after_update:
             \(hooks.map { "          - [" + $0.map { "\"\($0)\"" }.joined(separator: ", ") + "]" }.joined(separator: "\n"))
 
+            """
+        let serviceLines = systemd.map { "      - systemd: \($0)" } ?? """
+                  - name: bot
+                    restart: ["./restart.sh"]
+                    check: ["./check.sh"]
             """
         try write(agentConfigPath, """
             apps:
@@ -102,9 +111,7 @@ public final class VMSandbox: @unchecked Sendable {
                 state: \(stateDir)
                 snapshots: { dir: \(root)/vm/state/bots/snapshots, keep: \(keep) }
             \(hookLines)    services:
-                  - name: bot
-                    restart: ["./restart.sh"]
-                    check: ["./check.sh"]
+            \(serviceLines)
                     timeout: \(serviceTimeout)
                 health:
                   timeout: \(healthTimeout)
@@ -268,7 +275,9 @@ public final class VMSandbox: @unchecked Sendable {
 
     @discardableResult
     private func git(_ arguments: [String]) throws -> String {
-        let result = try runProcess(["git"] + arguments)
+        // With a SystemdVM the work tree belongs to its deploy user; git refuses to work in another user's
+        // repository unless told it is safe.
+        let result = try runProcess(["git", "-c", "safe.directory=*"] + arguments)
         guard result.status == 0 else {
             throw SandboxError("git \(arguments.joined(separator: " ")) failed: \(result.stderr)")
         }

@@ -76,6 +76,35 @@ import Testing
         }
     }
 
+    @Test func aSystemdServiceNamesItsScopeAndAPlainUnitIsASystemUnit() throws {
+        let base = "apps:\n  bots:\n    path: /srv/bots\n    services:\n"
+        let config = try AgentConfig.parse(base + """
+                  - systemd: bot.service
+                  - systemd: {unit: user-bot.service, scope: user}
+                  - systemd: {unit: other.service, scope: system}
+                    timeout: 9
+
+            """, file: "agent.yml", home: "/home/deploy")
+        #expect(config.app("bots")?.services == [
+            .systemd(unit: "bot.service", scope: .system, timeout: 60),
+            .systemd(unit: "user-bot.service", scope: .user, timeout: 60),
+            .systemd(unit: "other.service", scope: .system, timeout: 9),
+        ])
+        let badScope = failure(base + "      - systemd: {unit: bot.service, scope: session}\n")
+        #expect(badScope?.key == "apps.bots.services.0.systemd.scope")
+        #expect(badScope?.message.contains("user, system") == true, "\(String(describing: badScope))")
+        #expect(failure(base + "      - systemd: {scope: user}\n")?.key == "apps.bots.services.0.systemd")
+        #expect(failure(base + "      - systemd: {unit: a.service, typo: 1}\n")?.key == "apps.bots.services.0.systemd.typo")
+        // sudo matches the sudoers rule word for word: no options, no second word.
+        #expect(failure(base + "      - systemd: \"-H host\"\n") != nil)
+        #expect(failure(base + "      - systemd: \"a.service b.service\"\n") != nil)
+    }
+
+    @Test func theSudoersRuleAllowsExactlyTheRestartAndTheCheck() {
+        #expect(SudoersRule.line(user: "deploy", units: ["bot.service"])
+            == "deploy ALL=(root) NOPASSWD: /usr/bin/systemctl restart bot.service, /usr/bin/systemctl is-active bot.service")
+    }
+
     @Test func defaultsApplyAndStateLivesUnderHomeNotTmp() throws {
         let config = try AgentConfig.parse("apps:\n  web:\n    path: /srv/web/\n", file: "agent.yml", home: "/home/deploy")
         let app = try #require(config.app("web"))

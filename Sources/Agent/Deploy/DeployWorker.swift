@@ -103,13 +103,17 @@ final class DeployWorker {
             try verify()
             captureTail()
             begin("restart")
-            if let failure = Services(app: app, onLine: streamLine).restartAll() { throw RollbackReason(failure) }
+            let services = Services(app: app, onLine: streamLine)
+            if let failure = services.restartAll() { throw RollbackReason(failure) }
             end()
             begin("health")
             let restarted = Date()
-            var checker = HealthChecker(app: app, services: Services(app: app, onLine: streamLine))
+            var checker = HealthChecker(app: app, services: services)
             checker.dataGuard = { [unowned self] depth in guardData(depth) }
-            if let failure = checker.wait(since: restarted) {
+            let unhealthy = checker.wait(since: restarted)
+            // What the units logged while they were checked: why one that crashed did.
+            services.streamJournals()
+            if let failure = unhealthy {
                 throw RollbackReason("unhealthy: \(failure)")
             }
             end()

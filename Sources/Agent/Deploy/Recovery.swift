@@ -3,7 +3,8 @@ import Shared
 
 /// Brings an app back to a consistent state after its deploy worker died mid-deploy (`kill -9`, OOM, a
 /// reboot): partial snapshots removed, code at the commit before the deploy, data verified and repaired
-/// against the deploy's snapshot, services restarted if the restart had begun. The caller holds the lock.
+/// against the deploy's snapshot, services restarted if the restart had begun (or, for systemd units, which start
+/// by themselves, if the code on disk had changed). The caller holds the lock.
 struct Recovery {
     let app: AppConfig
 
@@ -26,6 +27,10 @@ struct Recovery {
         let git = Git(tree: app.path, timeout: 300)
 
         if reached.contains("update") || reached.contains("rollback"), let previous = plan?.previousCommit {
+            // systemd units start by themselves (at boot, after a power cut; on Restart=) from the code on disk:
+            // if the deploy had changed it, a unit may run the new code although the restart never began.
+            let codeChanged = (try? git.head())?.commit != previous
+            let unitsMayRunIt = codeChanged && app.services.contains { if case .systemd = $0 { true } else { false } }
             do {
                 try git.checkout(previous, protecting: app.protectedPaths, saveDir: state.saved(deploy), timeout: 300)
                 done.append("code reset to \(previous.prefix(12))")
@@ -48,7 +53,7 @@ struct Recovery {
                 done.append(verified.map { "data verified (\($0.checkedFiles) files, \($0.repairs.count) repaired)" }
                             ?? "data verification failed")
             }
-            if reached.contains("restart") || reached.contains("rollback") {
+            if reached.contains("restart") || reached.contains("rollback") || unitsMayRunIt {
                 let failure = services.restartAll()
                 done.append(failure.map { "restart failed: \($0)" } ?? "services restarted")
             }

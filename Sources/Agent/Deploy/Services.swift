@@ -6,6 +6,14 @@ struct Services {
     let app: AppConfig
     /// Receives each output line as (service, stream, line).
     let onLine: (String, String, String) -> Void
+    /// Where each systemd unit's journal was last read up to, shared by copies: the restart streams the lines
+    /// since it began, the health phase the lines after those.
+    private let journals = JournalCursors()
+
+    init(app: AppConfig, onLine: @escaping (String, String, String) -> Void) {
+        self.app = app
+        self.onLine = onLine
+    }
 
     /// Restarts every service in order; the first failure stops the sequence.
     ///
@@ -22,10 +30,35 @@ struct Services {
         switch service {
         case .command(let name, let restart, _, let timeout):
             return run(restart, name: name, timeout: Double(timeout), what: "restart")
-        case .systemd(let unit, let timeout):
-            return run(["systemctl", "restart", "--", unit], name: unit, timeout: Double(timeout), what: "restart")
+        case .systemd(let unit, let scope, let timeout):
+            let systemd = Systemctl(unit: unit, scope: scope)
+            let started = Date()
+            let failure = run(systemd.restart, name: unit, timeout: Double(timeout), what: "restart",
+                              environment: systemd.environment)
+            journals.since[unit] = started
+            streamJournals()
+            return failure.map { systemd.explain($0, timeout: Double(timeout), restarted: started) }
         }
     }
+
+    /// Streams, as `journal` log lines, what each restarted systemd unit logged since the last call (since its
+    /// restart began, the first time).
+    func streamJournals() {
+        for case .systemd(let unit, let scope, _) in app.services {
+            guard let since = journals.since[unit] else { continue }
+            let read = Systemctl(unit: unit, scope: scope).journal(after: journals.cursor[unit], since: since)
+            journals.cursor[unit] = read.cursor
+            // A unit in a crash loop logs a screenful a second: its last lines say why.
+            let shown = read.lines.suffix(Self.journalLines)
+            if read.lines.count > shown.count {
+                onLine(unit, "journal", "(\(read.lines.count - shown.count) earlier journal lines not shown)")
+            }
+            for line in shown { onLine(unit, "journal", line) }
+        }
+    }
+
+    /// The most journal lines of one unit streamed at a time.
+    static let journalLines = 20
 
     /// Runs every service's check once; returns the failures.
     func checkAll(timeout: Double) -> [String] {
@@ -35,17 +68,23 @@ struct Services {
                 return run(check, name: name, timeout: min(timeout, Double(limit)), what: "check", quiet: true)
             case .command:
                 return nil
-            case .systemd(let unit, let limit):
-                return run(["systemctl", "is-active", "--quiet", "--", unit], name: unit,
-                           timeout: min(timeout, Double(limit)), what: "check", quiet: true)
+            case .systemd(let unit, let scope, let limit):
+                let systemd = Systemctl(unit: unit, scope: scope)
+                let failure = run(systemd.isActive, name: unit, timeout: min(timeout, Double(limit)), what: "check",
+                                  quiet: true, environment: systemd.environment)
+                return failure.map {
+                    systemd.explain($0, timeout: min(timeout, Double(limit)), restarted: journals.since[unit])
+                }
             }
         }
     }
 
     /// Runs a hook or service command in the work tree. Returns nil on success, else why not.
-    func run(_ argv: [String], name: String, timeout: Double, what: String, quiet: Bool = false) -> String? {
+    func run(_ argv: [String], name: String, timeout: Double, what: String, quiet: Bool = false,
+             environment: [String: String] = [:]) -> String? {
         do {
-            let outcome = try ProcessRunner.run(argv, cwd: app.path, environment: ChildEnvironment.app(app),
+            let outcome = try ProcessRunner.run(argv, cwd: app.path,
+                                                environment: ChildEnvironment.app(app).merging(environment) { $1 },
                                                 timeout: max(timeout, 0.1)) { stream, line in
                 if !quiet { onLine(name, stream, line) }
             }
@@ -58,6 +97,13 @@ struct Services {
             return "\(name) \(what): \(error)"
         }
     }
+}
+
+/// Journal read positions per unit. A class so that copies of ``Services`` share them; used by one deploy worker
+/// thread at a time.
+final class JournalCursors {
+    var since: [String: Date] = [:]
+    var cursor: [String: String] = [:]
 }
 
 /// Decides whether the app is healthy after a restart: every service check, the health command and the
@@ -91,6 +137,8 @@ struct HealthChecker {
             let damaged = dataGuard(.cheap)
             if !damaged.isEmpty { return Self.damageReport(damaged) }
             failures = attempt(since: restart, remaining: max(1, deadline.timeIntervalSinceNow))
+            // A unit systemd gave up on stays down: waiting out the timeout would change nothing.
+            if failures.contains(where: Systemctl.reportsStartLimit) { break }
             if failures.isEmpty {
                 let since = passingSince ?? Date()
                 passingSince = since

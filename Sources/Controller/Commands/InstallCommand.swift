@@ -13,7 +13,9 @@ struct InstallCommand: ParsableCommand {
             agent is uploaded to a temporary name, synced, and renamed over the old one, so a running agent or a \
             cancelled upload never leaves a half-written program. An existing agent.yml on the VM is never \
             overwritten. The agent is found with --agent-binary, SHIPKEEP_AGENT_BINARY, or next to this shipkeep; \
-            `make release` builds one with the Swift runtime linked statically, so the VM needs no Swift.
+            `make release` builds one with the Swift runtime linked statically, so the VM needs no Swift. When \
+            agent.yml names system-scope systemd units and you are not root, it also prints the sudoers rule that \
+            lets the agent restart exactly those.
 
             Examples:
               shipkeep install prod --agent-yml agent.yml --deploy-key ci_deploy.pub

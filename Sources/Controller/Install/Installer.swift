@@ -20,19 +20,30 @@ struct Installer {
         var agentVersion: String
         var apps: [String]
         var authorizedKeysLine: String
+        /// The sudoers rule a deploy user who is not root needs for the system-scope units of agent.yml, if any.
+        var sudoersLine: String?
 
-        /// The human report: what changed and the line to put in authorized_keys. The version and the apps are
-        /// what the uploaded agent answered, made inert.
+        /// The human report: what changed and the line to put in authorized_keys (and sudoers). The version and
+        /// the apps are what the uploaded agent answered, made inert.
         var report: String {
             let apps = ControlCharacters.escaped(apps.isEmpty ? "none" : apps.joined(separator: ", "))
             let version = ControlCharacters.escaped(agentVersion)
-            return """
-            installed shipkeep-agent \(version) at \(agentPath) (\(ByteCount.format(agentBytes))\
-            \(agentStatic ? ", Swift runtime linked statically" : ""))
-            agent.yml \(config) at \(configPath); apps: \(apps)
-            add this line to ~/.ssh/authorized_keys on the VM for the deploy key (it can then run only the agent):
-            \(authorizedKeysLine)
-            """
+            var text = """
+                installed shipkeep-agent \(version) at \(agentPath) (\(ByteCount.format(agentBytes))\
+                \(agentStatic ? ", Swift runtime linked statically" : ""))
+                agent.yml \(config) at \(configPath); apps: \(apps)
+                add this line to ~/.ssh/authorized_keys on the VM for the deploy key (it can then run only the agent):
+                \(authorizedKeysLine)
+                """
+            if let sudoersLine {
+                text += """
+
+                    the agent restarts system units through sudo: add this line to /etc/sudoers.d/shipkeep on the VM \
+                    as root (visudo -f /etc/sudoers.d/shipkeep), or make them user units (scope: user):
+                    \(sudoersLine)
+                    """
+            }
+            return text
         }
     }
 
@@ -97,7 +108,8 @@ struct Installer {
                            configPath: configPath, config: configState, agentVersion: hello.agentVersion,
                            apps: hello.apps,
                            authorizedKeysLine: InstallPlan.authorizedKeysLine(agent: agentPath, config: configPath,
-                                                                              deployKey: plan.deployKey))
+                                                                              deployKey: plan.deployKey),
+                           sudoersLine: try sudoersLine(sftp: sftp, configPath: configPath))
         } catch let error as SSHError {
             throw ControllerError(error)
         } catch let error as ControllerError {
@@ -105,6 +117,23 @@ struct Installer {
         } catch {
             throw ControllerError(.local, "\(error)")
         }
+    }
+
+    /// The sudoers rule for the system-scope units of the VM's agent.yml, when the login user is not root and there
+    /// are any; nil otherwise (or when agent.yml cannot be read: the agent itself names the rule when sudo refuses).
+    private func sudoersLine(sftp: SFTPClient, configPath: String) throws -> String? {
+        let user = plan.target.ssh.user
+        guard user != "root",
+              let bytes = try? sftp.readFile(configPath, limit: 1 << 20),
+              let config = try? AgentConfig.parse(String(decoding: bytes, as: UTF8.self), file: configPath)
+        else { return nil }
+        let units = config.apps.flatMap { app in
+            app.services.compactMap { service -> String? in
+                guard case .systemd(let unit, .system, _) = service else { return nil }
+                return unit
+            }
+        }
+        return units.isEmpty ? nil : SudoersRule.line(user: user, units: units)
     }
 
     /// Runs the uploaded agent as the forced command will, and greets it.

@@ -120,10 +120,9 @@ extension AppConfig {
         for (index, node) in (try map.list("services") ?? []).enumerated() {
             let service = try YAMLMap(node, file: map.file, path: YAMLMap.join(map.path, "services.\(index)"))
             let timeout = try service.positiveInt("timeout") ?? 60
-            if let unit = try service.string("systemd") {
+            if let node = service.node("systemd") {
                 try service.allowOnly(["systemd", "timeout"])
-                guard !unit.isEmpty, !unit.hasPrefix("-") else { throw service.error("systemd", "expected a unit name") }
-                services.append(.systemd(unit: unit, timeout: timeout))
+                services.append(try systemd(node, in: service, timeout: timeout))
             } else {
                 try service.allowOnly(["name", "restart", "check", "timeout", "systemd"])
                 guard let restart = try service.argv("restart") else {
@@ -152,6 +151,30 @@ extension AppConfig {
             throw map.error("locale", "expected a locale name such as C.UTF-8 or en_US.UTF-8")
         }
         return locale
+    }
+
+    /// `systemd: UNIT` (a system unit) or `systemd: {unit: UNIT, scope: user|system}`.
+    private static func systemd(_ node: Node, in service: YAMLMap, timeout: Int) throws(ConfigError) -> ServiceConfig {
+        let unit: String?
+        var scope = SystemdScope.system
+        if case .mapping = node {
+            let map = try YAMLMap(node, file: service.file, path: YAMLMap.join(service.path, "systemd"))
+            try map.allowOnly(["unit", "scope"])
+            unit = try map.string("unit")
+            if let name = try map.string("scope") {
+                guard let value = SystemdScope(rawValue: name) else {
+                    throw map.error("scope", "expected one of: user, system")
+                }
+                scope = value
+            }
+        } else {
+            unit = try service.string("systemd")
+        }
+        // Also keeps the unit an operand: `sudo systemctl restart UNIT` must match the sudoers rule word for word.
+        guard let unit, !unit.isEmpty, !unit.hasPrefix("-"), !unit.contains(where: \.isWhitespace) else {
+            throw service.error("systemd", "expected a unit name, or {unit: UNIT, scope: user|system}")
+        }
+        return .systemd(unit: unit, scope: scope, timeout: timeout)
     }
 
     private static func health(_ map: YAMLMap) throws(ConfigError) -> HealthConfig {

@@ -75,16 +75,27 @@ public struct HooksConfig: Equatable, Sendable {
 public enum ServiceConfig: Equatable, Sendable {
     /// A program-managed service: `restart` and `check` are argv arrays run in the work tree.
     case command(name: String, restart: [String], check: [String]?, timeout: Int)
-    /// A systemd unit: `systemctl restart UNIT`, then `systemctl is-active UNIT`.
-    case systemd(unit: String, timeout: Int)
+    /// A systemd unit: `systemctl restart UNIT`, then `systemctl is-active UNIT`, in the system's manager or
+    /// the agent user's own (`scope`).
+    case systemd(unit: String, scope: SystemdScope = .system, timeout: Int)
 
     /// A name for progress lines and logs.
     public var name: String {
         switch self {
         case .command(let name, _, _, _): name
-        case .systemd(let unit, _): unit
+        case .systemd(let unit, _, _): unit
         }
     }
+}
+
+/// Which systemd manager a `systemd:` service belongs to (`scope:` in agent.yml).
+public enum SystemdScope: String, Equatable, Sendable, CaseIterable {
+    /// The system's manager (`/etc/systemd/system`): the agent runs `systemctl` itself as root, else through
+    /// `sudo -n` and the rule ``SudoersRule`` prints.
+    case system
+    /// The agent user's own manager (`~/.config/systemd/user`, `systemctl --user`); lingering keeps it running
+    /// without a login and starts it at boot.
+    case user
 }
 
 /// How health is judged after the restart.

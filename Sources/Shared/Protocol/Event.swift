@@ -83,7 +83,7 @@ public enum Event: Equatable, Sendable {
 
     /// One line of output from a child process.
     public struct Log: Codable, Equatable, Sendable {
-        /// `stdout` or `stderr`.
+        /// `stdout` or `stderr`, or `journal` for a systemd unit's journal.
         public var stream: String
         /// The line, without its newline.
         public var line: String

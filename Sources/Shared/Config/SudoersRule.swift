@@ -1,0 +1,17 @@
+/// The sudoers rule that lets a deploy user who is not root restart its system units, and nothing else: the agent
+/// runs `sudo -n systemctl restart UNIT` (and `systemctl is-active UNIT`) with exactly these arguments.
+/// `shipkeep install` prints it; the agent names it when sudo refuses.
+public enum SudoersRule {
+    /// Where systemctl is on Debian and Ubuntu; sudoers matches commands by absolute path.
+    public static let systemctl = "/usr/bin/systemctl"
+
+    /// One line for `/etc/sudoers.d/shipkeep` (edit with `visudo -f`).
+    ///
+    /// - Parameters:
+    ///   - user: The deploy user the agent runs as.
+    ///   - units: The system-scope units of its apps.
+    public static func line(user: String, units: [String]) -> String {
+        let commands = units.flatMap { ["\(systemctl) restart \($0)", "\(systemctl) is-active \($0)"] }
+        return "\(user) ALL=(root) NOPASSWD: " + commands.joined(separator: ", ")
+    }
+}
