@@ -43,7 +43,7 @@ struct PushDeployTests {
             #expect(output.status == 0, "\(output.stderr)\n\(output.stdout.suffix(1500))")
             #expect(output.stderr.contains("deploying exactly \(local.prefix(12))"), "\(output.stderr)")
             let tip = try git(["rev-parse", "main"], in: vm.origin)
-            #expect(tip != local, "the racing hook did not move main")
+            #expect(tip != local, "the racing hook did not move main; git push said: \(output.stderr)")
             #expect(try git(["rev-parse", "main^"], in: vm.origin) == local, "our commit was not pushed")
             #expect(try vm.liveCommit() == local)
             let result = try #require(jsonLines(output.stdout).last)
