@@ -71,6 +71,17 @@ import Testing
         #expect(refused.map { ControlCharacters.first(in: $0.message) == nil } == true, "the message is plain")
     }
 
+    /// Found by the fuzzer: the Codable decoder and the strict parser that looks for control characters read a
+    /// line differently — a raw control byte inside a skipped field's string, a key given twice — so a control
+    /// character in what the decoder kept went unseen.
+    @Test func aControlCharacterCannotHideBehindWhatTheDecoderSkipsOrKeeps() {
+        let raw = "{\"v\":1,\"type\":\"deploy\",\"id\":\"3\",\"app\":\"bots\",\"commit\":\"3f2c\\u00002d1c\","
+            + "\"other\":\"ci\u{15}@runner\"}"
+        #expect(error(raw)?.code == .malformed, "\(String(describing: error(raw)))")
+        let twice = #"{"v":1,"type":"deploy","id":"3","app":"bots","ref":"main\u0000x","ref":"main"}"#
+        #expect(error(twice)?.code == .controlCharacter, "\(String(describing: error(twice)))")
+    }
+
     @Test func anIDWithAControlCharacterIsNotEchoed() {
         #expect(WireCodec.bestEffortID(Array(#"{"v":1,"type":"status","id":"\u001b[2K"}"#.utf8)) == nil)
         #expect(error(#"{"v":1,"type":"status","id":"\u001b[2K"}"#)?.code == .controlCharacter)

@@ -24,8 +24,16 @@ public enum WireCodec {
     ///   payload of the wrong shape, `.controlCharacter` for a string holding one, and the header's own errors.
     public static func decodeRequest(_ line: [UInt8]) throws(ProtocolError) -> Request {
         let request = try decode(Request.self, line)
-        if let object = try? JSONSerialization.jsonObject(with: Data(line)),
-           let (field, scalar) = firstControlCharacter(in: object, at: "") {
+        // The strict parser: a line it refuses (a raw control byte inside a string, which the Codable decoder
+        // lets through where it skips a field) is refused too.
+        guard let object = try? JSONSerialization.jsonObject(with: Data(line)) else {
+            throw ProtocolError(.malformed, "the line is not valid JSON (a raw control character in a string?)")
+        }
+        // The line as sent and the request as decoded: with a key given twice, the decoder keeps one value and
+        // the parser the other, so both are searched.
+        let decoded = try? JSONSerialization.jsonObject(with: Data(encode(request)))
+        if let (field, scalar) = firstControlCharacter(in: object, at: "")
+            ?? decoded.flatMap({ firstControlCharacter(in: $0, at: "") }) {
             throw ProtocolError(.controlCharacter, "\(field.isEmpty ? "a field name" : "field \"\(field)\"") holds "
                 + "the control character \(ControlCharacters.name(scalar)); send plain text (the agent stores and "
                 + "shows what it is sent)")
