@@ -23,7 +23,7 @@ struct ConcurrencyFaultTests {
             // The first deploy to take the lock stops itself in its snapshot and is let go only once the other
             // four have queued behind it, so they do overlap however fast (or staggered by load) each one is.
             try vm.pauseNextDeploy(in: "snapshot")
-            let controllers = try commits.map { commit in
+            func deploy(_ commit: String) throws -> BackgroundShipkeep {
                 try BackgroundShipkeep(["deploy", "--json", "--commit", commit, "--wait-lock", "180"]
                     + vm.controllerArguments)
             }
@@ -33,6 +33,12 @@ struct ConcurrencyFaultTests {
                         && $0["state"] as? String == "started"
                 }
             }
+            // The oldest push's deploy takes the lock first (had a newer one, the older waiting ones would end
+            // superseded by the no-downgrade rule instead, and the row would depend on the race); the four
+            // newer ones then arrive at once while it holds the lock.
+            let first = try deploy(commits[0])
+            try waitUntil("the first deploy holds the lock in its snapshot", timeout: 120) { inSnapshot(first.output) }
+            let controllers = try [first] + commits.dropFirst().map(deploy)
             try waitUntil("one deploy holds the lock in its snapshot, one waits, three were replaced", timeout: 120) {
                 controllers.filter { inSnapshot($0.output) }.count == 1
                     && controllers.filter { !$0.isRunning }.count == 3
@@ -78,8 +84,8 @@ struct ConcurrencyFaultTests {
 
             try ReliabilityRecord(
                 section: "faults", id: "06-0", scenario: "five deploys of one app started at once",
-                injection: "five `shipkeep deploy --commit C --wait-lock 180` started together, one per pushed commit; "
-                    + "the first to take the lock paused in its snapshot until the other four queued",
+                injection: "five `shipkeep deploy --commit C --wait-lock 180`, one per pushed commit: the oldest's "
+                    + "paused in its snapshot, holding the lock, while the four newer ones start together",
                 outcome: "\(outcomes.filter { $0 == "succeeded" }.count) succeeded one after another "
                     + "(\(overlaps) overlaps), \(outcomes.filter { $0 == "superseded" }.count) superseded "
                     + "(\(HostileOutcome.exits(statuses.filter { $0 != 0 }))); final commit "
