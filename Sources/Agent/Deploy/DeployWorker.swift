@@ -155,8 +155,8 @@ final class DeployWorker {
             !app.data.contains { AppConfig.contains($0, path) }
         }
         if !changed.isEmpty && request.force != true {
-            let sample = changed.prefix(5).joined(separator: ", ") + (changed.count > 5 ? ", …" : "")
-            throw DeployFailure.refused("dirty", "\(changed.count) tracked file(s) were modified on the VM (\(sample)); "
+            throw DeployFailure.refused("dirty", "\(changed.count) tracked file(s) were modified on the VM "
+                + "(\(Self.sample(changed))); "
                 + "commit them in the repository, or deploy with --force to discard them (their edits are saved "
                 + "as a patch first)")
         }
