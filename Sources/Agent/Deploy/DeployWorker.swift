@@ -15,6 +15,8 @@ final class DeployWorker {
     private var plan: DeployPlan
     private var snapshot: SnapshotInfo?
     private var repairs = 0
+    /// The data guard's verifier, made at its first use.
+    private var guardVerifier: DataVerifier?
     /// Tracked files with edits that `--force` discards (their patch is saved first).
     private var discarded: [String] = []
     private var phase: (name: String, started: Date)?
@@ -339,13 +341,16 @@ final class DeployWorker {
         }
     }
 
-    /// The data guard: what is damaged now against this deploy's snapshot, one line per file.
+    /// The data guard: what is damaged now against this deploy's snapshot, one line per file. It runs at every
+    /// health attempt, so the verifier (and its index of the manifest) is made once.
     private func guardData(_ depth: DataVerifier.Depth) -> [String] {
-        let store = SnapshotStore(dir: app.snapshots.dir)
-        guard let id = plan.snapshot, let manifest = store.manifest(id) else { return [] }
+        if guardVerifier == nil {
+            let store = SnapshotStore(dir: app.snapshots.dir)
+            guard let id = plan.snapshot, let manifest = store.manifest(id) else { return [] }
+            guardVerifier = DataVerifier(root: app.path, store: store, manifest: manifest, deploy: deploy)
+        }
         var hashed: Int64 = 0
-        let found = (try? DataVerifier(root: app.path, store: store, manifest: manifest, deploy: deploy)
-            .inspect(depth, hashed: &hashed)) ?? []
+        let found = (try? guardVerifier?.inspect(depth, hashed: &hashed)) ?? []
         return found.filter(\.repairable).map { $0.describe("after the restart") }
     }
 
