@@ -8,7 +8,7 @@ struct SandboxTool: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "shipkeep-sandbox",
         abstract: "Run a throwaway VM sandbox: a real sshd on loopback and a sample bot app that keeps writing.",
-        subcommands: [Run.self, VMTree.self, Reliability.self]
+        subcommands: [Run.self, VMTree.self, Reliability.self, VMReap.self]
     )
 }
 
@@ -23,6 +23,29 @@ struct VMTree: ParsableCommand {
         let started = Date()
         let tree = try DebianTree.prepare()
         print(String(format: "%@ (%.1f s)", tree, Date().timeIntervalSince(started)))
+    }
+}
+
+/// `shipkeep-sandbox vm-reap`: started by every systemd VM's owner; removes the VM when the owner dies without
+/// stopping it.
+struct VMReap: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "vm-reap",
+        abstract: "Wait for end of file on stdin (the owner died or is done), then remove the VM the owner left.",
+        shouldDisplay: false
+    )
+
+    @Option(name: .long, help: "The VM's subnet number (10.77.N.0/24).")
+    var subnet: Int
+
+    @Option(name: .long, help: "The pid the VM's claim names.")
+    var owner: Int32
+
+    func run() throws {
+        if SystemdVM.reap(subnet: subnet, owner: owner) {
+            let said = "shipkeep-sandbox: process \(owner) died with VM skvm\(subnet) running; removed it\n"
+            FileHandle.standardError.write(Data(said.utf8))
+        }
     }
 }
 

@@ -41,6 +41,13 @@ extension SystemdVM {
         }
     }
 
+    /// `shipkeep-sandbox vm-reap`: see ``VMReaper``.
+    ///
+    /// - Returns: Whether the owner had died with its VM running, which is now removed.
+    public static func reap(subnet: Int, owner: pid_t) -> Bool {
+        VMReaper.watch(subnet: subnet, owner: owner)
+    }
+
     /// Removes the VM of `subnet` and its claim.
     static func removeLeftovers(_ subnet: Int) {
         removeVM("skvm\(subnet)")

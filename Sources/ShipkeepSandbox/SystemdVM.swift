@@ -4,7 +4,9 @@ import Shared
 
 /// A VM with systemd as PID 1: systemd-nspawn booting the cached ``DebianTree`` in a network namespace of its own
 /// (sshd on port 22 at 10.77.N.2), with the sample bot as `bot.service` run by the non-root `deploy` user, whose
-/// forced-command key runs the static agent. Root only.
+/// forced-command key runs the static agent. The agent gets there as a user's would: the first boot runs
+/// `shipkeep install` with the deploy user's own login key (``accountKey``), which uploads it over SFTP to
+/// ``installedAgent``. Root only.
 ///
 /// The app's layout is a ``VMSandbox`` under `root` (origin, developer clone, work tree, agent.yml, state and
 /// snapshots), bound read-write into the VM at the same path: what must survive reboots and power cuts lives
@@ -13,8 +15,9 @@ import Shared
 ///
 /// Each VM gets cgroups of its own (`shipkeep-vm-NAME`: two containers started from one cgroup share it, and
 /// stopping a unit in one kills processes in the other), a claim file under `/run/shipkeep-vm` naming its owner,
-/// and `stop()` removes them with the veth and nspawn's propagate dir. A VM whose owner died (a killed test run)
-/// is cleaned up by the next `SystemdVM` created on the machine.
+/// and `stop()` removes them with the veth and nspawn's propagate dir. An owner that dies without `stop()` (a
+/// killed test run, a SIGKILLed `shipkeep-sandbox run --vm`) is noticed by its ``VMReaper`` at once, which removes
+/// the VM; failing that, the next `SystemdVM` created on the machine does.
 public final class SystemdVM: @unchecked Sendable {
     // @unchecked: the nspawn handle and the leader pid are only touched by the test or tool that owns the VM,
     // one call at a time.
@@ -39,8 +42,15 @@ public final class SystemdVM: @unchecked Sendable {
     public let hostAddress: String
     /// The account the deploy key logs in as.
     public var user: String { DebianTree.deployUser }
-    /// The static agent bound into the VM at `/usr/local/bin/shipkeep-agent`.
+    /// The static agent on the host, which `shipkeep install` uploads.
     public let agentBinary: String
+    /// Where `shipkeep install` put the agent inside the VM (under `root`, so it survives reboots and power cuts
+    /// as a VM's disk would); the deploy key's forced command runs it.
+    public var installedAgent: String { sandbox.agentBinary }
+    /// The deploy user's own login key (a shell, no forced command), as an admin has: `shipkeep install` uses it.
+    public let accountKey: String
+    /// What `shipkeep install` printed at the first boot (the authorized_keys line, the sudoers rule).
+    public private(set) var installOutput = ""
     /// The unit file the VM runs the bot with; rewrite it in place (it is bound into the VM) and `daemon-reload`.
     public let unitFile: String
     /// nspawn's console output, for diagnostics.
@@ -50,9 +60,9 @@ public final class SystemdVM: @unchecked Sendable {
     private let bootDir: String
     private var nspawn: BackgroundProcess?
     private var leader: pid_t = 0
+    private var reaper: VMReaper?
 
     static let claims = "/run/shipkeep-vm"
-    static let agentPath = "/usr/local/bin/shipkeep-agent"
 
     /// Words that run a command inside the VM as root: `nsenter -t LEADER -a --`. The leader changes at every
     /// boot, so take the prefix again after a reboot or power cut.
@@ -78,14 +88,23 @@ public final class SystemdVM: @unchecked Sendable {
         bootDir = root + "/vm-boot"
         consoleLog = bootDir + "/console.log"
         unitFile = bootDir + "/bot.service"
+        accountKey = bootDir + "/account_ed25519"
         do {
-            sandbox = try VMSandbox(root: root, agentBinary: Self.agentPath, listenAddress: address,
+            reaper = try VMReaper(subnet: subnet)
+            sandbox = try VMSandbox(root: root, agentBinary: root + "/vm/bin/shipkeep-agent", listenAddress: address,
                                     user: DebianTree.deployUser)
             try sandbox.writeAgentConfig(systemd: "{unit: bot.service, scope: \(scope.rawValue)}")
             try FileManager.default.createDirectory(atPath: bootDir, withIntermediateDirectories: true)
+            try FileManager.default.createDirectory(atPath: root + "/vm/bin", withIntermediateDirectories: true)
             try writeBootFiles(startLimit: startLimit)
+            let made = try runProcess(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "deploy's own key",
+                                       "-f", accountKey])
+            guard made.status == 0 else { throw SandboxError("ssh-keygen failed: \(made.stderr)") }
+            try authorize(publicKeyLine: try String(contentsOfFile: accountKey + ".pub", encoding: .utf8),
+                          forcedCommand: nil)
         } catch {
             Self.removeLeftovers(subnet)
+            reaper?.release()
             throw error
         }
     }
@@ -112,7 +131,6 @@ public final class SystemdVM: @unchecked Sendable {
             "--bind-ro=\(bootDir)/sshd.conf:/etc/ssh/sshd_config.d/sandbox.conf",
             "--bind-ro=\(bootDir)/host0.network:/etc/systemd/network/10-host0.network",
             "--bind-ro=\(unitFile):\(unitTarget)",
-            "--bind-ro=\(agentBinary):\(Self.agentPath)",
             "--bind-ro=\(bootDir)/gitconfig:/etc/gitconfig",
             "--bind-ro=\(bootDir)/hostname:/etc/hostname",
             "--bind=\(sandbox.root)",
@@ -124,6 +142,7 @@ public final class SystemdVM: @unchecked Sendable {
                                        outputPath: consoleLog)
         do {
             try awaitBoot(since: started, waitForBot: waitForBot)
+            try installAgent()
         } catch {
             halt(clean: false)
             throw error
@@ -136,7 +155,7 @@ public final class SystemdVM: @unchecked Sendable {
     /// - Throws: ``SandboxError`` when chown fails.
     public func giveAppToDeployUser() throws {
         let uid = DebianTree.deployUID
-        let owned = [sandbox.root + "/vm/srv", sandbox.root + "/vm/state"]
+        let owned = [sandbox.root + "/vm/srv", sandbox.root + "/vm/state", sandbox.root + "/vm/bin"]
         let result = try runProcess(["chown", "-R", "\(uid):\(uid)"] + owned)
         guard result.status == 0 else { throw SandboxError("chown failed: \(result.stderr)") }
     }
@@ -168,6 +187,8 @@ public final class SystemdVM: @unchecked Sendable {
     public func stop() {
         halt(clean: true)
         Self.removeLeftovers(subnet)
+        reaper?.release()
+        reaper = nil
     }
 
     /// Runs `argv` inside the VM as root, or as `user` (`runuser`; a user-scope `systemctl --user` finds its
@@ -202,6 +223,30 @@ public final class SystemdVM: @unchecked Sendable {
     public var controllerArguments: [String] { sandbox.controllerArguments }
 
     // MARK: - Boot
+
+    /// Installs the agent with `shipkeep install` over the deploy user's own key, as a user sets up a VM, unless
+    /// the VM has this very agent already (a reboot, a power cut: it lives on the persistent disk).
+    private func installAgent() throws {
+        let installed = installedAgent
+        if FileManager.default.fileExists(atPath: installed),
+           try runProcess(["cmp", "-s", agentBinary, installed]).status == 0 {
+            return
+        }
+        let started = Date()
+        let install = try runProcess([
+            try BuildProducts.path("shipkeep"), "install", "--host", address, "--port", "22", "--user", user,
+            "--identity", accountKey, "--known-hosts", sandbox.server.knownHostsPath, "--agent-binary", agentBinary,
+            "--remote-path", installed, "--remote-config", sandbox.agentConfigPath,
+        ], environment: ["SSH_AUTH_SOCK": "", "SHIPKEEP_SSH_CONFIG": "/dev/null", "NO_COLOR": "1",
+                         "SHIPKEEP_SSH_KEY": "", "SHIPKEEP_SSH_PASSPHRASE": "", "SHIPKEEP_APP": ""])
+        guard install.status == 0 else {
+            throw SandboxError("shipkeep install into \(name) failed (exit \(install.status)): \(install.stdout)"
+                + install.stderr)
+        }
+        installOutput = install.stdout
+        FileHandle.standardError.write(Data(String(format: "%@: shipkeep install took %.2f s\n", name,
+                                                   Date().timeIntervalSince(started)).utf8))
+    }
 
     private func writeBootFiles(startLimit: Bool) throws {
         let server = sandbox.server

@@ -102,7 +102,8 @@ import Testing
 
     @Test func theSudoersRuleAllowsExactlyTheRestartAndTheCheck() {
         #expect(SudoersRule.line(user: "deploy", units: ["bot.service"])
-            == "deploy ALL=(root) NOPASSWD: /usr/bin/systemctl restart bot.service, /usr/bin/systemctl is-active bot.service")
+            == "deploy ALL=(root) NOPASSWD: /usr/bin/systemctl restart bot.service, /usr/bin/systemctl is-active bot.service, "
+                + "/usr/bin/systemctl reset-failed bot.service")
     }
 
     @Test func defaultsApplyAndStateLivesUnderHomeNotTmp() throws {

@@ -388,7 +388,7 @@ final class DeployWorker {
             _ = services.run(hook, name: "hook", timeout: Double(app.hooks.timeout), what: "after_update")
         }
         let restored = repairAfterNewCode()
-        let restarted = services.restartAll()
+        let restarted = services.restartAll(resettingStartLimit: true)
         let health = restarted ?? HealthChecker(app: app, services: services).wait(since: Date())
         if let health {
             fail(detail: health)

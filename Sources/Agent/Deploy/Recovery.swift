@@ -54,7 +54,7 @@ struct Recovery {
                             ?? "data verification failed")
             }
             if reached.contains("restart") || reached.contains("rollback") || unitsMayRunIt {
-                let failure = services.restartAll()
+                let failure = services.restartAll(resettingStartLimit: true)
                 done.append(failure.map { "restart failed: \($0)" } ?? "services restarted")
             }
         } else {

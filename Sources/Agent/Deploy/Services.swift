@@ -17,22 +17,31 @@ struct Services {
 
     /// Restarts every service in order; the first failure stops the sequence.
     ///
+    /// - Parameter resettingStartLimit: Clear each systemd unit's failed state first (`systemctl reset-failed`):
+    ///   for the restart of a rollback or a recovery, which brings back code that ran, after new code that may
+    ///   have crashed the unit into systemd's start limit. A deploy's own restart keeps the limit: a unit that
+    ///   hit it before the deploy is reported as such.
     /// - Returns: nil on success, else a one-line reason.
-    func restartAll() -> String? {
+    func restartAll(resettingStartLimit: Bool = false) -> String? {
         for service in app.services {
-            if let failure = restart(service) { return failure }
+            if let failure = restart(service, resettingStartLimit: resettingStartLimit) { return failure }
         }
         return nil
     }
 
-    /// Restarts one service.
-    func restart(_ service: ServiceConfig) -> String? {
+    /// Restarts one service (see ``restartAll(resettingStartLimit:)``).
+    func restart(_ service: ServiceConfig, resettingStartLimit: Bool = false) -> String? {
         switch service {
         case .command(let name, let restart, _, let timeout):
             return run(restart, name: name, timeout: Double(timeout), what: "restart")
         case .systemd(let unit, let scope, let timeout):
             let systemd = Systemctl(unit: unit, scope: scope)
             let started = Date()
+            if resettingStartLimit {
+                // A failure here (no such unit, no sudoers line for it) is said by the restart that follows.
+                _ = run(systemd.resetFailed, name: unit, timeout: Double(timeout), what: "reset-failed", quiet: true,
+                        environment: systemd.environment)
+            }
             let failure = run(systemd.restart, name: unit, timeout: Double(timeout), what: "restart",
                               environment: systemd.environment)
             journals.since[unit] = started

@@ -25,6 +25,15 @@ struct Systemctl {
         }
     }
 
+    /// argv that clears the unit's failed state and its start-limit counter, so that the next restart is tried.
+    var resetFailed: [String] {
+        switch scope {
+        case .user: ["systemctl", "--user", "reset-failed", "--", unit]
+        case .system where uid == 0: ["systemctl", "reset-failed", "--", unit]
+        case .system: ["sudo", "-n", "systemctl", "reset-failed", unit]
+        }
+    }
+
     /// argv for the check: exit 0 while the unit is active.
     var isActive: [String] {
         scope == .user

@@ -1,5 +1,7 @@
 /// The sudoers rule that lets a deploy user who is not root restart its system units, and nothing else: the agent
-/// runs `sudo -n systemctl restart UNIT` (and `systemctl is-active UNIT`) with exactly these arguments.
+/// runs `sudo -n systemctl restart UNIT` (and `systemctl is-active UNIT`, and `systemctl reset-failed UNIT` before
+/// the restart of a rollback or a recovery, so that the old code starts even after the new code ran the unit into
+/// systemd's start limit) with exactly these arguments.
 /// `shipkeep install` prints it; the agent names it when sudo refuses.
 public enum SudoersRule {
     /// Where systemctl is on Debian and Ubuntu; sudoers matches commands by absolute path.
@@ -11,7 +13,9 @@ public enum SudoersRule {
     ///   - user: The deploy user the agent runs as.
     ///   - units: The system-scope units of its apps.
     public static func line(user: String, units: [String]) -> String {
-        let commands = units.flatMap { ["\(systemctl) restart \($0)", "\(systemctl) is-active \($0)"] }
+        let commands = units.flatMap { [
+            "\(systemctl) restart \($0)", "\(systemctl) is-active \($0)", "\(systemctl) reset-failed \($0)",
+        ] }
         return "\(user) ALL=(root) NOPASSWD: " + commands.joined(separator: ", ")
     }
 }

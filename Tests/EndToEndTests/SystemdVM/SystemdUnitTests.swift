@@ -67,27 +67,24 @@ struct SystemdUnitTests {
         }
     }
 
-    @Test("shipkeep install, as the deploy user, prints the exact sudoers rule for agent.yml's system units")
+    @Test("the VM's agent came from shipkeep install, which printed the exact sudoers rule for its system units")
     func installPrintsTheSudoersRule() throws {
         try withSystemdVM(scope: .system) { vm in
-            let key = vm.sandbox.root + "/admin_key"
-            let made = try runProcess(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "admin", "-f", key])
-            #expect(made.status == 0, "\(made.stderr)")
-            try vm.authorize(publicKeyLine: try String(contentsOfFile: key + ".pub", encoding: .utf8),
-                             forcedCommand: nil)
-            let install = try shipkeep([
-                "install", "--host", vm.address, "--port", "22", "--user", vm.user, "--identity", key,
-                "--known-hosts", vm.sandbox.server.knownHostsPath, "--agent-binary", vm.agentBinary,
-                "--remote-config", vm.sandbox.agentConfigPath,
-            ])
-            #expect(install.status == 0, "\(install.stdout)\(install.stderr)")
-            let lines = install.stdout.split(separator: "\n").map(String.init)
+            // The first boot ran `shipkeep install` with the deploy user's own key, as a user sets up a VM.
+            let lines = vm.installOutput.split(separator: "\n").map(String.init)
             #expect(lines.contains("deploy ALL=(root) NOPASSWD: /usr/bin/systemctl restart bot.service, "
-                + "/usr/bin/systemctl is-active bot.service"), "\(install.stdout)")
+                + "/usr/bin/systemctl is-active bot.service, /usr/bin/systemctl reset-failed bot.service"),
+                    "\(vm.installOutput)")
+            #expect(try runProcess(["cmp", vm.agentBinary, vm.installedAgent]).status == 0,
+                    "the forced command runs the uploaded agent")
+            #expect(try vm.exec(["test", "-e", "/usr/local/bin/shipkeep-agent"]).status != 0,
+                    "nothing else put an agent in the VM")
             // The VM runs exactly that rule (bound in as /etc/sudoers.d/shipkeep), and sudo accepts it.
             let rule = try vm.exec(["cat", "/etc/sudoers.d/shipkeep"]).stdout
             #expect(lines.contains(rule.trimmingCharacters(in: .newlines)))
             #expect(try vm.exec(["visudo", "-c", "-f", "/etc/sudoers.d/shipkeep"]).status == 0)
+            let status = try shipkeep(["status"] + vm.controllerArguments)
+            #expect(status.status == 0, "\(status.stdout)\(status.stderr)")
         }
     }
 
@@ -137,6 +134,9 @@ struct SystemdUnitTests {
             #expect(said.contains("hit systemd's start limit (start-limit-hit"), "\(said)")
             // Its own words, from its journal.
             #expect(said.contains("bot: cannot start"), "\(said)")
+            // The rollback cleared the limit the new code ran into (reset-failed), so the old bot runs again.
+            #expect(deploy.status == 1, "\(said)")
+            #expect(try vm.systemctl(["is-active", "bot.service"]).stdout.hasPrefix("active"), "\(said)")
         }
     }
 }
