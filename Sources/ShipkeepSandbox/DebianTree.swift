@@ -25,6 +25,8 @@ public enum DebianTree {
     /// Shell run by `mmdebstrap --customize-hook` with the tree as `$1`.
     static let customize = [
         "chroot \"$1\" useradd --create-home --uid 1000 --user-group --shell /bin/bash deploy",
+        // What `shipkeep install` tells the admin to do for system units: the deploy user reads their journal.
+        "chroot \"$1\" usermod -aG systemd-journal deploy",
         // Lingering: the deploy user's manager (and its enabled units) starts at boot, without a login.
         "mkdir -p \"$1/var/lib/systemd/linger\" && touch \"$1/var/lib/systemd/linger/deploy\"",
         "chroot \"$1\" systemctl enable systemd-networkd.service ssh.service",

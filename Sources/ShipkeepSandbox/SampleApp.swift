@@ -65,13 +65,14 @@ public enum SampleApp {
 
     /// The bot as a systemd unit running `bot.sh` of the work tree at `appPath`. A system unit runs it as `user`;
     /// a user unit runs as the manager's own user. Restarted 0.2 s after a crash, as bots usually are. With
-    /// `startLimit`, systemd's default start limit applies (5 starts in 10 s); without it there is none
+    /// `startLimit`, systemd's default burst applies (5 starts) over 5 minutes instead of the default 10 s, so that
+    /// a slow, loaded machine reaches the limit as surely as a fast one; without it there is none
     /// (`StartLimitIntervalSec=0`), for tests that restart it often.
     public static func unit(appPath: String, user: String?, startLimit: Bool = false) -> String {
         """
         [Unit]
         Description=sample trading bot (shipkeep sandbox)
-        \(startLimit ? "" : "StartLimitIntervalSec=0")
+        \(startLimit ? "StartLimitIntervalSec=300\nStartLimitBurst=5" : "StartLimitIntervalSec=0")
 
         [Service]
         Type=exec

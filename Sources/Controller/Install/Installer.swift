@@ -41,6 +41,8 @@ struct Installer {
                     the agent restarts system units through sudo: add this line to /etc/sudoers.d/shipkeep on the VM \
                     as root (visudo -f /etc/sudoers.d/shipkeep), or make them user units (scope: user):
                     \(sudoersLine)
+                    and, for their journal in the deploy's output, let the deploy user read the system journal (as \
+                    root): \(SudoersRule.journalCommand(user: sudoersLine.prefix { $0 != " " }))
                     """
             }
             return text

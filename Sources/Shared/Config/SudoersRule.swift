@@ -18,4 +18,10 @@ public enum SudoersRule {
         ] }
         return "\(user) ALL=(root) NOPASSWD: " + commands.joined(separator: ", ")
     }
+
+    /// The command that lets `user` read the system journal, where system units log: the agent streams a unit's
+    /// journal lines during the restart and the health checks, and without it sees none of them.
+    public static func journalCommand(user: some StringProtocol) -> String {
+        "usermod -aG systemd-journal \(user)"
+    }
 }

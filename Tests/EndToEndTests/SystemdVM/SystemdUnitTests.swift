@@ -55,6 +55,12 @@ struct SystemdUnitTests {
             let deploy = try shipkeep(["deploy", "--json"] + vm.controllerArguments)
             #expect(deploy.status == 0, "\(deploy.stderr)\n\(deploy.stdout.suffix(2000))")
             #expect(try vm.sandbox.liveCommit() == good)
+            // A system unit's journal, readable by the deploy user in the systemd-journal group.
+            let journal = jsonLines(deploy.stdout).filter {
+                $0["type"] as? String == "log" && $0["stream"] as? String == "journal"
+            }
+            #expect(journal.contains { ($0["line"] as? String ?? "").contains("Started bot.service") },
+                    "journal lines: \(journal)")
 
             try vm.sandbox.commit(Self.crashingBot, message: "v3 cannot start")
             let broken = try shipkeep(["deploy"] + vm.controllerArguments)
@@ -75,6 +81,7 @@ struct SystemdUnitTests {
             #expect(lines.contains("deploy ALL=(root) NOPASSWD: /usr/bin/systemctl restart bot.service, "
                 + "/usr/bin/systemctl is-active bot.service, /usr/bin/systemctl reset-failed bot.service"),
                     "\(vm.installOutput)")
+            #expect(vm.installOutput.contains("usermod -aG systemd-journal deploy"), "\(vm.installOutput)")
             #expect(try runProcess(["cmp", vm.agentBinary, vm.installedAgent]).status == 0,
                     "the forced command runs the uploaded agent")
             #expect(try vm.exec(["test", "-e", "/usr/local/bin/shipkeep-agent"]).status != 0,
@@ -109,7 +116,7 @@ struct SystemdUnitTests {
         try withSystemdVM(scope: .user, startLimit: true) { vm in
             try vm.sandbox.writeAgentConfig(healthTimeout: 4, systemd: "{unit: bot.service, scope: user}")
             try vm.sandbox.commit(["bot.sh": SampleApp.bot(version: "v2")], message: "v2")
-            // Started at boot, then four restarts: the deploy's is the sixth start within 10 s (the limit is 5).
+            // Started at boot, then four restarts: the deploy's is the sixth start within 5 minutes (the limit is 5).
             for _ in 0..<4 { _ = try vm.systemctl(["restart", "bot.service"]) }
             let deploy = try shipkeep(["deploy"] + vm.controllerArguments)
             let said = deploy.stdout + deploy.stderr
