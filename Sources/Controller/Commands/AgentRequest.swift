@@ -18,13 +18,20 @@ struct AgentRequest {
             let resolved = try options.resolve()
             targetName = resolved.display
             let command = try makeCommand(resolved)
-            let renderer = DeployRenderer(terminal: .detect(), target: resolved.display, verbose: options.verbose,
-                                          quiet: options.quiet)
+            let follow = { (deploy: String) in options.commandLine("attach", ["--deploy", deploy]) }
+            let terminal = Terminal.detect()
+            let renderer = DeployRenderer(terminal: terminal, target: resolved.display, verbose: options.verbose,
+                                          quiet: options.quiet, follow: follow)
             let connection = try AgentConnection(resolved, verbose: options.verbose)
             defer { connection.close() }
+            let notice = InterruptNotice(command: command, options: options, target: resolved.display, json: json,
+                                         terminal: terminal)
+            notice.arm(deploy: nil)
             let result = try connection.session.request(command) { message in
+                if case .started(let started) = message.event { notice.arm(deploy: started.deploy) }
                 if json { JSONLines.emit(message) } else { human(renderer, message) }
             }
+            Interrupts.onInterrupt(nil)
             let code = DeployExit.code(for: result)
             if json {
                 JSONLines.emit(.init(ok: result.ok, exitCode: code, target: resolved.display, error: result.error,
