@@ -68,7 +68,7 @@ struct LiveOutputTests {
     /// A controller signalled mid-deploy (Ctrl-C, a cancelled CI job) exits 130 or 143 and leaves its reader the
     /// deploy id and a command that, pasted as printed, follows the deploy to its end — naming the target as the
     /// user did: flags, or a shipkeep.yml name with its --config.
-    @Test(arguments: [(SIGINT, false, false), (SIGTERM, true, false), (SIGTERM, false, true)])
+    @Test(arguments: [(SIGINT, false, false), (SIGTERM, true, false), (SIGTERM, false, true), (SIGHUP, false, false)])
     func aSignalledControllerLeavesTheCommandThatFollowsTheDeploy(signal: Int32, projectFile: Bool,
                                                                    json: Bool) throws {
         try withSandbox(bot: true) { vm in
@@ -103,10 +103,10 @@ struct LiveOutputTests {
             } else {
                 let header = try #require(try deploy.waitForLine { $0.hasPrefix("deploy d-") }, "\(deploy.errorOutput)")
                 deployID = String(header.split(separator: " ")[1])
-                if projectFile {
-                    #expect(header.contains("`shipkeep attach prod --config \(vm.root)/project/shipkeep.yml --deploy"),
-                            "the hint names the target as given: \(header)")
-                }
+                let hint = try #require(try deploy.waitForLine { $0.contains("follows it") })
+                let given = projectFile ? "prod --config \(vm.root)/project/shipkeep.yml" : "--host \(vm.server.listenAddress)"
+                #expect(hint.contains("`shipkeep attach \(given) "), "the hint names the target as given: \(hint)")
+                #expect(hint.contains("--deploy \(deployID)` follows it"), "\(hint)")
             }
             let hookStarted = try gate.hookStarted()
             deploy.signal(signal)
@@ -124,7 +124,8 @@ struct LiveOutputTests {
                 printed = try #require(result["attach"] as? String, "\(last)")
                 #expect(deploy.errorOutput.contains("goes on on the VM"), "\(deploy.errorOutput)")
             } else {
-                #expect(last.hasPrefix("interrupted (\(signal == SIGINT ? "SIGINT" : "SIGTERM")): deploy \(deployID) "
+                let name = [SIGINT: "SIGINT", SIGTERM: "SIGTERM", SIGHUP: "SIGHUP"][signal] ?? "?"
+                #expect(last.hasPrefix("interrupted (\(name)): deploy \(deployID) "
                                        + "goes on on the VM"), "\(last)")
                 let quoted = last.split(separator: "`", omittingEmptySubsequences: false)
                 printed = String(try #require(quoted.count >= 3 ? quoted[1] : nil, "no `command` in \(last)"))

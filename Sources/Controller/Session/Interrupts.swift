@@ -34,6 +34,14 @@ enum Interrupts {
     /// The notice for a signal (given to it), or nil to print nothing.
     private static let notice = Mutex<(@Sendable (Int32) -> Notice)?>(nil)
 
+    /// What to undo before exiting, e.g. a partial download file; nil for nothing.
+    private static let cleanup = Mutex<(@Sendable () -> Void)?>(nil)
+
+    /// Sets what a signal undoes before anything is printed (nil: nothing), such as removing a partial file.
+    static func beforeExit(_ action: (@Sendable () -> Void)?) {
+        cleanup.withLock { $0 = action }
+    }
+
     /// The exit status for `signal`, as a shell reports a process it killed.
     static func exitCode(for signal: Int32) -> Int32 { 128 + signal }
 
@@ -81,6 +89,7 @@ enum Interrupts {
         var set = signalSet()
         var signal: Int32 = 0
         while sigwait(&set, &signal) != 0 {}
+        cleanup.withLock { $0?() }
         let make = notice.withLock { $0 }
         let said = make?(signal)
         LiveOutput.lastWords(stdout: said?.stdout, stderr: said?.stderr)
