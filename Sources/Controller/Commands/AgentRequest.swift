@@ -14,6 +14,7 @@ struct AgentRequest {
     func run(_ makeCommand: (ResolvedTarget) throws(ControllerError) -> Command,
              human: (DeployRenderer, EventMessage) -> Void = { $0.render($1) }) throws -> Never {
         var targetName = options.target ?? options.host ?? "?"
+        var started: String?
         do {
             let resolved = try options.resolve()
             targetName = resolved.display
@@ -28,7 +29,10 @@ struct AgentRequest {
                                          terminal: terminal)
             notice.arm(deploy: nil)
             let result = try connection.session.request(command) { message in
-                if case .started(let started) = message.event { notice.arm(deploy: started.deploy) }
+                if case .started(let event) = message.event {
+                    started = event.deploy
+                    notice.arm(deploy: event.deploy)
+                }
                 if json { JSONLines.emit(message) } else { human(renderer, message) }
             }
             Interrupts.onInterrupt(nil)
@@ -40,11 +44,20 @@ struct AgentRequest {
                 renderer.summary(result)
             }
             if !result.ok, let error = result.error { Terminal.error("shipkeep: \(error.message)") }
+            if result.error?.code == "locked" {
+                // The agent cannot know how the target was named here: the exact command comes from this side.
+                Terminal.error("shipkeep: follow the running deploy with `\(options.commandLine("attach"))`")
+            }
             connection.close()
             throw ExitCode(code)
         } catch let error as ControllerError {
             if let actions = GitHubActions.detect() { print(actions.error(error.message)) }
             Terminal.error("shipkeep: \(error.message)")
+            if let started {
+                // The link failed, not the deploy: it goes on on the VM.
+                Terminal.error("shipkeep: deploy \(started) goes on on the VM; follow it with "
+                    + "`\(options.commandLine("attach", ["--deploy", started]))`")
+            }
             if json {
                 JSONLines.emit(.init(ok: false, exitCode: error.exitCode, target: targetName,
                                      error: WireError(code: error.wireCode, message: error.message)))
