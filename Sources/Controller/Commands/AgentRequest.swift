@@ -51,16 +51,16 @@ struct AgentRequest {
             connection.close()
             throw ExitCode(code)
         } catch let error as ControllerError {
-            if let actions = GitHubActions.detect() { print(actions.error(error.message)) }
-            Terminal.error("shipkeep: \(error.message)")
-            if let started {
-                // The link failed, not the deploy: it goes on on the VM.
-                Terminal.error("shipkeep: deploy \(started) goes on on the VM; follow it with "
-                    + "`\(options.commandLine("attach", ["--deploy", started]))`")
-            }
+            // A failure after the deploy started is the link's, not the deploy's: it goes on on the VM.
+            let follow = started.map { options.commandLine("attach", ["--deploy", $0]) }
+            let message = error.message + (started.map { deploy in
+                "; deploy \(deploy) goes on on the VM: follow it with `\(follow ?? "")`"
+            } ?? "")
+            if let actions = GitHubActions.detect() { print(actions.error(message)) }
+            Terminal.error("shipkeep: \(message)")
             if json {
                 JSONLines.emit(.init(ok: false, exitCode: error.exitCode, target: targetName,
-                                     error: WireError(code: error.wireCode, message: error.message)))
+                                     error: WireError(code: error.wireCode, message: message), attach: follow))
             }
             throw ExitCode(error.exitCode)
         }
