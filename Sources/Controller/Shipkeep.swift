@@ -19,4 +19,12 @@ struct Shipkeep: ParsableCommand {
                       SnapshotsCommand.self, RestoreCommand.self, DownloadCommand.self, UnlockCommand.self,
                       InitCommand.self, InstallCommand.self]
     )
+
+    /// Before any command runs: stdout flushed line by line wherever it goes (``LiveOutput``), and SIGINT,
+    /// SIGTERM and SIGHUP taken by a thread of their own (``Interrupts``).
+    static func main() {
+        LiveOutput.start()
+        Interrupts.install()
+        main(nil)
+    }
 }

@@ -27,7 +27,7 @@ import Testing
         let tmp = try TemporaryDirectory()
         let app = try app(tmp, command: "echo x >> attempts; [ $(wc -l < attempts) -ge 4 ]", timeout: 30)
         let checker = HealthChecker(app: app, services: Services(app: app) { _, _, _ in })
-        #expect(checker.wait(since: Date()) == nil)
+        #expect(checker.wait() == nil)
         #expect(try String(contentsOfFile: tmp.path + "/attempts", encoding: .utf8).split(separator: "\n").count == 4)
     }
 
@@ -38,7 +38,7 @@ import Testing
         let tmp = try TemporaryDirectory()
         let app = try app(tmp, command: "echo x >> attempts; exit 1", timeout: 1)
         let checker = HealthChecker(app: app, services: Services(app: app) { _, _, _ in })
-        let failure = checker.wait(since: Date())
+        let failure = checker.wait()
         #expect(failure?.contains("health command") == true)
         let attempts = try String(contentsOfFile: tmp.path + "/attempts", encoding: .utf8).split(separator: "\n").count
         #expect(attempts >= 5 && attempts <= 12, "\(attempts) attempts in a 1 s health timeout")
@@ -50,12 +50,12 @@ import Testing
         let flaky = "echo x >> attempts; [ $(wc -l < attempts) -eq 2 ]"
         let tmp = try TemporaryDirectory()
         let settling = try app(tmp, command: flaky, timeout: 3, settle: 1)
-        let failure = HealthChecker(app: settling, services: Services(app: settling) { _, _, _ in }).wait(since: Date())
+        let failure = HealthChecker(app: settling, services: Services(app: settling) { _, _, _ in }).wait()
         #expect(failure?.contains("health command") == true, "\(String(describing: failure))")
 
         let other = try TemporaryDirectory()
         let eager = try app(other, command: flaky, timeout: 3)
-        #expect(HealthChecker(app: eager, services: Services(app: eager) { _, _, _ in }).wait(since: Date()) == nil)
+        #expect(HealthChecker(app: eager, services: Services(app: eager) { _, _, _ in }).wait() == nil)
     }
 
     /// A check that keeps passing is healthy once it has passed for the whole settle time, and not before.
@@ -63,7 +63,7 @@ import Testing
         let tmp = try TemporaryDirectory()
         let app = try app(tmp, command: "echo x >> attempts", timeout: 5, settle: 1)
         let started = Date()
-        #expect(HealthChecker(app: app, services: Services(app: app) { _, _, _ in }).wait(since: Date()) == nil)
+        #expect(HealthChecker(app: app, services: Services(app: app) { _, _, _ in }).wait() == nil)
         #expect(Date().timeIntervalSince(started) >= 1)
         let attempts = try String(contentsOfFile: tmp.path + "/attempts", encoding: .utf8).split(separator: "\n").count
         #expect(attempts >= 3, "checked \(attempts) times during the settle")

@@ -115,6 +115,7 @@ struct DeployEndToEndTests {
             let second = try shipkeep(["deploy"] + vm.controllerArguments)
             #expect(second.status == 4, "\(second.stderr)")
             #expect(second.stderr.contains("locked by deploy \(first.deploy)"), "\(second.stderr)")
+            #expect(second.stderr.contains("follow the running deploy with `shipkeep attach --host "), "\(second.stderr)")
             first.resume()
             #expect(try first.controller.wait() == 0)
             #expect(try vm.liveCommit() == target)

@@ -3,7 +3,7 @@ import Testing
 import ShipkeepSandbox
 
 /// `shipkeep init` writes files the tools accept: deploying with nothing but what it wrote works.
-@Suite(.serialized, .timeLimit(.minutes(3)))
+@Suite(.serialized, .timeLimit(.minutes(5)))
 struct InitTests {
     @Test func theWrittenFilesDeployTheSandboxApp() throws {
         try withSandbox(bot: true) { vm in
@@ -50,5 +50,26 @@ struct InitTests {
         #expect(result.status == 64, "\(result.stderr)")
         #expect(result.stderr.contains(message), "\(result.stderr)")
         #expect(try FileManager.default.contentsOfDirectory(atPath: dir).isEmpty)
+    }
+
+    /// The health lines agent.yml gets: settle and freshness by default, each tunable, both off with --no-health.
+    @Test(arguments: [
+        ([], ["settle: 3", "fresh: { path: out, within: 10 }"], [String]()),
+        (["--settle", "7", "--fresh", "out/signals.jsonl", "--fresh-within", "60"],
+         ["settle: 7", "fresh: { path: out/signals.jsonl, within: 60 }"], []),
+        (["--settle", "0"], ["fresh: { path: out, within: 10 }"], ["settle:"]),
+        (["--no-health"], [], ["settle:", "fresh:", "health:"]),
+    ])
+    func healthDefaultsAndTheirFlags(flags: [String], present: [String], absent: [String]) throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("shipkeep-init-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let result = try shipkeep(["init", "--output-dir", dir, "--host", "vm", "--app", "bots", "--path", "/srv/bots",
+                                   "--data", "out", "--restart", "./restart.sh", "--check", "./check.sh"] + flags)
+        #expect(result.status == 0, "\(result.stderr)")
+        #expect(result.stdout.contains("health: check ./check.sh"), "\(result.stdout)")
+        let yaml = try String(contentsOfFile: dir + "/agent.yml", encoding: .utf8)
+        for line in present { #expect(yaml.contains(line), "\(line) missing:\n\(yaml)") }
+        for line in absent { #expect(!yaml.contains(line), "\(line) written:\n\(yaml)") }
     }
 }

@@ -109,10 +109,10 @@ final class DeployWorker {
             if let failure = services.restartAll() { throw RollbackReason(failure) }
             end()
             begin("health")
-            let restarted = Date()
+            if let unchecked = HealthChecker.uncheckedWarning(app) { emit(.warning(unchecked)) }
             var checker = HealthChecker(app: app, services: services)
             checker.dataGuard = { [unowned self] depth in guardData(depth) }
-            let unhealthy = checker.wait(since: restarted)
+            let unhealthy = checker.wait()
             // What the units logged while they were checked: why one that crashed did.
             services.streamJournals()
             if let failure = unhealthy {
@@ -389,7 +389,7 @@ final class DeployWorker {
         }
         let restored = repairAfterNewCode()
         let restarted = services.restartAll(resettingStartLimit: true)
-        let health = restarted ?? HealthChecker(app: app, services: services).wait(since: Date())
+        let health = restarted ?? HealthChecker(app: app, services: services).wait()
         if let health {
             fail(detail: health)
             throw DeployFailure(outcome: "failed", code: "rollback_unhealthy",
@@ -452,13 +452,15 @@ final class DeployWorker {
 
     private func end(detail: String? = nil) {
         guard let current = phase else { return }
-        emit(.phase(.init(name: current.name, state: "completed", detail: detail)))
+        emit(.phase(.init(name: current.name, state: "completed", detail: detail,
+                          seconds: Date().timeIntervalSince(current.started))))
         phase = nil
     }
 
     private func fail(detail: String? = nil) {
         guard let current = phase else { return }
-        emit(.phase(.init(name: current.name, state: "failed", detail: detail)))
+        emit(.phase(.init(name: current.name, state: "failed", detail: detail,
+                          seconds: Date().timeIntervalSince(current.started))))
         phase = nil
     }
 

@@ -134,9 +134,11 @@ struct HealthChecker {
     /// attempt for that many seconds after they first did (a bot that writes once and then crashes is not
     /// healthy).
     ///
-    /// - Parameter since: when the restart finished; a fresh write must come after it.
+    /// Call it as soon as the restart finished: a fresh write (`health.fresh`) is one made after the call began.
+    ///
     /// - Returns: nil when healthy, else the failures of the last attempt.
-    func wait(since restart: Date) -> String? {
+    func wait() -> String? {
+        var fresh = app.health.fresh.map { FreshnessWatch($0, root: app.path) }
         let deadline = Date().addingTimeInterval(Double(app.health.timeout))
         let settle = Double(app.health.settle)
         var failures: [String] = []
@@ -145,7 +147,7 @@ struct HealthChecker {
         repeat {
             let damaged = dataGuard(.cheap)
             if !damaged.isEmpty { return Self.damageReport(damaged) }
-            failures = attempt(since: restart, remaining: max(1, deadline.timeIntervalSinceNow))
+            failures = attempt(fresh: &fresh, remaining: max(1, deadline.timeIntervalSinceNow))
             // A unit systemd gave up on stays down: waiting out the timeout would change nothing.
             if failures.contains(where: Systemctl.reportsStartLimit) { break }
             if failures.isEmpty {
@@ -178,29 +180,28 @@ struct HealthChecker {
     }
 
     /// One attempt: every service check, the health command and the freshness check; their failures.
-    private func attempt(since restart: Date, remaining: Double) -> [String] {
+    private func attempt(fresh: inout FreshnessWatch?, remaining: Double) -> [String] {
         var failures = services.checkAll(timeout: remaining)
         if let command = app.health.command,
            let failure = services.run(command, name: "health", timeout: remaining, what: "command", quiet: true) {
             failures.append(failure)
         }
-        if let fresh = app.health.fresh, let failure = freshness(fresh, since: restart) {
-            failures.append(failure)
-        }
+        if let failure = fresh?.failure() { failures.append(failure) }
         return failures
     }
 
-    private func freshness(_ check: FreshnessCheck, since restart: Date) -> String? {
-        let path = app.path + "/" + check.path
-        var newest: Date?
-        if let stats = DirectoryStats.measure(path) {
-            newest = stats.newestMtime
-        } else if let info = try? FileSystem.lstatIfExists(path) {
-            newest = Date(timeIntervalSince1970: Double(FileSystem.mtime(info)) / 1e9)
+    /// The warning a deploy gives once when nothing can tell a healthy app from a crashed one: no service
+    /// with a check (a systemd unit has one: is-active), no health command, no freshness check.
+    static func uncheckedWarning(_ app: AppConfig) -> Event.Warning? {
+        let checked = app.services.contains { service in
+            switch service {
+            case .command(_, _, let check, _): check != nil
+            case .systemd: true
+            }
         }
-        guard let newest, newest > restart, Date().timeIntervalSince(newest) <= Double(check.within) else {
-            return "nothing under \(check.path) was written since the restart (fresh within \(check.within)s)"
-        }
-        return nil
+        guard !checked, app.health.command == nil, app.health.fresh == nil else { return nil }
+        return Event.Warning(code: "no_health_check", message: "app \(app.name) has no health check: a new commit "
+            + "that crashes after its restart counts as deployed. Add a service check:, health.command or health.fresh "
+            + "(with health.settle) to agent.yml")
     }
 }

@@ -14,17 +14,28 @@ struct AgentRequest {
     func run(_ makeCommand: (ResolvedTarget) throws(ControllerError) -> Command,
              human: (DeployRenderer, EventMessage) -> Void = { $0.render($1) }) throws -> Never {
         var targetName = options.target ?? options.host ?? "?"
+        var started: String?
         do {
             let resolved = try options.resolve()
             targetName = resolved.display
             let command = try makeCommand(resolved)
-            let renderer = DeployRenderer(terminal: .detect(), target: resolved.display, verbose: options.verbose,
-                                          quiet: options.quiet)
+            let follow = { (deploy: String) in options.commandLine("attach", ["--deploy", deploy]) }
+            let terminal = Terminal.detect()
+            let renderer = DeployRenderer(terminal: terminal, target: resolved.display, verbose: options.verbose,
+                                          quiet: options.quiet, follow: follow)
             let connection = try AgentConnection(resolved, verbose: options.verbose)
             defer { connection.close() }
+            let notice = InterruptNotice(command: command, options: options, target: resolved.display, json: json,
+                                         terminal: terminal)
+            notice.arm(deploy: nil)
             let result = try connection.session.request(command) { message in
+                if case .started(let event) = message.event {
+                    started = event.deploy
+                    notice.arm(deploy: event.deploy)
+                }
                 if json { JSONLines.emit(message) } else { human(renderer, message) }
             }
+            Interrupts.onInterrupt(nil)
             let code = DeployExit.code(for: result)
             if json {
                 JSONLines.emit(.init(ok: result.ok, exitCode: code, target: resolved.display, error: result.error,
@@ -33,14 +44,23 @@ struct AgentRequest {
                 renderer.summary(result)
             }
             if !result.ok, let error = result.error { Terminal.error("shipkeep: \(error.message)") }
+            if result.error?.code == "locked" {
+                // The agent cannot know how the target was named here: the exact command comes from this side.
+                Terminal.error("shipkeep: follow the running deploy with `\(options.commandLine("attach"))`")
+            }
             connection.close()
             throw ExitCode(code)
         } catch let error as ControllerError {
-            if let actions = GitHubActions.detect() { print(actions.error(error.message)) }
-            Terminal.error("shipkeep: \(error.message)")
+            // A failure after the deploy started is the link's, not the deploy's: it goes on on the VM.
+            let follow = started.map { options.commandLine("attach", ["--deploy", $0]) }
+            let message = error.message + (started.map { deploy in
+                "; deploy \(deploy) goes on on the VM: follow it with `\(follow ?? "")`"
+            } ?? "")
+            if let actions = GitHubActions.detect() { print(actions.error(message)) }
+            Terminal.error("shipkeep: \(message)")
             if json {
                 JSONLines.emit(.init(ok: false, exitCode: error.exitCode, target: targetName,
-                                     error: WireError(code: error.wireCode, message: error.message)))
+                                     error: WireError(code: error.wireCode, message: message), attach: follow))
             }
             throw ExitCode(error.exitCode)
         }

@@ -17,7 +17,7 @@ struct InitCommand: ParsableCommand {
             Examples:
               shipkeep init --host vm1 --user bots --app bots --path /srv/bots \\
                 --data outputs --data logs --restart ./restart.sh \\
-                --check ./check.sh --fresh-within 10 \\
+                --check ./check.sh --settle 5 \\
                 --hook "pip install -r requirements.txt"
               shipkeep init --host 10.0.0.5 --app api --path /srv/api \\
                 --systemd api.service --fingerprint SHA256:…
@@ -95,9 +95,26 @@ struct InitCommand: ParsableCommand {
     var healthCommand: String?
 
     @Option(name: .customLong("fresh-within"), help: ArgumentHelp(
-        "Healthy only once the first data dir is written within this many seconds of the restart.",
+        "Healthy only while the --fresh path was written after the restart, at most this many seconds ago "
+            + "(default \(Self.defaultFreshWithin)).",
         valueName: "seconds"))
     var freshWithin: Int?
+
+    @Option(name: .long, help: ArgumentHelp(
+        "The path the freshness check watches, relative to --path (default: the first --data dir).",
+        valueName: "path"))
+    var fresh: String?
+
+    @Option(name: .long, help: ArgumentHelp(
+        "Seconds the checks must keep passing after they first pass, so that a bot that crashes a moment after "
+            + "starting is rolled back (default \(Self.defaultSettle); 0 for none).",
+        valueName: "seconds"))
+    var settle: Int?
+
+    @Flag(name: .customLong("no-health"), help: ArgumentHelp(
+        "Write neither health.settle nor the freshness check (only --check, --systemd and --health-command judge "
+            + "health)."))
+    var noHealth = false
 
     @Option(name: .customLong("output-dir"), help: ArgumentHelp("Where to write both files.", valueName: "dir"))
     var outputDir = "."
@@ -108,7 +125,14 @@ struct InitCommand: ParsableCommand {
     func validate() throws {
         if fingerprint != nil && knownHosts != nil { throw ValidationError("give --fingerprint or --known-hosts, not both") }
         if check != nil && restart == nil { throw ValidationError("--check goes with --restart") }
-        if freshWithin != nil && data.isEmpty { throw ValidationError("--fresh-within needs a --data dir to watch") }
+        if noHealth && (settle != nil || fresh != nil || freshWithin != nil) {
+            throw ValidationError("--no-health leaves out --settle, --fresh and --fresh-within; give one or the other")
+        }
+        if freshWithin != nil && data.isEmpty && fresh == nil {
+            throw ValidationError("--fresh-within needs a --data dir (or --fresh PATH) to watch")
+        }
+        if let settle, !(0...3600).contains(settle) { throw ValidationError("--settle must be 0 to 3600 seconds") }
+        if let freshWithin, freshWithin < 1 { throw ValidationError("--fresh-within must be 1 second or more") }
         for (flag, value) in [("--hook", hook), ("--restart", restart), ("--check", check),
                               ("--health-command", healthCommand)] where value.map(Self.words)?.isEmpty == true {
             throw ValidationError("\(flag) is empty; give the command to run")
@@ -128,7 +152,43 @@ struct InitCommand: ParsableCommand {
             app: .init(name: app, path: path, remote: remote, branch: branch, data: data, state: state, keep: keep,
                        hooks: hook.map { [Self.words($0)] } ?? [], restart: restart.map(Self.words),
                        check: check.map(Self.words), systemd: systemd, healthCommand: healthCommand.map(Self.words),
-                       freshWithin: freshWithin))
+                       fresh: freshPath.map { (path: $0, within: freshWithin ?? Self.defaultFreshWithin) },
+                       settle: settleSeconds(fresh: freshPath)))
+    }
+
+    /// Seconds of `health.settle` written unless told otherwise: long enough for a bot that dies on its first
+    /// trade or reconnect, short enough not to slow every deploy much.
+    static let defaultSettle = 3
+    /// Seconds of `health.fresh.within` written unless told otherwise.
+    static let defaultFreshWithin = 10
+
+    /// The path the freshness check watches: --fresh, else the first data dir; none with --no-health.
+    private var freshPath: String? {
+        noHealth ? nil : fresh ?? data.first
+    }
+
+    /// `health.settle`: --settle, else the default when something checks the app (a settle with nothing to
+    /// check only waits).
+    private func settleSeconds(fresh: String?) -> Int {
+        if noHealth { return 0 }
+        if let settle { return settle }
+        let checked = check != nil || !systemd.isEmpty || healthCommand != nil || fresh != nil
+        return checked ? Self.defaultSettle : 0
+    }
+
+    /// One line on how the written agent.yml judges health, so that no default goes unnoticed.
+    private func healthNote(_ app: StarterFiles.App) -> String {
+        var parts: [String] = []
+        if let check = app.check { parts.append("check \(check.joined(separator: " "))") }
+        if !app.systemd.isEmpty { parts.append("systemd is-active") }
+        if let command = app.healthCommand { parts.append("health command \(command.joined(separator: " "))") }
+        if let fresh = app.fresh { parts.append("\(fresh.path) written within \(fresh.within)s after the restart") }
+        guard !parts.isEmpty else {
+            return "health: nothing checks the app; a deploy whose bot crashes counts as deployed (add --check, "
+                + "--systemd or --health-command)"
+        }
+        let settle = app.settle > 0 ? ", kept passing for \(app.settle)s (health.settle)" : ""
+        return "health: \(parts.joined(separator: ", "))\(settle)"
     }
 
     private static func words(_ command: String) -> [String] {
@@ -152,6 +212,7 @@ struct InitCommand: ParsableCommand {
             }
             print("wrote \(file)")
         }
+        print(healthNote(files.app))
         print("""
             next: commit shipkeep.yml, then put the agent and agent.yml on the VM with
               shipkeep install \(target) --agent-yml \(agent)

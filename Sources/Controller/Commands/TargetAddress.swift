@@ -53,3 +53,17 @@ enum ShellQuote {
         "'" + argument.replacingOccurrences(of: "'", with: "'\\''") + "'"
     }
 }
+
+extension ShellQuote {
+    /// `word` as a shell reads it back unchanged, for a command printed to be pasted: as it is when it has
+    /// nothing a shell would interpret (`prod`, `--deploy`, `/home/me/shipkeep.yml`), else single-quoted.
+    static func word(_ word: String) -> String {
+        let plain = !word.isEmpty && !word.hasPrefix("~") && word.unicodeScalars.allSatisfy { scalar in
+            switch scalar.value {
+            case 0x30...0x39, 0x41...0x5A, 0x61...0x7A: true  // 0-9 A-Z a-z
+            default: "@%+=:,./_-".unicodeScalars.contains(scalar)
+            }
+        }
+        return plain ? word : quote(word)
+    }
+}

@@ -32,7 +32,10 @@ struct StarterFiles {
         var check: [String]?
         var systemd: [String] = []
         var healthCommand: [String]?
-        var freshWithin: Int?
+        /// `health.fresh`: the path (relative to `path`) and its seconds.
+        var fresh: (path: String, within: Int)?
+        /// `health.settle` in seconds; 0 writes none.
+        var settle = 0
     }
 
     var target: Target
@@ -86,11 +89,17 @@ struct StarterFiles {
             }
             lines += app.systemd.map { "      - systemd: \(Self.scalar($0))" }
         }
-        if app.healthCommand != nil || app.freshWithin != nil {
+        if app.healthCommand != nil || app.fresh != nil || app.settle > 0 {
             lines.append("    health:")
             if let command = app.healthCommand { lines.append("      command: \(Self.argv(command))") }
-            if let within = app.freshWithin, let first = app.data.first {
-                lines.append("      fresh: { path: \(Self.scalar(first)), within: \(within) }")
+            if let fresh = app.fresh {
+                lines.append("      fresh: { path: \(Self.scalar(fresh.path)), within: \(fresh.within) }"
+                    + "   # written after the restart, at most this many seconds ago")
+            }
+            if app.settle > 0 {
+                // health.timeout includes the settle time; the default (30) leaves room for a settle below 20.
+                if app.settle >= 20 { lines.append("      timeout: \(app.settle + 30)") }
+                lines.append("      settle: \(app.settle)   # the checks must keep passing this long")
             }
         }
         return lines.joined(separator: "\n") + "\n"

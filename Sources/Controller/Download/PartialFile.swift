@@ -148,27 +148,14 @@ final class PartialFile {
 }
 
 /// Removes the partial file when the download is interrupted (Ctrl-C, a cancelled CI job's SIGTERM), so
-/// an interrupted download leaves nothing behind either. The handler only calls `unlink` and `raise`, which
-/// are safe in a signal handler, on a path copied to C memory beforehand.
+/// an interrupted download leaves nothing behind either: done by ``Interrupts``' thread before it exits, so no
+/// signal handler runs. One download per process, so one path.
 private enum PartialFileCleanup {
-    // Written only on the main thread while no signal handler is armed for it (arm/disarm swap it); read by
-    // the handler. One download per process, so one path.
-    nonisolated(unsafe) private static var path: UnsafeMutablePointer<CChar>?
-
     static func arm(_ partial: String) {
-        path = strdup(partial)
-        for signal in [SIGINT, SIGTERM, SIGHUP] {
-            Glibc.signal(signal) { number in
-                if let path = PartialFileCleanup.path { unlink(path) }
-                Glibc.signal(number, SIG_DFL)
-                raise(number)
-            }
-        }
+        Interrupts.beforeExit { _ = unlink(partial) }
     }
 
     static func disarm() {
-        for signal in [SIGINT, SIGTERM, SIGHUP] { Glibc.signal(signal, SIG_DFL) }
-        free(path)
-        path = nil
+        Interrupts.beforeExit(nil)
     }
 }

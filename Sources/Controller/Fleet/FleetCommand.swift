@@ -50,6 +50,7 @@ struct FleetCommand {
             print("deploying to \(deploy.target.target ?? "the group"): \(planned.count) hosts, \(canaries)"
                 + "\(min(deploy.parallel, planned.count)) at a time")
         }
+        armInterruptNotice(json: json)
         let printLock = NSLock()
         let results = FleetDeploy(members: planned, parallel: deploy.parallel, canary: canary).run(onHost: { host in
             printLock.withLock {
@@ -69,5 +70,25 @@ struct FleetCommand {
             Terminal.error("shipkeep: \(host.target): \(host.error?.message ?? host.outcome)")
         }
         throw ExitCode(code)
+    }
+
+    /// A signal mid-rollout prints that the deploys already started go on, and the command that follows each.
+    private func armInterruptNotice(json: Bool) {
+        let follow = members.map { name in
+            var options = deploy.target
+            options.target = name
+            return options.commandLine("attach")
+        }
+        let message = "the deploys already started go on on their VMs; follow each with "
+            + follow.map { "`\(ControlCharacters.escaped($0))`" }.joined(separator: ", ")
+        let target = deploy.target.target
+        Interrupts.onInterrupt { signal in
+            let said = "interrupted (\(Interrupts.name(signal))): \(message)"
+            guard json else { return Interrupts.Notice(stdout: said) }
+            let result = JSONLines.Result(ok: false, exitCode: Interrupts.exitCode(for: signal), target: target,
+                                          error: WireError(code: "interrupted", message: said))
+            return Interrupts.Notice(stdout: String(decoding: WireCodec.encode(result), as: UTF8.self),
+                                     stderr: "shipkeep: \(said)")
+        }
     }
 }

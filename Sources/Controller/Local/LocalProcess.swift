@@ -50,7 +50,15 @@ enum LocalProcess {
         let environment = childEnvironment().map { strdup($0) } + [nil]
         defer { environment.forEach { free($0) } }
         var pid: pid_t = 0
-        let spawned = posix_spawnp(&pid, arguments[0], &actions, nil, argv, environment)
+        // The child starts with no signal blocked: shipkeep blocks SIGINT & co. for ``Interrupts``, and a mask is
+        // inherited, which would leave a `git push` deaf to Ctrl-C.
+        var attributes = posix_spawnattr_t()
+        posix_spawnattr_init(&attributes)
+        defer { posix_spawnattr_destroy(&attributes) }
+        var unblocked = Interrupts.unblocked
+        posix_spawnattr_setsigmask(&attributes, &unblocked)
+        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK))
+        let spawned = posix_spawnp(&pid, arguments[0], &actions, &attributes, argv, environment)
         if captureOutput { close(fds[1]) }
         guard spawned == 0 else {
             if captureOutput { close(fds[0]) }

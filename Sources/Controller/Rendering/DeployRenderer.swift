@@ -13,6 +13,7 @@ final class DeployRenderer {
     private var phaseStarted: [String: Date] = [:]
     private let actions: GitHubActions?
     private let write: (String) -> Void
+    private let follow: (String) -> String
     /// Each finished phase with its duration, for summaries.
     private(set) var phases: [(name: String, state: String, seconds: Double)] = []
     private var progressShown = false
@@ -21,12 +22,15 @@ final class DeployRenderer {
     /// - Parameters:
     ///   - quiet: Only warnings, errors and the closing summary.
     ///   - actions: The GitHub Actions context (detected from the environment by default).
-    ///   - write: Where each finished line goes (stdout by default).
+    ///   - write: Where each finished line goes (stdout, flushed, by default).
+    ///   - follow: The command that follows a deploy, given its id, as the user can paste it.
     init(terminal: Terminal, target: String, verbose: Bool, quiet: Bool = false,
-         actions: GitHubActions? = GitHubActions.detect(), write: @escaping (String) -> Void = { print($0) }) {
+         actions: GitHubActions? = GitHubActions.detect(), write: @escaping (String) -> Void = LiveOutput.line,
+         follow: @escaping (String) -> String = { "shipkeep attach --deploy \($0)" }) {
         self.terminal = terminal
         self.actions = actions
         self.write = write
+        self.follow = follow
         self.target = target
         self.verbose = verbose && !quiet
         self.quiet = quiet
@@ -44,7 +48,7 @@ final class DeployRenderer {
             let (deploy, app) = (inert(started.deploy), inert(started.app))
             line("deploy \(deploy) of \(app) on \(target)")
             line(terminal.dim("  the deploy runs on the VM: interrupting this command does not stop it; "
-                + "`shipkeep attach \(target) --app \(app) --deploy \(deploy)` follows it"))
+                + "`\(inert(follow(started.deploy)))` follows it"))
         case .phase(let phase):
             switch phase.state {
             case "started":
@@ -53,7 +57,8 @@ final class DeployRenderer {
                 if verbose { line("  → \(inert(phase.name))") }
             default:
                 bars[phase.name] = nil
-                let seconds = phaseStarted[phase.name].map { Date().timeIntervalSince($0) } ?? 0
+                // The agent's own measure, when it sent one: a replay (`attach`) gets the phases' real durations.
+                let seconds = phase.seconds ?? phaseStarted[phase.name].map { Date().timeIntervalSince($0) } ?? 0
                 phases.append((phase.name, phase.state, seconds))
                 let mark = phase.state == "completed" ? terminal.paint("✓", .ok) : terminal.paint("✗", .critical)
                 let name = inert(phase.name).padding(toLength: 9, withPad: " ", startingAt: 0)
@@ -71,7 +76,7 @@ final class DeployRenderer {
             if terminal.interactive {
                 guard now.timeIntervalSince(lastProgress) > 0.1 else { return }
                 lastProgress = now
-                FileHandle.standardOutput.write(Data(("\r\u{1B}[2K" + bar.line(now: now)).utf8))
+                LiveOutput.write("\r\u{1B}[2K" + bar.line(now: now))
                 progressShown = true
             } else {
                 // In a log (CI), a plain line now and then shows a long phase is moving without flooding it.
@@ -118,7 +123,7 @@ final class DeployRenderer {
 
     private func line(_ text: String) {
         if progressShown {
-            FileHandle.standardOutput.write(Data("\r\u{1B}[2K".utf8))
+            LiveOutput.write("\r\u{1B}[2K")
             progressShown = false
         }
         write(text)

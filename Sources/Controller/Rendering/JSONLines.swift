@@ -22,6 +22,8 @@ enum JSONLines {
         var install: Installer.Outcome?
         var download: SnapshotDownload.Outcome?
         var hosts: [FleetDeploy.HostResult]?
+        /// The command that follows a deploy still running on the VM (an interrupted controller's last line).
+        var attach: String?
     }
 
     /// Writes the closing `result` line.
@@ -41,6 +43,6 @@ enum JSONLines {
     }
 
     private static func write(_ bytes: [UInt8]) {
-        FileHandle.standardOutput.write(Data(bytes + [UInt8(ascii: "\n")]))
+        LiveOutput.write(bytes + [UInt8(ascii: "\n")])
     }
 }

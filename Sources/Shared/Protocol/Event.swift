@@ -54,11 +54,15 @@ public enum Event: Equatable, Sendable {
         public var state: String
         /// Optional detail, e.g. the resolved commit or why the phase failed.
         public var detail: String?
+        /// How long the phase took, in seconds, on the state that ends it (`completed`, `failed`): measured by the
+        /// worker and kept in the journal, so a replay shows the real durations.
+        public var seconds: Double?
         /// Creates the event.
-        public init(name: String, state: String, detail: String? = nil) {
+        public init(name: String, state: String, detail: String? = nil, seconds: Double? = nil) {
             self.name = name
             self.state = state
             self.detail = detail
+            self.seconds = seconds
         }
     }
 

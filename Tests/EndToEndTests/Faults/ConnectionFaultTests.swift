@@ -78,6 +78,8 @@ struct ConnectionFaultTests {
             let stderr = paused.controller.errorOutput
             #expect(status == 3, "\(stderr)")
             #expect(stderr.split(separator: "\n").count == 1, "one line: \(stderr)")
+            #expect(stderr.contains("deploy \(paused.deploy) goes on on the VM: follow it with `shipkeep attach --host "),
+                    "the line says how to follow the deploy: \(stderr)")
             try vm.server.start(port: port)
             paused.resume()
 
