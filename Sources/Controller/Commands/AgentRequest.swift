@@ -14,6 +14,7 @@ struct AgentRequest {
     func run(_ makeCommand: (ResolvedTarget) throws(ControllerError) -> Command,
              human: (DeployRenderer, EventMessage) -> Void = { $0.render($1) }) throws -> Never {
         var targetName = options.target ?? options.host ?? "?"
+        let actions = GitHubActions.detect()
         do {
             let resolved = try options.resolve()
             targetName = resolved.display
@@ -32,12 +33,17 @@ struct AgentRequest {
             } else {
                 renderer.summary(result)
             }
-            if !result.ok, let error = result.error { Terminal.error("shipkeep: \(error.message)") }
+            actions?.record(result, exitCode: code, target: resolved.display, phases: renderer.phases)
+            // In GitHub Actions the renderer's `::error::` annotation already said it.
+            if !result.ok, let error = result.error, json || actions == nil {
+                Terminal.error("shipkeep: \(error.message)")
+            }
             connection.close()
             throw ExitCode(code)
         } catch let error as ControllerError {
-            if let actions = GitHubActions.detect() { print(actions.error(error.message)) }
-            Terminal.error("shipkeep: \(error.message)")
+            let failure = Event.Result(ok: false, error: WireError(code: error.wireCode, message: error.message))
+            actions?.record(failure, exitCode: error.exitCode, target: targetName, phases: [])
+            FailureLine.print(error.message, json: json, actions: actions)
             if json {
                 JSONLines.emit(.init(ok: false, exitCode: error.exitCode, target: targetName,
                                      error: WireError(code: error.wireCode, message: error.message)))
@@ -48,13 +54,15 @@ struct AgentRequest {
 
     /// The app from `--app`/`SHIPKEEP_APP`, required by every command that changes something.
     static func requireApp(_ target: ResolvedTarget) throws(ControllerError) -> String {
+        let names = SettingNames()
         guard let app = target.app, !app.isEmpty else {
-            throw ControllerError(.usage, "name the app: --app NAME or SHIPKEEP_APP (as in the agent's agent.yml)")
+            throw ControllerError(.usage, "name the app: \(names.name(.app))"
+                + (names.inAction ? ", or app: in shipkeep.yml" : "") + " (as in the agent's agent.yml)")
         }
         // agent.yml accepts no other names, so any other is refused here, before connecting.
         guard AppConfig.isValidName(app) else {
             throw ControllerError(.usage, "the app name cannot be in any agent.yml: name one that uses letters, digits, "
-                + "'.', '_' and '-' and starts with a letter or digit (--app, SHIPKEEP_APP or app: in shipkeep.yml)")
+                + "'.', '_' and '-' and starts with a letter or digit (\(names.name(.app)), or app: in shipkeep.yml)")
         }
         return app
     }
