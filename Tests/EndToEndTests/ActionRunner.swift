@@ -86,7 +86,8 @@ struct ActionRunner {
             for file in [files.output, files.summary, files.env] {
                 _ = FileManager.default.createFile(atPath: file, contents: nil)
             }
-            var env = ["PATH": ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin", "HOME": scratch + "/home",
+            var env = ["PATH": ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin",
+                       "HOME": scratch + "/home",
                        "GITHUB_ACTIONS": "true", "CI": "true", "RUNNER_OS": "Linux", "RUNNER_TEMP": scratch + "/temp",
                        "GITHUB_ACTION_PATH": Self.actionPath, "GITHUB_WORKSPACE": workspace, "GITHUB_SHA": sha,
                        "GITHUB_OUTPUT": files.output, "GITHUB_STEP_SUMMARY": files.summary, "GITHUB_ENV": files.env]
@@ -132,7 +133,8 @@ struct ActionRunner {
     /// A `GITHUB_OUTPUT` or `GITHUB_ENV` file: `name=value` lines and `name<<DELIMITER` blocks.
     static func commandFile(_ path: String) throws -> [String: String] {
         var values: [String: String] = [:]
-        var lines = try String(contentsOfFile: path, encoding: .utf8).split(separator: "\n", omittingEmptySubsequences: false)[...]
+        var lines = try String(contentsOfFile: path, encoding: .utf8)
+            .split(separator: "\n", omittingEmptySubsequences: false)[...]
         while let line = lines.popFirst() {
             if let marker = line.range(of: "<<"), !line[..<marker.lowerBound].contains("=") {
                 let delimiter = line[marker.upperBound...]

@@ -65,7 +65,8 @@ struct ActionStepsTests {
             let tar = try runProcess(["tar", "-xzf", archive, "-C", extracted])
             #expect(tar.status == 0, "\(tar.stderr)")
             // The snapshot's data dirs (its manifest.json and info.json are its own bookkeeping).
-            let inSnapshot = try files(under: snapshotDir).filter { path in vm.dataDirs.contains { path.hasPrefix($0 + "/") } }
+            let inSnapshot = try files(under: snapshotDir)
+                .filter { path in vm.dataDirs.contains { path.hasPrefix($0 + "/") } }
             #expect(!inSnapshot.isEmpty && inSnapshot.contains("paper_trading_outputs/signals.jsonl"))
             #expect(try files(under: extracted) == inSnapshot)
             for file in inSnapshot {
@@ -149,7 +150,8 @@ struct ActionStepsTests {
         let enumerator = FileManager.default.enumerator(atPath: root)
         while let path = enumerator?.nextObject() as? String {
             var isDirectory: ObjCBool = false
-            if FileManager.default.fileExists(atPath: root + "/" + path, isDirectory: &isDirectory), !isDirectory.boolValue {
+            if FileManager.default.fileExists(atPath: root + "/" + path, isDirectory: &isDirectory),
+               !isDirectory.boolValue {
                 found.insert(path)
             }
         }

@@ -30,7 +30,8 @@ struct TargetOptions: ParsableArguments {
     var user: String?
 
     @Option(name: .long, help: ArgumentHelp(
-        "A private key file. Its passphrase, if any, comes from SHIPKEEP_SSH_PASSPHRASE. [env: SHIPKEEP_IDENTITY]",
+        "A private key file (its passphrase, if any, from SHIPKEEP_SSH_PASSPHRASE); skipped, as ssh does, when it does "
+            + "not exist and another key does (SHIPKEEP_SSH_KEY, ssh-agent). [env: SHIPKEEP_IDENTITY]",
         valueName: "file"))
     var identity: String?
 
@@ -191,7 +192,8 @@ struct TargetOptions: ParsableArguments {
         let existing = (candidates + ["/etc/ssh/ssh_known_hosts"]).filter { FileManager.default.fileExists(atPath: $0) }
         guard !existing.isEmpty else {
             throw ControllerError(.hostKey, "no known_hosts file to verify \(hostName)'s host key: " + (names.inAction
-                ? "set \(names.either(.knownHosts, .fingerprint)) (known_hosts lines, or SHA256:… as ssh-keygen -lf prints it)"
+                ? "set \(names.either(.knownHosts, .fingerprint)) (known_hosts lines, or SHA256:… as "
+                    + "ssh-keygen -lf prints it)"
                 : "pass --known-hosts FILE or \(pinFlag) SHA256:…"))
         }
         return existing
@@ -291,7 +293,8 @@ struct TargetOptions: ParsableArguments {
             return "SHIPKEEP_SSH_KEY does not hold a private key (it looks like a PuTTY .ppk key): convert it with "
                 + "`puttygen KEY.ppk -O private-openssh -o KEY`, then \(fix)"
         case .notAKey:
-            return "SHIPKEEP_SSH_KEY does not hold a private key (there is no -----BEGIN … PRIVATE KEY----- line): \(fix)"
+            return "SHIPKEEP_SSH_KEY does not hold a private key (there is no -----BEGIN … PRIVATE KEY----- line): "
+                + fix
         }
     }
 
