@@ -82,6 +82,23 @@ struct ActionStepsTests {
         }
     }
 
+    @Test func aDownloadThatFailsFailsTheStepAfterTheDeploy() throws {
+        try withSandbox(bot: true) { vm in
+            var action = try runner(vm)
+            action.sha = try vm.commit(["bot.sh": SampleApp.bot(version: "v2")], message: "v2")
+            try "not a directory".write(toFile: action.workspace + "/backup", atomically: true, encoding: .utf8)
+            action.inputs["download"] = "backup/bots.tar.gz"
+            let run = try action.run()
+            #expect(run.status == 1, "\(run.log)")
+            #expect(try vm.liveCommit() == action.sha)
+            #expect(run.outputs["outcome"] == "succeeded" && run.outputs["download-path"] == "", "\(run.outputs)")
+            #expect(run.summary.contains("### shipkeep: deployed ✅"), "\(run.summary)")
+            #expect(run.summary.contains("### shipkeep: download failed ❌"))
+            #expect(run.log.split(separator: "\n").filter { $0.contains("backup/bots.tar.gz") }.count == 1,
+                    "one error line: \(run.log)")
+        }
+    }
+
     @Test func anUnreachableVMGetsOneErrorASummaryAndAnOutcome() throws {
         try withSandbox { vm in
             let action = try runner(vm)
