@@ -82,7 +82,9 @@ let package = Package(
         .testTarget(name: "ControllerTests", dependencies: ["Controller", "Shared", "ShipkeepSandbox", "SnapshotArchive"]),
         .testTarget(name: "AgentTests", dependencies: ["Agent", "Shared", "ShipkeepSandbox"]),
         .testTarget(name: "SnapshotArchiveTests", dependencies: ["SnapshotArchive", "ShipkeepSandbox"]),
-        .testTarget(name: "EndToEndTests", dependencies: ["Shared", "ShipkeepSandbox"]),
+        // Yams: the GitHub Action tests read action.yml to run its steps as GitHub would.
+        .testTarget(name: "EndToEndTests", dependencies: ["Shared", "ShipkeepSandbox",
+                                                          .product(name: "Yams", package: "Yams")]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -5,9 +5,44 @@
 # needed.
 # `install-deps.sh bench` adds what `make bench` compares with or measures through: rsync, GNU time, pgrep, and
 # Python's venv (for the ansible-core it installs under .build/).
+# `install-deps.sh runtime` installs only what a built `shipkeep` needs to run (libssh2), and
+# `install-deps.sh controller` only what building it needs: the GitHub Action uses these, never the test packages.
 set -euo pipefail
 
+# Installs the packages named, with apt-get (through sudo when not root).
+install() {
+  [ $# -eq 0 ] && return 0
+  echo "shipkeep: installing $*" >&2
+  if [ "$(id -u)" -eq 0 ]; then
+    sudo=()
+  elif command -v sudo >/dev/null; then
+    sudo=(sudo)
+  else
+    echo "shipkeep: need root to install $*; run: apt-get install -y $*" >&2
+    exit 1
+  fi
+  export DEBIAN_FRONTEND=noninteractive
+  "${sudo[@]}" apt-get update -qq
+  # libssh2's runtime package is libssh2-1t64 from Ubuntu 24.04 and Debian 13 on, libssh2-1 before.
+  local packages=("${@/#libssh2-runtime/$(apt-cache show libssh2-1t64 >/dev/null 2>&1 && echo libssh2-1t64 || echo libssh2-1)}")
+  "${sudo[@]}" apt-get install -y -qq "${packages[@]}" >/dev/null
+}
+
 missing=()
+case "${1:-}" in
+  runtime)
+    /sbin/ldconfig -p | grep -q 'libssh2\.so\.1 ' || missing+=(libssh2-runtime)
+    install "${missing[@]}"
+    exit 0
+    ;;
+  controller)
+    pkg-config --exists libssh2 2>/dev/null || missing+=(libssh2-1-dev)
+    pkg-config --exists zlib 2>/dev/null || missing+=(zlib1g-dev)
+    command -v pkg-config >/dev/null || missing+=(pkg-config)
+    install "${missing[@]}"
+    exit 0
+    ;;
+esac
 pkg-config --exists libssh2 2>/dev/null || missing+=(libssh2-1-dev)
 pkg-config --exists zlib 2>/dev/null || missing+=(zlib1g-dev)
 # The agent links libsqlite3.a (see Sources/CSQLite/module.modulemap), which libsqlite3-dev ships with sqlite3.pc.
@@ -33,18 +68,4 @@ if [ "${1:-}" = bench ]; then
   python3 -c 'import ensurepip, venv' 2>/dev/null || missing+=(python3-venv)
 fi
 
-if [ ${#missing[@]} -eq 0 ]; then
-  exit 0
-fi
-echo "shipkeep: installing ${missing[*]}" >&2
-if [ "$(id -u)" -eq 0 ]; then
-  sudo=()
-elif command -v sudo >/dev/null; then
-  sudo=(sudo)
-else
-  echo "shipkeep: need root to install ${missing[*]}; run: apt-get install -y ${missing[*]}" >&2
-  exit 1
-fi
-export DEBIAN_FRONTEND=noninteractive
-"${sudo[@]}" apt-get update -qq
-"${sudo[@]}" apt-get install -y -qq "${missing[@]}" >/dev/null
+install "${missing[@]}"

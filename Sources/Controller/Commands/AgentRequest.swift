@@ -15,6 +15,7 @@ struct AgentRequest {
              human: (DeployRenderer, EventMessage) -> Void = { $0.render($1) }) throws -> Never {
         var targetName = options.target ?? options.host ?? "?"
         var started: String?
+        let actions = GitHubActions.detect()
         do {
             let resolved = try options.resolve()
             targetName = resolved.display
@@ -43,7 +44,11 @@ struct AgentRequest {
             } else {
                 renderer.summary(result)
             }
-            if !result.ok, let error = result.error { Terminal.error("shipkeep: \(error.message)") }
+            actions?.record(result, exitCode: code, target: resolved.display, phases: renderer.phases)
+            // In GitHub Actions the renderer's `::error::` annotation already said it.
+            if !result.ok, let error = result.error, json || actions == nil {
+                Terminal.error("shipkeep: \(error.message)")
+            }
             if result.error?.code == "locked" {
                 // The agent cannot know how the target was named here: the exact command comes from this side.
                 Terminal.error("shipkeep: follow the running deploy with `\(options.commandLine("attach"))`")
@@ -56,8 +61,9 @@ struct AgentRequest {
             let message = error.message + (started.map { deploy in
                 "; deploy \(deploy) goes on on the VM: follow it with `\(follow ?? "")`"
             } ?? "")
-            if let actions = GitHubActions.detect() { print(actions.error(message)) }
-            Terminal.error("shipkeep: \(message)")
+            let failure = Event.Result(ok: false, error: WireError(code: error.wireCode, message: message))
+            actions?.record(failure, exitCode: error.exitCode, target: targetName, phases: [])
+            FailureLine.print(message, json: json, actions: actions)
             if json {
                 JSONLines.emit(.init(ok: false, exitCode: error.exitCode, target: targetName,
                                      error: WireError(code: error.wireCode, message: message), attach: follow))
@@ -68,13 +74,15 @@ struct AgentRequest {
 
     /// The app from `--app`/`SHIPKEEP_APP`, required by every command that changes something.
     static func requireApp(_ target: ResolvedTarget) throws(ControllerError) -> String {
+        let names = SettingNames()
         guard let app = target.app, !app.isEmpty else {
-            throw ControllerError(.usage, "name the app: --app NAME or SHIPKEEP_APP (as in the agent's agent.yml)")
+            throw ControllerError(.usage, "name the app: \(names.name(.app))"
+                + (names.inAction ? ", or app: in shipkeep.yml" : "") + " (as in the agent's agent.yml)")
         }
         // agent.yml accepts no other names, so any other is refused here, before connecting.
         guard AppConfig.isValidName(app) else {
             throw ControllerError(.usage, "the app name cannot be in any agent.yml: name one that uses letters, digits, "
-                + "'.', '_' and '-' and starts with a letter or digit (--app, SHIPKEEP_APP or app: in shipkeep.yml)")
+                + "'.', '_' and '-' and starts with a letter or digit (\(names.name(.app)), or app: in shipkeep.yml)")
         }
         return app
     }

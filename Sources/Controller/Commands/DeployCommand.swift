@@ -71,7 +71,8 @@ struct DeployCommand: ParsableCommand {
         if canary < 0 { throw ValidationError("--canary must be 0 or more, got \(canary)") }
         if commit != nil && ref != nil { throw ValidationError("give --commit or --ref, not both") }
         if let commit, !(4...64).contains(commit.count) || !commit.allSatisfy(\.isHexDigit) {
-            throw ValidationError("--commit must be a commit id (4 to 64 hex digits), got \"\(commit)\"")
+            throw ValidationError("\(SettingNames().name(.commit)) must be a commit id (4 to 64 hex digits), got "
+                + "\"\(commit)\"")
         }
         if let ref, ref.hasPrefix("-") || ref.isEmpty { throw ValidationError("--ref must be a branch or tag name") }
         if push && (commit != nil || ref != nil) {
@@ -127,7 +128,9 @@ struct DeployCommand: ParsableCommand {
         if let waitLock { return waitLock }
         guard let text = ProcessInfo.processInfo.environment["SHIPKEEP_WAIT_LOCK"], !text.isEmpty else { return 0 }
         guard let value = Int(text), (0...86_400).contains(value) else {
-            throw ValidationError("SHIPKEEP_WAIT_LOCK=\(text) is not a number of seconds from 0 to 86400")
+            let names = SettingNames()
+            throw ValidationError((names.inAction ? "\(names.name(.waitLock)) (\(text))" : "SHIPKEEP_WAIT_LOCK=\(text)")
+                + " is not a number of seconds from 0 to 86400")
         }
         return value
     }

@@ -79,7 +79,7 @@ extension TargetOptions {
             user: address.user ?? ssh.user ?? localUser,
             hostKeyPolicy: policy,
             credentials: try credentials(env, project: project, identityFiles: ssh.identityFiles + targetIdentityFiles,
-                                        identitiesOnly: ssh.identitiesOnly)
+                                        identitiesOnly: ssh.identitiesOnly, notes: false)
         )
     }
 }

@@ -30,7 +30,8 @@ struct TargetOptions: ParsableArguments {
     var user: String?
 
     @Option(name: .long, help: ArgumentHelp(
-        "A private key file. Its passphrase, if any, comes from SHIPKEEP_SSH_PASSPHRASE. [env: SHIPKEEP_IDENTITY]",
+        "A private key file (its passphrase, if any, from SHIPKEEP_SSH_PASSPHRASE); skipped, as ssh does, when it does "
+            + "not exist and another key does (SHIPKEEP_SSH_KEY, ssh-agent). [env: SHIPKEEP_IDENTITY]",
         valueName: "file"))
     var identity: String?
 
@@ -103,12 +104,13 @@ struct TargetOptions: ParsableArguments {
     /// - Throws: ``ControllerError`` with kind `.usage` naming the missing or invalid setting.
     func resolve(environment: [String: String]) throws(ControllerError) -> ResolvedTarget {
         let env = environment.filter { !$0.value.isEmpty }  // an empty variable counts as unset
+        let names = SettingNames(environment: env)
         let project = try projectTarget(env)
         var parsed = TargetAddress()
         if let target, project == nil { parsed = try TargetAddress.parse(target) }
         if let host = host ?? env["SHIPKEEP_HOST"] ?? project?.host { parsed.host = host }
         guard let alias = parsed.host, !alias.isEmpty else {
-            throw ControllerError(.usage, "no VM named: give a TARGET, --host or SHIPKEEP_HOST")
+            throw ControllerError(.usage, "no VM named: give \(names.either(.target, .host))")
         }
         let localUser = env["USER"] ?? NSUserName()
         let sshConfigFile = sshConfig ?? env["SHIPKEEP_SSH_CONFIG"] ?? NSHomeDirectory() + "/.ssh/config"
@@ -116,7 +118,10 @@ struct TargetOptions: ParsableArguments {
         let hostName = ssh.hostName ?? alias
         var envPort: Int?
         if let text = env["SHIPKEEP_PORT"] {
-            guard let value = Int(text) else { throw ControllerError(.usage, "SHIPKEEP_PORT=\(text) is not a port number") }
+            guard let value = Int(text) else {
+                throw ControllerError(.usage, names.inAction ? "\(names.name(.port)) (\(text)) is not a port number"
+                    : "SHIPKEEP_PORT=\(text) is not a port number")
+            }
             envPort = value
         }
         let portValue = port ?? parsed.port ?? envPort ?? project?.port ?? ssh.port ?? 22
@@ -137,9 +142,10 @@ struct TargetOptions: ParsableArguments {
         )
         let policy: HostKeyPolicy
         if let pinned = fingerprint ?? env["SHIPKEEP_FINGERPRINT"] ?? project?.fingerprint {
-            policy = try Self.pin(pinned, flag: "--fingerprint")
+            policy = try Self.pin(pinned, flag: names.inAction ? names.name(.fingerprint) : "--fingerprint")
         } else {
-            policy = .knownHosts(paths: try Self.knownHostsFiles(explicit: explicitKnownHosts, ssh: ssh, for: hostName))
+            policy = .knownHosts(paths: try Self.knownHostsFiles(explicit: explicitKnownHosts, ssh: ssh, for: hostName,
+                                                                 names: names))
         }
         let credentials = try credentials(env, project: project, identityFiles: ssh.identityFiles,
                                           identitiesOnly: ssh.identitiesOnly)
@@ -176,7 +182,8 @@ struct TargetOptions: ParsableArguments {
         explicit: String?,
         ssh: SSHConfig.Resolved,
         for hostName: String,
-        pinFlag: String = "--fingerprint"
+        pinFlag: String = "--fingerprint",
+        names: SettingNames = SettingNames(environment: [:])
     ) throws(ControllerError) -> [String] {
         if let explicit { return [explicit] }
         let candidates = ssh.userKnownHostsFiles.isEmpty
@@ -184,20 +191,29 @@ struct TargetOptions: ParsableArguments {
             : ssh.userKnownHostsFiles
         let existing = (candidates + ["/etc/ssh/ssh_known_hosts"]).filter { FileManager.default.fileExists(atPath: $0) }
         guard !existing.isEmpty else {
-            throw ControllerError(.hostKey, "no known_hosts file to verify \(hostName)'s host key: "
-                + "pass --known-hosts FILE or \(pinFlag) SHA256:…")
+            throw ControllerError(.hostKey, "no known_hosts file to verify \(hostName)'s host key: " + (names.inAction
+                ? "set \(names.either(.knownHosts, .fingerprint)) (known_hosts lines, or SHA256:… as "
+                    + "ssh-keygen -lf prints it)"
+                : "pass --known-hosts FILE or \(pinFlag) SHA256:…"))
         }
         return existing
     }
 
-    /// The credentials to try, in order: SHIPKEEP_SSH_KEY, the identity file, ssh-agent, then `identityFiles`
+    /// The credentials to try, in order: ssh-agent, SHIPKEEP_SSH_KEY, the identity file, then `identityFiles`
     /// (from ssh config) that exist; OpenSSH's default key files only when there is nothing else.
+    ///
+    /// A named identity file that does not exist is skipped when there is another key to try, as ssh skips a
+    /// missing IdentityFile (a shipkeep.yml written for laptops names `~/.ssh/…`, which a CI runner lacks while
+    /// the key comes in SHIPKEEP_SSH_KEY); `--verbose` says so. With nothing else to try it is an error.
+    /// - Parameter notes: Whether `--verbose` notes are printed (the jump host's resolution repeats the target's).
     func credentials(
         _ env: [String: String],
         project: ProjectConfig.Target?,
         identityFiles: [String],
-        identitiesOnly: Bool = false
+        identitiesOnly: Bool = false,
+        notes: Bool = true
     ) throws(ControllerError) -> [SSHCredential] {
+        let names = SettingNames(environment: env)
         let passphrase = env["SHIPKEEP_SSH_PASSPHRASE"]
         var credentials: [SSHCredential] = []
         var files: [String] = []
@@ -207,18 +223,34 @@ struct TargetOptions: ParsableArguments {
         if let socket = env["SSH_AUTH_SOCK"], !socket.isEmpty, !identitiesOnly {
             credentials.append(.agent(socketPath: socket))
         }
-        if let text = env["SHIPKEEP_SSH_KEY"], !text.isEmpty {
-            credentials.append(.keyText(text, passphrase: passphrase))
-        }
-        if let file = identity ?? env["SHIPKEEP_IDENTITY"] ?? project?.identity {
-            let path = Self.expand(file)
-            guard FileManager.default.isReadableFile(atPath: path) else {
-                throw ControllerError(.usage, "cannot read the identity file \(path)")
+        // Blanks alone count as unset, as an empty variable does.
+        if let text = env["SHIPKEEP_SSH_KEY"], case let key = PastedKey(text), !key.text.isEmpty {
+            if let problem = key.problem {
+                throw ControllerError(.authentication, Self.message(for: problem, names: names))
             }
-            files.append(path)
-            credentials.append(.keyFile(path: path, passphrase: passphrase))
+            credentials.append(.keyText(key.text, passphrase: passphrase))
         }
-        for file in identityFiles where FileManager.default.isReadableFile(atPath: file) && !files.contains(file) {
+        let configured = identityFiles.filter { FileManager.default.isReadableFile(atPath: $0) }
+        if let (file, source) = identitySetting(env, project: project) {
+            let path = Self.expand(file)
+            if FileManager.default.isReadableFile(atPath: path) {
+                files.append(path)
+                credentials.append(.keyFile(path: path, passphrase: passphrase))
+            } else {
+                let others = credentials.map(\.label) + configured.filter { $0 != path }.map { "key file \($0)" }
+                guard !FileManager.default.fileExists(atPath: path), !others.isEmpty else {
+                    let problem = FileManager.default.fileExists(atPath: path) ? "cannot be read" : "does not exist"
+                    throw ControllerError(.usage, "the identity file \(path) (\(source)) \(problem): fix the path, "
+                        + "or give the key as \(names.name(.sshKey))"
+                        + (names.inAction ? " (the deploy key's private key, from a secret)" : " or through ssh-agent"))
+                }
+                if verbose && notes {
+                    Terminal.error("shipkeep: the identity file \(path) (\(source)) does not exist; skipped, as ssh "
+                        + "skips a missing IdentityFile; trying \(others.joined(separator: ", "))")
+                }
+            }
+        }
+        for file in configured where !files.contains(file) {
             files.append(file)
             credentials.append(.keyFile(path: file, passphrase: passphrase))
         }
@@ -231,10 +263,39 @@ struct TargetOptions: ParsableArguments {
             }
         }
         guard !credentials.isEmpty else {
-            throw ControllerError(.authentication, "no SSH key to log in with: pass --identity FILE, set "
-                + "SHIPKEEP_SSH_KEY, or run an ssh-agent")
+            throw ControllerError(.authentication, names.inAction
+                ? "no SSH key to log in with: \(names.name(.sshKey)) is empty; pass the deploy key's private key "
+                    + "from a secret (is the secret defined for this repository and event?)"
+                : "no SSH key to log in with: pass --identity FILE, set SHIPKEEP_SSH_KEY, or run an ssh-agent")
         }
         return credentials
+    }
+
+    /// The identity file asked for, and where it was asked for.
+    private func identitySetting(_ env: [String: String], project: ProjectConfig.Target?) -> (String, String)? {
+        if let identity { return (identity, "--identity") }
+        if let file = env["SHIPKEEP_IDENTITY"] { return (file, "SHIPKEEP_IDENTITY") }
+        if let file = project?.identity { return (file, "identity: in shipkeep.yml") }
+        return nil
+    }
+
+    /// The one line for a SHIPKEEP_SSH_KEY that holds no private key.
+    static func message(for problem: PastedKey.Problem, names: SettingNames) -> String {
+        let fix = names.inAction
+            ? "put the private key (the whole file, -----BEGIN … PRIVATE KEY----- to -----END …) in the secret "
+                + "passed as \(names.name(.sshKey))"
+            : "set it to the private key file's text (-----BEGIN … PRIVATE KEY----- to -----END …)"
+        switch problem {
+        case .publicKey(let type):
+            return "SHIPKEEP_SSH_KEY does not hold a private key (it looks like a public key): it starts as a .pub "
+                + "file does (\(type)); \(fix)"
+        case .puttyKey:
+            return "SHIPKEEP_SSH_KEY does not hold a private key (it looks like a PuTTY .ppk key): convert it with "
+                + "`puttygen KEY.ppk -O private-openssh -o KEY`, then \(fix)"
+        case .notAKey:
+            return "SHIPKEEP_SSH_KEY does not hold a private key (there is no -----BEGIN … PRIVATE KEY----- line): "
+                + fix
+        }
     }
 
     /// The `shipkeep.yml` target named by TARGET, if there is a project file and it names one.

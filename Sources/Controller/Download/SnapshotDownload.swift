@@ -65,6 +65,9 @@ struct SnapshotDownload {
                 finish(ok: false, code: DeployExit.code(for: result), target: resolved.display, error: result.error)
             }
             let outcome = try verify(file, received, app: app)
+            GitHubActions.detect()?.writeDownloadSummary(target: resolved.display, snapshot: outcome.snapshot,
+                                                         files: outcome.files, bytes: outcome.bytes,
+                                                         file: outcome.file, error: nil)
             if json {
                 JSONLines.emit(.init(ok: true, exitCode: DeployExit.ok, target: resolved.display, download: outcome))
             } else {
@@ -146,11 +149,13 @@ struct SnapshotDownload {
                        compressedBytes: compressed, file: output)
     }
 
-    /// Reports a failure (one line on stderr, the `--json` result, a GitHub Actions annotation) and exits.
+    /// Reports a failure (one line: on stderr, or as a GitHub Actions annotation and job summary; the `--json`
+    /// result) and exits.
     private func finish(ok: Bool, code: Int32, target: String, error: WireError?) -> Never {
         if let error {
-            if let actions = GitHubActions.detect() { print(actions.error(error.message)) }
-            Terminal.error("shipkeep: \(error.message)")
+            GitHubActions.detect()?.writeDownloadSummary(target: target, snapshot: snapshot, files: nil, bytes: nil,
+                                                         file: nil, error: error.message)
+            FailureLine.print(error.message, json: json)
         }
         if json { JSONLines.emit(.init(ok: ok, exitCode: code, target: target, error: error)) }
         Shipkeep.exit(withError: ExitCode(code))

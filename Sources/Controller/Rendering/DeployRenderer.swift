@@ -93,15 +93,15 @@ final class DeployRenderer {
         }
     }
 
-    /// The closing summary of a finished deploy (and, in GitHub Actions, its annotation and job summary).
+    /// The closing summary of a finished deploy. In GitHub Actions a failure's message is its `::error::`
+    /// annotation, shown once: the summary line then leaves it out, and nothing repeats it on stderr.
     func summary(_ result: Event.Result) {
-        if let actions {
-            if !result.ok, let error = result.error { line(actions.error(error.message)) }
-            if result.deploy != nil { actions.writeSummary(target: target, result: result, phases: phases) }
-        }
+        if let actions, !result.ok, let error = result.error { line(actions.error(error.message)) }
         let inert = ControlCharacters.escaped
         guard let deploy = result.deploy else {
-            if let error = result.error { line(terminal.paint("failed: ", .critical) + inert(error.message)) }
+            if actions == nil, let error = result.error {
+                line(terminal.paint("failed: ", .critical) + inert(error.message))
+            }
             return
         }
         let live = deploy.liveCommit.map { inert(String($0.prefix(12))) } ?? "?"
@@ -116,8 +116,9 @@ final class DeployRenderer {
             line(terminal.paint("deployed", .ok) + " \(previous) → \(live) in \(time)\(snapshot)\(repairs)")
         } else {
             let what = inert(deploy.outcome.replacingOccurrences(of: "_", with: " "))
+            let message = actions == nil ? ": \(inert(result.error?.message ?? ""))" : ""
             line(terminal.paint(what, deploy.outcome == "rolled_back" || deploy.outcome == "refused" ? .warning : .critical)
-                + ": \(inert(result.error?.message ?? "")) — live commit \(live) (\(time)\(snapshot)\(repairs))")
+                + "\(message) — live commit \(live) (\(time)\(snapshot)\(repairs))")
         }
     }
 

@@ -182,7 +182,9 @@ struct SSHAuthenticator {
         case LIBSSH2_ERROR_AUTHENTICATION_FAILED, LIBSSH2_ERROR_PUBLICKEY_UNVERIFIED:
             return key.isRSA && !session.supportsRSASHA2
                 ? "not accepted by the server; \(Self.rsaAdvice)" : "not accepted by the server"
-        case LIBSSH2_ERROR_FILE, LIBSSH2_ERROR_KEYFILE_AUTH_FAILED, LIBSSH2_ERROR_METHOD_NOT_SUPPORTED:
+        // A key in memory that libssh2 cannot parse (a stray character in it) comes back as a protocol error.
+        case LIBSSH2_ERROR_PROTO where { if case .keyText = credential { true } else { false } }(),
+            LIBSSH2_ERROR_FILE, LIBSSH2_ERROR_KEYFILE_AUTH_FAILED, LIBSSH2_ERROR_METHOD_NOT_SUPPORTED:
             switch key.encryption {
             case .encrypted where passphrase == nil:
                 return "is passphrase-protected and no passphrase was given"
