@@ -17,6 +17,6 @@ struct Shipkeep: ParsableCommand {
         version: "shipkeep \(WireProtocol.toolVersion) (protocol v\(WireProtocol.version))",
         subcommands: [StatusCommand.self, DeployCommand.self, RollbackCommand.self, AttachCommand.self,
                       SnapshotsCommand.self, RestoreCommand.self, DownloadCommand.self, UnlockCommand.self,
-                      InitCommand.self, InstallCommand.self]
+                      InitCommand.self, InstallCommand.self, EnvCommand.self, HistoryCommand.self]
     )
 }

@@ -17,11 +17,19 @@ enum ChildEnvironment {
         environment.filter { inherited.contains($0.key) }
     }
 
-    /// What an app's worker, hooks and services get on top of ``base(from:)``: `LANG` from agent.yml.
-    ///
-    /// The app's env file (secrets given to hooks and services) is merged here, after `LANG`, once agent.yml
-    /// can name one.
+    /// What an app's worker and the agent's own tools (git, systemctl) get on top of ``base(from:)``: `LANG`
+    /// from agent.yml.
     static func app(_ app: AppConfig) -> [String: String] {
         ["LANG": app.locale]
+    }
+
+    /// What an app's hooks and command services (restart, check and health commands) get: ``app(_:)`` and,
+    /// on top, the app's secrets from its env file (see ``EnvFile``). Git and systemctl never get them; a
+    /// systemd unit reads the file itself (`EnvironmentFile=`).
+    ///
+    /// - Throws: ``EnvFile/Problem`` when the env file is unsafe or unreadable: a service must not start
+    ///   without the secrets it was given.
+    static func service(_ app: AppConfig) throws(EnvFile.Problem) -> [String: String] {
+        self.app(app).merging(try EnvFile(app: app).environment()) { $1 }
     }
 }
