@@ -6,7 +6,7 @@ import Glibc
 
 /// An app's history on the VM: `STATE/history.jsonl`, one ``HistoryRecord`` a line, appended by whatever acts on
 /// the app (a deploy's worker at its end, a restore, a recovery, a restart, `env`). Bounded: once the file
-/// passes ``pruneAbove`` bytes the newest ``kept`` lines are kept.
+/// passes `pruneAbove` bytes the newest `kept` lines are kept.
 ///
 /// Appends take an `flock` on the file itself; pruning replaces it by rename while holding it, and an appender
 /// that got the lock on a file since replaced opens the new one and tries again, so no record is lost to a
@@ -14,15 +14,21 @@ import Glibc
 struct HistoryLog {
     /// The history file.
     let path: String
-
     /// Lines kept by a prune.
-    static let kept = 1000
-    /// The size past which an append prunes (about twice ``kept`` typical lines).
-    static let pruneAbove = 512 * 1024
+    let kept: Int
+    /// The size in bytes past which an append prunes.
+    let pruneAbove: Int
+
+    /// Lines kept by default: the most `shipkeep history -n` shows.
+    static let defaultKept = 1000
+    /// About twice ``defaultKept`` typical lines.
+    static let defaultPruneAbove = 512 * 1024
 
     /// The history of the app whose state dir is `state`.
-    init(state: StateDirectory) {
+    init(state: StateDirectory, kept: Int = defaultKept, pruneAbove: Int = defaultPruneAbove) {
         path = state.path + "/history.jsonl"
+        self.kept = kept
+        self.pruneAbove = pruneAbove
     }
 
     /// Appends `record` (fsynced). Failures are reported as the return value, never thrown: history is a record
@@ -44,7 +50,7 @@ struct HistoryLog {
                 }
                 let written = line.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
                 guard written == line.count, fsync(fd) == 0 else { throw FileSystemError("write", path) }
-                if opened.st_size + off_t(line.count) > Self.pruneAbove { prune() }
+                if opened.st_size + off_t(line.count) > pruneAbove { prune() }
                 return nil
             }
         } catch let error as FileSystemError {
@@ -62,12 +68,12 @@ struct HistoryLog {
         }
     }
 
-    /// Keeps the newest ``kept`` lines. The caller holds the file's lock.
+    /// Keeps the newest `kept` lines. The caller holds the file's lock.
     private func prune() {
         guard let bytes = FileSystem.read(path) else { return }
         let lines = bytes.split(separator: UInt8(ascii: "\n"))
-        guard lines.count > Self.kept else { return }
-        let keep = lines.suffix(Self.kept).flatMap { Array($0) + [UInt8(ascii: "\n")] }
+        guard lines.count > kept else { return }
+        let keep = lines.suffix(kept).flatMap { Array($0) + [UInt8(ascii: "\n")] }
         try? FileSystem.writeAtomically(keep, to: path, mode: 0o600)
     }
 }

@@ -107,6 +107,10 @@ struct EnvCommand: ParsableCommand {
                 if count <= 0 { break }
                 bytes.append(contentsOf: buffer[0..<count])
             }
+            // Nothing at all is a forgotten pipe, not an empty secret (which "\n" still sets).
+            guard !bytes.isEmpty else {
+                throw ValidationError("no value on stdin for \(key): pipe it in, or use --from-env VAR")
+            }
             if bytes.last == UInt8(ascii: "\n") { bytes.removeLast() }
             if bytes.last == UInt8(ascii: "\r") { bytes.removeLast() }
             guard let text = String(validating: bytes, as: UTF8.self) else {

@@ -51,8 +51,7 @@ enum HistoryTable {
 
     static func lines(_ record: HistoryRecord) -> [String] {
         let inert = ControlCharacters.escaped
-        let time = record.time.formatted(.iso8601.year().month().day().dateSeparator(.dash).time(includingFractionalSeconds: false)
-            .timeSeparator(.colon))
+        let time = record.time.formatted(.iso8601)
         let short = { (commit: String?) in commit.map { inert(String($0.prefix(12))) } ?? "?" }
         let what = record.before != nil || record.after != nil
             ? "\(short(record.before)) → \(short(record.after))"
