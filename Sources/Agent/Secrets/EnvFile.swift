@@ -15,11 +15,14 @@ struct EnvFile {
     let path: String
     /// The app's work tree, which the file must not lie in.
     let workTree: String
+    /// The writers' lock, in the state dir (the env file's own dir may be one the agent only writes files in).
+    let lockPath: String
 
     /// The env file of `app`.
     init(app: AppConfig) {
         path = app.secretsFile
         workTree = app.path
+        lockPath = app.state + "/env.lock"
     }
 
     /// The biggest env file read.
@@ -73,14 +76,13 @@ struct EnvFile {
         chmod(path, 0o600)
     }
 
-    /// Takes the env file's own lock (`flock` on `FILE.lock`), so two writers never lose each other's change.
+    /// Takes the env file's lock (`flock` on `STATE/env.lock`), so two writers never lose each other's change.
     /// Held until the returned descriptor is closed.
     ///
     /// - Throws: ``Problem``.
     func lock() throws(Problem) -> Int32 {
-        let lockPath = path + ".lock"
         do {
-            try FileSystem.makeDirectories((path as NSString).deletingLastPathComponent)
+            try FileSystem.makeDirectories((lockPath as NSString).deletingLastPathComponent)
             let fd = try FileSystem.open(lockPath, O_RDWR | O_CREAT | O_NOFOLLOW, 0o600)
             while flock(fd, LOCK_EX) != 0 {
                 guard errno == EINTR else {

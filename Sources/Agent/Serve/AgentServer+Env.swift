@@ -55,11 +55,18 @@ extension AgentServer {
             reply.emit(.result(.failure("env_file", "\(error)")))
             return
         }
-        let change = value != nil ? "set \(key)" : existed ? "unset \(key)" : "unset \(key) (it was not set)"
+        guard value != nil || existed else {
+            reply.emit(.log(.init(stream: "stdout", line: "\(key) is not set in \(file.path); nothing changed",
+                                  source: "env")))
+            reply.emit(.env(Event.EnvKeys(app: app.name, file: file.path, keys: keys)))
+            reply.emit(.result(.success))
+            return
+        }
+        let change = "\(request.action.rawValue) \(key)"
         HistoryLog(state: StateDirectory(path: app.state)).append(HistoryRecord(
-            time: Date(), action: .env, who: controller, outcome: "succeeded", detail: "env " + change))
+            time: Date(), action: .env, who: controller, outcome: "succeeded", detail: change))
         let when = request.restart == true ? "restarting the services now" : "it takes effect at the next restart "
-            + "(a deploy, or `shipkeep env … set \(key) --restart`)"
+            + "(a deploy, or `shipkeep env … \(change) --restart`)"
         reply.emit(.log(.init(stream: "stdout", line: "\(change) in \(file.path); \(when)", source: "env")))
         reply.emit(.env(Event.EnvKeys(app: app.name, file: file.path, keys: keys)))
         if request.restart == true {
