@@ -108,4 +108,35 @@ struct EnvEndToEndTests {
             #expect(try vm.liveCommit() == live, "nothing changed")
         }
     }
+
+    @Test("the GitHub Action's Sync secrets step sets the secrets its env input names, from its environment")
+    func theActionSyncsNamedSecrets() throws {
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent()
+        let action = try String(contentsOf: root.appendingPathComponent("action.yml"), encoding: .utf8)
+        let lines = action.components(separatedBy: "\n")
+        let step = try #require(lines.firstIndex { $0.contains("- name: Sync secrets") })
+        let run = try #require(lines[step...].firstIndex { $0.contains("run: |") })
+        let script = lines[(run + 1)...].prefix { $0.hasPrefix("        ") }.map { String($0.dropFirst(8)) }
+            .joined(separator: "\n")
+        try withSandbox { vm in
+            let environment = [
+                "SHIPKEEP_BIN": try BuildProducts.path("shipkeep"), "SSH_AUTH_SOCK": "", "NO_COLOR": "1",
+                "SHIPKEEP_SSH_CONFIG": "/dev/null", "SHIPKEEP_HOST": vm.server.listenAddress,
+                "SHIPKEEP_PORT": String(vm.server.port), "SHIPKEEP_USER": vm.server.user, "SHIPKEEP_APP": vm.appName,
+                "SHIPKEEP_IDENTITY": vm.server.userKeyPath, "SHIPKEEP_KNOWN_HOSTS": vm.server.knownHostsPath,
+                "SHIPKEEP_SSH_KEY": "", "SHIPKEEP_FINGERPRINT": "", "SHIPKEEP_SSH_PASSPHRASE": "", "SHIPKEEP_CONFIG": "",
+                "INPUT_TARGET": "", "INPUT_KNOWN_HOSTS": "", "INPUT_CONFIG": vm.root + "/none.yml",
+                "INPUT_ENV": " EXCHANGE_KEY  EXCHANGE_SECRET ", "EXCHANGE_KEY": Self.first, "EXCHANGE_SECRET": Self.second,
+            ]
+            let synced = try runProcess(["bash", "-c", "set -eo pipefail\n" + script], environment: environment)
+            #expect(synced.status == 0, "\(synced.stderr)")
+            let printed = synced.stdout + synced.stderr
+            #expect(!printed.contains(Self.first) && !printed.contains(Self.second), "a value was printed")
+            let listed = try shipkeep(["env", "list", "--json"] + vm.controllerArguments)
+            #expect(keys(listed) == ["EXCHANGE_KEY", "EXCHANGE_SECRET"])
+            let file = try String(contentsOfFile: vm.stateDir + "/env", encoding: .utf8)
+            #expect(file.contains("EXCHANGE_SECRET=\"p@ss \\\"w\\$rd\\\" \\`id\\` \\\\ end-9e3f51\""), "\(file)")
+        }
+    }
 }
