@@ -43,7 +43,8 @@ import Testing
                 try EnvFile.parse(Array(("OK=1\n" + text).utf8), path: "env")
             } throws: { error in
                 let message = "\(error)"
-                return message.hasPrefix("env:2:") && !message.contains("trailing") && !message.contains("unterminated\"")
+                return message.hasPrefix("env:2:") && !message.contains("trailing")
+                    && !message.contains("unterminated\"")
             }
         }
     }
@@ -60,8 +61,8 @@ import Testing
             var info = stat()
             #expect(stat(file.path, &info) == 0 && info.st_mode & 0o777 == 0o600)
             // The shell reads the file the same way (systemd's syntax is the shell's for these forms).
-            let shell = try ProcessRunner.run(["sh", "-c", ". \"$0\"; printf '%s|' \"$A\" \"$B\" \"$C\" \"$D\"", file.path],
-                                              timeout: 10)
+            let script = ". \"$0\"; printf '%s|' \"$A\" \"$B\" \"$C\" \"$D\""
+            let shell = try ProcessRunner.run(["sh", "-c", script, file.path], timeout: 10)
             #expect(shell.stdout == tricky.map { $0.1 + "|" }.joined())
         }
     }
@@ -78,7 +79,9 @@ import Testing
             #expect { try file.load() } throws: { "\($0)".contains("symbolic link") }
             var inside = app
             inside.envFile = app.path + "/.env"
-            #expect { try EnvFile(app: inside).write([("A", "x")]) } throws: { "\($0)".contains("inside the work tree") }
+            #expect { try EnvFile(app: inside).write([("A", "x")]) } throws: {
+                "\($0)".contains("inside the work tree")
+            }
         }
     }
 

@@ -125,9 +125,11 @@ struct EnvEndToEndTests {
                 "SHIPKEEP_SSH_CONFIG": "/dev/null", "SHIPKEEP_HOST": vm.server.listenAddress,
                 "SHIPKEEP_PORT": String(vm.server.port), "SHIPKEEP_USER": vm.server.user, "SHIPKEEP_APP": vm.appName,
                 "SHIPKEEP_IDENTITY": vm.server.userKeyPath, "SHIPKEEP_KNOWN_HOSTS": vm.server.knownHostsPath,
-                "SHIPKEEP_SSH_KEY": "", "SHIPKEEP_FINGERPRINT": "", "SHIPKEEP_SSH_PASSPHRASE": "", "SHIPKEEP_CONFIG": "",
+                "SHIPKEEP_SSH_KEY": "", "SHIPKEEP_FINGERPRINT": "", "SHIPKEEP_SSH_PASSPHRASE": "",
+                "SHIPKEEP_CONFIG": "",
                 "INPUT_TARGET": "", "INPUT_KNOWN_HOSTS": "", "INPUT_CONFIG": vm.root + "/none.yml",
-                "INPUT_ENV": " EXCHANGE_KEY  EXCHANGE_SECRET ", "EXCHANGE_KEY": Self.first, "EXCHANGE_SECRET": Self.second,
+                "INPUT_ENV": " EXCHANGE_KEY  EXCHANGE_SECRET ", "EXCHANGE_KEY": Self.first,
+                "EXCHANGE_SECRET": Self.second,
             ]
             let synced = try runProcess(["bash", "-c", "set -eo pipefail\n" + script], environment: environment)
             #expect(synced.status == 0, "\(synced.stderr)")

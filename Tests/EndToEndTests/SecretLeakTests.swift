@@ -151,7 +151,8 @@ struct SecretLeakTests {
                 ("env set --from-env --restart --json --verbose",
                  ["env", "set", "EXCHANGE_KEY", "--from-env", "ROTATED", "--restart", "--json", "--verbose"],
                  ["ROTATED": Self.newSecret], nil, true),
-                ("env set of a two-line value", ["env", "set", "OTHER"], [:], Self.newSecret + "\nsecond line\n", false),
+                ("env set of a two-line value", ["env", "set", "OTHER"], [:], Self.newSecret + "\nsecond line\n",
+                 false),
                 ("status --json --verbose", ["status", "--json", "--verbose"], [:], nil, true),
                 ("history --json", ["history", "--json"], [:], nil, true),
                 ("history", ["history"], [:], nil, true),
@@ -177,7 +178,9 @@ struct SecretLeakTests {
             // …and nowhere else: not in outputs, journals, history, records, logs, sshd's log or any process argv.
             let stateFiles = files(under: vm.stateDir).filter { $0.0 != vm.stateDir + "/env" }
             #expect(stateFiles.contains { $0.0.hasSuffix("history.jsonl") })
-            let argv = psFiles.compactMap { path in (try? String(contentsOfFile: path, encoding: .utf8)).map { ("argv \(path)", $0) } }
+            let argv = psFiles.compactMap { path in
+                (try? String(contentsOfFile: path, encoding: .utf8)).map { ("argv \(path)", $0) }
+            }
             let haystacks = outputs + stateFiles + argv + [("sshd log", vm.server.log())]
             var leaks = 0
             for (place, text) in haystacks {

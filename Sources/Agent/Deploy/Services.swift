@@ -84,9 +84,11 @@ struct Services {
     func run(_ argv: [String], name: String, timeout: Double, what: String, quiet: Bool = false,
              environment: [String: String] = [:], secrets: Bool = true) -> String? {
         do {
-            let base = secrets ? try ChildEnvironment.service(app) : ChildEnvironment.app(app)
+            // An unsafe or unreadable env file fails the command: a service must not start without its secrets.
+            let values = secrets ? try EnvFile(app: app).environment() : [:]
+            let base = secrets ? ChildEnvironment.service(app, secrets: values) : ChildEnvironment.app(app)
             // A script that echoes a secret (`set -x` does) must not put it into the deploy's output and journal.
-            let redact = SecretRedactor(secrets ? try EnvFile(app: app).load().map(\.value) : [])
+            let redact = SecretRedactor(Array(values.values))
             let outcome = try ProcessRunner.run(argv, cwd: app.path, environment: base.merging(environment) { $1 },
                                                 timeout: max(timeout, 0.1)) { stream, line in
                 if !quiet { onLine(name, stream, redact(line)) }

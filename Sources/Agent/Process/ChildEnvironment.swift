@@ -24,12 +24,10 @@ enum ChildEnvironment {
     }
 
     /// What an app's hooks and command services (restart, check and health commands) get: ``app(_:)`` and,
-    /// on top, the app's secrets from its env file (see ``EnvFile``). Git and systemctl never get them; a
-    /// systemd unit reads the file itself (`EnvironmentFile=`).
-    ///
-    /// - Throws: ``EnvFile/Problem`` when the env file is unsafe or unreadable: a service must not start
-    ///   without the secrets it was given.
-    static func service(_ app: AppConfig) throws(EnvFile.Problem) -> [String: String] {
-        self.app(app).merging(try EnvFile(app: app).environment()) { $1 }
+    /// on top, the app's `secrets` from its env file (``EnvFile/environment()``), which the operator may use to
+    /// override even `LANG`. Git and systemctl never get them; a systemd unit reads the file itself
+    /// (`EnvironmentFile=`).
+    static func service(_ app: AppConfig, secrets: [String: String]) -> [String: String] {
+        self.app(app).merging(secrets) { $1 }
     }
 }

@@ -147,7 +147,9 @@ struct EnvFile {
         while true {
             let count = Glibc.read(fd, &buffer, buffer.count)
             if count < 0 && errno == EINTR { continue }
-            guard count >= 0 else { throw Problem(description: "cannot read \(path): \(String(cString: strerror(errno)))") }
+            guard count >= 0 else {
+                throw Problem(description: "cannot read \(path): \(String(cString: strerror(errno)))")
+            }
             if count == 0 { break }
             bytes.append(contentsOf: buffer[0..<count])
             guard bytes.count <= Self.sizeLimit else {

@@ -6,7 +6,8 @@ import Shared
 struct HistoryCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "history",
-        abstract: "Past deploys, rollbacks, restores, recoveries, snapshots, restarts and secret changes, newest first.",
+        abstract: "Past deploys, rollbacks, restores, recoveries, snapshots, restarts and secret changes, newest "
+            + "first.",
         discussion: """
             Each entry: when it started, what it was, its outcome and duration, the commit before → after (or the \
             service restarted), the snapshot it took or restored, and who asked (the controller's user@host or CI \

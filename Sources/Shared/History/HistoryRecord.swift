@@ -54,14 +54,16 @@ public struct HistoryRecord: Codable, Equatable, Sendable {
 
     /// The longest `detail` kept: a history line stays a line, not a log.
     public static let maxDetail = 300
+    /// The longest `who` kept: the controller names itself, and a hostile one must not fill the VM's disk.
+    public static let maxWho = 200
 
-    /// Creates a record; `detail` is cut to ``maxDetail`` characters.
+    /// Creates a record; `detail` and `who` are cut to ``maxDetail`` and ``maxWho`` characters.
     public init(time: Date, action: HistoryAction, who: String?, before: String? = nil, after: String? = nil,
                 outcome: String, duration: Double? = nil, snapshot: String? = nil, service: String? = nil,
                 deploy: String? = nil, detail: String? = nil) {
         self.time = time
         self.action = action
-        self.who = who
+        self.who = who.map { $0.count > Self.maxWho ? String($0.prefix(Self.maxWho - 1)) + "…" : $0 }
         self.before = before
         self.after = after
         self.outcome = outcome

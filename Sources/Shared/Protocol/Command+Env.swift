@@ -49,7 +49,8 @@ extension Command {
 extension Command.Env: CustomStringConvertible, CustomDebugStringConvertible, CustomReflectable {
     /// The request with its value redacted, so that no log line or test failure can print a secret.
     public var description: String {
-        "env(app: \(app), action: \(action.rawValue), key: \(key ?? "nil"), value: \(value == nil ? "nil" : "<redacted>"), "
+        let shown = value == nil ? "nil" : "<redacted>"
+        return "env(app: \(app), action: \(action.rawValue), key: \(key ?? "nil"), value: \(shown), "
             + "restart: \(restart.map(String.init) ?? "nil"))"
     }
     /// As ``description``.
