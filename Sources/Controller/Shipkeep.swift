@@ -17,7 +17,7 @@ struct Shipkeep: ParsableCommand {
         version: "shipkeep \(WireProtocol.toolVersion) (protocol v\(WireProtocol.version))",
         subcommands: [StatusCommand.self, DeployCommand.self, RollbackCommand.self, AttachCommand.self,
                       SnapshotsCommand.self, RestoreCommand.self, DownloadCommand.self, UnlockCommand.self,
-                      InitCommand.self, InstallCommand.self]
+                      InitCommand.self, InstallCommand.self, EnvCommand.self, HistoryCommand.self]
     )
 
     /// Before any command runs: stdout flushed line by line wherever it goes (``LiveOutput``), and SIGINT,

@@ -19,7 +19,8 @@ func withSandbox<T>(forcedCommand: Bool = true, bot: Bool = false, namespace: Ne
 }
 
 /// Runs the built `shipkeep` with `arguments`, isolated from the caller's SSH agent and SHIPKEEP_* settings.
-func shipkeep(_ arguments: [String], environment: [String: String] = [:]) throws -> ProcessResult {
+func shipkeep(_ arguments: [String], environment: [String: String] = [:],
+              stdin: String? = nil) throws -> ProcessResult {
     // The machine's own ~/.ssh/config must not change what the tests connect to.
     var env = ["SSH_AUTH_SOCK": "", "NO_COLOR": "1", "SHIPKEEP_SSH_CONFIG": "/dev/null"]
     for key in ["SHIPKEEP_HOST", "SHIPKEEP_PORT", "SHIPKEEP_USER", "SHIPKEEP_APP", "SHIPKEEP_IDENTITY",
@@ -27,7 +28,7 @@ func shipkeep(_ arguments: [String], environment: [String: String] = [:]) throws
         env[key] = ""
     }
     env.merge(environment) { $1 }
-    return try runProcess([try BuildProducts.path("shipkeep")] + arguments, environment: env)
+    return try runProcess([try BuildProducts.path("shipkeep")] + arguments, environment: env, stdin: stdin)
 }
 
 /// The JSON objects of a JSON Lines output.

@@ -116,4 +116,89 @@ struct SecretLeakTests {
             ).write()
         }
     }
+
+    private static let appSecret = "app-secret-4f1e9b27 \"quoted\" $dollar"
+    private static let newSecret = "app-secret-rotated-83c6d0a5"
+
+    /// The SHA-256 of `text`, as `sha256sum` prints it: proof a child saw a value without the value being written.
+    private func sha256(_ text: String) throws -> String {
+        try runProcess(["sha256sum"], stdin: text).stdout.split(separator: " ").first.map(String.init) ?? ""
+    }
+
+    private func proof(_ path: String) -> String {
+        ((try? String(contentsOfFile: path, encoding: .utf8)) ?? "").split(separator: " ").first.map(String.init) ?? ""
+    }
+
+    @Test func appSecretsReachHooksAndServicesButNoOutputLogOrArgv() throws {
+        try withSandbox(bot: true) { vm in
+            let proofs = vm.root + "/proofs"
+            try FileManager.default.createDirectory(atPath: proofs, withIntermediateDirectories: true)
+            // A hook and a restart script that print the secret (as `set -x` or a careless echo would) and leave
+            // its hash, and the argv of every process running during the restart, outside the searched places.
+            try vm.writeAgentConfig(hooks: [["sh", "-c", "echo hook key $EXCHANGE_KEY; printf %s \\\"$EXCHANGE_KEY\\\" "
+                + "| sha256sum > \(proofs)/hook"]])
+            let restart = "#!/usr/bin/env bash\necho \"restarting with key ${EXCHANGE_KEY:-none}\"\n"
+                + "printf %s \"${EXCHANGE_KEY:-}\" | sha256sum > \(proofs)/restart\nps -eo args > \(proofs)/ps-$$\n"
+                + SampleApp.restart
+            try vm.commit(["restart.sh": restart], message: "a restart script that prints the key")
+            let target = vm.controllerArguments
+            let runs: [(name: String, arguments: [String], environment: [String: String], stdin: String?, ok: Bool)] = [
+                ("env set from stdin", ["env", "set", "EXCHANGE_KEY"], [:], Self.appSecret + "\n", true),
+                ("env list --verbose", ["env", "list", "--verbose"], [:], nil, true),
+                ("deploy --verbose", ["deploy", "--verbose"], [:], nil, true),
+                ("deploy --json --verbose", ["deploy", "--json", "--verbose", "--commit", "HEAD_PLACEHOLDER"], [:], nil,
+                 true),
+                ("env set --from-env --restart --json --verbose",
+                 ["env", "set", "EXCHANGE_KEY", "--from-env", "ROTATED", "--restart", "--json", "--verbose"],
+                 ["ROTATED": Self.newSecret], nil, true),
+                ("env set of a two-line value", ["env", "set", "OTHER"], [:], Self.newSecret + "\nsecond line\n",
+                 false),
+                ("status --json --verbose", ["status", "--json", "--verbose"], [:], nil, true),
+                ("history --json", ["history", "--json"], [:], nil, true),
+                ("history", ["history"], [:], nil, true),
+                ("env unset --restart", ["env", "unset", "EXCHANGE_KEY", "--restart", "--verbose"], [:], nil, true),
+            ]
+            var outputs: [(String, String)] = []
+            for run in runs {
+                var arguments = run.arguments
+                if let index = arguments.firstIndex(of: "HEAD_PLACEHOLDER") { arguments[index] = try vm.liveCommit() }
+                let result = try shipkeep(arguments + target, environment: run.environment, stdin: run.stdin)
+                #expect((result.status == 0) == run.ok, "\(run.name): exit \(result.status): \(result.stderr)")
+                outputs.append(("\(run.name) stdout", result.stdout))
+                outputs.append(("\(run.name) stderr", result.stderr))
+            }
+            // The values did reach the hook and the services (so their absence below means something)…
+            #expect(proof(proofs + "/hook") == (try sha256(Self.appSecret)), "the hook got the secret")
+            let restarted = outputs.first { $0.0 == "env set --from-env --restart --json --verbose stdout" }?.1 ?? ""
+            #expect(restarted.contains("restarting with key ***"), "the restart script's echo is masked: \(restarted)")
+            #expect(outputs.contains { $0.1.contains("hook key ***") }, "the hook's echo is masked")
+            let psFiles = ((try? FileManager.default.contentsOfDirectory(atPath: proofs)) ?? [])
+                .filter { $0.hasPrefix("ps-") }.map { proofs + "/" + $0 }
+            #expect(psFiles.count >= 3, "argv captured at each restart: \(psFiles)")
+            // …and nowhere else: not in outputs, journals, history, records, logs, sshd's log or any process argv.
+            let stateFiles = files(under: vm.stateDir).filter { $0.0 != vm.stateDir + "/env" }
+            #expect(stateFiles.contains { $0.0.hasSuffix("history.jsonl") })
+            let argv = psFiles.compactMap { path in
+                (try? String(contentsOfFile: path, encoding: .utf8)).map { ("argv \(path)", $0) }
+            }
+            let haystacks = outputs + stateFiles + argv + [("sshd log", vm.server.log())]
+            var leaks = 0
+            for (place, text) in haystacks {
+                for needle in [Self.appSecret, Self.newSecret] where text.contains(needle) {
+                    Issue.record("\(place) contains the secret \(needle.prefix(12))…")
+                    leaks += 1
+                }
+            }
+
+            try ReliabilityRecord.hostileInput(
+                id: "14-1", scenario: "an app's secrets (`shipkeep env`), printed by its hook and its restart script",
+                injection: "\(runs.count) runs of env set (stdin, `--from-env`, `--restart`), env list and unset, "
+                    + "deploy, status and history (text, `--json`, `--verbose`); a two-line value",
+                outcome: (leaks == 0 ? "found nowhere" : "\(leaks) leaks")
+                    + " in outputs, journals, history, records, worker logs, sshd's log and the argv of every process "
+                    + "during each restart; the hook and the restart script got the values, their echoes show `***`",
+                test: "SecretLeakTests/appSecretsReachHooksAndServicesButNoOutputLogOrArgv()"
+            ).write()
+        }
+    }
 }

@@ -243,3 +243,21 @@ import Testing
         }
     }
 }
+
+@Suite struct AgentConfigSecretsTests {
+    private func parse(_ extra: String) throws(ConfigError) -> AppConfig? {
+        try AgentConfig.parse("apps:\n  bots:\n    path: /srv/bots\n    state: /var/lib/shipkeep/bots\n" + extra,
+                              file: "agent.yml").app("bots")
+    }
+
+    @Test func theEnvFileDefaultsToTheStateDirAndMustLieOutsideTheWorkTree() throws {
+        #expect(try parse("")?.secretsFile == "/var/lib/shipkeep/bots/env")
+        #expect(try parse("    env_file: /etc/shipkeep/bots.env\n")?.secretsFile == "/etc/shipkeep/bots.env")
+        #expect(try parse("    env_keys: [EXCHANGE_*, TOKEN]\n")?.envKeys == ["EXCHANGE_*", "TOKEN"])
+        for (bad, says) in [("    env_file: /srv/bots/.env\n", "inside the work tree"),
+                            ("    env_file: .env\n", "absolute path"),
+                            ("    env_keys: [\"A-B\"]\n", "not a variable name")] {
+            #expect { try parse(bad) } throws: { "\($0)".contains(says) }
+        }
+    }
+}

@@ -8,6 +8,8 @@ final class DeployWorker {
     let app: AppConfig
     let deploy: String
     let request: Command.Deploy
+    /// What the app's history calls this deploy: `deploy`, or `rollback` when `shipkeep rollback` started it.
+    let action: HistoryAction
     let state: StateDirectory
     let journal: Journal
     private let git: Git
@@ -29,10 +31,11 @@ final class DeployWorker {
     /// Prepares the worker; the journal is created at once so that even a refusal is recorded.
     ///
     /// - Throws: ``FileSystemError`` when the state dir cannot be used.
-    init(app: AppConfig, deploy: String, request: Command.Deploy) throws {
+    init(app: AppConfig, deploy: String, request: Command.Deploy, action: HistoryAction = .deploy) throws {
         self.app = app
         self.deploy = deploy
         self.request = request
+        self.action = action
         state = StateDirectory(path: app.state)
         journal = try Journal(state: state, deploy: deploy)
         git = Git(tree: app.path, timeout: 120)
@@ -151,6 +154,11 @@ final class DeployWorker {
             throw DeployFailure.refused("work_tree", "\(app.path) is not a usable git checkout: \(error)")
         }
         plan.previousCommit = head.commit
+        do {
+            try EnvFile(app: app).check()
+        } catch {
+            throw DeployFailure.refused("env_file", "\(error)")
+        }
         // Files the live commit tracks inside a data dir are data now: the bot may write to them.
         let trackedData = try git.trackedPaths(in: nil, under: app.data)
         let changed = ((try? git.changedTrackedPaths()) ?? []).filter { path in
@@ -438,6 +446,10 @@ final class DeployWorker {
             }
             lock.release()
         }
+        HistoryLog(state: state).append(HistoryRecord(
+            time: started, action: action, who: request.controller, before: plan.previousCommit,
+            after: plan.targetCommit, outcome: outcome, duration: summary.seconds, snapshot: snapshot?.id,
+            deploy: deploy, detail: failure?.message))
         state.pruneDeploys(app: app, running: deploy)
         emit(.result(Event.Result(ok: failure == nil, error: failure.map { WireError(code: $0.code, message: $0.message) },
                                   deploy: summary)))

@@ -68,6 +68,9 @@ struct Recovery {
                                   startedAt: plan?.startedAt ?? Date(), finishedAt: Date(), outcome: "recovered",
                                   message: message)
         try? state.recordLastDeploy(record)
+        HistoryLog(state: state).append(HistoryRecord(
+            time: Date(), action: .recovery, who: "shipkeep-agent recovery", before: plan?.previousCommit, after: live,
+            outcome: "recovered", snapshot: plan?.snapshot, deploy: deploy, detail: message))
         let hasResult = events.contains { if case .result = $0.event { true } else { false } }
         if !hasResult, let journal = try? Journal(state: state, deploy: deploy) {
             journal.append(.warning(.init(code: "recovered", message: message)), id: deploy)

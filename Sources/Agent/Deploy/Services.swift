@@ -43,7 +43,7 @@ struct Services {
                         environment: systemd.environment)
             }
             let failure = run(systemd.restart, name: unit, timeout: Double(timeout), what: "restart",
-                              environment: systemd.environment)
+                              environment: systemd.environment, secrets: false)
             journals.since[unit] = started
             streamJournals()
             return failure.map { systemd.explain($0, timeout: Double(timeout), restarted: started) }
@@ -80,7 +80,7 @@ struct Services {
             case .systemd(let unit, let scope, let limit):
                 let systemd = Systemctl(unit: unit, scope: scope)
                 let failure = run(systemd.isActive, name: unit, timeout: min(timeout, Double(limit)), what: "check",
-                                  quiet: true, environment: systemd.environment)
+                                  quiet: true, environment: systemd.environment, secrets: false)
                 return failure.map {
                     systemd.explain($0, timeout: min(timeout, Double(limit)), restarted: journals.since[unit])
                 }
@@ -88,17 +88,22 @@ struct Services {
         }
     }
 
-    /// Runs a hook or service command in the work tree. Returns nil on success, else why not.
+    /// Runs a hook or service command in the work tree, with the app's secrets unless `secrets` is false (the
+    /// agent's own systemctl calls). Returns nil on success, else why not.
     func run(_ argv: [String], name: String, timeout: Double, what: String, quiet: Bool = false,
-             environment: [String: String] = [:]) -> String? {
+             environment: [String: String] = [:], secrets: Bool = true) -> String? {
         do {
-            let outcome = try ProcessRunner.run(argv, cwd: app.path,
-                                                environment: ChildEnvironment.app(app).merging(environment) { $1 },
+            // An unsafe or unreadable env file fails the command: a service must not start without its secrets.
+            let values = secrets ? try EnvFile(app: app).environment() : [:]
+            let base = secrets ? ChildEnvironment.service(app, secrets: values) : ChildEnvironment.app(app)
+            // A script that echoes a secret (`set -x` does) must not put it into the deploy's output and journal.
+            let redact = SecretRedactor(Array(values.values))
+            let outcome = try ProcessRunner.run(argv, cwd: app.path, environment: base.merging(environment) { $1 },
                                                 timeout: max(timeout, 0.1)) { stream, line in
-                if !quiet { onLine(name, stream, line) }
+                if !quiet { onLine(name, stream, redact(line)) }
             }
             guard outcome.succeeded else {
-                let said = outcome.stderr.split(separator: "\n").last.map { ": \($0)" } ?? ""
+                let said = outcome.stderr.split(separator: "\n").last.map { ": \(redact(String($0)))" } ?? ""
                 return "\(name) \(what) (\(argv.joined(separator: " "))) \(outcome.describe(timeout: timeout))\(said)"
             }
             return nil

@@ -17,11 +17,17 @@ enum ChildEnvironment {
         environment.filter { inherited.contains($0.key) }
     }
 
-    /// What an app's worker, hooks and services get on top of ``base(from:)``: `LANG` from agent.yml.
-    ///
-    /// The app's env file (secrets given to hooks and services) is merged here, after `LANG`, once agent.yml
-    /// can name one.
+    /// What an app's worker and the agent's own tools (git, systemctl) get on top of ``base(from:)``: `LANG`
+    /// from agent.yml.
     static func app(_ app: AppConfig) -> [String: String] {
         ["LANG": app.locale]
+    }
+
+    /// What an app's hooks and command services (restart, check and health commands) get: ``app(_:)`` and,
+    /// on top, the app's `secrets` from its env file (``EnvFile/environment()``), which the operator may use to
+    /// override even `LANG`. Git and systemctl never get them; a systemd unit reads the file itself
+    /// (`EnvironmentFile=`).
+    static func service(_ app: AppConfig, secrets: [String: String]) -> [String: String] {
+        self.app(app).merging(secrets) { $1 }
     }
 }

@@ -6,7 +6,7 @@ import Glibc
 
 extension AgentServer {
     /// Starts a deploy in a detached worker and relays its journal until the result.
-    func startDeploy(_ request: Command.Deploy, app: AppConfig, reply: inout Reply) {
+    func startDeploy(_ request: Command.Deploy, app: AppConfig, action: HistoryAction = .deploy, reply: inout Reply) {
         let state = StateDirectory(path: app.state)
         let deploy = DeployPlan.newID()
         let pid: pid_t
@@ -17,7 +17,8 @@ extension AgentServer {
             let log = try FileSystem.open(state.log(deploy), O_WRONLY | O_CREAT | O_APPEND, 0o600)
             defer { close(log) }
             pid = try ProcessRunner.spawnDetached([Self.executable, "worker", "--config", configFile, "--app", app.name,
-                                                   "--deploy", deploy], environment: ChildEnvironment.app(app),
+                                                   "--deploy", deploy, "--action", action.rawValue],
+                                                  environment: ChildEnvironment.app(app),
                                                   output: log)
         } catch {
             reply.emit(.result(.failure("state", "cannot start the deploy worker: \(error)")))
@@ -96,8 +97,9 @@ extension AgentServer {
                 + "live commit, so there is nothing to roll back to; deploy a commit with --commit instead")))
             return
         }
-        startDeploy(Command.Deploy(app: app.name, commit: previous, controller: "rollback of \(last.deploy)"),
-                    app: app, reply: &reply)
+        let who = controller ?? "rollback of \(last.deploy)"
+        startDeploy(Command.Deploy(app: app.name, commit: previous, controller: who), app: app, action: .rollback,
+                    reply: &reply)
     }
 
     /// `unlock`: releases a lock only if its worker is dead, recovering the app first.

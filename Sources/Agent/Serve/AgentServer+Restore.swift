@@ -26,16 +26,26 @@ extension AgentServer {
         }
         defer { lock.release() }
         var warnings: [String] = []
+        let started = Date()
+        let history = { (outcome: String, detail: String) -> Void in
+            HistoryLog(state: state).append(HistoryRecord(
+                time: started, action: .restore, who: self.controller, outcome: outcome,
+                duration: Date().timeIntervalSince(started), snapshot: request.snapshot, detail: detail))
+        }
         do {
             let outcome = try Restorer(app: app, store: store, manifest: manifest)
                 .run(paths: request.paths, force: request.force == true) { warnings.append($0) }
             for warning in warnings { reply.emit(.warning(.init(code: "restore", message: warning))) }
-            reply.emit(.log(.init(stream: "stdout", line: "restored \(outcome.restored.count) file(s), kept "
-                + "\(outcome.kept.count) that differ, \(outcome.unchanged) already identical", source: "restore")))
+            let said = "restored \(outcome.restored.count) file(s), kept \(outcome.kept.count) that differ, "
+                + "\(outcome.unchanged) already identical"
+            history("succeeded", said + (request.paths.map { " (of \($0.joined(separator: ", ")))" } ?? ""))
+            reply.emit(.log(.init(stream: "stdout", line: said, source: "restore")))
             reply.emit(.result(.success))
         } catch let refusal as Restorer.Refusal {
+            history("refused", refusal.description)
             reply.emit(.result(.failure("refused", refusal.description)))
         } catch {
+            history("failed", "\(error)")
             reply.emit(.result(.failure("restore_failed", "\(error)")))
         }
     }

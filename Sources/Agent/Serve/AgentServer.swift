@@ -20,6 +20,8 @@ final class AgentServer {
     let config: AgentConfig
     private let send: (EventMessage) -> Void
     private var greeted = false
+    /// Who the controller said it is in `hello`, for the history of requests that carry no identity.
+    private(set) var controller: String?
 
     /// The config file, absolute, for the workers this agent starts.
     var configFile: String {
@@ -56,6 +58,7 @@ final class AgentServer {
                         + "install matching versions of shipkeep and shipkeep-agent"))
             }
             greeted = true
+            controller = hello.controller
             reply.emit(.hello(Event.HelloReply(protocol: WireProtocol.version, agentVersion: WireProtocol.toolVersion,
                                                capabilities: Self.capabilities, apps: config.apps.map(\.name))))
             reply.emit(.result(.success))
@@ -96,6 +99,12 @@ final class AgentServer {
         case .download(let download):
             guard let app = knownApp(download.app, reply: &reply) else { return .serve }
             self.download(download, app: app, reply: &reply)
+        case .env(let env):
+            guard let app = knownApp(env.app, reply: &reply) else { return .serve }
+            self.env(env, app: app, reply: &reply)
+        case .history(let history):
+            guard let app = knownApp(history.app, reply: &reply) else { return .serve }
+            self.history(history, app: app, reply: &reply)
         }
         return .serve
     }

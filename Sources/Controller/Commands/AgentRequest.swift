@@ -11,8 +11,11 @@ struct AgentRequest {
     /// Connects, sends the command built from the resolved target, renders its events, and exits.
     ///
     /// - Throws: `ExitCode` always (0 on success), so the caller just returns.
+    /// - Parameter after: Called with the result before the closing summary, for human output only (a table's
+    ///   "nothing yet" line).
     func run(_ makeCommand: (ResolvedTarget) throws(ControllerError) -> Command,
-             human: (DeployRenderer, EventMessage) -> Void = { $0.render($1) }) throws -> Never {
+             human: (DeployRenderer, EventMessage) -> Void = { $0.render($1) },
+             after: (Event.Result) -> Void = { _ in }) throws -> Never {
         var targetName = options.target ?? options.host ?? "?"
         var started: String?
         let actions = GitHubActions.detect()
@@ -42,6 +45,7 @@ struct AgentRequest {
                 JSONLines.emit(.init(ok: result.ok, exitCode: code, target: resolved.display, error: result.error,
                                      deploy: result.deploy))
             } else {
+                after(result)
                 renderer.summary(result)
             }
             actions?.record(result, exitCode: code, target: resolved.display, phases: renderer.phases)

@@ -30,7 +30,8 @@ final class AgentSession {
     @discardableResult
     func hello() throws(ControllerError) -> Event.HelloReply {
         var reply: Event.HelloReply?
-        let result = try request(.hello(Command.Hello(client: "shipkeep/\(WireProtocol.toolVersion)"))) { message in
+        let result = try request(.hello(Command.Hello(client: "shipkeep/\(WireProtocol.toolVersion)",
+                                                       controller: ControllerIdentity.current))) { message in
             if case .hello(let hello) = message.event { reply = hello }
         }
         guard result.ok, let reply else {

@@ -2,7 +2,7 @@ import Yams
 
 extension AppConfig {
     static let keys = ["path", "remote", "branch", "data", "state", "snapshots", "hooks", "services", "health", "kinds",
-                       "lock", "locale", "allow_refs", "require_signed"]
+                       "lock", "locale", "allow_refs", "require_signed", "env_file", "env_keys"]
 
     /// Whether `name` can name an app: it appears in paths, lock files and messages, so it is kept plain:
     /// ASCII letters, digits, `.`, `_` and `-`, starting with a letter or digit, at most 64 characters.
@@ -61,6 +61,29 @@ extension AppConfig {
                     + "(ssh-keygen(1) ALLOWED SIGNERS), got \"\(signers)\"")
             }
             requireSigned = Self.normalize(signers)
+        }
+        try readSecretsSettings(map)
+    }
+
+    /// `env_file` (absolute, outside the work tree: a deploy must never check it out, commit it or clean it) and
+    /// `env_keys`.
+    private mutating func readSecretsSettings(_ map: YAMLMap) throws(ConfigError) {
+        if let file = try map.string("env_file") {
+            guard file.hasPrefix("/") else {
+                throw map.error("env_file", "expected an absolute path outside the work tree, got \"\(file)\"")
+            }
+            let normalized = Self.normalize(file)
+            guard !Self.contains(path, normalized), !Self.contains(normalized, path) else {
+                throw map.error("env_file", "\"\(file)\" lies inside the work tree \(path); keep secrets outside it "
+                    + "(the default is \(state)/env)")
+            }
+            envFile = normalized
+        }
+        if let keys = try map.stringList("env_keys") {
+            if let bad = keys.first(where: { !EnvKey.isValidPattern($0) }) {
+                throw map.error("env_keys", "\"\(bad)\" is not a variable name or a prefix ending in *")
+            }
+            envKeys = keys
         }
     }
 

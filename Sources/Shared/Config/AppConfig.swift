@@ -36,6 +36,16 @@ public struct AppConfig: Equatable, Sendable {
     /// listed there are deployed.
     public var requireSigned: String?
 
+    /// The app's secrets (`env_file`): `KEY="value"` lines given to hooks and command services, and read by
+    /// systemd units through `EnvironmentFile=`. Absolute, outside the work tree; default `STATE/env`.
+    public var envFile: String?
+    /// The keys `shipkeep env` may set or unset (`env_keys`: names, or prefixes ending in `*`); nil allows any
+    /// key that ``EnvKey`` does not refuse.
+    public var envKeys: [String]?
+
+    /// The env file in use: `env_file`, else `env` in the state dir.
+    public var secretsFile: String { envFile ?? state + "/env" }
+
     /// Absolute paths of the data dirs.
     public var dataPaths: [String] { data.map { path + "/" + $0 } }
 }

@@ -20,6 +20,10 @@ public enum Command: Equatable, Sendable {
     case unlock(app: String, deploy: String)
     /// Streams one snapshot (the newest complete one when `snapshot` is nil) as a gzip-compressed tar.
     case download(Download)
+    /// Lists, sets or unsets an app's secrets (its env file).
+    case env(Env)
+    /// The app's history: deploys, rollbacks, restores, recoveries, restarts, newest first.
+    case history(History)
 
     /// The `hello` request.
     public struct Hello: Codable, Equatable, Sendable {
@@ -27,10 +31,14 @@ public enum Command: Equatable, Sendable {
         public var client: String
         /// The protocol versions the controller speaks.
         public var protocols: [Int]
+        /// Who is asking (`user@host`, the CI job), recorded in the app's history for requests that carry no
+        /// identity of their own (rollback, restore, env).
+        public var controller: String?
         /// Creates the request.
-        public init(client: String, protocols: [Int] = [WireProtocol.version]) {
+        public init(client: String, protocols: [Int] = [WireProtocol.version], controller: String? = nil) {
             self.client = client
             self.protocols = protocols
+            self.controller = controller
         }
     }
 
@@ -122,12 +130,14 @@ public enum Command: Equatable, Sendable {
         case .attach: "attach"
         case .unlock: "unlock"
         case .download: "download"
+        case .env: "env"
+        case .history: "history"
         }
     }
 
     /// Every command type this build knows, in wire spelling.
     public static let allTypes = ["hello", "status", "deploy", "rollback", "snapshots", "restore", "attach", "unlock",
-                                  "download"]
+                                  "download", "env", "history"]
 }
 
 /// A command with its request id: one line from controller to agent.

@@ -23,6 +23,10 @@ public enum Event: Equatable, Sendable {
     case manifest(ManifestPart)
     /// The next bytes of the gzip-compressed tar of a `download`.
     case chunk(Chunk)
+    /// The keys (never the values) of an app's secrets: the answer to `env`.
+    case env(EnvKeys)
+    /// One entry of an app's history, newest first: the answer to `history`, one event per entry.
+    case history(HistoryRecord)
     /// The last event of every request.
     case result(Result)
 
@@ -181,6 +185,8 @@ public enum Event: Equatable, Sendable {
         case .archive: "archive"
         case .manifest: "manifest"
         case .chunk: "chunk"
+        case .env: "env"
+        case .history: "history"
         case .result: "result"
         }
     }
