@@ -34,7 +34,7 @@ import Testing
         #expect(requestTypes == Set(Command.allTypes))
         let eventTypes = Set(try Self.fixtures("events").map { try WireCodec.decodeEvent($0.line).event.type })
         #expect(eventTypes == ["hello", "phase", "progress", "log", "warning", "status", "started", "snapshots",
-                               "archive", "manifest", "chunk", "result"])
+                               "archive", "manifest", "chunk", "ship_tips", "ship_ready", "result"])
     }
 
     @Test func decodedFixturesCarryTheirFields() throws {

@@ -206,6 +206,7 @@ final class DeployWorker {
     /// The exact commit to deploy, fetched and checked by ``DeployRule`` (which commits a deploy key can put live).
     private func resolveTarget() throws -> String {
         let rule = DeployRule(app: app, git: git, live: plan.previousCommit, state: state)
+        if request.ship != nil { return try shippedTarget(rule) }
         do {
             if let commit = request.commit {
                 guard Git.isCommitID(commit) else {
@@ -246,6 +247,28 @@ final class DeployWorker {
         } catch let error as GitError {
             throw DeployFailure.refused("fetch", "cannot fetch from \(app.remote): \(error.message)")
         }
+    }
+
+    /// The commit of a `deploy --ship`, from the bundle the serving agent received: imported only once git has
+    /// verified it, then checked by ``DeployRule`` like any other; no fetch. The bundle is removed either way.
+    private func shippedTarget(_ rule: DeployRule) throws -> String {
+        let bundle = state.bundle(deploy)
+        defer { unlink(bundle) }
+        guard let commit = request.commit, Git.isCommitID(commit) else {
+            throw DeployFailure.refused("bad_commit", "a shipped deploy names the full id of the commit it ships")
+        }
+        if let refusal = DeployRule.shipRefusal(app) { throw refusal }
+        do {
+            try git.importBundle(bundle, commit: commit, timeout: Self.fetchTimeout)
+        } catch let error as GitError {
+            throw DeployFailure.refused("ship_rejected", "git on the VM refused the shipped bundle (\(error.message)); "
+                + "nothing was changed. Ship again; if the VM lacks what the bundle builds on, its clone lost commits")
+        }
+        guard let found = git.commitIfPresent(commit), found == commit.lowercased() else {
+            throw DeployFailure.refused("ship_rejected", "the shipped bundle does not hold commit \(commit.prefix(12))")
+        }
+        try rule.check(found, source: .shipped)
+        return found
     }
 
     private func takeSnapshot(_ scan: DataScan) throws {

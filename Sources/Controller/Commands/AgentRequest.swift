@@ -8,11 +8,16 @@ struct AgentRequest {
     let options: TargetOptions
     let json: Bool
 
+    /// How a command is exchanged with the agent: by default one request; `deploy --ship` sends more.
+    typealias Exchange = (AgentConnection, Command, (EventMessage) throws(ControllerError) -> Void)
+        throws(ControllerError) -> Event.Result
+
     /// Connects, sends the command built from the resolved target, renders its events, and exits.
     ///
     /// - Throws: `ExitCode` always (0 on success), so the caller just returns.
     func run(_ makeCommand: (ResolvedTarget) throws(ControllerError) -> Command,
-             human: (DeployRenderer, EventMessage) -> Void = { $0.render($1) }) throws -> Never {
+             human: (DeployRenderer, EventMessage) -> Void = { $0.render($1) },
+             exchange: Exchange? = nil) throws -> Never {
         var targetName = options.target ?? options.host ?? "?"
         do {
             let resolved = try options.resolve()
@@ -22,8 +27,13 @@ struct AgentRequest {
                                           quiet: options.quiet)
             let connection = try AgentConnection(resolved, verbose: options.verbose)
             defer { connection.close() }
-            let result = try connection.session.request(command) { message in
+            let onEvent: (EventMessage) -> Void = { message in
                 if json { JSONLines.emit(message) } else { human(renderer, message) }
+            }
+            let result = if let exchange {
+                try exchange(connection, command, onEvent)
+            } else {
+                try connection.session.request(command, onEvent: onEvent)
             }
             let code = DeployExit.code(for: result)
             if json {

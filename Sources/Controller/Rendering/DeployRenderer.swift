@@ -83,7 +83,7 @@ final class DeployRenderer {
             line(terminal.dim("    [\(inert(log.source ?? log.stream))] \(inert(log.line))"))
         case .warning(let warning):
             line(actions?.warning(warning.message) ?? "  \(terminal.paint("!", .warning)) \(inert(warning.message))")
-        case .hello, .status, .snapshots, .archive, .manifest, .chunk, .result:
+        case .hello, .status, .snapshots, .archive, .manifest, .chunk, .shipTips, .shipReady, .result:
             break
         }
     }

@@ -35,6 +35,9 @@ public struct AppConfig: Equatable, Sendable {
     /// An `allowed_signers` file (`require_signed`): when set, only commits carrying a git SSH signature by a key
     /// listed there are deployed.
     public var requireSigned: String?
+    /// Whether `deploy --ship` may send the code over the session, and how big it may be (`ship:`,
+    /// `ship_max_bytes:`).
+    public var ship: ShipConfig = ShipConfig()
 
     /// Absolute paths of the data dirs.
     public var dataPaths: [String] { data.map { path + "/" + $0 } }

@@ -23,6 +23,10 @@ public enum Event: Equatable, Sendable {
     case manifest(ManifestPart)
     /// The next bytes of the gzip-compressed tar of a `download`.
     case chunk(Chunk)
+    /// The answer to `ship_tips`: what the app's clone has, and how big a bundle it takes.
+    case shipTips(ShipTips)
+    /// A `deploy` with `ship` was accepted: send its bundle now, in `ship_chunk` requests.
+    case shipReady(ShipReady)
     /// The last event of every request.
     case result(Result)
 
@@ -177,6 +181,8 @@ public enum Event: Equatable, Sendable {
         case .archive: "archive"
         case .manifest: "manifest"
         case .chunk: "chunk"
+        case .shipTips: "ship_tips"
+        case .shipReady: "ship_ready"
         case .result: "result"
         }
     }

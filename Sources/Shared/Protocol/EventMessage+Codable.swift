@@ -24,6 +24,8 @@ extension EventMessage: Codable {
         case "archive": event = .archive(try Event.Archive(from: decoder))
         case "manifest": event = .manifest(try Event.ManifestPart(from: decoder))
         case "chunk": event = .chunk(try Event.Chunk(from: decoder))
+        case "ship_tips": event = .shipTips(try Event.ShipTips(from: decoder))
+        case "ship_ready": event = .shipReady(try Event.ShipReady(from: decoder))
         case "result": event = .result(try Event.Result(from: decoder))
         default: throw ProtocolError(.unknownType, "unknown event type \"\(header.type)\"")
         }
@@ -49,6 +51,8 @@ extension EventMessage: Codable {
         case .archive(let payload): try payload.encode(to: encoder)
         case .manifest(let payload): try payload.encode(to: encoder)
         case .chunk(let payload): try payload.encode(to: encoder)
+        case .shipTips(let payload): try payload.encode(to: encoder)
+        case .shipReady(let payload): try payload.encode(to: encoder)
         case .result(let payload): try payload.encode(to: encoder)
         }
     }
