@@ -452,6 +452,8 @@ final class DeployWorker {
                                     workerPeakRSS: Self.peakRSS())
         if let failure, phase != nil { fail(detail: failure.message) }
         AppendedTail(dir: state.tail(deploy)).remove()
+        // A shipped bundle not imported (the deploy was locked out or superseded) is no use to anyone now.
+        unlink(state.bundle(deploy))
         if let lock {
             // A superseded deploy changed nothing and must not become the one `rollback` undoes.
             if failure?.outcome != "superseded" && (failure?.outcome != "refused" || plan.targetCommit != nil) {
