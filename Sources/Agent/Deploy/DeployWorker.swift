@@ -259,16 +259,24 @@ final class DeployWorker {
         }
         if let refusal = DeployRule.shipRefusal(app) { throw refusal }
         do {
-            try git.importBundle(bundle, commit: commit, timeout: Self.fetchTimeout)
+            try git.importBundle(bundle, commit: commit, deploy: deploy, timeout: Self.fetchTimeout)
         } catch let error as GitError {
+            git.dropIncoming(deploy: deploy)
             throw DeployFailure.refused("ship_rejected", "git on the VM refused the shipped bundle (\(error.message)); "
                 + "nothing was changed. Ship again; if the VM lacks what the bundle builds on, its clone lost commits")
         }
-        guard let found = git.commitIfPresent(commit), found == commit.lowercased() else {
-            throw DeployFailure.refused("ship_rejected", "the shipped bundle does not hold commit \(commit.prefix(12))")
+        do {
+            guard let found = git.commitIfPresent(commit), found == commit.lowercased() else {
+                throw DeployFailure.refused("ship_rejected", "the shipped bundle does not hold commit "
+                    + "\(commit.prefix(12))")
+            }
+            try rule.check(found, source: .shipped)
+            try git.keepShipped(found, deploy: deploy)
+            return found
+        } catch {
+            git.dropIncoming(deploy: deploy)
+            throw error
         }
-        try rule.check(found, source: .shipped)
-        return found
     }
 
     private func takeSnapshot(_ scan: DataScan) throws {

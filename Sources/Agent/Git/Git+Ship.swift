@@ -26,13 +26,18 @@ extension Git {
         return tips
     }
 
+    /// Where the commit of a bundle being imported for `deploy` is held until ``DeployRule`` has passed it
+    /// (``keepShipped(_:deploy:)``) or refused it (``dropIncoming(deploy:)``).
+    static func incomingRef(_ deploy: String) -> String { "refs/shipkeep/incoming/" + deploy }
+
     /// Takes the objects of the bundle at `path` into this clone, once git has verified them: the bundle's
     /// prerequisites must be here (`git bundle verify`), it must name exactly `commit` as ``shippedRef``, and
     /// the fetch from it checks every object strictly (`transfer.fsckObjects`) and that `commit` is complete.
-    /// A bundle that fails any check adds nothing: git writes a pack only once it has checked all of it.
+    /// A bundle that fails any check adds nothing: git writes a pack only once it has checked all of it. The
+    /// commit is then held by ``incomingRef(_:)`` only.
     ///
     /// - Throws: ``GitError`` with what git said, or why the bundle's refs are not what was announced.
-    func importBundle(_ path: String, commit: String, timeout: Double) throws {
+    func importBundle(_ path: String, commit: String, deploy: String, timeout: Double) throws {
         try run(["bundle", "verify", "--quiet", "--", path], timeout: timeout)
         let heads = try run(["bundle", "list-heads", "--", path], timeout: timeout)
             .split(separator: "\n").map(String.init)
@@ -41,6 +46,19 @@ extension Git {
                 + "not just \(Self.shippedRef) at \(commit.prefix(12))")
         }
         try run(["-c", "transfer.fsckObjects=true", "fetch", "--quiet", "--no-tags", "--no-write-fetch-head",
-                 "--no-auto-gc", "--", path, "+\(Self.shippedRef):\(Self.shippedRef)"], timeout: timeout)
+                 "--no-auto-gc", "--", path, "+\(Self.shippedRef):\(Self.incomingRef(deploy))"], timeout: timeout)
+    }
+
+    /// Makes the imported commit of `deploy` the shipped one, which the next ship can build on.
+    ///
+    /// - Throws: ``GitError``.
+    func keepShipped(_ commit: String, deploy: String) throws {
+        try run(["update-ref", Self.shippedRef, commit])
+        dropIncoming(deploy: deploy)
+    }
+
+    /// Forgets a refused import: its objects are no longer referenced, and gc removes them in time.
+    func dropIncoming(deploy: String) {
+        _ = try? run(["update-ref", "-d", Self.incomingRef(deploy)])
     }
 }
