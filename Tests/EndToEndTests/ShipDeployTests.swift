@@ -8,8 +8,8 @@ import ShipkeepSandbox
 @Suite(.serialized, .timeLimit(.minutes(5)))
 struct ShipDeployTests {
     private func git(_ arguments: [String], in directory: String) throws -> String {
-        let result = try runProcess(["git", "-C", directory, "-c", "user.name=Dev", "-c", "user.email=dev@example.invalid"]
-            + arguments)
+        let result = try runProcess(["git", "-C", directory, "-c", "user.name=Dev",
+                                     "-c", "user.email=dev@example.invalid"] + arguments)
         guard result.status == 0 else { throw SandboxError("git \(arguments) failed: \(result.stderr)") }
         return result.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
     }
@@ -159,7 +159,8 @@ struct ShipDeployTests {
             // than it announced is cut off, its partial file removed.
             let announced = try agent(vm, [deployLine(commit: local, ship: 100_000)])
             #expect(errorCode(announced) == "ship_too_large", "\(announced.stdout)")
-            let overflowing = try agent(vm, [deployLine(commit: local, ship: 10), chunkLine(Array(repeating: 1, count: 20))])
+            let overflowing = try agent(vm, [deployLine(commit: local, ship: 10),
+                                             chunkLine(Array(repeating: 1, count: 20))])
             #expect(overflowing.status == 2, "\(overflowing.stdout)")
             #expect(errorCode(overflowing) == "invalid_message", "\(overflowing.stdout)")
             #expect(try vm.liveCommit() == live)
@@ -180,8 +181,10 @@ struct ShipDeployTests {
             // Past the header ("…refs/shipkeep/shipped\n\n"), into the pack's compressed objects.
             let header = try #require(bytes.indices.first { bytes[$0] == 0x0A && bytes[$0 + 1] == 0x0A }) + 2
             for offset in stride(from: header + 40, to: bytes.count - 30, by: 97) { bytes[offset] ^= 0x5A }
-            let lines = [deployLine(commit: local, ship: Int64(bytes.count))] + stride(from: 0, to: bytes.count, by: 4096)
-                .map { chunkLine(Array(bytes[$0..<min($0 + 4096, bytes.count)])) }
+            let chunks = stride(from: 0, to: bytes.count, by: 4096).map { start in
+                chunkLine(Array(bytes[start..<min(start + 4096, bytes.count)]))
+            }
+            let lines = [deployLine(commit: local, ship: Int64(bytes.count))] + chunks
             let output = try agent(vm, lines)
             #expect(errorCode(output) == "ship_rejected", "\(output.stdout.suffix(2000))")
             #expect(try vm.liveCommit() == live)

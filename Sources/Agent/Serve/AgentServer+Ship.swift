@@ -123,7 +123,8 @@ extension AgentServer {
             Self.removeAbandonedUploads(in: state.deploysDir)
             if let space = DiskSpace.measure(state.deploysDir), bytes + (64 << 20) > space.free {
                 reply.emit(.result(.failure("no_space", "the bundle needs \(ByteCount.format(bytes)) plus a margin "
-                    + "of 64 MiB, but \(space.measured) has \(ByteCount.format(space.free)) free; nothing was changed")))
+                    + "of 64 MiB, but \(space.measured) has \(ByteCount.format(space.free)) free; nothing was "
+                    + "changed")))
                 return nil
             }
             fd = try FileSystem.open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, 0o600)

@@ -49,8 +49,14 @@ extension DeployCommand {
         request.commit = bundle.commit
         request.ref = nil
         request.ship = bundle.bytes
+        // The agent's progress events queue behind the upload, so a long one is reported from here.
+        var reported = Date()
         return try session.request(.deploy(request), onReady: { id throws(ControllerError) in
-            try session.sendBundle(bundle.path, id: id)
+            try session.sendBundle(bundle.path, id: id) { sent in
+                guard Date().timeIntervalSince(reported) >= 5 else { return }
+                reported = Date()
+                note("sent \(ByteCount.format(sent)) of \(size)")
+            }
         }, onEvent: onEvent)
     }
 }

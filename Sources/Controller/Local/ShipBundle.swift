@@ -47,7 +47,8 @@ struct ShipBundle {
             if known.isEmpty, !tips.isEmpty, (try? git(["rev-parse", "--is-shallow-repository"])) == "true" {
                 say("this clone is shallow and has none of the VM's commits: fetching its history "
                     + "(git fetch --unshallow) so that the VM gets a complete one")
-                let status = try LocalProcess.run(["git", "fetch", "--quiet", "--unshallow"], captureOutput: false).status
+                let status = try LocalProcess.run(["git", "fetch", "--quiet", "--unshallow"], captureOutput: false)
+                    .status
                 guard status == 0 else {
                     throw ControllerError(.local, "git fetch --unshallow failed (exit \(status)); see git's message "
                         + "above. In CI, check out with fetch-depth: 0 — nothing was deployed")

@@ -64,7 +64,8 @@ final class AgentSession {
             try onEvent(message)
             if case .shipReady = message.event {
                 guard let onReady else {
-                    throw ControllerError(.protocolError, "the agent asked for a bundle that request \(id) did not offer")
+                    throw ControllerError(.protocolError,
+                                          "the agent asked for a bundle that request \(id) did not offer")
                 }
                 try onReady(id)
             }
