@@ -142,6 +142,24 @@ struct ShipDeployTests {
         }
     }
 
+    @Test func aGroupIsNotShippedToAndNothingConnects() throws {
+        try withSandbox { vm in
+            try configure(vm, "    ship: true\n")
+            let live = try vm.liveCommit()
+            _ = try commitLocally(vm.developer, version: "v2")
+            let file = vm.root + "/shipkeep.yml"
+            try ("targets:\n" + vm.targetYAML("a") + vm.targetYAML("b", extra: [("ship", "true")])
+                + "groups:\n  both: [a, b]\n").write(toFile: file, atomically: false, encoding: .utf8)
+            for arguments in [["--ship"], []] {
+                let refused = try deploy(vm, arguments, in: vm.developer, target: ["both", "--config", file])
+                #expect(refused.status != 0, "\(refused.stderr)")
+                #expect(refused.stderr.contains("--ship deploys one target at a time"), "\(refused.stderr)")
+            }
+            #expect(try vm.liveCommit() == live)
+            #expect(!sshdSawAuthentication(vm.server.log()), "a refused group deploy connected")
+        }
+    }
+
     @Test func aBundleOverShipMaxBytesIsRefusedByTheControllerAndByTheAgent() throws {
         try withSandbox { vm in
             try configure(vm, "    ship: true\n    ship_max_bytes: 4096\n")
