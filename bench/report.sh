@@ -89,6 +89,21 @@ targets() {
         target_ratio "second deploy, $(name $fixture): shipkeep / Ansible playbook (≥ 5× faster)" \
             "sk.$fixture.second.ms" "ansible.$fixture.ms" 0.2
     done
+    target_ratio "second deploy of a small change, $SMALL_NAME: \`--ship\` / fetched by the VM ([§7](#7-shipping-the-code-over-ssh-deploy---ship))" \
+        ship.small.ship.ms ship.small.fetch.ms 1.3
+}
+
+ship() {
+    local kind
+    echo "| fixture | deploy of a small change | wall (median) | preflight (median) | lines lost |"
+    echo "|---|---|---|---|---|"
+    for kind in fetch ship; do
+        echo "| $SMALL_NAME | $([ "$kind" = ship ] && echo "\`--ship\` (bundle over SSH)" || echo "fetched by the VM") |" \
+            "$(t "$(med "ship.small.$kind.ms")") | $(t "$(med "ship.small.$kind.preflight.ms")") |" \
+            "$(lost "ship.small.$kind") |"
+    done
+    echo "| | ratio | $(ratio "$(med ship.small.ship.ms)" "$(med ship.small.fetch.ms)") |" \
+        "$(ratio "$(med ship.small.ship.preflight.ms)" "$(med ship.small.fetch.preflight.ms)") | |"
 }
 
 deploys() {
@@ -343,5 +358,17 @@ result (its VmHWM). Serving agent (\`shipkeep-agent serve\`, the forced command)
 10 Hz during the $LARGE_NAME deploys (not measured on the $SMALL_NAME ones). Highest of the runs.
 
 $(memory)
+
+## 7. Shipping the code over SSH (\`deploy --ship\`)
+
+The second deploy of a small change (one line of README.md, committed and pushed) on the $SMALL_NAME shipkeep VM,
+$RUNS_SMALL of each, alternated: fetched by the VM from the origin as usual, or shipped from the developer's
+clone (\`--ship\`): one more request (\`ship_tips\`: the VM's HEAD and tips), \`git pack-objects\` of what the VM
+lacks on the controller, the bundle over the session, and on the VM \`git bundle verify\` plus a fetch from the
+bundle with \`transfer.fsckObjects\` in place of the fetch from the origin (both in preflight). The origin is a
+local bare repository here, so the fetch it replaces is as cheap as a fetch gets: against a real git host over
+the internet, shipping also saves the VM's round trips to it.
+
+$(ship)
 EOF
 }

@@ -172,3 +172,47 @@ status_rows() {
     echo "bench:   status $(med "status.$fixture.ms") ms, ssh true $(med "ssh.$fixture.ms") ms," \
         "--watch probe $(med "watch.$fixture.us") µs, its git commands $(med "statusgit.$fixture.ms") ms ($fixture)" >&2
 }
+
+## small_change MESSAGE: a one-line change to README.md, committed and pushed on the current VM's origin.
+small_change() {
+    echo "$1" >>"$SANDBOX_DEVELOPER/README.md"
+    git -C "$SANDBOX_DEVELOPER" -c user.name=bench -c user.email=bench@example.invalid commit -q -a -m "$1"
+    git -C "$SANDBOX_DEVELOPER" push -q origin HEAD:main
+    COMMIT=$(git -C "$SANDBOX_DEVELOPER" rev-parse HEAD)
+}
+
+## ship_deploy OUT: `shipkeep deploy --ship --json` of $COMMIT from the current VM's developer clone (the bundle
+## is built there), each line stamped on arrival into OUT.
+ship_deploy() {
+    (cd "$SANDBOX_DEVELOPER" && /usr/bin/time -f %M -o "$1.rss" "$BIN/shipkeep" deploy --host "$SHIPKEEP_HOST" \
+        --port "$SHIPKEEP_PORT" --user "$SHIPKEEP_USER" --identity "$SHIPKEEP_IDENTITY" \
+        --known-hosts "$SHIPKEEP_KNOWN_HOSTS" --app "$SHIPKEEP_APP" --commit "$COMMIT" --ship --json) | stamp >"$1"
+    tail -n 1 "$1" | grep -q '"type":"result","v":1}$' && tail -n 1 "$1" | grep -q '"ok":true'
+}
+
+## ship_rows FIXTURE RUNS: the second deploy of a small change (one line of README.md), shipped over the session
+## (`--ship`: ship_tips, a bundle of what the VM lacks, its import) vs fetched by the VM as usual, alternated.
+## One deploy first, so that every measured one links against a snapshot and the VM has the previous commit.
+ship_rows() {
+    local fixture=$1 count=$2 i kind log
+    use_vm "$fixture-sk"
+    grep -q '^    ship: true$' "$SANDBOX_AGENT_CONFIG" \
+        || sed -i 's/^    branch: main$/    branch: main\n    ship: true/' "$SANDBOX_AGENT_CONFIG"
+    "$SANDBOX_APP_PATH/restart.sh" >/dev/null
+    small_change "bench: ship warm-up"
+    with_writer sk_deploy "$WORK/ship-warm-up.jsonl"
+    for i in $(seq 1 "$count"); do
+        for kind in fetch ship; do
+            small_change "bench: $kind deploy $i"
+            log="$WORK/ship-$fixture-$kind-$i.jsonl"
+            if [ "$kind" = ship ]; then with_writer ship_deploy "$log"; else with_writer sk_deploy "$log"; fi
+            grep -q '"ok":true' <(tail -n 1 "$log") \
+                || { cat "$WORK/last.out" "$log" >&2; echo "bench: $kind deploy failed" >&2; exit 1; }
+            rec "ship.$fixture.$kind.ms" "$(ms "$TOOK")"; rec "ship.$fixture.$kind.lost" "$LOST"
+            rec "ship.$fixture.$kind.written" "$WRITTEN"
+            rec "ship.$fixture.$kind.preflight.ms" "$(ms "$(phase_us "$log" preflight)")"
+        done
+    done
+    echo "bench:   second deploy of a small change: --ship $(med "ship.$fixture.ship.ms") ms, fetch" \
+        "$(med "ship.$fixture.fetch.ms") ms ($fixture)" >&2
+}

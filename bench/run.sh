@@ -6,7 +6,7 @@
 #   bench/run.sh                 the full run (≤ 15 min on 2 cores); writes docs/BENCHMARKS.md
 #   BENCH_QUICK=1 bench/run.sh   tiny fixtures and few repetitions, to check the bench itself (~2 min);
 #                                writes .build/bench/BENCHMARKS-quick.md
-#   bench/run.sh --only ROW…     only some rows (deploy snapshot ansible status fleet); writes
+#   bench/run.sh --only ROW…     only some rows (deploy snapshot ansible status ship fleet); writes
 #                                .build/bench/BENCHMARKS-partial.md (so do BENCH_SMALL=…, BENCH_RUNS_LARGE=… overrides)
 #
 # The comparisons: ../shared/bench/seed-deploy.sh (the common recipe) over OpenSSH (SEED_DIR overrides the
@@ -37,7 +37,8 @@ else
 fi
 FLEET_CAP_US=5000  # each VM's CPU per 100 ms in the capped fleet rows (bench/fleet.sh)
 # Any of these can be overridden one by one (BENCH_LARGE="1000 100", BENCH_FLEET_SIZES="1 8"…) to debug a row;
-# such a run, or one with --only, does not overwrite docs/BENCHMARKS.md.
+# such a run, or one with --only or BENCH_BIN_DIR (binaries from elsewhere, e.g. .build/debug), does not overwrite
+# docs/BENCHMARKS.md.
 for setting in SMALL LARGE FLEET_SIZES FLEET_PARALLEL FLEET_CAP_US RUNS_SMALL RUNS_LARGE RUNS_PROBE RUNS_FLEET \
     RUNS_CAPPED RUNS_ANSIBLE WATCH_PROBES; do
     override="BENCH_$setting"
@@ -45,12 +46,20 @@ for setting in SMALL LARGE FLEET_SIZES FLEET_PARALLEL FLEET_CAP_US RUNS_SMALL RU
 done
 if [ -n "$ONLY" ]; then DOC=${BENCH_DOC:-.build/bench/BENCHMARKS-partial.md}; fi
 
-echo "bench: building (release)" >&2
-swift build -c release >/dev/null
-BIN=$(swift build -c release --show-bin-path)
+if [ -n "${BENCH_BIN_DIR:-}" ]; then
+    # Binaries built elsewhere (a debug build, to check a row quickly): the numbers are not the release's.
+    BIN=$(cd "$BENCH_BIN_DIR" && pwd)
+    ONLY=${ONLY:-" all "}
+    [ "$QUICK" = 1 ] || DOC=${BENCH_DOC:-.build/bench/BENCHMARKS-partial.md}
+    echo "bench: using the binaries in $BIN (BENCH_BIN_DIR), not a release build" >&2
+else
+    echo "bench: building (release)" >&2
+    swift build -c release >/dev/null
+    BIN=$(swift build -c release --show-bin-path)
+fi
 mkdir -p .build/bench
 ANSIBLE_VENV=$PWD/.build/bench/ansible-venv
-if [ ! -x "$ANSIBLE_VENV/bin/ansible-playbook" ]; then
+if wanted ansible && [ ! -x "$ANSIBLE_VENV/bin/ansible-playbook" ]; then
     echo "bench: installing ansible-core into $ANSIBLE_VENV" >&2
     python3 -m venv "$ANSIBLE_VENV"
     "$ANSIBLE_VENV/bin/pip" install -q 'ansible-core==2.19.*'
@@ -79,7 +88,8 @@ while :; do cut -d' ' -f1 /proc/loadavg >>"$WORK/load"; sleep 10; done &
 pids+=($!)
 echo "bench: work dir $WORK; small $SMALL, large $LARGE (files KiB); load average $load_before" >&2
 for fixture in small large; do
-    wanted deploy || wanted snapshot || wanted ansible || wanted status || continue
+    wanted deploy || wanted snapshot || wanted ansible || wanted status || { wanted ship && [ "$fixture" = small ]; } \
+        || continue
     spec=$SMALL; [ "$fixture" = large ] && spec=$LARGE
     echo "bench: starting the $fixture VMs" >&2
     start_vms "$spec" "$fixture-sk" "$fixture-seed"
@@ -88,6 +98,7 @@ for fixture in small large; do
     if wanted snapshot; then snapshot_rows "$fixture" "$runs"; fi
     if wanted ansible; then ansible_rows "$fixture" "$RUNS_ANSIBLE"; fi
     if wanted status; then status_rows "$fixture"; fi
+    if wanted ship && [ "$fixture" = small ]; then ship_rows "$fixture" "$runs"; fi
     for name in "$fixture-sk" "$fixture-seed"; do use_vm "$name"; stop_bot; done
 done
 FLEET_MAX=$(echo "$FLEET_SIZES" | tr " " "\n" | sort -n | tail -n 1)

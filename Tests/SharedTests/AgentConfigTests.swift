@@ -178,6 +178,18 @@ import Testing
         #expect(error?.description.hasPrefix("agent.yml:4: apps.b.allow_refs: ") == true)
     }
 
+    @Test func shippingIsOffUnlessAllowedAndItsSizeIsCapped() throws {
+        let plain = try #require(try AgentConfig.parse(Self.full, file: "agent.yml", home: "/home/deploy").app("bots"))
+        #expect(plain.ship == ShipConfig(allowed: false, maxBytes: 512 << 20))
+        let yaml = "apps:\n  b:\n    path: /srv/b\n    ship: true\n    ship_max_bytes: 1048576\n"
+        let app = try #require(try AgentConfig.parse(yaml, file: "agent.yml", home: "/home/deploy").app("b"))
+        #expect(app.ship == ShipConfig(allowed: true, maxBytes: 1 << 20))
+        let word = failure("apps:\n  b:\n    path: /srv/b\n    ship: yes\n")
+        #expect(word?.key == "apps.b.ship" && word?.line == 4, "\(String(describing: word))")
+        let size = failure("apps:\n  b:\n    path: /srv/b\n    ship_max_bytes: 0\n")
+        #expect(size?.key == "apps.b.ship_max_bytes", "\(String(describing: size))")
+    }
+
     @Test func requireSignedIsAnAbsolutePath() {
         let error = failure("apps:\n  b:\n    path: /srv/b\n    require_signed: allowed_signers\n")
         #expect(error?.key == "apps.b.require_signed")

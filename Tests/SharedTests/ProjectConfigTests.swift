@@ -30,11 +30,13 @@ import Testing
         }
         #expect(error("targets:\n  prod:\n    hots: vm\n")
             == "shipkeep.yml:3: targets.prod.hots: unknown key (expected one of: host, port, user, app, identity, "
-                + "known_hosts, fingerprint, jump, jump_fingerprint)")
+                + "known_hosts, fingerprint, jump, jump_fingerprint, ship)")
         #expect(error("targets:\n  prod:\n    port: 70000\n")?.hasPrefix("shipkeep.yml:3: targets.prod.port") == true)
         #expect(error("targets:\n  prod:\n    fingerprint: abc\n")?.contains("targets.prod.fingerprint") == true)
         #expect(error("targets:\n  prod:\n    jump_fingerprint: abc\n")?.contains("targets.prod.jump_fingerprint") == true)
         #expect(error("targets:\n  prod: {host: a}\ngroups:\n  all: [prod, nope]\n")?.contains("\"nope\" is not a target") == true)
+        #expect(error("targets:\n  prod:\n    ship: yes\n")
+            == "shipkeep.yml:3: targets.prod.ship: expected true or false")
         #expect(error("target:\n  prod: {}\n")?.hasPrefix("shipkeep.yml:1: target: unknown key") == true)
     }
 }

@@ -10,11 +10,13 @@ import Shared
 /// - `--commit` (and the branch's tip) must be reachable from the configured branch as just fetched, or from a
 ///   ref that `allow_refs` names.
 /// - With `require_signed`, the commit must also carry a git SSH signature by a key in that allowed-signers file.
+/// - A commit shipped over the session (`deploy --ship`) needs no ref at all — it may exist nowhere but on the
+///   controller — so it is refused unless agent.yml sets `ship: true` for the app; `require_signed` applies.
 /// - The commit that is live, and the one that was live before the last successful deploy (the agent recorded
 ///   it; `rollback` goes back to it), are always deployable: they were on the VM already, so deploying them
 ///   again runs no code that a deploy key chose.
 ///
-/// Any path that puts a commit live (fetched, or one day shipped over the session) calls ``check(_:source:)``.
+/// Any path that puts a commit live (fetched, or shipped over the session) calls ``check(_:source:)``.
 struct DeployRule {
     let app: AppConfig
     let git: Git
@@ -30,6 +32,17 @@ struct DeployRule {
         /// A commit id, or the configured branch's tip: it must be reachable from the branch or an allowed ref
         /// (``fetch(timeout:)`` first).
         case commit
+        /// A commit from a bundle sent over the session: allowed only with `ship: true`.
+        case shipped
+    }
+
+    /// Why `app` takes no shipped code, or nil when agent.yml allows it: checked before a bundle is received,
+    /// and again by the worker (agent.yml may have changed in between).
+    static func shipRefusal(_ app: AppConfig) -> DeployFailure? {
+        guard !app.ship.allowed else { return nil }
+        return .refused("ship_not_allowed", "app \(app.name) does not take code shipped over the session: a shipped "
+            + "commit need not be on any git host, so agent.yml must allow it with `ship: true` under the app (and "
+            + "`require_signed:` to take only signed commits); or deploy without --ship")
     }
 
     /// The full refs a `--ref` value may mean, in the order they are tried; nil when it names no branch or tag.
@@ -65,6 +78,7 @@ struct DeployRule {
     ///   `unsigned` (no signature by an allowed key), saying what to do.
     func check(_ commit: String, source: Source) throws {
         if wasLive(commit) { return }
+        if source == .shipped, let refusal = Self.shipRefusal(app) { throw refusal }
         if source == .commit {
             let branch = "refs/remotes/\(app.remote)/\(app.branch)"
             let reaching = try git.refs(containing: commit, under: [branch, Git.allowedNamespace])

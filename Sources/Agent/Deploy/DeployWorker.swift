@@ -214,6 +214,7 @@ final class DeployWorker {
     /// The exact commit to deploy, fetched and checked by ``DeployRule`` (which commits a deploy key can put live).
     private func resolveTarget() throws -> String {
         let rule = DeployRule(app: app, git: git, live: plan.previousCommit, state: state)
+        if request.ship != nil { return try shippedTarget(rule) }
         do {
             if let commit = request.commit {
                 guard Git.isCommitID(commit) else {
@@ -253,6 +254,36 @@ final class DeployWorker {
             return tip
         } catch let error as GitError {
             throw DeployFailure.refused("fetch", "cannot fetch from \(app.remote): \(error.message)")
+        }
+    }
+
+    /// The commit of a `deploy --ship`, from the bundle the serving agent received: imported only once git has
+    /// verified it, then checked by ``DeployRule`` like any other; no fetch. The bundle is removed either way.
+    private func shippedTarget(_ rule: DeployRule) throws -> String {
+        let bundle = state.bundle(deploy)
+        defer { unlink(bundle) }
+        guard let commit = request.commit, Git.isCommitID(commit) else {
+            throw DeployFailure.refused("bad_commit", "a shipped deploy names the full id of the commit it ships")
+        }
+        if let refusal = DeployRule.shipRefusal(app) { throw refusal }
+        do {
+            try git.importBundle(bundle, commit: commit, deploy: deploy, timeout: Self.fetchTimeout)
+        } catch let error as GitError {
+            git.dropIncoming(deploy: deploy)
+            throw DeployFailure.refused("ship_rejected", "git on the VM refused the shipped bundle (\(error.message)); "
+                + "nothing was changed. Ship again; if the VM lacks what the bundle builds on, its clone lost commits")
+        }
+        do {
+            guard let found = git.commitIfPresent(commit), found == commit.lowercased() else {
+                throw DeployFailure.refused("ship_rejected", "the shipped bundle does not hold commit "
+                    + "\(commit.prefix(12))")
+            }
+            try rule.check(found, source: .shipped)
+            try git.keepShipped(found, deploy: deploy)
+            return found
+        } catch {
+            git.dropIncoming(deploy: deploy)
+            throw error
         }
     }
 
@@ -437,6 +468,8 @@ final class DeployWorker {
                                     workerPeakRSS: Self.peakRSS())
         if let failure, phase != nil { fail(detail: failure.message) }
         AppendedTail(dir: state.tail(deploy)).remove()
+        // A shipped bundle not imported (the deploy was locked out or superseded) is no use to anyone now.
+        unlink(state.bundle(deploy))
         if let lock {
             // A superseded deploy changed nothing and must not become the one `rollback` undoes.
             if failure?.outcome != "superseded" && (failure?.outcome != "refused" || plan.targetCommit != nil) {

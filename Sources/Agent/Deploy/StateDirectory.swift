@@ -28,6 +28,8 @@ struct StateDirectory {
     func patch(_ deploy: String) -> String { deploysDir + "/" + deploy + ".patch" }
     /// The request `serve` hands the deploy's worker (see ``DeployRequestFile``).
     func request(_ deploy: String) -> String { deploysDir + "/" + deploy + ".request" }
+    /// The git bundle shipped for `deploy` (`deploy --ship`), removed once imported.
+    func bundle(_ deploy: String) -> String { deploysDir + "/" + deploy + ".bundle" }
     /// The worker's own output (stdout and stderr).
     func log(_ deploy: String) -> String { deploysDir + "/" + deploy + ".log" }
 

@@ -6,9 +6,9 @@ import Glibc
 
 extension AgentServer {
     /// Starts a deploy in a detached worker and relays its journal until the result.
-    func startDeploy(_ request: Command.Deploy, app: AppConfig, action: HistoryAction = .deploy, reply: inout Reply) {
+    func startDeploy(_ request: Command.Deploy, app: AppConfig, action: HistoryAction = .deploy, reply: inout Reply,
+                     deploy: String = DeployPlan.newID()) {
         let state = StateDirectory(path: app.state)
-        let deploy = DeployPlan.newID()
         let pid: pid_t
         do {
             // The request goes in a private file, not in argv, which every local user can read; the deploy id in
@@ -21,6 +21,7 @@ extension AgentServer {
                                                   environment: ChildEnvironment.app(app),
                                                   output: log)
         } catch {
+            unlink(state.bundle(deploy))
             reply.emit(.result(.failure("state", "cannot start the deploy worker: \(error)")))
             return
         }

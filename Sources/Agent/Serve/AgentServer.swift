@@ -22,6 +22,8 @@ final class AgentServer {
     private var greeted = false
     /// Who the controller said it is in `hello`, for the history of requests that carry no identity.
     private(set) var controller: String?
+    /// The bundle a `deploy --ship` is sending, while its `ship_chunk` requests arrive.
+    var shipUpload: ShipUpload?
 
     /// The config file, absolute, for the workers this agent starts.
     var configFile: String {
@@ -49,6 +51,7 @@ final class AgentServer {
         guard greeted || request.command.type == "hello" else {
             return reject(id: request.id, ProtocolError(.unexpected, "the first request must be \"hello\""))
         }
+        if let upload = shipUpload { return receiveShip(request, upload: upload) }
         switch request.command {
         case .hello(let hello):
             guard hello.protocols.contains(WireProtocol.version) else {
@@ -80,7 +83,11 @@ final class AgentServer {
             reply.emit(.result(.success))
         case .deploy(let deploy):
             guard let app = knownApp(deploy.app, reply: &reply) else { return .serve }
-            startDeploy(deploy, app: app, reply: &reply)
+            if deploy.ship != nil {
+                shipUpload = beginShip(deploy, app: app, reply: &reply)
+            } else {
+                startDeploy(deploy, app: app, reply: &reply)
+            }
         case .rollback(let name):
             guard let app = knownApp(name, reply: &reply) else { return .serve }
             rollback(app: app, reply: &reply)
@@ -105,12 +112,19 @@ final class AgentServer {
         case .history(let history):
             guard let app = knownApp(history.app, reply: &reply) else { return .serve }
             self.history(history, app: app, reply: &reply)
+        case .shipTips(let name):
+            guard let app = knownApp(name, reply: &reply) else { return .serve }
+            shipTips(app: app, reply: &reply)
+        case .shipChunk:
+            return reject(id: request.id, ProtocolError(.unexpected, "a \"ship_chunk\" request came with no deploy "
+                + "whose bundle it could carry (send a deploy with \"ship\" first)"))
         }
         return .serve
     }
 
     /// Handles the end of input; `pending` is an unterminated last line, if any.
     func finish(pending: [UInt8]?) -> Next {
+        defer { shipUpload?.discard() }
         guard let pending, !pending.allSatisfy({ $0 == 0x20 || $0 == 0x09 || $0 == 0x0D }) else { return .exit(0) }
         if case .exit(let code) = handle(line: pending) { return .exit(code) }
         return .exit(0)
@@ -118,6 +132,7 @@ final class AgentServer {
 
     /// Answers a protocol violation and ends the session.
     func reject(id: String?, _ error: ProtocolError) -> Next {
+        if let upload = shipUpload { return abortShip(upload, error) }
         var reply = Reply(id: id, send: send)
         reply.emit(.result(.failure(error.code.rawValue, error.message)))
         return .exit(Self.exitProtocolError)

@@ -8,6 +8,10 @@ struct AgentRequest {
     let options: TargetOptions
     let json: Bool
 
+    /// How a command is exchanged with the agent: by default one request; `deploy --ship` sends more.
+    typealias Exchange = (AgentConnection, Command, (EventMessage) throws(ControllerError) -> Void)
+        throws(ControllerError) -> Event.Result
+
     /// Connects, sends the command built from the resolved target, renders its events, and exits.
     ///
     /// - Throws: `ExitCode` always (0 on success), so the caller just returns.
@@ -15,7 +19,8 @@ struct AgentRequest {
     ///   "nothing yet" line).
     func run(_ makeCommand: (ResolvedTarget) throws(ControllerError) -> Command,
              human: (DeployRenderer, EventMessage) -> Void = { $0.render($1) },
-             after: (Event.Result) -> Void = { _ in }) throws -> Never {
+             after: (Event.Result) -> Void = { _ in },
+             exchange: Exchange? = nil) throws -> Never {
         var targetName = options.target ?? options.host ?? "?"
         var started: String?
         let actions = GitHubActions.detect()
@@ -32,12 +37,17 @@ struct AgentRequest {
             let notice = InterruptNotice(command: command, options: options, target: resolved.display, json: json,
                                          terminal: terminal)
             notice.arm(deploy: nil)
-            let result = try connection.session.request(command) { message in
+            let onEvent: (EventMessage) -> Void = { message in
                 if case .started(let event) = message.event {
                     started = event.deploy
                     notice.arm(deploy: event.deploy)
                 }
                 if json { JSONLines.emit(message) } else { human(renderer, message) }
+            }
+            let result = if let exchange {
+                try exchange(connection, command, onEvent)
+            } else {
+                try connection.session.request(command, onEvent: onEvent)
             }
             Interrupts.onInterrupt(nil)
             let code = DeployExit.code(for: result)

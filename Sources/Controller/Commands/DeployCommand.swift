@@ -17,9 +17,16 @@ struct DeployCommand: ParsableCommand {
             the commit it pushed, never whatever the branch points to by the time the VM fetches. As a git \
             alias: git config alias.ship '!shipkeep deploy prod --push' — then `git ship`.
 
+            With --ship (or ship: true for the target in shipkeep.yml), the commit travels over the SSH session: \
+            the agent says which commits the VM has, this clone bundles only what it lacks (the whole history \
+            when it knows none of them; a shallow clone fetches its history first), and git on the VM verifies \
+            every object before the deploy uses the commit. Nothing is fetched on the VM. The app's agent.yml \
+            must say ship: true (ship_max_bytes caps the bundle, default 512 MiB), and require_signed applies.
+
             Examples:
               shipkeep deploy prod            the branch tip; prod from shipkeep.yml
               shipkeep deploy prod --push     push this branch, deploy what was pushed
+              shipkeep deploy prod --ship     send this clone's HEAD over SSH and deploy it
               shipkeep deploy --host vm1 --user bots --app bots --commit 3f2a9c1
 
             \(DeployExit.help)
@@ -48,6 +55,13 @@ struct DeployCommand: ParsableCommand {
     @Flag(name: .customLong("allow-dirty"), help: "With --push: push and deploy HEAD even with uncommitted changes.")
     var allowDirty = false
 
+    @Flag(name: .long, help: ArgumentHelp(
+        "Send the commit (--commit, else this clone's HEAD) over the SSH session as a git bundle of only what the "
+            + "VM lacks, instead of having the VM fetch it: the VM needs no route to, and no credential for, the git "
+            + "host. Run it in the app's clone. The VM's agent.yml must allow it (ship: true under the app). "
+            + "Also `ship: true` for the target in shipkeep.yml."))
+    var ship = false
+
     @Option(name: .customLong("wait-lock"), help: ArgumentHelp(
         "Seconds to wait for a deploy already running on the app to finish, then deploy (default 0: exit 4 at "
             + "once; the VM's agent.yml caps it with lock.max_wait). One deploy waits per app: a newer request "
@@ -75,6 +89,9 @@ struct DeployCommand: ParsableCommand {
                 + "\"\(commit)\"")
         }
         if let ref, ref.hasPrefix("-") || ref.isEmpty { throw ValidationError("--ref must be a branch or tag name") }
+        if ship && ref != nil {
+            throw ValidationError("--ship sends an exact commit: name it with --commit (default: this clone's HEAD)")
+        }
         if push && (commit != nil || ref != nil) {
             throw ValidationError("--push deploys the commit it pushes; leave out --commit and --ref")
         }
@@ -91,9 +108,9 @@ struct DeployCommand: ParsableCommand {
         if let members = try groupMembers() {
             try FleetCommand(deploy: self, members: members, wait: wait).run()
         }
-        try AgentRequest(options: target, json: json).run { resolved throws(ControllerError) in
+        try AgentRequest(options: target, json: json).run({ resolved throws(ControllerError) in
             try command(for: resolved, exact: try pushIfAsked() ?? commit, wait: wait)
-        }
+        }, exchange: shipExchange)
     }
 
     /// The group TARGET names in shipkeep.yml, with usage errors as `ValidationError`s.

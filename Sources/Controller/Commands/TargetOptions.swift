@@ -161,6 +161,7 @@ struct TargetOptions: ParsableArguments {
         var resolved = ResolvedTarget(ssh: options, app: app ?? env["SHIPKEEP_APP"] ?? project?.app,
                                       remoteCommand: command.map(ShellQuote.quote).joined(separator: " "))
         resolved.name = target ?? alias
+        resolved.ship = project?.ship ?? false
         return resolved
     }
 
@@ -343,6 +344,8 @@ struct ResolvedTarget {
     var ssh: SSHConnectOptions
     var app: String?
     var remoteCommand: String
+    /// `ship: true` in shipkeep.yml: deploys send the commit over the session (as `deploy --ship`).
+    var ship = false
 
     /// `user@host:port`, for messages.
     var display: String {

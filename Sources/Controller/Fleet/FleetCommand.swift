@@ -28,6 +28,10 @@ struct FleetCommand {
                     throw ControllerError(error.kind, "target \(name): \(error.message)")
                 }
             }
+            if let shipping = resolved.first(where: { deploy.ships($0.1) }) {
+                throw ControllerError(.usage, "--ship deploys one target at a time (\(shipping.0) ships): deploy "
+                    + "each member of the group by name, or leave out --ship and ship: true")
+            }
             let exact = try deploy.pushIfAsked() ?? deploy.commit
             for (name, target) in resolved {
                 planned.append(.init(name: name, target: target,

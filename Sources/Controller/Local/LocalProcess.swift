@@ -27,8 +27,11 @@ enum LocalProcess {
     ///   - arguments: The argv, the program first.
     ///   - captureOutput: Collect stdout and return it; otherwise the child's stdout goes to our stderr, so that
     ///     `--json` keeps stdout to JSON Lines alone.
+    ///   - input: A file descriptor to give the child as stdin instead of ours.
+    ///   - output: A file descriptor to give the child as stdout (with `captureOutput` false).
     /// - Throws: ``ControllerError`` with kind `.local` when the program cannot be started.
-    static func run(_ arguments: [String], captureOutput: Bool) throws(ControllerError) -> Outcome {
+    static func run(_ arguments: [String], captureOutput: Bool, input: Int32? = nil,
+                    output outputFD: Int32? = nil) throws(ControllerError) -> Outcome {
         var fds: [Int32] = [-1, -1]
         if captureOutput {
             guard pipe(&fds) == 0 else {
@@ -43,8 +46,9 @@ enum LocalProcess {
             posix_spawn_file_actions_adddup2(&actions, fds[1], 1)
             posix_spawn_file_actions_addclose(&actions, fds[1])
         } else {
-            posix_spawn_file_actions_adddup2(&actions, 2, 1)
+            posix_spawn_file_actions_adddup2(&actions, outputFD ?? 2, 1)
         }
+        if let input { posix_spawn_file_actions_adddup2(&actions, input, 0) }
         let argv = arguments.map { strdup($0) } + [nil]
         defer { argv.forEach { free($0) } }
         let environment = childEnvironment().map { strdup($0) } + [nil]

@@ -42,17 +42,14 @@ final class AgentSession {
     }
 
     /// Sends `command` and delivers each event for it to `onEvent` until its `result`, which is returned.
+    /// `onReady` runs when the agent answers `ship_ready`, with the request's id: it sends the bundle.
     ///
     /// - Throws: ``ControllerError`` when the connection fails or the agent breaks the protocol.
-    func request(_ command: Command, onEvent: (EventMessage) throws(ControllerError) -> Void) throws(ControllerError)
-        -> Event.Result {
+    func request(_ command: Command, onReady: ((String) throws(ControllerError) -> Void)? = nil,
+                 onEvent: (EventMessage) throws(ControllerError) -> Void) throws(ControllerError) -> Event.Result {
         let id = String(nextID)
         nextID += 1
-        do {
-            try channel.write(WireCodec.encode(Request(id: id, command: command)) + [UInt8(ascii: "\n")])
-        } catch {
-            throw ControllerError(error)
-        }
+        try send(Request(id: id, command: command))
         var lastSeq = 0
         while true {
             let message = try nextEvent()
@@ -66,6 +63,24 @@ final class AgentSession {
             lastSeq = message.seq
             if case .result(let result) = message.event { return result }
             try onEvent(message)
+            if case .shipReady = message.event {
+                guard let onReady else {
+                    throw ControllerError(.protocolError,
+                                          "the agent asked for a bundle that request \(id) did not offer")
+                }
+                try onReady(id)
+            }
+        }
+    }
+
+    /// Writes one request line.
+    ///
+    /// - Throws: ``ControllerError`` when the connection fails.
+    func send(_ request: Request) throws(ControllerError) {
+        do {
+            try channel.write(WireCodec.encode(request) + [UInt8(ascii: "\n")])
+        } catch {
+            throw ControllerError(error)
         }
     }
 

@@ -2,7 +2,8 @@ import Yams
 
 extension AppConfig {
     static let keys = ["path", "remote", "branch", "data", "state", "snapshots", "hooks", "services", "health", "kinds",
-                       "lock", "locale", "allow_refs", "require_signed", "env_file", "env_keys"]
+                       "lock", "locale", "allow_refs", "require_signed", "env_file", "env_keys", "ship",
+                       "ship_max_bytes"]
 
     /// Whether `name` can name an app: it appears in paths, lock files and messages, so it is kept plain:
     /// ASCII letters, digits, `.`, `_` and `-`, starting with a letter or digit, at most 64 characters.
@@ -62,6 +63,8 @@ extension AppConfig {
             }
             requireSigned = Self.normalize(signers)
         }
+        ship = ShipConfig(allowed: try map.bool("ship") ?? false,
+                          maxBytes: Int64(try map.positiveInt("ship_max_bytes") ?? Int(ShipConfig.defaultMaxBytes)))
         try readSecretsSettings(map)
     }
 

@@ -35,6 +35,9 @@ public struct AppConfig: Equatable, Sendable {
     /// An `allowed_signers` file (`require_signed`): when set, only commits carrying a git SSH signature by a key
     /// listed there are deployed.
     public var requireSigned: String?
+    /// Whether `deploy --ship` may send the code over the session, and how big it may be (`ship:`,
+    /// `ship_max_bytes:`).
+    public var ship: ShipConfig = ShipConfig()
 
     /// The app's secrets (`env_file`): `KEY="value"` lines given to hooks and command services, and read by
     /// systemd units through `EnvironmentFile=`. Absolute, outside the work tree; default `STATE/env`.

@@ -21,6 +21,8 @@ public struct ProjectConfig: Equatable, Sendable {
         public var jump: String?
         /// The jump host's pinned host key fingerprint, `SHA256:…`, instead of known_hosts.
         public var jumpFingerprint: String?
+        /// `ship: true`: `deploy` sends the commit over the session (as `--ship`), so the VM needs no git host.
+        public var ship: Bool?
     }
 
     /// The file it was read from.
@@ -34,7 +36,7 @@ public struct ProjectConfig: Equatable, Sendable {
     public func target(_ name: String) -> Target? { targets.first { $0.name == name } }
 
     static let targetKeys = ["host", "port", "user", "app", "identity", "known_hosts", "fingerprint", "jump",
-                              "jump_fingerprint"]
+                              "jump_fingerprint", "ship"]
 
     /// Reads and validates `shipkeep.yml`.
     ///
@@ -84,6 +86,7 @@ public struct ProjectConfig: Equatable, Sendable {
                 if let pin = target.jumpFingerprint, !pin.hasPrefix("SHA256:") {
                     throw entry.error("jump_fingerprint", "expected SHA256:… as `ssh-keygen -lf KEY.pub` prints it")
                 }
+                target.ship = try entry.bool("ship")
                 if target.host?.hasPrefix("-") == true { throw entry.error("host", "must not start with \"-\"") }
                 targets.append(target)
             }

@@ -24,6 +24,10 @@ public enum Command: Equatable, Sendable {
     case env(Env)
     /// The app's history: deploys, rollbacks, restores, recoveries, restarts, newest first.
     case history(History)
+    /// Asks what the app's clone has (HEAD and ref tips), so the controller can ship only what it lacks.
+    case shipTips(app: String)
+    /// The next bytes of the bundle a `deploy` with `ship` announced; carries that deploy's request id.
+    case shipChunk(Event.Chunk)
 
     /// The `hello` request.
     public struct Hello: Codable, Equatable, Sendable {
@@ -58,15 +62,20 @@ public enum Command: Equatable, Sendable {
         /// nil or 0 refuses at once. The agent caps it (agent.yml `lock.max_wait`), and at most one deploy
         /// waits per app: a newer request ends the waiting one as `superseded`.
         public var waitLock: Int?
+        /// The size in bytes of a git bundle holding `commit`, sent over this session (`deploy --ship`): the agent
+        /// answers `ship_ready`, then reads that many bytes in `ship_chunk` requests with this request's id,
+        /// has git verify them, and deploys `commit` from them without fetching. Nil: fetch as usual.
+        public var ship: Int64?
         /// Creates the request.
         public init(app: String, commit: String? = nil, ref: String? = nil, force: Bool? = nil,
-                    controller: String? = nil, waitLock: Int? = nil) {
+                    controller: String? = nil, waitLock: Int? = nil, ship: Int64? = nil) {
             self.app = app
             self.commit = commit
             self.ref = ref
             self.force = force
             self.controller = controller
             self.waitLock = waitLock
+            self.ship = ship
         }
     }
 
@@ -132,12 +141,14 @@ public enum Command: Equatable, Sendable {
         case .download: "download"
         case .env: "env"
         case .history: "history"
+        case .shipTips: "ship_tips"
+        case .shipChunk: "ship_chunk"
         }
     }
 
     /// Every command type this build knows, in wire spelling.
     public static let allTypes = ["hello", "status", "deploy", "rollback", "snapshots", "restore", "attach", "unlock",
-                                  "download", "env", "history"]
+                                  "download", "env", "history", "ship_tips", "ship_chunk"]
 }
 
 /// A command with its request id: one line from controller to agent.

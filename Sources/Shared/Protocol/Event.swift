@@ -27,6 +27,10 @@ public enum Event: Equatable, Sendable {
     case env(EnvKeys)
     /// One entry of an app's history, newest first: the answer to `history`, one event per entry.
     case history(HistoryRecord)
+    /// The answer to `ship_tips`: what the app's clone has, and how big a bundle it takes.
+    case shipTips(ShipTips)
+    /// A `deploy` with `ship` was accepted: send its bundle now, in `ship_chunk` requests.
+    case shipReady(ShipReady)
     /// The last event of every request.
     case result(Result)
 
@@ -187,6 +191,8 @@ public enum Event: Equatable, Sendable {
         case .chunk: "chunk"
         case .env: "env"
         case .history: "history"
+        case .shipTips: "ship_tips"
+        case .shipReady: "ship_ready"
         case .result: "result"
         }
     }

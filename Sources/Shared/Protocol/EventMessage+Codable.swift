@@ -26,6 +26,8 @@ extension EventMessage: Codable {
         case "chunk": event = .chunk(try Event.Chunk(from: decoder))
         case "env": event = .env(try Event.EnvKeys(from: decoder))
         case "history": event = .history(try HistoryRecord(from: decoder))
+        case "ship_tips": event = .shipTips(try Event.ShipTips(from: decoder))
+        case "ship_ready": event = .shipReady(try Event.ShipReady(from: decoder))
         case "result": event = .result(try Event.Result(from: decoder))
         default: throw ProtocolError(.unknownType, "unknown event type \"\(header.type)\"")
         }
@@ -53,6 +55,8 @@ extension EventMessage: Codable {
         case .chunk(let payload): try payload.encode(to: encoder)
         case .env(let payload): try payload.encode(to: encoder)
         case .history(let payload): try payload.encode(to: encoder)
+        case .shipTips(let payload): try payload.encode(to: encoder)
+        case .shipReady(let payload): try payload.encode(to: encoder)
         case .result(let payload): try payload.encode(to: encoder)
         }
     }

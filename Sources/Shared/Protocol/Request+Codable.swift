@@ -25,6 +25,8 @@ extension Request: Codable {
         case "download": command = .download(try Command.Download(from: decoder))
         case "env": command = .env(try Command.Env(from: decoder))
         case "history": command = .history(try Command.History(from: decoder))
+        case "ship_tips": command = .shipTips(app: try fields.decode(String.self, forKey: .app))
+        case "ship_chunk": command = .shipChunk(try Event.Chunk(from: decoder))
         case "unlock":
             command = .unlock(app: try fields.decode(String.self, forKey: .app),
                               deploy: try fields.decode(String.self, forKey: .deploy))
@@ -45,12 +47,13 @@ extension Request: Codable {
         case .hello(let hello): try hello.encode(to: encoder)
         case .status(let app): try fields.encodeIfPresent(app, forKey: .app)
         case .deploy(let deploy): try deploy.encode(to: encoder)
-        case .rollback(let app), .snapshots(let app): try fields.encode(app, forKey: .app)
+        case .rollback(let app), .snapshots(let app), .shipTips(let app): try fields.encode(app, forKey: .app)
         case .restore(let restore): try restore.encode(to: encoder)
         case .attach(let attach): try attach.encode(to: encoder)
         case .download(let download): try download.encode(to: encoder)
         case .env(let env): try env.encode(to: encoder)
         case .history(let history): try history.encode(to: encoder)
+        case .shipChunk(let chunk): try chunk.encode(to: encoder)
         case .unlock(let app, let deploy):
             try fields.encode(app, forKey: .app)
             try fields.encode(deploy, forKey: .deploy)

@@ -9,8 +9,24 @@ public enum ControlCharacters {
     }
 
     /// The first control character in `text`, if any.
+    ///
+    /// Scans the UTF-8 bytes, not the scalars: every request string passes here, and a shipped bundle's chunks are
+    /// hundreds of kilobytes each. In UTF-8, C0 and DEL are the bytes below 0x20 and 0x7F (no byte of a longer
+    /// sequence is below 0x80), and C1 is 0xC2 followed by 0x80–0x9F.
     public static func first(in text: String) -> Unicode.Scalar? {
-        text.unicodeScalars.first(where: isControl)
+        var text = text
+        return text.withUTF8 { bytes -> Unicode.Scalar? in
+            var index = 0
+            while index < bytes.count {
+                let byte = bytes[index]
+                if byte < 0x20 || byte == 0x7F { return Unicode.Scalar(byte) }
+                if byte == 0xC2, index + 1 < bytes.count, (0x80...0x9F).contains(bytes[index + 1]) {
+                    return Unicode.Scalar(bytes[index + 1])
+                }
+                index += 1
+            }
+            return nil
+        }
     }
 
     /// `U+001B`, for messages that name a character without containing it.
