@@ -181,8 +181,26 @@ struct ConnectionFailureTests {
     }
 
     @Test func missingSettingsAreOneLineUsageErrors() throws {
+        // status keeps the monitoring convention (UNKNOWN); every other command exits 64 (EX_USAGE).
         let result = try shipkeep(["status"])
         #expect(result.status == 3)
         #expect(result.stderr.contains("--host"))
+        for command in ["deploy", "rollback", "snapshots", "unlock"] {
+            let other = try shipkeep([command, "--json"])
+            #expect(other.status == 64, "\(command): \(other.stderr)")
+            #expect(other.stderr.contains("--host"), "\(command): \(other.stderr)")
+            #expect(jsonLines(other.stdout).last?["exitCode"] as? Int == 64, "\(command): \(other.stdout)")
+        }
+    }
+
+    @Test func anAppTheVMDoesNotNameIsAUsageErrorNotAnUnreachableVM() throws {
+        try withSandbox { vm in
+            let arguments = try replacing("--app", with: "web", in: vm.controllerArguments)
+            for command in ["deploy", "rollback", "snapshots"] {
+                let result = try shipkeep([command] + arguments)
+                #expect(result.status == 64, "\(command): \(result.stderr)")
+                #expect(result.stderr.contains("no app named \"web\""), "\(command): \(result.stderr)")
+            }
+        }
     }
 }

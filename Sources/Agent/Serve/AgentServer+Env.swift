@@ -98,7 +98,7 @@ extension AgentServer {
         let services = Services(app: app) { source, stream, line in
             lines.logs.append(.init(stream: stream, line: String(line.prefix(4096)), source: source))
         }
-        let failure = services.restartAll() ?? HealthChecker(app: app, services: services).wait(since: started)
+        let failure = services.restartAll() ?? HealthChecker(app: app, services: services).wait()
         services.streamJournals()
         for log in lines.logs { reply.emit(.log(log)) }
         HistoryLog(state: state).append(HistoryRecord(

@@ -30,9 +30,16 @@ struct ControllerError: Error, CustomStringConvertible {
         self.code = code
     }
 
-    /// The exit status for this failure: a local step failed safely (nothing on the VM changed); anything
-    /// else means the VM could not be asked.
-    var exitCode: Int32 { kind == .local ? DeployExit.failed : DeployExit.unreachable }
+    /// The exit status for this failure: bad flags, environment or target (64, EX_USAGE: the VM was never
+    /// asked, and asking again will not help); a local step failed safely (1: nothing on the VM changed);
+    /// anything else means the VM could not be asked (3).
+    var exitCode: Int32 {
+        switch kind {
+        case .usage: DeployExit.usage
+        case .local: DeployExit.failed
+        default: DeployExit.unreachable
+        }
+    }
 
     /// The machine-readable code for `--json`.
     var wireCode: String { code ?? kind.rawValue }

@@ -8,10 +8,13 @@ enum DeployExit {
     static let failed: Int32 = 1
     /// It failed and the app needs attention: the rollback failed or the old commit is unhealthy too.
     static let needsAttention: Int32 = 2
-    /// The VM could not be asked: unreachable, host key refused, login failed, agent missing, bad settings.
+    /// The VM could not be asked: unreachable, host key refused, login failed, agent missing.
     static let unreachable: Int32 = 3
     /// Another deploy holds the app's lock, or a newer request (or a newer live commit) superseded this one.
     static let locked: Int32 = 4
+    /// A usage or configuration error (EX_USAGE, as swift-argument-parser exits for a bad flag): a flag, a
+    /// shipkeep.yml, or an app the VM's agent.yml does not name. Fix the command or the file; retrying won't help.
+    static let usage: Int32 = 64
 
     /// The exit status for a request's result.
     static func code(for result: Event.Result) -> Int32 {
@@ -19,7 +22,8 @@ enum DeployExit {
         switch result.error?.code {
         case "locked", "superseded": return locked
         case "rollback_unhealthy", "rollback_failed", "worker_died", "restart_failed": return needsAttention
-        case "unknown_app", "config_error", "unsupported": return unreachable
+        case "unknown_app", "config_error": return usage
+        case "unsupported": return unreachable
         default: return failed
         }
     }
@@ -27,6 +31,7 @@ enum DeployExit {
     static let help = """
         Exit status: 0 the new commit is live and healthy; 1 failed, code unchanged or rolled back; \
         2 failed and the app needs attention; 3 the VM could not be asked; 4 another deploy holds the lock, or \
-        superseded this one while it waited.
+        superseded this one while it waited; 64 a usage or configuration error (a flag, shipkeep.yml, an app \
+        agent.yml does not name); 130/143 interrupted (the deploy goes on on the VM).
         """
 }

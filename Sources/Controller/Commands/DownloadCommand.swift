@@ -16,7 +16,7 @@ struct DownloadCommand: ParsableCommand {
             (mode 0600). On any failure FILE is left as it was and the temporary file is removed. Takes no lock: \
             deploys may run meanwhile. Extract with: tar -xzf FILE
             Exit status: 0 downloaded and verified; 1 failed (unknown or damaged snapshot, a mismatch, \
-            FILE not writable), nothing written; 3 the VM could not be asked.
+            FILE not writable), nothing written; 3 the VM could not be asked; 64 a usage error.
             """
     )
 

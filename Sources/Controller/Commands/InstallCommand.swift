@@ -22,7 +22,8 @@ struct InstallCommand: ParsableCommand {
               shipkeep install --host vm1 --user bots --identity ~/.ssh/id_ed25519
 
             Exit status: 0 installed and answering; 1 nothing usable to upload or the new agent does not \
-            answer; 3 the VM could not be reached or refused SFTP.
+            answer; 3 the VM could not be reached or refused SFTP; 64 a usage error (a flag, a deploy key that is not \
+            a public key).
             """
     )
 
