@@ -62,20 +62,26 @@ struct Services {
 
     /// Runs every service's check once; returns the failures.
     func checkAll(timeout: Double) -> [String] {
-        app.services.compactMap { service in
-            switch service {
-            case .command(let name, _, let check?, let limit):
-                return run(check, name: name, timeout: min(timeout, Double(limit)), what: "check", quiet: true)
-            case .command:
-                return nil
-            case .systemd(let unit, let scope, let limit):
-                let systemd = Systemctl(unit: unit, scope: scope)
-                let failure = run(systemd.isActive, name: unit, timeout: min(timeout, Double(limit)), what: "check",
-                                  quiet: true, environment: systemd.environment)
-                return failure.map {
-                    systemd.explain($0, timeout: min(timeout, Double(limit)), restarted: journals.since[unit])
-                }
-            }
+        app.services.compactMap { check($0, timeout: timeout) ?? nil }
+    }
+
+    /// Runs one service's check (its `check` argv, or `is-active` for a unit), for at most `timeout` seconds or
+    /// the service's own timeout, whichever is shorter.
+    ///
+    /// - Returns: nil when the service has no check; else nil inside when it passed, or why it failed.
+    func check(_ service: ServiceConfig, timeout: Double) -> String?? {
+        switch service {
+        case .command(let name, _, let check?, let limit):
+            return .some(run(check, name: name, timeout: min(timeout, Double(limit)), what: "check", quiet: true))
+        case .command:
+            return nil
+        case .systemd(let unit, let scope, let limit):
+            let systemd = Systemctl(unit: unit, scope: scope)
+            let failure = run(systemd.isActive, name: unit, timeout: min(timeout, Double(limit)), what: "check",
+                              quiet: true, environment: systemd.environment)
+            return .some(failure.map {
+                systemd.explain($0, timeout: min(timeout, Double(limit)), restarted: journals.since[unit])
+            })
         }
     }
 
@@ -182,6 +188,14 @@ struct HealthChecker {
     }
 
     private func freshness(_ check: FreshnessCheck, since restart: Date) -> String? {
+        Self.freshness(check, app: app, since: restart)
+    }
+
+    /// The freshness rule: something under `check.path` was written within `check.within` seconds — and, when
+    /// `restart` is given, after it (the new code writes, not the old code's last lines).
+    ///
+    /// - Returns: nil when fresh, else why not.
+    static func freshness(_ check: FreshnessCheck, app: AppConfig, since restart: Date?, now: Date = Date()) -> String? {
         let path = app.path + "/" + check.path
         var newest: Date?
         if let stats = DirectoryStats.measure(path) {
@@ -189,8 +203,16 @@ struct HealthChecker {
         } else if let info = try? FileSystem.lstatIfExists(path) {
             newest = Date(timeIntervalSince1970: Double(FileSystem.mtime(info)) / 1e9)
         }
-        guard let newest, newest > restart, Date().timeIntervalSince(newest) <= Double(check.within) else {
-            return "nothing under \(check.path) was written since the restart (fresh within \(check.within)s)"
+        if let restart {
+            guard let newest, newest > restart, now.timeIntervalSince(newest) <= Double(check.within) else {
+                return "nothing under \(check.path) was written since the restart (fresh within \(check.within)s)"
+            }
+            return nil
+        }
+        guard let newest else { return "nothing under \(check.path) was ever written (fresh within \(check.within)s)" }
+        let age = now.timeIntervalSince(newest)
+        guard age <= Double(check.within) else {
+            return "\(check.path) is stale: last written \(Int(age))s ago (fresh within \(check.within)s)"
         }
         return nil
     }
