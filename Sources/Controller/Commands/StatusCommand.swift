@@ -69,18 +69,19 @@ struct StatusCommand: ParsableCommand {
     var output: Format { textfile != nil ? .prometheus : json ? .json : format }
 
     func run() throws {
+        var targetName = target.target ?? target.host ?? "?"
+        let resolved: ResolvedTarget
+        // A monitor reads a configuration error as UNKNOWN, as it reads an unreachable VM.
         let members: [String]?
         do {
             members = try target.groupMembers()
         } catch {
-            throw ValidationError(error.message)
+            throw ExitCode(present(StatusProbe(target: targetName, error: error)))
         }
         if let members {
             guard watch == nil else { throw ValidationError("--watch takes one target, not a group") }
-            throw ExitCode(StatusFleet(command: self, group: target.target ?? "", members: members).run())
+            throw ExitCode(StatusFleet(command: self, group: targetName, members: members).run())
         }
-        var targetName = target.target ?? target.host ?? "?"
-        let resolved: ResolvedTarget
         do {
             resolved = try target.resolve()
             targetName = resolved.display
