@@ -50,7 +50,7 @@ swift build -c release >/dev/null
 BIN=$(swift build -c release --show-bin-path)
 mkdir -p .build/bench
 ANSIBLE_VENV=$PWD/.build/bench/ansible-venv
-if [ ! -x "$ANSIBLE_VENV/bin/ansible-playbook" ]; then
+if wanted ansible && [ ! -x "$ANSIBLE_VENV/bin/ansible-playbook" ]; then
     echo "bench: installing ansible-core into $ANSIBLE_VENV" >&2
     python3 -m venv "$ANSIBLE_VENV"
     "$ANSIBLE_VENV/bin/pip" install -q 'ansible-core==2.19.*'

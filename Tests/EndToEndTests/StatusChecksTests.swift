@@ -56,6 +56,11 @@ struct StatusChecksTests {
                 $0.replacingOccurrences(of: "fresh: { path: paper_trading_outputs, within: 10 }",
                                         with: "fresh: { path: logs, within: 10 }")
             }
+            // The bot logs one line when it starts, after restart.sh returned: age the log only once it has.
+            try waitUntil("the bot has logged its start") {
+                let log = try? String(contentsOfFile: vm.appPath + "/logs/bot.log", encoding: .utf8)
+                return log?.contains("starting after seq") == true
+            }
             let old = timespec(tv_sec: time(nil) - 3600, tv_nsec: 0)
             for name in try FileManager.default.contentsOfDirectory(atPath: vm.appPath + "/logs") {
                 var times = [old, old]

@@ -62,26 +62,26 @@ struct Services {
 
     /// Runs every service's check once; returns the failures.
     func checkAll(timeout: Double) -> [String] {
-        app.services.compactMap { check($0, timeout: timeout) ?? nil }
+        app.services.filter(\.hasCheck).compactMap { check($0, timeout: timeout) }
     }
 
     /// Runs one service's check (its `check` argv, or `is-active` for a unit), for at most `timeout` seconds or
-    /// the service's own timeout, whichever is shorter.
+    /// the service's own timeout, whichever is shorter. A service without a check passes.
     ///
-    /// - Returns: nil when the service has no check; else nil inside when it passed, or why it failed.
-    func check(_ service: ServiceConfig, timeout: Double) -> String?? {
+    /// - Returns: nil when it passed, else why not.
+    func check(_ service: ServiceConfig, timeout: Double) -> String? {
         switch service {
         case .command(let name, _, let check?, let limit):
-            return .some(run(check, name: name, timeout: min(timeout, Double(limit)), what: "check", quiet: true))
+            return run(check, name: name, timeout: min(timeout, Double(limit)), what: "check", quiet: true)
         case .command:
             return nil
         case .systemd(let unit, let scope, let limit):
             let systemd = Systemctl(unit: unit, scope: scope)
             let failure = run(systemd.isActive, name: unit, timeout: min(timeout, Double(limit)), what: "check",
                               quiet: true, environment: systemd.environment)
-            return .some(failure.map {
+            return failure.map {
                 systemd.explain($0, timeout: min(timeout, Double(limit)), restarted: journals.since[unit])
-            })
+            }
         }
     }
 
@@ -101,6 +101,16 @@ struct Services {
             return nil
         } catch {
             return "\(name) \(what): \(error)"
+        }
+    }
+}
+
+extension ServiceConfig {
+    /// Whether the service has a check: a `check` argv, or a unit (`is-active`).
+    var hasCheck: Bool {
+        switch self {
+        case .command(_, _, let check, _): check != nil
+        case .systemd: true
         }
     }
 }

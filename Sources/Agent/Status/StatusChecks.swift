@@ -35,8 +35,8 @@ struct StatusChecks {
         }
 
         for service in app.services {
-            guard hasCheck(service) else { continue }
-            timed(.service, service.name) { remaining in services.check(service, timeout: remaining) ?? nil }
+            guard service.hasCheck else { continue }
+            timed(.service, service.name) { remaining in services.check(service, timeout: remaining) }
         }
         if let command = app.health.command {
             timed(.command, "health") { remaining in
@@ -47,12 +47,5 @@ struct StatusChecks {
             timed(.fresh, fresh.path) { _ in HealthChecker.freshness(fresh, app: app, since: nil) }
         }
         return results
-    }
-
-    private func hasCheck(_ service: ServiceConfig) -> Bool {
-        switch service {
-        case .command(_, _, let check, _): check != nil
-        case .systemd: true
-        }
     }
 }
