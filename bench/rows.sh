@@ -160,9 +160,18 @@ status_git() {
 status_rows() {
     local fixture=$1 i log="$WORK/$1-watch.jsonl"
     use_vm "$fixture-sk"
+    # A healthy VM: the bot runs, so every probe runs the checks and passes them (a CRITICAL probe would be
+    # measuring something else).
+    "$SANDBOX_APP_PATH/restart.sh" >/dev/null
+    sk status >"$WORK/last.out" 2>&1 || { cat "$WORK/last.out" >&2; echo "bench: the $fixture VM is not OK" >&2; exit 1; }
     for i in $(seq 1 "$RUNS_PROBE"); do
         timed "ssh.$fixture.ms" ssh_plain true
         timed "status.$fixture.ms" sk status >/dev/null || true
+    done
+    # What the checks cost inside each probe: the agent's own timing of each (service check, freshness, data dirs).
+    for i in $(seq 1 "$RUNS_PROBE"); do
+        rec "statuschecks.$fixture.ms" "$(sk status --json | grep '"type":"status"' | grep -o '"seconds":[0-9.e-]*' \
+            | awk -F: '{s += $2} END {printf "%.1f", s * 1000}')"
     done
     # What the agent runs for each probe besides walking the data dirs: these three git commands.
     for i in $(seq 1 "$RUNS_PROBE"); do timed "statusgit.$fixture.ms" status_git; done
@@ -170,7 +179,8 @@ status_rows() {
     grep '"exitCode"' "$log" | awk 'NR > 1 {printf "%.0f\n", ($1 - prev) * 1000000} {prev = $1}' \
         >"$WORK/results/watch.$fixture.us"
     echo "bench:   status $(med "status.$fixture.ms") ms, ssh true $(med "ssh.$fixture.ms") ms," \
-        "--watch probe $(med "watch.$fixture.us") µs, its git commands $(med "statusgit.$fixture.ms") ms ($fixture)" >&2
+        "--watch probe $(med "watch.$fixture.us") µs, its git commands $(med "statusgit.$fixture.ms") ms," \
+        "its checks $(med "statuschecks.$fixture.ms") ms ($fixture)" >&2
 }
 
 ## small_change MESSAGE: a one-line change to README.md, committed and pushed on the current VM's origin.

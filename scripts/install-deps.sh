@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Installs what shipkeep needs to build and test, if it is missing: libssh2, zlib and SQLite (headers; the agent links
 # SQLite statically), OpenSSH server and client (the tests start a real sshd), git, pkg-config, python3 (the tests'
-# database writers), systemd-container and mmdebstrap (the systemd VM). Debian/Ubuntu (apt-get). Runs apt only when
-# needed.
+# database writers) with prometheus_client (the tests' Prometheus parser), systemd-container and mmdebstrap (the
+# systemd VM). Debian/Ubuntu (apt-get). Runs apt only when needed.
 # `install-deps.sh bench` adds what `make bench` compares with or measures through: rsync, GNU time, pgrep, and
 # Python's venv (for the ansible-core it installs under .build/).
 # `install-deps.sh runtime` installs only what a built `shipkeep` needs to run (libssh2), and
@@ -56,6 +56,9 @@ command -v flock >/dev/null || missing+=(util-linux)
 [ -x /usr/bin/time ] || missing+=(time)
 # The SQLite tests' writers are small python3 scripts (its sqlite3 module).
 command -v python3 >/dev/null || missing+=(python3)
+# The status tests read every Prometheus exposition with the Prometheus client library's own parsers (Debian's
+# package, for /usr/bin/python3).
+/usr/bin/python3 -c 'import prometheus_client' 2>/dev/null || missing+=(python3-prometheus-client)
 # The systemd VM of the end-to-end tests and the demo: systemd-nspawn boots a Debian tree mmdebstrap builds.
 [ -x /usr/bin/systemd-nspawn ] || missing+=(systemd-container)
 command -v mmdebstrap >/dev/null || missing+=(mmdebstrap)

@@ -40,7 +40,10 @@ import Testing
                                                 newestMtime: status.data[0].newestMtime))
         #expect(status.data[0].newestMtime != nil)
         #expect(status.data[1].files == 1)
-        #expect(status.disks.map(\.role) == ["data", "state"])
+        #expect(status.disks.map(\.role) == ["data", "data", "state", "snapshots"])
+        #expect(status.disks.map(\.dir) == ["out", "logs", nil, nil])
+        #expect(status.checks?.map(\.kind) == [.data, .data])
+        #expect(status.checksSkipped == nil)
         #expect(status.lock == nil)
         #expect(status.lastDeploy == nil)
     }

@@ -1,3 +1,4 @@
+import Foundation
 import Testing
 @testable import Controller
 
@@ -35,12 +36,19 @@ import Testing
         #expect(StatusText.age(-4) == "0s")
     }
 
-    @Test func prometheusWithoutAReportSaysDown() {
-        let text = Prometheus.render(nil, target: "root@127.0.0.1:22")
+    @Test func prometheusWithoutAReportSaysDownAndWhy() {
+        let text = Prometheus.render([.init(target: "root@127.0.0.1:22", report: nil, reason: "connection",
+                                            time: Date(timeIntervalSince1970: 1_800_000_000))])
         #expect(text == """
-            # HELP shipkeep_up Whether the agent answered (1) or not (0).
+            # HELP shipkeep_up Whether the agent answered (1) or not (0, with the reason).
             # TYPE shipkeep_up gauge
-            shipkeep_up{target="root@127.0.0.1:22"} 0
+            shipkeep_up{reason="connection",target="root@127.0.0.1:22"} 0
+            # HELP shipkeep_status_code The probe's verdict: 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN.
+            # TYPE shipkeep_status_code gauge
+            shipkeep_status_code{target="root@127.0.0.1:22"} 3
+            # HELP shipkeep_probe_timestamp_seconds When the probe ran (Unix time).
+            # TYPE shipkeep_probe_timestamp_seconds gauge
+            shipkeep_probe_timestamp_seconds{target="root@127.0.0.1:22"} 1800000000
 
             """)
     }

@@ -75,7 +75,7 @@ struct ConnectionFailureTests {
     }
 
     @Test func aPinnedFingerprintIsAcceptedAndAWrongOneRefused() throws {
-        try withSandbox { vm in
+        try withSandbox(bot: true) { vm in
             var arguments = vm.controllerArguments
             let index = try #require(arguments.firstIndex(of: "--known-hosts"))
             arguments.removeSubrange(index...(index + 1))
@@ -97,7 +97,7 @@ struct ConnectionFailureTests {
     }
 
     @Test func aHashedKnownHostsEntryIsAccepted() throws {
-        try withSandbox { vm in
+        try withSandbox(bot: true) { vm in
             let hashed = vm.root + "/hashed_known_hosts"
             try FileManager.default.copyItem(atPath: vm.server.knownHostsPath, toPath: hashed)
             let hashing = try runProcess(["ssh-keygen", "-H", "-f", hashed])

@@ -11,7 +11,7 @@ struct InstallTests {
     }
 
     @Test func installsTheAgentWritesAgentYmlOnceAndPrintsAWorkingForcedCommandLine() throws {
-        try withSandbox(forcedCommand: false) { vm in
+        try withSandbox(forcedCommand: false, bot: true) { vm in
             let agent = try BuildProducts.path("shipkeep-agent")
             let remoteAgent = vm.root + "/vm-home/.local/bin/shipkeep-agent"
             let remoteConfig = vm.root + "/vm-home/.config/shipkeep/agent.yml"
@@ -117,7 +117,7 @@ struct InstallTests {
         let ldd = try runProcess(["ldd", agent])
         #expect(ldd.status == 0, "\(ldd.stderr)")
         #expect(!ldd.stdout.contains("swift"), "the release agent needs Swift libraries:\n\(ldd.stdout)")
-        try withSandbox(forcedCommand: false) { vm in
+        try withSandbox(forcedCommand: false, bot: true) { vm in
             let remoteAgent = vm.root + "/vm-home/bin/shipkeep-agent"
             let installed = try shipkeep(["install", "--agent-binary", agent, "--agent-yml", vm.agentConfigPath,
                                           "--remote-path", remoteAgent, "--remote-config", vm.agentConfigPath]

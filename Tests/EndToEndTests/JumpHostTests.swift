@@ -52,7 +52,7 @@ struct JumpHostTests {
     }
 
     @Test func statusGoesThroughAJumpHostNamedInShipkeepYml() throws {
-        try withSandbox { vm in
+        try withSandbox(bot: true) { vm in
             try withBastion(vm) { bastion in
                 let file = vm.root + "/shipkeep.yml"
                 try ("targets:\n" + vm.targetYAML("prod", knownHosts: try bothKnownHosts(vm, bastion),
@@ -69,7 +69,7 @@ struct JumpHostTests {
     }
 
     @Test func statusGoesThroughTheProxyJumpOfAnSSHConfigAliasWithTheBastionsOwnKey() throws {
-        try withSandbox { vm in
+        try withSandbox(bot: true) { vm in
             try withBastion(vm, acceptVMKey: false) { bastion in
                 let config = vm.root + "/ssh_config"
                 try (vm.server.sshConfigHost("myvm", extra: ["ProxyJump gate"]) + bastion.sshConfigHost("gate"))

@@ -137,7 +137,7 @@ struct LeastPrivilegeTests {
     }
 
     @Test func theAgentRefusesAConfigOrStateDirOthersCanWrite() throws {
-        try withSandbox { vm in
+        try withSandbox(bot: true) { vm in
             try FileManager.default.createDirectory(atPath: vm.stateDir, withIntermediateDirectories: true)
             chmod(vm.stateDir, 0o700)
             let cases: [(path: String, mode: mode_t, safe: mode_t)] = [

@@ -21,7 +21,7 @@ struct LongRunningTests {
     }
 
     @Test func watchReprobesOverOneSession() throws {
-        try withSandbox { vm in
+        try withSandbox(bot: true) { vm in
             let output = try shipkeep(["status", "--json", "--watch", "0.3", "--count", "3"] + vm.controllerArguments)
             #expect(output.status == 0, "\(output.stderr)")
             let lines = jsonLines(output.stdout)

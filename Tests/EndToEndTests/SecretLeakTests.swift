@@ -33,7 +33,7 @@ struct SecretLeakTests {
     }
 
     @Test func keysPassphrasesAndEnvironmentSecretsNeverAppear() throws {
-        try withSandbox { vm in
+        try withSandbox(bot: true) { vm in
             let encrypted = vm.root + "/encrypted_key"
             let made = try runProcess(["ssh-keygen", "-q", "-t", "ed25519", "-N", Self.passphrase, "-C", "enc",
                                        "-f", encrypted])

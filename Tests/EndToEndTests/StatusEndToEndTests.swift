@@ -29,7 +29,7 @@ struct StatusEndToEndTests {
     }
 
     @Test func humanAndPrometheusFormats() throws {
-        try withSandbox { vm in
+        try withSandbox(bot: true) { vm in
             let text = try shipkeep(["status"] + vm.controllerArguments)
             #expect(text.status == 0, "\(text.stderr)")
             #expect(text.stdout.hasPrefix("OK "))
@@ -71,7 +71,7 @@ struct StatusEndToEndTests {
     }
 
     @Test func aDirtyWorkTreeIsAWarningWithExitCodeOne() throws {
-        try withSandbox { vm in
+        try withSandbox(bot: true) { vm in
             try "edited on the VM\n".write(toFile: vm.appPath + "/README.md", atomically: false, encoding: .utf8)
             let result = try shipkeep(["status", "--json"] + vm.controllerArguments)
             #expect(result.status == 1, "\(result.stderr)")
@@ -92,7 +92,7 @@ struct StatusEndToEndTests {
     }
 
     @Test func theKeyCanComeFromMemoryThroughTheEnvironment() throws {
-        try withSandbox { vm in
+        try withSandbox(bot: true) { vm in
             let key = try String(contentsOfFile: vm.server.userKeyPath, encoding: .utf8)
             var arguments = vm.controllerArguments
             let identity = try #require(arguments.firstIndex(of: "--identity"))
@@ -104,7 +104,7 @@ struct StatusEndToEndTests {
     }
 
     @Test func everySettingCanComeFromTheEnvironment() throws {
-        try withSandbox { vm in
+        try withSandbox(bot: true) { vm in
             let env = [
                 "SHIPKEEP_HOST": vm.server.listenAddress, "SHIPKEEP_PORT": String(vm.server.port),
                 "SHIPKEEP_USER": vm.server.user, "SHIPKEEP_IDENTITY": vm.server.userKeyPath,
@@ -139,7 +139,7 @@ struct StatusEndToEndTests {
     }
 
     @Test func withoutAForcedCommandTheControllerStartsTheAgentItself() throws {
-        try withSandbox(forcedCommand: false) { vm in
+        try withSandbox(forcedCommand: false, bot: true) { vm in
             let result = try shipkeep(["status", "--json", "--agent-command", vm.agentBinary,
                                        "--agent-config", vm.agentConfigPath] + vm.controllerArguments)
             #expect(result.status == 0, "\(result.stderr)")

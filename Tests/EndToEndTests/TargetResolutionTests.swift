@@ -6,7 +6,7 @@ import ShipkeepSandbox
 @Suite(.serialized, .timeLimit(.minutes(3)))
 struct TargetResolutionTests {
     @Test func aShipkeepYmlTargetNeedsNoFlags() throws {
-        try withSandbox { vm in
+        try withSandbox(bot: true) { vm in
             let file = vm.root + "/shipkeep.yml"
             try ("targets:\n" + vm.targetYAML("prod")).write(toFile: file, atomically: false, encoding: .utf8)
             let result = try shipkeep(["status", "prod", "--json", "--config", file])
@@ -21,7 +21,7 @@ struct TargetResolutionTests {
     }
 
     @Test func anSSHConfigAliasResolvesLikeOpenSSH() throws {
-        try withSandbox { vm in
+        try withSandbox(bot: true) { vm in
             let file = vm.root + "/ssh_config"
             try (vm.server.sshConfigHost("myvm") + "Host jumped\n    HostName 10.0.0.9\n    ProxyJump bastion1,bastion2\n")
                 .write(toFile: file, atomically: false, encoding: .utf8)
@@ -34,7 +34,7 @@ struct TargetResolutionTests {
     }
 
     @Test func theSSHAgentIsTriedFirstUnlessIdentitiesOnly() throws {
-        try withSandbox { vm in
+        try withSandbox(bot: true) { vm in
             let stranger = vm.root + "/stranger_key"
             let keygen = try runProcess(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", stranger])
             #expect(keygen.status == 0, "\(keygen.stderr)")

@@ -71,19 +71,25 @@ struct Services {
 
     /// Runs every service's check once; returns the failures.
     func checkAll(timeout: Double) -> [String] {
-        app.services.compactMap { service in
-            switch service {
-            case .command(let name, _, let check?, let limit):
-                return run(check, name: name, timeout: min(timeout, Double(limit)), what: "check", quiet: true)
-            case .command:
-                return nil
-            case .systemd(let unit, let scope, let limit):
-                let systemd = Systemctl(unit: unit, scope: scope)
-                let failure = run(systemd.isActive, name: unit, timeout: min(timeout, Double(limit)), what: "check",
-                                  quiet: true, environment: systemd.environment, secrets: false)
-                return failure.map {
-                    systemd.explain($0, timeout: min(timeout, Double(limit)), restarted: journals.since[unit])
-                }
+        app.services.filter(\.hasCheck).compactMap { check($0, timeout: timeout) }
+    }
+
+    /// Runs one service's check (its `check` argv, or `is-active` for a unit), for at most `timeout` seconds or
+    /// the service's own timeout, whichever is shorter. A service without a check passes.
+    ///
+    /// - Returns: nil when it passed, else why not.
+    func check(_ service: ServiceConfig, timeout: Double) -> String? {
+        switch service {
+        case .command(let name, _, let check?, let limit):
+            return run(check, name: name, timeout: min(timeout, Double(limit)), what: "check", quiet: true)
+        case .command:
+            return nil
+        case .systemd(let unit, let scope, let limit):
+            let systemd = Systemctl(unit: unit, scope: scope)
+            let failure = run(systemd.isActive, name: unit, timeout: min(timeout, Double(limit)), what: "check",
+                              quiet: true, environment: systemd.environment, secrets: false)
+            return failure.map {
+                systemd.explain($0, timeout: min(timeout, Double(limit)), restarted: journals.since[unit])
             }
         }
     }
@@ -109,6 +115,16 @@ struct Services {
             return nil
         } catch {
             return "\(name) \(what): \(error)"
+        }
+    }
+}
+
+extension ServiceConfig {
+    /// Whether the service has a check: a `check` argv, or a unit (`is-active`).
+    var hasCheck: Bool {
+        switch self {
+        case .command(_, _, let check, _): check != nil
+        case .systemd: true
         }
     }
 }
@@ -208,5 +224,25 @@ struct HealthChecker {
         return Event.Warning(code: "no_health_check", message: "app \(app.name) has no health check: a new commit "
             + "that crashes after its restart counts as deployed. Add a service check:, health.command or health.fresh "
             + "(with health.settle) to agent.yml")
+    }
+
+    /// The freshness rule as `status` applies it: something under `check.path` was written within `check.within`
+    /// seconds. (A deploy's health phase asks more — written since the restart — through ``FreshnessWatch``.)
+    ///
+    /// - Returns: nil when fresh, else why not.
+    static func freshness(_ check: FreshnessCheck, app: AppConfig, now: Date = Date()) -> String? {
+        let path = app.path + "/" + check.path
+        var newest: Date?
+        if let stats = DirectoryStats.measure(path) {
+            newest = stats.newestMtime
+        } else if let info = try? FileSystem.lstatIfExists(path) {
+            newest = Date(timeIntervalSince1970: Double(FileSystem.mtime(info)) / 1e9)
+        }
+        guard let newest else { return "nothing under \(check.path) was ever written (fresh within \(check.within)s)" }
+        let age = now.timeIntervalSince(newest)
+        guard age <= Double(check.within) else {
+            return "\(check.path) is stale: last written \(Int(age))s ago (fresh within \(check.within)s)"
+        }
+        return nil
     }
 }

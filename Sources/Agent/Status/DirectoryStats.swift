@@ -30,13 +30,13 @@ struct DirectoryStats: Equatable {
 enum DiskSpace {
     /// Measures the filesystem of `path`, or of its nearest existing ancestor when `path` does not exist yet
     /// (a state dir before the first deploy).
-    static func measure(_ path: String) -> (free: Int64, total: Int64, measured: String)? {
+    static func measure(_ path: String) -> (free: Int64, total: Int64, measured: String, filesystem: UInt64)? {
         var candidate = path
         while true {
             var info = statvfs()
             if statvfs(candidate, &info) == 0 {
                 let unit = Int64(info.f_frsize)
-                return (Int64(info.f_bavail) * unit, Int64(info.f_blocks) * unit, candidate)
+                return (Int64(info.f_bavail) * unit, Int64(info.f_blocks) * unit, candidate, UInt64(info.f_fsid))
             }
             guard let slash = candidate.lastIndex(of: "/"), candidate != "/" else { return nil }
             candidate = slash == candidate.startIndex ? "/" : String(candidate[..<slash])

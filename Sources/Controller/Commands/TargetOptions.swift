@@ -316,7 +316,7 @@ struct TargetOptions: ParsableArguments {
         guard let target else { return nil }
         if let members = project.groups[target] {
             throw ControllerError(.usage, "\(target) is a group of \(members.count) targets in \(file) "
-                + "(\(members.joined(separator: ", "))); only `shipkeep deploy` takes a group — name one target")
+                + "(\(members.joined(separator: ", "))); only `shipkeep deploy` and `shipkeep status` take a group — name one target")
         }
         return project.target(target)
     }

@@ -65,25 +65,12 @@ struct FleetDeploy {
     /// Deploys `indices`, at most `parallel` at once, each on its own thread.
     private func runPool(_ indices: [Int], members: [Member], results: ResultBox,
                          onHost: @escaping @Sendable (HostResult) -> Void) {
-        guard !indices.isEmpty else { return }
-        let queue = WorkQueue(indices)
-        let workers = min(parallel, indices.count)
-        let group = DispatchGroup()
         let members = UncheckedMembers(members)
-        for _ in 0..<workers {
-            group.enter()
-            let thread = Thread {
-                while let index = queue.next() {
-                    let result = Self.deploy(members.value[index])
-                    results.set(index, result)
-                    onHost(result)
-                }
-                group.leave()
-            }
-            thread.stackSize = 1 << 20
-            thread.start()
+        ThreadPool.forEach(indices, width: parallel) { index in
+            let result = Self.deploy(members.value[index])
+            results.set(index, result)
+            onHost(result)
         }
-        group.wait()
     }
 
     /// One host's deploy, start to result, on the calling thread.
@@ -128,17 +115,6 @@ private final class ResultBox: @unchecked Sendable {
 
     func set(_ index: Int, _ result: FleetDeploy.HostResult) { lock.withLock { results[index] = result } }
     func get(_ index: Int) -> FleetDeploy.HostResult? { lock.withLock { results[index] } }
-}
-
-/// The member indices still to deploy, handed out one at a time.
-private final class WorkQueue: @unchecked Sendable {
-    // Every access holds `lock`.
-    private let lock = NSLock()
-    private var pending: ArraySlice<Int>
-
-    init(_ indices: [Int]) { pending = indices[...] }
-
-    func next() -> Int? { lock.withLock { pending.popFirst() } }
 }
 
 /// The members, shared read-only with the worker threads. Safe: the array is never mutated after the rollout

@@ -9,13 +9,15 @@ struct StatusText {
     /// ``ControlCharacters/escaped(_:)``: the lock's `controller` is whatever a client sent.
     func render(_ report: StatusReport, target: String) -> String {
         let inert = ControlCharacters.escaped
-        var lines = ["\(terminal.paint(report.health.rawValue.uppercased(), report.health)) \(target) "
+        let headline = Self.headline(report).map { ": \(inert($0))" } ?? ""
+        var lines = ["\(terminal.paint(report.health.rawValue.uppercased(), report.health)) \(target)\(headline) "
             + terminal.dim("(host \(inert(report.host)), agent \(inert(report.agentVersion)))")]
         for app in report.apps {
             lines.append("")
             lines.append("\(inert(app.name))  \(terminal.paint(app.health.rawValue.uppercased(), app.health))  "
                 + inert(app.path))
             for reason in app.reasons { lines.append("  ! \(inert(reason))") }
+            if let checks = checks(app) { lines.append("  checks  " + checks) }
             lines.append("  code    " + code(app, now: report.time))
             let width = app.data.map { inert($0.path).count }.max() ?? 0
             for (index, dir) in app.data.enumerated() {
@@ -23,10 +25,7 @@ struct StatusText {
                 lines.append(label + data(dir, width: width, now: report.time))
             }
             if app.data.isEmpty { lines.append("  data    (no data dirs configured)") }
-            let disks = app.disks.map {
-                "\(inert($0.role)) \(ByteCount.format($0.freeBytes)) free of \(ByteCount.format($0.totalBytes))"
-            }
-            lines.append("  disk    " + (disks.isEmpty ? "unknown" : disks.joined(separator: ", ")))
+            lines.append("  disk    " + disks(app.disks))
             lines.append("  lock    " + lock(app.lock, now: report.time))
             lines.append("  deploy  " + deploy(app.lastDeploy, now: report.time))
             if let snapshots = app.snapshots {
@@ -41,6 +40,55 @@ struct StatusText {
             }
         }
         return lines.joined(separator: "\n")
+    }
+
+    /// What the first line names after the verdict: the worst app's first reason (with how many more there
+    /// are), or why the checks were skipped; nil when there is nothing to say.
+    static func headline(_ report: StatusReport) -> String? {
+        let total = report.apps.reduce(0) { $0 + $1.reasons.count }
+        if let worst = report.apps.filter({ !$0.reasons.isEmpty }).max(by: { $0.health < $1.health }),
+           let first = worst.reasons.first {
+            let more = total > 1 ? " (and \(total - 1) more)" : ""
+            return "\(worst.name): \(first)\(more)"
+        }
+        if let app = report.apps.first(where: { $0.checksSkipped != nil }), let why = app.checksSkipped {
+            return "\(app.name): \(why)"
+        }
+        return nil
+    }
+
+    /// The checks line: each check with its verdict and time, or why they were skipped.
+    private func checks(_ app: AppStatus) -> String? {
+        let inert = ControlCharacters.escaped
+        let ran = (app.checks ?? []).filter { $0.kind != .data }.map { check in
+            let name = check.kind == .fresh ? "\(inert(check.name)) fresh" : inert(check.name)
+            let verdict = check.ok ? terminal.paint("ok", .ok) : terminal.paint("FAILED", .critical)
+            return "\(name) \(verdict) (\(Self.duration(check.seconds)))"
+        }
+        if let skipped = app.checksSkipped { return (ran + [inert(skipped)]).joined(separator: ", ") }
+        return ran.isEmpty ? (app.checks == nil ? nil : "none configured") : ran.joined(separator: ", ")
+    }
+
+    /// Disks by filesystem: the roles sharing one (same free and total bytes) on one entry.
+    private func disks(_ disks: [DiskStatus]) -> String {
+        guard !disks.isEmpty else { return "unknown" }
+        var groups: [(free: Int64, total: Int64, roles: [String])] = []
+        for disk in disks {
+            let role = ControlCharacters.escaped(disk.dir ?? disk.role)
+            if let index = groups.firstIndex(where: { $0.free == disk.freeBytes && $0.total == disk.totalBytes }) {
+                groups[index].roles.append(role)
+            } else {
+                groups.append((disk.freeBytes, disk.totalBytes, [role]))
+            }
+        }
+        return groups.map {
+            "\($0.roles.joined(separator: ", ")) \(ByteCount.format($0.free)) free of \(ByteCount.format($0.total))"
+        }.joined(separator: "; ")
+    }
+
+    /// `0.0042` → `4ms`, `1.5` → `1.5s`.
+    static func duration(_ seconds: Double) -> String {
+        seconds < 1 ? "\(Int((seconds * 1000).rounded()))ms" : String(format: "%.1fs", seconds)
     }
 
     private static let kindNames: [DataKind: String] = [.append: "append-only", .sqlite: "SQLite", .mutable: "mutable"]

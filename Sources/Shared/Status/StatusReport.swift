@@ -51,12 +51,21 @@ public struct AppStatus: Codable, Equatable, Sendable {
     public var reasons: [String]
     /// The complete snapshots of the data dirs; nil from agents that do not report them.
     public var snapshots: SnapshotCount?
+    /// The checks the agent ran, in order: services, health command, freshness, data dirs; nil from agents
+    /// that do not run them.
+    public var checks: [CheckResult]?
+    /// Why the service checks, health command and freshness rule were not run (a deploy holds the lock and the
+    /// tree is half-updated); nil when they ran.
+    public var checksSkipped: String?
 
     /// Creates a status.
     public init(name: String, path: String, branch: String, head: GitHead?, dirty: Bool?, dirtyPaths: [String],
                 data: [DataDirStatus], disks: [DiskStatus], lock: LockHolder?, lastDeploy: DeployRecord?,
-                health: Health, reasons: [String], snapshots: SnapshotCount? = nil) {
+                health: Health, reasons: [String], snapshots: SnapshotCount? = nil, checks: [CheckResult]? = nil,
+                checksSkipped: String? = nil) {
         self.snapshots = snapshots
+        self.checks = checks
+        self.checksSkipped = checksSkipped
         self.name = name
         self.path = path
         self.branch = branch
@@ -134,8 +143,10 @@ public struct DataDirStatus: Codable, Equatable, Sendable {
 
 /// Free space on the filesystem holding `path`.
 public struct DiskStatus: Codable, Equatable, Sendable {
-    /// `data` or `state`.
+    /// `data` (one per data dir), `state` or `snapshots`.
     public var role: String
+    /// For `data`: the data dir, relative to the work tree.
+    public var dir: String?
     /// The directory measured.
     public var path: String
     /// Bytes available to the agent's user.
@@ -144,8 +155,9 @@ public struct DiskStatus: Codable, Equatable, Sendable {
     public var totalBytes: Int64
 
     /// Creates a disk status.
-    public init(role: String, path: String, freeBytes: Int64, totalBytes: Int64) {
+    public init(role: String, dir: String? = nil, path: String, freeBytes: Int64, totalBytes: Int64) {
         self.role = role
+        self.dir = dir
         self.path = path
         self.freeBytes = freeBytes
         self.totalBytes = totalBytes
