@@ -43,12 +43,11 @@ struct DeployRule {
         return ["refs/heads/" + ref, "refs/tags/" + ref]
     }
 
-    /// Whether `commit` (a full id) is the live one or the one live before the last successful deploy, as
-    /// recorded in the state dir: those need neither a reachable ref nor a signature, nor a fetch.
+    /// Whether `commit` (a full id) is the live one or the one `rollback` goes to (the last commit live before it
+    /// that differed, ``DeployRecord/rollbackTarget``), as recorded in the state dir: those need neither a reachable ref nor a signature, nor a fetch.
     func wasLive(_ commit: String) -> Bool {
         if commit == live { return true }
-        guard let last = state.lastDeploy(), last.outcome == "succeeded" else { return false }
-        return last.previousCommit == commit
+        return state.lastDeploy()?.rollbackTarget == commit
     }
 
     /// Fetches the configured branch and the refs `allow_refs` names: what ``check(_:source:)`` consults for

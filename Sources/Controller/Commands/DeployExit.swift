@@ -18,7 +18,7 @@ enum DeployExit {
         if result.ok { return ok }
         switch result.error?.code {
         case "locked", "superseded": return locked
-        case "rollback_unhealthy", "rollback_failed", "worker_died": return needsAttention
+        case "rollback_unhealthy", "rollback_failed", "worker_died", "first_deploy_unhealthy": return needsAttention
         case "unknown_app", "config_error", "unsupported": return unreachable
         default: return failed
         }
