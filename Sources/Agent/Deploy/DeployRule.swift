@@ -44,7 +44,8 @@ struct DeployRule {
     }
 
     /// Whether `commit` (a full id) is the live one or the one `rollback` goes to (the last commit live before it
-    /// that differed, ``DeployRecord/rollbackTarget``), as recorded in the state dir: those need neither a reachable ref nor a signature, nor a fetch.
+    /// that differed, ``DeployRecord/rollbackTarget``), as recorded in the state dir: those need neither a
+    /// reachable ref nor a signature, nor a fetch.
     func wasLive(_ commit: String) -> Bool {
         if commit == live { return true }
         return state.lastDeploy()?.rollbackTarget == commit

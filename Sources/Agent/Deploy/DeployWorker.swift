@@ -173,7 +173,9 @@ final class DeployWorker {
                 + "inside a data dir (\(Self.sample(trackedData))) and the target does not: they stay on disk "
                 + "untouched (snapshotted first) and are no longer tracked")))
         }
-        for (dir, path) in zip(app.data, app.dataPaths) where !firstDeploy && (try? FileSystem.lstatIfExists(path)) == nil {
+        // On a first deploy none exists yet; the update creates them.
+        for (dir, path) in zip(app.data, app.dataPaths)
+        where !firstDeploy && (try? FileSystem.lstatIfExists(path)) == nil {
             emit(.warning(.init(code: "missing_data_dir", message: "data dir \(dir) does not exist in \(app.path): "
                 + "nothing is snapshotted for it; check agent.yml's data: for a typo")))
         }
@@ -406,10 +408,11 @@ final class DeployWorker {
 
     private func rollback(because reason: String) throws {
         guard let previous = plan.previousCommit else {
-            throw DeployFailure(outcome: "failed", code: firstDeploy ? "first_deploy_unhealthy" : "failed",
-                                message: firstDeploy ? "\(reason); this was the first deploy of \(app.name), so there is "
-                                    + "no earlier commit to roll back to: the code stays at \(plan.targetCommit?.prefix(12) ?? "?"); "
-                                    + "fix it and deploy again" : reason)
+            guard firstDeploy else { throw DeployFailure(outcome: "failed", code: "failed", message: reason) }
+            let target = plan.targetCommit?.prefix(12) ?? "?"
+            throw DeployFailure(outcome: "failed", code: "first_deploy_unhealthy",
+                                message: "\(reason); this was the first deploy of \(app.name), so there is no earlier "
+                                    + "commit to roll back to: the code stays at \(target); fix it and deploy again")
         }
         begin("rollback")
         do {

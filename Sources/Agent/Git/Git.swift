@@ -41,9 +41,8 @@ struct Git {
         guard outcome.succeeded else {
             let lines = Self.said(outcome.stderr)
             let last = lines.last ?? ""
-            throw GitError(arguments: arguments,
-                           message: last.isEmpty || outcome.timedOut ? outcome.describe(timeout: timeout ?? self.timeout) : last,
-                           stderr: lines)
+            let failed = last.isEmpty || outcome.timedOut ? outcome.describe(timeout: timeout ?? self.timeout) : last
+            throw GitError(arguments: arguments, message: failed, stderr: lines)
         }
         return outcome.stdout
     }

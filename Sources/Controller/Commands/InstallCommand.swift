@@ -7,7 +7,7 @@ import Shared
 struct InstallCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "install",
-        abstract: "Upload shipkeep-agent (and agent.yml), and add the deploy key's forced-command line to authorized_keys.",
+        abstract: "Upload shipkeep-agent (and agent.yml) and add the deploy key's forced-command line to authorized_keys.",
         discussion: """
             Log in with an account key that may use SFTP (not the deploy key: a forced-command key cannot). The \
             agent is uploaded to a temporary name, synced, and renamed over the old one, so a running agent or a \
@@ -16,7 +16,8 @@ struct InstallCommand: ParsableCommand {
             the old one copied to agent.yml.TIMESTAMP.bak, and the new one renamed into place; one the agent \
             refuses changes nothing. With --deploy-key, the key's forced-command line is put into the login \
             user's ~/.ssh/authorized_keys (or --authorized-keys FILE): added once, other lines kept, the file \
-            rewritten atomically with mode 0600 (and ~/.ssh made 0700 if missing). The agent is found with --agent-binary, SHIPKEEP_AGENT_BINARY, or next to this shipkeep; \
+            rewritten atomically with mode 0600 (and ~/.ssh made 0700 if missing). \
+            The agent is found with --agent-binary, SHIPKEEP_AGENT_BINARY, or next to this shipkeep; \
             `make release` builds one with the Swift runtime linked statically, so the VM needs no Swift. When \
             agent.yml names system-scope systemd units and you are not root, it also prints the sudoers rule that \
             lets the agent restart exactly those.
@@ -71,7 +72,9 @@ struct InstallCommand: ParsableCommand {
     var json = false
 
     func validate() throws {
-        if replace && agentYML == nil { throw ValidationError("--replace goes with --agent-yml FILE: name the new one") }
+        if replace && agentYML == nil {
+            throw ValidationError("--replace goes with --agent-yml FILE: name the new one")
+        }
     }
 
     func run() throws {

@@ -47,7 +47,8 @@ struct SnapshotsCommand: ParsableCommand {
         let formatter = ISO8601DateFormatter()
         return snapshots.reversed().map { snapshot in
             let commit = snapshot.commit.map { String($0.prefix(12)) } ?? "?"
-            return ControlCharacters.escaped("\(snapshot.id)  \(formatter.string(from: snapshot.createdAt))  commit \(commit)  ")
+            let time = formatter.string(from: snapshot.createdAt)
+            return ControlCharacters.escaped("\(snapshot.id)  \(time)  commit \(commit)  ")
                 + "\(snapshot.files) files  \(ByteCount.format(snapshot.bytes))  "
                 + "(\(snapshot.linked) linked, \(snapshot.copied) copied)"
         }

@@ -254,8 +254,8 @@ struct TargetOptions: ParsableArguments {
         guard let target else { return nil }
         if let members = project.groups[target] {
             throw ControllerError(.usage, "\(target) is a group of \(members.count) targets in \(file) "
-                + "(\(members.joined(separator: ", "))); only deploy, rollback, attach and snapshots take a group — name one "
-                + "target")
+                + "(\(members.joined(separator: ", "))); only deploy, rollback, attach and snapshots take a group — "
+                + "name one target")
         }
         return project.target(target)
     }

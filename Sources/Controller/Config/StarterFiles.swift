@@ -69,7 +69,8 @@ struct StarterFiles {
             "  \(app.name):",
             "    path: \(Self.scalar(app.path))",
             "    remote: \(Self.scalar(app.remote))",
-        ] + (app.remoteURL.map { ["    remote_url: \(Self.scalar($0))   # the first deploy clones from here"] } ?? []) + [
+        ] + (app.remoteURL.map { ["    remote_url: \(Self.scalar($0))   # the first deploy clones it from here"] }
+            ?? []) + [
             "    branch: \(Self.scalar(app.branch))",
             "    data: [\(app.data.map(Self.scalar).joined(separator: ", "))]   # never touched by an update",
             "    snapshots: { keep: \(app.keep) }",

@@ -17,7 +17,8 @@ extension Installer {
             // sshd's StrictModes refuses a ~/.ssh that others can write; a new one is made 0700 above.
             if !existed { try sftp.setPermissions(directory, 0o700) }
         }
-        let old = try sftp.stat(path) != nil ? String(decoding: try sftp.readFile(path, limit: 1 << 20), as: UTF8.self) : ""
+        let old = try sftp.stat(path) == nil ? ""
+            : String(decoding: try sftp.readFile(path, limit: 1 << 20), as: UTF8.self)
         let updated: (text: String, change: AuthorizedKeys.Change)
         do {
             updated = try AuthorizedKeys(text: old).adding(line)
@@ -90,7 +91,8 @@ extension Installer {
     /// `remote_url`: its first deploy would refuse.
     func warnAboutUnclonableApps(sftp: SFTPClient, configPath: String) {
         guard let bytes = try? sftp.readFile(configPath, limit: 1 << 20),
-              let config = try? AgentConfig.parse(String(decoding: bytes, as: UTF8.self), file: configPath) else { return }
+              let config = try? AgentConfig.parse(String(decoding: bytes, as: UTF8.self), file: configPath)
+        else { return }
         for app in config.apps where app.remoteURL == nil {
             // Only a tree known to be missing: one that cannot be checked (no permission) is not reported.
             let missing: Bool

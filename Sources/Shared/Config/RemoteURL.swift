@@ -20,8 +20,8 @@ public enum RemoteURL {
             let scheme = url[..<range.lowerBound].lowercased()
             let rest = url[range.upperBound...]
             guard schemes.contains(scheme) else {
-                return "the scheme \"\(ControlCharacters.escaped(scheme))\" is not one of \(schemes.joined(separator: ", "))"
-                    + "; " + usage
+                let accepted = schemes.joined(separator: ", ")
+                return "the scheme \"\(ControlCharacters.escaped(scheme))\" is not one of \(accepted); " + usage
             }
             guard !rest.isEmpty, !rest.hasPrefix("-") else { return usage }
             return nil
