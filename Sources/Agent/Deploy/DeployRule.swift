@@ -10,8 +10,8 @@ import Shared
 /// - `--commit` (and the branch's tip) must be reachable from the configured branch as just fetched, or from a
 ///   ref that `allow_refs` names.
 /// - With `require_signed`, the commit must also carry a git SSH signature by a key in that allowed-signers file.
-/// - The commit that is live, and the one that was live before the last successful deploy (the agent recorded
-///   it; `rollback` goes back to it), are always deployable: they were on the VM already, so deploying them
+/// - The commit that is live, and the one `rollback` goes back to (the last one live before it that differed; the
+///   agent recorded it), are always deployable: they were on the VM already, so deploying them
 ///   again runs no code that a deploy key chose.
 ///
 /// Any path that puts a commit live (fetched, or one day shipped over the session) calls ``check(_:source:)``.

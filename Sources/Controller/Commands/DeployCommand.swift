@@ -140,7 +140,7 @@ struct DeployCommand: ParsableCommand {
     }
 }
 
-/// `shipkeep rollback`: put back the commit that was live before the last successful deploy.
+/// `shipkeep rollback`: put back the last commit that was live before the live one and differed from it.
 struct RollbackCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "rollback",
