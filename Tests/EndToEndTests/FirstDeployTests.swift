@@ -105,6 +105,28 @@ struct FirstDeployTests {
         }
     }
 
+    @Test func anUnhealthyFirstDeployNeedsAttentionAndSaysThereIsNothingToRollBackTo() throws {
+        try withSandbox { vm in
+            try removeWorkTree(vm)
+            try vm.writeAgentConfig(hooks: [["false"]])
+            try vm.addAgentConfigLines(["remote_url: \(vm.origin)"])
+            let output = try shipkeep(["deploy", "--json"] + vm.controllerArguments)
+            #expect(output.status == 2, "\(output.stderr)")
+            #expect(output.stderr.contains("this was the first deploy of bots, so there is no earlier commit to roll "
+                + "back to"), "\(output.stderr)")
+            let result = try #require(jsonLines(output.stdout).last)
+            #expect((result["error"] as? [String: Any])?["code"] as? String == "first_deploy_unhealthy", "\(result)")
+            // The code is the commit asked for, the data dirs exist: the next deploy, fixed, is an ordinary one.
+            #expect(try vm.liveCommit() == originTip(vm))
+            try vm.writeAgentConfig()
+            try vm.addAgentConfigLines(["remote_url: \(vm.origin)"])
+            let fixed = try vm.commit(["bot.sh": SampleApp.bot(version: "v2")], message: "v2")
+            let again = try shipkeep(["deploy"] + vm.controllerArguments)
+            #expect(again.status == 0, "\(again.stderr)")
+            #expect(try vm.liveCommit() == fixed)
+        }
+    }
+
     @Test func aFetchThatFailsOnALaterDeployShowsAllGitSaid() throws {
         try withSandbox { vm in
             let live = try vm.liveCommit()
