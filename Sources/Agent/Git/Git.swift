@@ -50,7 +50,7 @@ struct Git {
     /// git's stderr as lines, bounded so that a chatty remote cannot fill a message: at most 40 lines (the
     /// first 10 and the last 30, with a line saying how many were left out), each at most 400 characters.
     static func said(_ stderr: String) -> [String] {
-        let lines = stderr.split(whereSeparator: { $0 == "\n" || $0 == "\r" })
+        let lines = stderr.split(whereSeparator: \.isNewline)
             .map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
             .map { $0.count > 400 ? String($0.prefix(400)) + "…" : $0 }
         guard lines.count > 40 else { return lines }
