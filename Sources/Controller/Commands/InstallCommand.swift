@@ -24,7 +24,7 @@ struct InstallCommand: ParsableCommand {
 
             Examples:
               shipkeep install prod --agent-yml agent.yml --deploy-key ci_deploy.pub
-              shipkeep install prod --agent-yml agent.yml --replace      update the VM's agent.yml
+              shipkeep install prod --agent-yml agent.yml --replace
               shipkeep install --host vm1 --user bots --identity ~/.ssh/id_ed25519
 
             Exit status: 0 installed and answering; 1 nothing usable to upload, the new agent refused the new \
