@@ -9,7 +9,8 @@ struct ShipkeepAgent: ParsableCommand {
         abstract: "The shipkeep agent: deploys git apps on this VM without losing their data.",
         discussion: "It is run by sshd for the controller (`shipkeep`), never as a server of its own.",
         version: "shipkeep-agent \(WireProtocol.toolVersion) (protocol v\(WireProtocol.version))",
-        subcommands: [ServeCommand.self, VersionCommand.self, WorkerCommand.self, SnapshotBenchCommand.self]
+        subcommands: [ServeCommand.self, VersionCommand.self, CheckCommand.self, WorkerCommand.self,
+                      SnapshotBenchCommand.self]
     )
 }
 

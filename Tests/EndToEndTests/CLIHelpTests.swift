@@ -29,10 +29,19 @@ struct CLIHelpTests {
 
     @Test func theAgentHasHelpToo() throws {
         let agent = try BuildProducts.path("shipkeep-agent")
-        for arguments in [["--help"], ["serve", "--help"], ["version", "--help"]] {
+        for arguments in [["--help"], ["serve", "--help"], ["version", "--help"], ["check", "--help"]] {
             let result = try runProcess([agent] + arguments)
             #expect(result.status == 0, "\(arguments): \(result.stderr)")
             #expect(result.stdout.contains("USAGE: shipkeep-agent"), "\(arguments): \(result.stdout)")
         }
+    }
+
+    @Test(arguments: [("deploy", ["--allow-branch"]), ("install", ["--replace", "--authorized-keys", "--deploy-key"]),
+                      ("init", ["--remote-url"]), ("rollback", ["--parallel", "group"]),
+                      ("attach", ["--parallel", "group"]), ("snapshots", ["--parallel", "group"])])
+    func theFlagsOfFirstDeployInstallAndGroupsAreExplained(command: String, words: [String]) throws {
+        let result = try shipkeep([command, "--help"])
+        #expect(result.status == 0, "\(result.stderr)")
+        for word in words { #expect(result.stdout.contains(word), "\(command) --help lacks \(word)") }
     }
 }

@@ -36,6 +36,31 @@ struct InitTests {
         }
     }
 
+    @Test func remoteURLComesFromTheFlagOrFromTheCloneItRunsIn() throws {
+        try withSandbox(forcedCommand: true) { vm in
+            let flagged = vm.root + "/flagged", cloned = vm.root + "/cloned"
+            for dir in [flagged, cloned] {
+                try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+            }
+            let base = ["init", "--host", "vm", "--app", "bots", "--path", "/srv/bots"]
+            let shipkeepPath = try BuildProducts.path("shipkeep")
+            let fromFlag = try runProcess([shipkeepPath] + base + ["--output-dir", flagged, "--remote-url",
+                                                                   "git@github.com:you/bots.git"], cwd: vm.developer)
+            #expect(fromFlag.status == 0, "\(fromFlag.stderr)")
+            #expect(try String(contentsOfFile: flagged + "/agent.yml", encoding: .utf8)
+                .contains("    remote_url: \"git@github.com:you/bots.git\""))
+            // In the developer's clone, whose origin is the sandbox's bare repository.
+            let fromClone = try runProcess([shipkeepPath] + base + ["--output-dir", cloned], cwd: vm.developer)
+            #expect(fromClone.status == 0, "\(fromClone.stderr)")
+            let text = try String(contentsOfFile: cloned + "/agent.yml", encoding: .utf8)
+            #expect(text.contains("    remote_url: \(vm.origin)") || text.contains("    remote_url: \"\(vm.origin)\""),
+                    "\(text)")
+            let bad = try runProcess([shipkeepPath] + base + ["--output-dir", flagged, "--force",
+                                                              "--remote-url=-oProxyCommand=x"], cwd: vm.developer)
+            #expect(bad.status == 64 && bad.stderr.contains("apps.bots.remote_url"), "\(bad.stderr)")
+        }
+    }
+
     @Test(arguments: [
         (["--app", "b;ad", "--path", "/srv/x"], "agent.yml:3: apps.b;ad"),
         (["--app", "bots", "--path", "srv/x"], "apps.bots.path: must be an absolute path"),

@@ -66,6 +66,94 @@ struct InstallTests {
         }
     }
 
+    @Test func theDeployKeyLineIsAddedOnceKeepingTheOtherLines() throws {
+        try withSandbox(forcedCommand: false) { vm in
+            let keys = vm.server.directory + "/authorized_keys"
+            let before = try String(contentsOfFile: keys, encoding: .utf8)
+            #expect(before.contains(vm.server.userPublicKeyLine))
+            let deployKey = vm.root + "/ci_deploy"
+            #expect(try runProcess(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "ci", "-f", deployKey]).status == 0)
+            let remoteAgent = vm.root + "/vm-home/bin/shipkeep-agent"
+            let arguments = ["install", "--agent-binary", try BuildProducts.path("shipkeep-agent"), "--agent-yml",
+                             vm.agentConfigPath, "--remote-path", remoteAgent, "--remote-config", vm.agentConfigPath,
+                             "--deploy-key", deployKey + ".pub", "--authorized-keys", keys] + vm.controllerArguments
+
+            let first = try shipkeep(arguments)
+            #expect(first.status == 0, "\(first.stderr)\n\(first.stdout)")
+            let line = try #require(first.stdout.split(separator: "\n").last.map(String.init))
+            #expect(first.stdout.contains("the deploy key's line is added to \(keys)"), "\(first.stdout)")
+            let after = try String(contentsOfFile: keys, encoding: .utf8)
+            #expect(after == before + line + "\n", "the other lines changed:\n\(after)")
+            #expect(try attributes(keys).mode == 0o600)
+
+            // Again: the line is already there, nothing is duplicated (and the login key's line still works).
+            let second = try shipkeep(arguments + ["--json"])
+            #expect(second.status == 0, "\(second.stderr)")
+            let install = try #require(jsonLines(second.stdout).last?["install"] as? [String: Any])
+            #expect(install["authorizedKeys"] as? String == "kept", "\(install)")
+            #expect(try String(contentsOfFile: keys, encoding: .utf8) == after)
+
+            // The line as written: the deploy key reaches the agent, and nothing else.
+            var deployArguments = vm.controllerArguments
+            deployArguments[deployArguments.firstIndex(of: vm.server.userKeyPath)!] = deployKey
+            let status = try shipkeep(["status", "--json"] + deployArguments)
+            #expect(status.status == 0, "\(status.stderr)")
+
+            // The login key itself as the "deploy key": its line has no forced command, so it is left alone.
+            let own = vm.server.userKeyPath + ".pub"
+            let refused = try shipkeep(arguments.map { $0 == deployKey + ".pub" ? own : $0 })
+            #expect(refused.status == 1 && refused.stderr.contains("without a forced command"), "\(refused.stderr)")
+            #expect(try String(contentsOfFile: keys, encoding: .utf8) == after)
+        }
+    }
+
+    @Test func replaceChecksTheNewAgentYmlWithTheNewAgentAndKeepsABackup() throws {
+        try withSandbox(forcedCommand: false) { vm in
+            let remoteConfig = vm.root + "/vm-home/.config/shipkeep/agent.yml"
+            let directory = (remoteConfig as NSString).deletingLastPathComponent
+            let base = ["install", "--agent-binary", try BuildProducts.path("shipkeep-agent"), "--remote-path",
+                        vm.root + "/vm-home/bin/shipkeep-agent", "--remote-config", remoteConfig] + vm.controllerArguments
+            let first = try shipkeep(base + ["--agent-yml", vm.agentConfigPath])
+            #expect(first.status == 0, "\(first.stderr)")
+            let original = try String(contentsOfFile: remoteConfig, encoding: .utf8)
+
+            // Not even valid YAML for shipkeep: refused here, before connecting.
+            let invalid = vm.root + "/invalid.yml"
+            try (original + "    colour: blue\n").write(toFile: invalid, atomically: true, encoding: .utf8)
+            let local = try shipkeep(base + ["--agent-yml", invalid, "--replace"])
+            #expect(local.status == 1 && local.stderr.contains("colour: unknown key"), "\(local.stderr)")
+
+            // Valid here, unusable there: its state dir on the VM is writable by anyone. The new agent refuses it.
+            let open = vm.root + "/open-state"
+            try FileManager.default.createDirectory(atPath: open, withIntermediateDirectories: false)
+            chmod(open, 0o777)
+            let unsafe = vm.root + "/unsafe.yml"
+            try original.replacingOccurrences(of: "state: \(vm.stateDir)", with: "state: \(open)")
+                .write(toFile: unsafe, atomically: true, encoding: .utf8)
+            let refused = try shipkeep(base + ["--agent-yml", unsafe, "--replace"])
+            #expect(refused.status == 1, "\(refused.stderr)")
+            #expect(refused.stderr.contains("the agent refused the new agent.yml"), "\(refused.stderr)")
+            #expect(refused.stderr.contains("writable by group or others"), "\(refused.stderr)")
+            #expect(try String(contentsOfFile: remoteConfig, encoding: .utf8) == original)
+            #expect(try FileManager.default.contentsOfDirectory(atPath: directory) == ["agent.yml"])
+
+            // A good one replaces it; the old one is kept beside it.
+            let good = vm.root + "/good.yml"
+            try ("# v2 of agent.yml\n" + original).write(toFile: good, atomically: true, encoding: .utf8)
+            let replaced = try shipkeep(base + ["--agent-yml", good, "--replace", "--json"])
+            #expect(replaced.status == 0, "\(replaced.stderr)")
+            let install = try #require(jsonLines(replaced.stdout).last?["install"] as? [String: Any])
+            #expect(install["config"] as? String == "replaced", "\(install)")
+            #expect(try String(contentsOfFile: remoteConfig, encoding: .utf8) == "# v2 of agent.yml\n" + original)
+            #expect(try attributes(remoteConfig).mode == 0o600)
+            let backup = try #require(install["configBackup"] as? String)
+            #expect(backup.hasPrefix(remoteConfig + ".") && backup.hasSuffix(".bak"), "\(backup)")
+            #expect(try String(contentsOfFile: backup, encoding: .utf8) == original)
+            #expect(try FileManager.default.contentsOfDirectory(atPath: directory).sorted()
+                    == ["agent.yml", (backup as NSString).lastPathComponent].sorted())
+        }
+    }
+
     @Test func withoutAnyAgentYmlNothingIsUploaded() throws {
         try withSandbox(forcedCommand: false) { vm in
             let remoteAgent = vm.root + "/vm-home/bin/shipkeep-agent"

@@ -133,6 +133,59 @@ struct PushDeployTests {
         }
     }
 
+    @Test func aFeatureBranchIsRefusedBeforePushingUnlessAllowed() throws {
+        try withSandbox(bot: true) { vm in
+            let live = try vm.liveCommit()
+            _ = try git(["checkout", "-q", "-b", "feature/x"], in: vm.developer)
+            let feature = try commitLocally(vm, version: "v2-feature")
+            let shipkeepPath = try BuildProducts.path("shipkeep")
+
+            let refused = try runProcess([shipkeepPath, "deploy", "--push"] + vm.controllerArguments,
+                                         cwd: vm.developer, environment: isolatedEnvironment)
+            #expect(refused.status == 1, "\(refused.stderr)")
+            #expect(refused.stderr.contains("refusing to push feature/x: bots deploys main"), "\(refused.stderr)")
+            #expect(refused.stderr.contains("--allow-branch") && refused.stderr.contains("nothing was pushed"))
+            #expect(refused.stderr.split(separator: "\n").count == 1, "not one line: \(refused.stderr)")
+            let branches = try git(["for-each-ref", "--format=%(refname)", "refs/heads/"], in: vm.origin)
+            #expect(branches == "refs/heads/main", "the origin changed: \(branches)")
+            #expect(try vm.liveCommit() == live)
+
+            // An unknown app is refused before pushing too.
+            var unknown = vm.controllerArguments
+            unknown[unknown.firstIndex(of: "--app")! + 1] = "nope"
+            let noApp = try runProcess([shipkeepPath, "deploy", "--push", "--allow-branch"] + unknown,
+                                       cwd: vm.developer, environment: isolatedEnvironment)
+            #expect(noApp.status == 3 && noApp.stderr.contains("nothing was pushed"), "\(noApp.stderr)")
+            #expect(try git(["for-each-ref", "--format=%(refname)", "refs/heads/"], in: vm.origin) == "refs/heads/main")
+
+            // --allow-branch pushes it; the agent deploys it because agent.yml's allow_refs lists the branch.
+            try vm.addAgentConfigLines(["allow_refs: [refs/heads/feature/*]"])
+            let allowed = try runProcess([shipkeepPath, "deploy", "--push", "--allow-branch"] + vm.controllerArguments,
+                                         cwd: vm.developer, environment: isolatedEnvironment)
+            #expect(allowed.status == 0, "\(allowed.stderr)\n\(allowed.stdout)")
+            #expect(try git(["rev-parse", "refs/heads/feature/x"], in: vm.origin) == feature)
+            #expect(try vm.liveCommit() == feature)
+        }
+    }
+
+    @Test func editsOnTheVMAreRefusedBeforePushingUnlessForced() throws {
+        try withSandbox(bot: true) { vm in
+            let originTip = try git(["rev-parse", "main"], in: vm.origin)
+            let local = try commitLocally(vm, version: "v2")
+            try "# edited on the VM\n".write(toFile: vm.appPath + "/README.md", atomically: false, encoding: .utf8)
+            let refused = try runProcess([try BuildProducts.path("shipkeep"), "deploy", "--push"]
+                + vm.controllerArguments, cwd: vm.developer, environment: isolatedEnvironment)
+            #expect(refused.status == 1, "\(refused.stderr)")
+            #expect(refused.stderr.contains("modified on the VM (README.md)") && refused.stderr.contains("--force"),
+                    "\(refused.stderr)")
+            #expect(try git(["rev-parse", "main"], in: vm.origin) == originTip, "pushed despite the refusal")
+            let forced = try runProcess([try BuildProducts.path("shipkeep"), "deploy", "--push", "--force"]
+                + vm.controllerArguments, cwd: vm.developer, environment: isolatedEnvironment)
+            #expect(forced.status == 0, "\(forced.stderr)")
+            #expect(try vm.liveCommit() == local)
+        }
+    }
+
     private var isolatedEnvironment: [String: String] {
         ["SSH_AUTH_SOCK": "", "NO_COLOR": "1", "SHIPKEEP_SSH_CONFIG": "/dev/null"]
     }

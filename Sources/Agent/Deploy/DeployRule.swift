@@ -12,8 +12,8 @@ import Shared
 /// - With `require_signed`, the commit must also carry a git SSH signature by a key in that allowed-signers file.
 /// - A commit shipped over the session (`deploy --ship`) needs no ref at all — it may exist nowhere but on the
 ///   controller — so it is refused unless agent.yml sets `ship: true` for the app; `require_signed` applies.
-/// - The commit that is live, and the one that was live before the last successful deploy (the agent recorded
-///   it; `rollback` goes back to it), are always deployable: they were on the VM already, so deploying them
+/// - The commit that is live, and the one `rollback` goes back to (the last one live before it that differed; the
+///   agent recorded it), are always deployable: they were on the VM already, so deploying them
 ///   again runs no code that a deploy key chose.
 ///
 /// Any path that puts a commit live (fetched, or shipped over the session) calls ``check(_:source:)``.
@@ -56,12 +56,12 @@ struct DeployRule {
         return ["refs/heads/" + ref, "refs/tags/" + ref]
     }
 
-    /// Whether `commit` (a full id) is the live one or the one live before the last successful deploy, as
-    /// recorded in the state dir: those need neither a reachable ref nor a signature, nor a fetch.
+    /// Whether `commit` (a full id) is the live one or the one `rollback` goes to (the last commit live before it
+    /// that differed, ``DeployRecord/rollbackTarget``), as recorded in the state dir: those need neither a
+    /// reachable ref nor a signature, nor a fetch.
     func wasLive(_ commit: String) -> Bool {
         if commit == live { return true }
-        guard let last = state.lastDeploy(), last.outcome == "succeeded" else { return false }
-        return last.previousCommit == commit
+        return state.lastDeploy()?.rollbackTarget == commit
     }
 
     /// Fetches the configured branch and the refs `allow_refs` names: what ``check(_:source:)`` consults for

@@ -24,6 +24,8 @@ final class DeployWorker {
     private var phase: (name: String, started: Date)?
     /// The deploy that finished, successfully, while this one waited for the lock: its commit went live.
     private var liveWhileWaiting: DeployRecord?
+    /// Whether this is the app's first deploy: its work tree was created from `remote_url` in preflight.
+    private var firstDeploy = false
 
     /// Seconds a fetch may take.
     static let fetchTimeout = 300.0
@@ -147,13 +149,8 @@ final class DeployWorker {
     /// Checks everything before any change; returns the exact target commit and the scan of the data dirs
     /// (which the snapshot then takes).
     private func preflight() throws -> (String, DataScan) {
-        let head: GitHead
-        do {
-            head = try git.head()
-        } catch {
-            throw DeployFailure.refused("work_tree", "\(app.path) is not a usable git checkout: \(error)")
-        }
-        plan.previousCommit = head.commit
+        let head = try prepareWorkTree()
+        plan.previousCommit = head?.commit
         do {
             try EnvFile(app: app).check()
         } catch {
@@ -184,7 +181,9 @@ final class DeployWorker {
                 + "inside a data dir (\(Self.sample(trackedData))) and the target does not: they stay on disk "
                 + "untouched (snapshotted first) and are no longer tracked")))
         }
-        for (dir, path) in zip(app.data, app.dataPaths) where (try? FileSystem.lstatIfExists(path)) == nil {
+        // On a first deploy none exists yet; the update creates them.
+        for (dir, path) in zip(app.data, app.dataPaths)
+        where !firstDeploy && (try? FileSystem.lstatIfExists(path)) == nil {
             emit(.warning(.init(code: "missing_data_dir", message: "data dir \(dir) does not exist in \(app.path): "
                 + "nothing is snapshotted for it; check agent.yml's data: for a typo")))
         }
@@ -207,8 +206,35 @@ final class DeployWorker {
             }
         }
         try plan.save(state)
-        end(detail: target == head.commit ? "\(target) (already live)" : "\(target) (was \(head.commit))")
+        end(detail: head.map { target == $0.commit ? "\(target) (already live)" : "\(target) (was \($0.commit))" }
+            ?? "\(target) (first deploy: \(app.path) created from remote_url)")
         return (target, scan)
+    }
+
+    /// The commit checked out now; nil on a first deploy, for which the work tree is created (see
+    /// ``Git/FirstDeploy``) and the deploy's fetch then brings the commits.
+    private func prepareWorkTree() throws -> GitHead? {
+        if let found = Git.firstDeploy(at: app.path) {
+            let what = found == .absent ? "does not exist" : found == .empty ? "is empty" : "has no commit checked out"
+            guard let url = app.remoteURL else {
+                throw DeployFailure.refused("work_tree", "\(app.path) \(what) and agent.yml names no remote_url for "
+                    + "\(app.name) to clone it from: add remote_url: (the repository's URL) to the app in agent.yml, "
+                    + "or clone it there by hand")
+            }
+            do {
+                try git.initialize(remote: app.remote, url: url, branch: app.branch)
+            } catch {
+                throw DeployFailure.refused("clone", "\(app.path) \(what) and cannot be created for the first deploy: "
+                    + "\(error)")
+            }
+            firstDeploy = true
+            return nil
+        }
+        do {
+            return try git.head()
+        } catch {
+            throw DeployFailure.refused("work_tree", "\(app.path) is not a usable git checkout: \(error)")
+        }
     }
 
     /// The exact commit to deploy, fetched and checked by ``DeployRule`` (which commits a deploy key can put live).
@@ -253,7 +279,10 @@ final class DeployWorker {
             try rule.check(tip, source: .commit)
             return tip
         } catch let error as GitError {
-            throw DeployFailure.refused("fetch", "cannot fetch from \(app.remote): \(error.message)")
+            let what = firstDeploy ? "cannot clone \(app.name) from \(app.remote) (remote_url) for its first deploy"
+                : "cannot fetch from \(app.remote)"
+            throw DeployFailure.refused("fetch", "\(what): git: \(error.wholeStderr) — if the VM has no credential "
+                + "for the repository, deploy with --ship, which sends the commit over this SSH session instead")
         }
     }
 
@@ -329,6 +358,10 @@ final class DeployWorker {
                     + "to silence this")))
             }
             try checkout(target)
+            if firstDeploy {
+                // The bot's first run finds its data dirs, as on every later deploy.
+                for path in app.dataPaths { try FileSystem.makeDirectories(path, mode: 0o755) }
+            }
         } catch let error as RollbackReason {
             throw error
         } catch {
@@ -413,7 +446,13 @@ final class DeployWorker {
     }
 
     private func rollback(because reason: String) throws {
-        guard let previous = plan.previousCommit else { throw DeployFailure(outcome: "failed", code: "failed", message: reason) }
+        guard let previous = plan.previousCommit else {
+            guard firstDeploy else { throw DeployFailure(outcome: "failed", code: "failed", message: reason) }
+            let target = plan.targetCommit?.prefix(12) ?? "?"
+            throw DeployFailure(outcome: "failed", code: "first_deploy_unhealthy",
+                                message: "\(reason); this was the first deploy of \(app.name), so there is no earlier "
+                                    + "commit to roll back to: the code stays at \(target); fix it and deploy again")
+        }
         begin("rollback")
         do {
             try checkout(previous)

@@ -39,11 +39,12 @@ struct StateDirectory {
         return try? Self.decoder.decode(DeployRecord.self, from: Data(bytes))
     }
 
-    /// Records the last finished deploy (atomically).
+    /// Records the last finished deploy (atomically), with the commit `rollback` would go to from it, carried
+    /// over from the record it replaces when the deploy did not change the live commit.
     ///
     /// - Throws: ``FileSystemError``.
     func recordLastDeploy(_ record: DeployRecord) throws {
-        try FileSystem.writeAtomically(Self.encode(record), to: lastDeployFile)
+        try FileSystem.writeAtomically(Self.encode(record.withRollbackCommit(after: lastDeploy())), to: lastDeployFile)
     }
 
     /// The newest deploy journal's id, for `attach` without an id.

@@ -4,8 +4,16 @@ import Shared
 /// A failed git command, with what git said.
 struct GitError: Error, CustomStringConvertible {
     var arguments: [String]
+    /// git's last line of stderr (or how it failed to run).
     var message: String
+    /// All that git said on stderr, bounded (see ``Git/said(_:)``); empty when it said nothing.
+    var stderr: [String] = []
     var description: String { "git \(arguments.joined(separator: " ")): \(message)" }
+
+    /// Everything git said, as one line: each line escaped, joined with " | ". Falls back to ``message``.
+    var wholeStderr: String {
+        stderr.isEmpty ? message : stderr.map(ControlCharacters.escaped).joined(separator: " | ")
+    }
 }
 
 /// git, run as argv (never through a shell) against one work tree.
@@ -31,11 +39,22 @@ struct Git {
             throw GitError(arguments: arguments, message: "\(error)")
         }
         guard outcome.succeeded else {
-            let said = outcome.stderr.split(separator: "\n").last.map(String.init) ?? ""
-            throw GitError(arguments: arguments,
-                           message: said.isEmpty ? outcome.describe(timeout: timeout ?? self.timeout) : said)
+            let lines = Self.said(outcome.stderr)
+            let last = lines.last ?? ""
+            let failed = last.isEmpty || outcome.timedOut ? outcome.describe(timeout: timeout ?? self.timeout) : last
+            throw GitError(arguments: arguments, message: failed, stderr: lines)
         }
         return outcome.stdout
+    }
+
+    /// git's stderr as lines, bounded so that a chatty remote cannot fill a message: at most 40 lines (the
+    /// first 10 and the last 30, with a line saying how many were left out), each at most 400 characters.
+    static func said(_ stderr: String) -> [String] {
+        let lines = stderr.split(whereSeparator: \.isNewline)
+            .map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+            .map { $0.count > 400 ? String($0.prefix(400)) + "…" : $0 }
+        guard lines.count > 40 else { return lines }
+        return Array(lines.prefix(10)) + ["… \(lines.count - 40) more lines …"] + Array(lines.suffix(30))
     }
 
     /// The checked-out commit, its branch (nil when detached), subject and commit time.

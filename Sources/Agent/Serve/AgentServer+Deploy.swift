@@ -86,16 +86,17 @@ extension AgentServer {
             + "worker died; see \(state.log(deploy))); nothing was changed")), id: deploy)
     }
 
-    /// `rollback`: deploys the commit that was live before the last successful deploy. The worker's
+    /// `rollback`: deploys the last commit that was live before the live one and differed from it (see
+    /// ``DeployRecord/rollbackTarget``), so a redeploy of the live commit does not hide it. The worker's
     /// ``DeployRule`` lets that commit through without reachability or signature (it was live, and this agent
     /// recorded it), and without a fetch; it re-reads the record under the lock, so a request cannot name a
     /// different "previous" commit.
     func rollback(app: AppConfig, reply: inout Reply) {
         let state = StateDirectory(path: app.state)
-        guard let last = state.lastDeploy(), last.outcome == "succeeded", let previous = last.previousCommit,
-              previous != last.commit else {
-            reply.emit(.result(.failure("nothing_to_roll_back", "the last deploy of \(app.name) did not change the "
-                + "live commit, so there is nothing to roll back to; deploy a commit with --commit instead")))
+        guard let last = state.lastDeploy(), let previous = last.rollbackTarget else {
+            reply.emit(.result(.failure("nothing_to_roll_back", "no deploy of \(app.name) recorded a commit that was "
+                + "live before the live one, so there is nothing to roll back to; deploy a commit with --commit "
+                + "instead")))
             return
         }
         let who = controller ?? "rollback of \(last.deploy)"

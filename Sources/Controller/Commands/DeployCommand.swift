@@ -62,6 +62,11 @@ struct DeployCommand: ParsableCommand {
             + "Also `ship: true` for the target in shipkeep.yml."))
     var ship = false
 
+    @Flag(name: .customLong("allow-branch"), help: ArgumentHelp(
+        "With --push: push and deploy a branch other than the app's own (its branch: in the VM's agent.yml, which "
+            + "is asked before pushing). The agent still deploys it only if agent.yml's allow_refs lists it."))
+    var allowBranch = false
+
     @Option(name: .customLong("wait-lock"), help: ArgumentHelp(
         "Seconds to wait for a deploy already running on the app to finish, then deploy (default 0: exit 4 at "
             + "once; the VM's agent.yml caps it with lock.max_wait). One deploy waits per app: a newer request "
@@ -95,8 +100,8 @@ struct DeployCommand: ParsableCommand {
         if push && (commit != nil || ref != nil) {
             throw ValidationError("--push deploys the commit it pushes; leave out --commit and --ref")
         }
-        if !push && (pushRemote != nil || allowDirty) {
-            throw ValidationError("--push-remote and --allow-dirty go with --push")
+        if !push && (pushRemote != nil || allowDirty || allowBranch) {
+            throw ValidationError("--push-remote, --allow-dirty and --allow-branch go with --push")
         }
         if let waitLock, !(0...86_400).contains(waitLock) {
             throw ValidationError("--wait-lock must be 0 to 86400 seconds, got \(waitLock)")
@@ -105,28 +110,35 @@ struct DeployCommand: ParsableCommand {
 
     func run() throws {
         let wait = try lockWait()
-        if let members = try groupMembers() {
-            try FleetCommand(deploy: self, members: members, wait: wait).run()
+        if let members = try target.groupMembersForCommand() {
+            try FleetCommand(options: target, members: members, json: json, parallel: parallel, canary: canary,
+                             prepare: { targets throws(ControllerError) in
+                                 if let shipping = targets.first(where: { ships($0.target) }) {
+                                     throw ControllerError(.usage, "--ship deploys one target at a time "
+                                         + "(\(shipping.name) ships): deploy each member of the group by name, or "
+                                         + "leave out --ship and ship: true")
+                                 }
+                                 return try pushIfAsked(to: targets, group: true) ?? commit
+                             }, command: { resolved, exact throws(ControllerError) in
+                                 try command(for: resolved, exact: exact, wait: wait)
+                             }).run()
         }
         try AgentRequest(options: target, json: json).run({ resolved throws(ControllerError) in
-            try command(for: resolved, exact: try pushIfAsked() ?? commit, wait: wait)
+            try command(for: resolved, exact: try pushIfAsked(to: [(resolved.name, resolved)]) ?? commit, wait: wait)
         }, exchange: shipExchange)
     }
 
-    /// The group TARGET names in shipkeep.yml, with usage errors as `ValidationError`s.
-    private func groupMembers() throws -> [String]? {
-        do {
-            return try target.groupMembers()
-        } catch {
-            throw ValidationError(error.message)
-        }
-    }
-
     /// With --push: pushes and returns the exact commit pushed. Called once the target(s) resolved, so a typo
-    /// fails before anything is pushed, and before connecting.
-    func pushIfAsked() throws(ControllerError) -> String? {
+    /// fails before anything is pushed; the checks that need the VMs (``PushGuard``: the app's branch, edits
+    /// on the VM, an unknown app) ask each target's agent before the push too.
+    func pushIfAsked(to targets: [(name: String, target: ResolvedTarget)], group: Bool = false)
+        throws(ControllerError) -> String? {
         guard push else { return nil }
-        let pushed = try GitPush(remote: pushRemote, allowDirty: allowDirty).run()
+        let git = GitPush(remote: pushRemote, allowDirty: allowDirty)
+        let pushed = try git.prepare()
+        try PushGuard(allowBranch: allowBranch, force: force, verbose: target.verbose)
+            .check(pushed, targets: targets, skipUnreachable: group)
+        try git.push(pushed)
         Terminal.error("shipkeep: pushed \(pushed.branch) to \(pushed.remote) "
             + "(\(pushed.remoteRef.replacingOccurrences(of: "refs/heads/", with: ""))); "
             + "deploying exactly \(pushed.commit.prefix(12))")
@@ -153,20 +165,40 @@ struct DeployCommand: ParsableCommand {
     }
 }
 
-/// `shipkeep rollback`: put back the commit that was live before the last successful deploy.
+/// `shipkeep rollback`: put back the last commit that was live before the live one and differed from it.
 struct RollbackCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "rollback",
-        abstract: "Deploy the commit that was live before the last successful deploy (data is never rolled back).",
-        discussion: DeployExit.help
+        abstract: "Deploy the last commit that was live before the live one (data is never rolled back).",
+        discussion: """
+            The agent goes back to the last commit that was live and differed from the live one: a redeploy of \
+            the live commit (to restart the bot) does not count. A rollback is a deploy (snapshot, verify, \
+            restart, health), so rolling back twice returns to where it started. TARGET may be a group of \
+            shipkeep.yml: each member rolls back to its own previous commit, --parallel at a time, then a table.
+
+            \(DeployExit.help)
+            """
     )
 
     @OptionGroup var target: TargetOptions
 
+    @Option(name: .long, help: ArgumentHelp("For a group: roll back this many hosts at a time (default 4).",
+                                            valueName: "n"))
+    var parallel = 4
+
     @Flag(name: .long, help: "JSON Lines on stdout; the last line is {\"type\":\"result\",\"ok\":…}.")
     var json = false
 
+    func validate() throws {
+        if !(1...256).contains(parallel) { throw ValidationError("--parallel must be 1 to 256, got \(parallel)") }
+    }
+
     func run() throws {
+        if let members = try target.groupMembersForCommand() {
+            try FleetCommand(options: target, members: members, json: json, parallel: parallel, verb: .rollback) {
+                resolved, _ throws(ControllerError) in .rollback(app: try AgentRequest.requireApp(resolved))
+            }.run()
+        }
         try AgentRequest(options: target, json: json).run { resolved throws(ControllerError) in
             .rollback(app: try AgentRequest.requireApp(resolved))
         }
@@ -178,7 +210,13 @@ struct AttachCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "attach",
         abstract: "Replay and follow the events of the running deploy (or the last one, or --deploy ID).",
-        discussion: DeployExit.help
+        discussion: """
+            TARGET may be a group of shipkeep.yml: each member's running (or last) deploy is followed to its end, \
+            --parallel at a time, then a table of their outcomes (no --deploy or --from-seq then: ids differ per \
+            host).
+
+            \(DeployExit.help)
+            """
     )
 
     @OptionGroup var target: TargetOptions
@@ -190,10 +228,27 @@ struct AttachCommand: ParsableCommand {
     @Option(name: .customLong("from-seq"), help: ArgumentHelp("Replay from this event number.", valueName: "n"))
     var fromSeq: Int?
 
+    @Option(name: .long, help: ArgumentHelp("For a group: follow this many hosts at a time (default 4).",
+                                            valueName: "n"))
+    var parallel = 4
+
     @Flag(name: .long, help: "JSON Lines on stdout; the last line is {\"type\":\"result\",\"ok\":…}.")
     var json = false
 
+    func validate() throws {
+        if !(1...256).contains(parallel) { throw ValidationError("--parallel must be 1 to 256, got \(parallel)") }
+    }
+
     func run() throws {
+        if let members = try target.groupMembersForCommand() {
+            guard deploy == nil && fromSeq == nil else {
+                throw ValidationError("--deploy and --from-seq name one host's deploy; leave them out for a group")
+            }
+            try FleetCommand(options: target, members: members, json: json, parallel: parallel, verb: .attach) {
+                resolved, _ throws(ControllerError) in
+                .attach(Command.Attach(app: try AgentRequest.requireApp(resolved), deploy: nil, fromSeq: nil))
+            }.run()
+        }
         try AgentRequest(options: target, json: json).run { resolved throws(ControllerError) in
             .attach(Command.Attach(app: try AgentRequest.requireApp(resolved), deploy: deploy, fromSeq: fromSeq))
         }

@@ -21,7 +21,8 @@ enum DeployExit {
         if result.ok { return ok }
         switch result.error?.code {
         case "locked", "superseded": return locked
-        case "rollback_unhealthy", "rollback_failed", "worker_died", "restart_failed": return needsAttention
+        case "rollback_unhealthy", "rollback_failed", "worker_died", "restart_failed", "first_deploy_unhealthy":
+            return needsAttention
         case "unknown_app", "config_error": return usage
         case "unsupported": return unreachable
         default: return failed

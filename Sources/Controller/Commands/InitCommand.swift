@@ -60,6 +60,12 @@ struct InitCommand: ParsableCommand {
     @Option(name: .long, help: ArgumentHelp("The git remote the VM fetches from.", valueName: "name"))
     var remote = "origin"
 
+    @Option(name: .customLong("remote-url"), help: ArgumentHelp(
+        "The repository's URL, from which the first deploy clones the app when --path does not exist on the VM "
+            + "(default: the URL of --remote in the git clone this runs in; none to leave it out).",
+        valueName: "url"))
+    var remoteURL: String?
+
     @Option(name: .long, help: ArgumentHelp("The branch a plain `deploy` takes the tip of.", valueName: "name"))
     var branch = "main"
 
@@ -149,7 +155,8 @@ struct InitCommand: ParsableCommand {
         StarterFiles(
             target: .init(name: target, host: host, port: port, user: user, app: app, identity: identity,
                           knownHosts: knownHosts, fingerprint: fingerprint, jump: jump),
-            app: .init(name: app, path: path, remote: remote, branch: branch, data: data, state: state, keep: keep,
+            app: .init(name: app, path: path, remote: remote, remoteURL: resolvedRemoteURL, branch: branch, data: data,
+                       state: state, keep: keep,
                        hooks: hook.map { [Self.words($0)] } ?? [], restart: restart.map(Self.words),
                        check: check.map(Self.words), systemd: systemd, healthCommand: healthCommand.map(Self.words),
                        fresh: freshPath.map { (path: $0, within: freshWithin ?? Self.defaultFreshWithin) },
@@ -189,6 +196,17 @@ struct InitCommand: ParsableCommand {
         }
         let settle = app.settle > 0 ? ", kept passing for \(app.settle)s (health.settle)" : ""
         return "health: \(parts.joined(separator: ", "))\(settle)"
+    }
+
+    /// `--remote-url`, else the URL of `--remote` in the clone this runs in, when agent.yml would accept it
+    /// (a relative path or a transport helper is left out: it means nothing on the VM).
+    private var resolvedRemoteURL: String? {
+        if let remoteURL { return remoteURL == "none" ? nil : remoteURL }
+        guard let outcome = try? LocalProcess.run(["git", "config", "--get", "remote.\(remote).url"],
+                                                    captureOutput: true),
+              outcome.status == 0 else { return nil }
+        let url = outcome.output.trimmingCharacters(in: .whitespacesAndNewlines)
+        return RemoteURL.problem(url) == nil ? url : nil
     }
 
     private static func words(_ command: String) -> [String] {

@@ -7,23 +7,29 @@ import Shared
 struct InstallCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "install",
-        abstract: "Upload shipkeep-agent (and agent.yml if the VM has none) and print the deploy key's authorized_keys line.",
+        abstract: "Upload shipkeep-agent (and agent.yml) and add the deploy key's forced-command line to authorized_keys.",
         discussion: """
             Log in with an account key that may use SFTP (not the deploy key: a forced-command key cannot). The \
             agent is uploaded to a temporary name, synced, and renamed over the old one, so a running agent or a \
-            cancelled upload never leaves a half-written program. An existing agent.yml on the VM is never \
-            overwritten. The agent is found with --agent-binary, SHIPKEEP_AGENT_BINARY, or next to this shipkeep; \
+            cancelled upload never leaves a half-written program. An existing agent.yml on the VM is kept, unless \
+            --replace: then the new one is uploaded beside it, checked by the new agent (`shipkeep-agent check`), \
+            the old one copied to agent.yml.TIMESTAMP.bak, and the new one renamed into place; one the agent \
+            refuses changes nothing. With --deploy-key, the key's forced-command line is put into the login \
+            user's ~/.ssh/authorized_keys (or --authorized-keys FILE): added once, other lines kept, the file \
+            rewritten atomically with mode 0600 (and ~/.ssh made 0700 if missing). \
+            The agent is found with --agent-binary, SHIPKEEP_AGENT_BINARY, or next to this shipkeep; \
             `make release` builds one with the Swift runtime linked statically, so the VM needs no Swift. When \
             agent.yml names system-scope systemd units and you are not root, it also prints the sudoers rule that \
             lets the agent restart exactly those.
 
             Examples:
               shipkeep install prod --agent-yml agent.yml --deploy-key ci_deploy.pub
+              shipkeep install prod --agent-yml agent.yml --replace
               shipkeep install --host vm1 --user bots --identity ~/.ssh/id_ed25519
 
-            Exit status: 0 installed and answering; 1 nothing usable to upload or the new agent does not \
-            answer; 3 the VM could not be reached or refused SFTP; 64 a usage error (a flag, a deploy key that is not \
-            a public key).
+            Exit status: 0 installed and answering; 1 nothing usable to upload, the new agent refused the new \
+            agent.yml or does not answer, or the deploy key is in authorized_keys without a forced command; 3 the \
+            VM could not be reached or refused SFTP; 64 a usage error (a flag, a deploy key that is not a public key).
             """
     )
 
@@ -35,7 +41,8 @@ struct InstallCommand: ParsableCommand {
     var agentBinary: String?
 
     @Option(name: .customLong("agent-yml"), help: ArgumentHelp(
-        "The agent.yml to put on the VM if it has none (default ./agent.yml if present).", valueName: "file"))
+        "The agent.yml to put on the VM if it has none, or with --replace instead of its own (default ./agent.yml "
+            + "if present).", valueName: "file"))
     var agentYML: String?
 
     @Option(name: .customLong("remote-path"), help: ArgumentHelp(
@@ -47,11 +54,28 @@ struct InstallCommand: ParsableCommand {
     var remoteConfig: String?
 
     @Option(name: .customLong("deploy-key"), help: ArgumentHelp(
-        "The deploy key's public key file, to print its complete authorized_keys line.", valueName: "file.pub"))
+        "The deploy key's public key file: its forced-command line is added to the VM's authorized_keys (once).",
+        valueName: "file.pub"))
     var deployKey: String?
+
+    @Option(name: .customLong("authorized-keys"), help: ArgumentHelp(
+        "The authorized_keys file on the VM the deploy key's line goes into (default ~/.ssh/authorized_keys).",
+        valueName: "path"))
+    var authorizedKeys: String?
+
+    @Flag(name: .long, help: ArgumentHelp(
+        "Replace the VM's agent.yml with --agent-yml FILE once the new agent has checked it; the old one is kept as "
+            + "agent.yml.TIMESTAMP.bak."))
+    var replace = false
 
     @Flag(name: .long, help: "One JSON result line on stdout instead of text.")
     var json = false
+
+    func validate() throws {
+        if replace && agentYML == nil {
+            throw ValidationError("--replace goes with --agent-yml FILE: name the new one")
+        }
+    }
 
     func run() throws {
         let plan: InstallPlan
@@ -62,7 +86,8 @@ struct InstallCommand: ParsableCommand {
                 agentBinary: try InstallPlan.locateAgent(agentBinary ?? target.environment["SHIPKEEP_AGENT_BINARY"]),
                 localConfig: try InstallPlan.localConfig(agentYML),
                 deployKey: try deployKey.map(InstallPlan.readPublicKey),
-                remotePath: remotePath, remoteConfig: remoteConfig)
+                remotePath: remotePath, remoteConfig: remoteConfig, authorizedKeys: authorizedKeys,
+                replaceConfig: replace)
         } catch {
             try fail(error)
         }

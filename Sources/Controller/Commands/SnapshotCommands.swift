@@ -6,29 +6,52 @@ import Shared
 struct SnapshotsCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "snapshots",
-        abstract: "List the snapshots of an app's data dirs (id, time, commit, files, bytes)."
+        abstract: "List the snapshots of an app's data dirs (id, time, commit, files, bytes).",
+        discussion: """
+            TARGET may be a group of shipkeep.yml: each member's snapshots are listed (--parallel at a time), then \
+            a table; with --json, one {"type":"host",…,"snapshots":[…]} line per host.
+            """
     )
 
     @OptionGroup var target: TargetOptions
 
+    @Option(name: .long, help: ArgumentHelp("For a group: ask this many hosts at a time (default 4).", valueName: "n"))
+    var parallel = 4
+
     @Flag(name: .long, help: "JSON Lines on stdout; the last line is {\"type\":\"result\",\"ok\":…}.")
     var json = false
 
+    func validate() throws {
+        if !(1...256).contains(parallel) { throw ValidationError("--parallel must be 1 to 256, got \(parallel)") }
+    }
+
     func run() throws {
+        if let members = try target.groupMembersForCommand() {
+            try FleetCommand(options: target, members: members, json: json, parallel: parallel, verb: .snapshots) {
+                resolved, _ throws(ControllerError) in .snapshots(app: try AgentRequest.requireApp(resolved))
+            }.run()
+        }
         try AgentRequest(options: target, json: json).run({ resolved throws(ControllerError) in
             .snapshots(app: try AgentRequest.requireApp(resolved))
         }, human: { _, message in
             guard case .snapshots(let list) = message.event else { return }
-            let inert = ControlCharacters.escaped
-            if list.snapshots.isEmpty { print("no snapshots of \(inert(list.app)) yet (each deploy takes one)") }
-            let formatter = ISO8601DateFormatter()
-            for snapshot in list.snapshots.reversed() {
-                let commit = snapshot.commit.map { String($0.prefix(12)) } ?? "?"
-                print(inert("\(snapshot.id)  \(formatter.string(from: snapshot.createdAt))  commit \(commit)  ")
-                    + "\(snapshot.files) files  \(ByteCount.format(snapshot.bytes))  "
-                    + "(\(snapshot.linked) linked, \(snapshot.copied) copied)")
+            if list.snapshots.isEmpty {
+                print("no snapshots of \(ControlCharacters.escaped(list.app)) yet (each deploy takes one)")
             }
+            for line in Self.lines(list.snapshots) { print(line) }
         })
+    }
+
+    /// One line per snapshot, newest first: id, time, commit, files, bytes, linked and copied; made inert.
+    static func lines(_ snapshots: [SnapshotInfo]) -> [String] {
+        let formatter = ISO8601DateFormatter()
+        return snapshots.reversed().map { snapshot in
+            let commit = snapshot.commit.map { String($0.prefix(12)) } ?? "?"
+            let time = formatter.string(from: snapshot.createdAt)
+            return ControlCharacters.escaped("\(snapshot.id)  \(time)  commit \(commit)  ")
+                + "\(snapshot.files) files  \(ByteCount.format(snapshot.bytes))  "
+                + "(\(snapshot.linked) linked, \(snapshot.copied) copied)"
+        }
     }
 }
 

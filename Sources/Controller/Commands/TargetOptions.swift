@@ -316,9 +316,21 @@ struct TargetOptions: ParsableArguments {
         guard let target else { return nil }
         if let members = project.groups[target] {
             throw ControllerError(.usage, "\(target) is a group of \(members.count) targets in \(file) "
-                + "(\(members.joined(separator: ", "))); only `shipkeep deploy` and `shipkeep status` take a group — name one target")
+                + "(\(members.joined(separator: ", "))); only deploy, rollback, attach, snapshots and status take a "
+                + "group — name one target")
         }
         return project.target(target)
+    }
+
+    /// ``groupMembers()`` for a command's `run()`: a bad project file is a usage error (exit 64).
+    ///
+    /// - Throws: `ValidationError`.
+    func groupMembersForCommand() throws -> [String]? {
+        do {
+            return try groupMembers()
+        } catch {
+            throw ValidationError(error.message)
+        }
     }
 
     /// The members of the `shipkeep.yml` group TARGET names, or nil when it names no group.

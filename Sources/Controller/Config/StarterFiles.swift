@@ -23,6 +23,8 @@ struct StarterFiles {
         var name: String
         var path: String
         var remote = "origin"
+        /// Where the first deploy clones the app from (`remote_url`), if known.
+        var remoteURL: String?
         var branch = "main"
         var data: [String] = []
         var state: String?
@@ -70,6 +72,8 @@ struct StarterFiles {
             "  \(app.name):",
             "    path: \(Self.scalar(app.path))",
             "    remote: \(Self.scalar(app.remote))",
+        ] + (app.remoteURL.map { ["    remote_url: \(Self.scalar($0))   # the first deploy clones it from here"] }
+            ?? []) + [
             "    branch: \(Self.scalar(app.branch))",
             "    data: [\(app.data.map(Self.scalar).joined(separator: ", "))]   # never touched by an update",
             "    snapshots: { keep: \(app.keep) }",

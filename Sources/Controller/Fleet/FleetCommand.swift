@@ -2,72 +2,94 @@ import ArgumentParser
 import Foundation
 import Shared
 
-/// `shipkeep deploy GROUP`: resolves every member first, pushes once if asked, then runs the rollout and
-/// renders it.
+/// A command run on every member of a `shipkeep.yml` group (`deploy`, `rollback`, `attach`, `snapshots`):
+/// resolves every member first, runs what must happen once before (`deploy --push` pushes once), then the
+/// rollout, and renders it.
 struct FleetCommand {
-    let deploy: DeployCommand
-    let members: [String]
-    let wait: Int
+    /// What the command does to each host, for the progress line and the verdict.
+    struct Verb {
+        /// "deploying to", "rolling back": the line before the rollout.
+        var doing: String
+        /// "deployed", "rolled back": the verdict, "all 3 hosts deployed".
+        var done: String
 
-    /// Runs the fleet deploy and exits with ``FleetDeploy/exitCode(_:)``.
+        static let deploy = Verb(doing: "deploying to", done: "deployed")
+        static let rollback = Verb(doing: "rolling back", done: "rolled back")
+        static let attach = Verb(doing: "attaching to the deploys of", done: "succeeded")
+        static let snapshots = Verb(doing: "listing the snapshots of", done: "listed")
+    }
+
+    let options: TargetOptions
+    let members: [String]
+    let json: Bool
+    var parallel = 4
+    var canary = 0
+    var verb = Verb.deploy
+    /// Runs once, after every member resolved and before anything connects for the rollout; returns the exact
+    /// commit for every member (`deploy --push`), or nil.
+    var prepare: ([(name: String, target: ResolvedTarget)]) throws(ControllerError) -> String? = { _ in nil }
+    /// The request for one member, given the exact commit `prepare` returned (or the canaries deployed).
+    let command: (ResolvedTarget, String?) throws(ControllerError) -> Command
+
+    /// Runs the rollout and exits with ``FleetDeploy/exitCode(_:)``.
     ///
     /// - Throws: `ExitCode` always.
     func run() throws -> Never {
-        let json = deploy.json
+        let group = options.target ?? ""
         let terminal = Terminal.detect()
         var planned: [FleetDeploy.Member] = []
         do throws(ControllerError) {
-            guard !members.isEmpty else { throw ControllerError(.usage, "the group \(deploy.target.target ?? "") is empty") }
-            var resolved: [(String, ResolvedTarget)] = []
+            guard !members.isEmpty else { throw ControllerError(.usage, "the group \(group) is empty") }
+            var resolved: [(name: String, target: ResolvedTarget)] = []
             for name in members {
-                var options = deploy.target
-                options.target = name
+                var memberOptions = options
+                memberOptions.target = name
                 do {
-                    resolved.append((name, try options.resolve()))
+                    resolved.append((name, try memberOptions.resolve()))
                 } catch {
                     throw ControllerError(error.kind, "target \(name): \(error.message)")
                 }
             }
-            if let shipping = resolved.first(where: { deploy.ships($0.1) }) {
-                throw ControllerError(.usage, "--ship deploys one target at a time (\(shipping.0) ships): deploy "
-                    + "each member of the group by name, or leave out --ship and ship: true")
-            }
-            let exact = try deploy.pushIfAsked() ?? deploy.commit
+            let exact = try prepare(resolved)
             for (name, target) in resolved {
-                planned.append(.init(name: name, target: target,
-                                     command: try deploy.command(for: target, exact: exact, wait: wait)))
+                planned.append(.init(name: name, target: target, command: try command(target, exact)))
             }
         } catch {
             Terminal.error("shipkeep: \(error.message)")
             if json {
-                JSONLines.emit(.init(ok: false, exitCode: error.exitCode, target: deploy.target.target,
+                JSONLines.emit(.init(ok: false, exitCode: error.exitCode, target: options.target,
                                      error: WireError(code: error.wireCode, message: error.message)))
             }
             throw ExitCode(error.exitCode)
         }
 
-        let canary = min(deploy.canary, planned.count)
-        let renderer = FleetRenderer(terminal: terminal)
-        let quiet = json || deploy.target.quiet
+        let canary = min(self.canary, planned.count)
+        let renderer = FleetRenderer(terminal: terminal, done: verb.done)
+        let quiet = json || options.quiet
         if !quiet {
             let canaries = canary > 0 ? "\(canary) canary host(s) first, then " : ""
-            print("deploying to \(deploy.target.target ?? "the group"): \(planned.count) hosts, \(canaries)"
-                + "\(min(deploy.parallel, planned.count)) at a time")
+            print("\(verb.doing) \(group.isEmpty ? "the group" : group): \(planned.count) hosts, \(canaries)"
+                + "\(min(parallel, planned.count)) at a time")
         }
         armInterruptNotice(json: json)
         let printLock = NSLock()
-        let results = FleetDeploy(members: planned, parallel: deploy.parallel, canary: canary).run(onHost: { host in
+        let command = self.command
+        let json = self.json
+        let results = FleetDeploy(members: planned, parallel: parallel, canary: canary).run(onHost: { host in
             printLock.withLock {
                 if json { JSONLines.emit(host) } else if !quiet { print(renderer.hostLine(host)) }
                 fflush(nil)
             }
         }, pin: { commit, member in
-            try? deploy.command(for: member.target, exact: commit, wait: wait)
+            try? command(member.target, commit)
         })
         let code = FleetDeploy.exitCode(results)
         if json {
-            JSONLines.emit(.init(ok: code == 0, exitCode: code, target: deploy.target.target, hosts: results))
+            JSONLines.emit(.init(ok: code == 0, exitCode: code, target: options.target, hosts: results))
         } else {
+            for host in results where host.snapshots != nil && !options.quiet {
+                print(renderer.snapshots(host))
+            }
             print(renderer.table(results))
         }
         for host in results where !host.ok && host.outcome != "skipped" {
@@ -79,13 +101,13 @@ struct FleetCommand {
     /// A signal mid-rollout prints that the deploys already started go on, and the command that follows each.
     private func armInterruptNotice(json: Bool) {
         let follow = members.map { name in
-            var options = deploy.target
+            var options = self.options
             options.target = name
             return options.commandLine("attach")
         }
         let message = "the deploys already started go on on their VMs; follow each with "
             + follow.map { "`\(ControlCharacters.escaped($0))`" }.joined(separator: ", ")
-        let target = deploy.target.target
+        let target = options.target
         Interrupts.onInterrupt { signal in
             let said = "interrupted (\(Interrupts.name(signal))): \(message)"
             guard json else { return Interrupts.Notice(stdout: said) }

@@ -1,7 +1,8 @@
 import Foundation
 import Shared
 
-/// Deploys one commit to the targets of a `shipkeep.yml` group: the first `canary` targets first (any failure
+/// Runs one request (a deploy of one commit, a rollback, an attach, a snapshot list) on the targets of a
+/// `shipkeep.yml` group: the first `canary` targets first (any failure
 /// among them stops the rollout), then the rest, `parallel` at a time. Every host has its own SSH connection
 /// and its own deploy worker on its VM, so one host's failure never stops or touches another's deploy.
 struct FleetDeploy {
@@ -25,6 +26,8 @@ struct FleetDeploy {
         var seconds: Double
         var error: WireError?
         var deploy: DeploySummary?
+        /// The host's snapshots, for `snapshots GROUP`.
+        var snapshots: [SnapshotInfo]?
     }
 
     let members: [Member]
@@ -83,10 +86,15 @@ struct FleetDeploy {
         do {
             let connection = try AgentConnection(member.target, verbose: false)
             defer { connection.close() }
-            let result = try connection.session.request(member.command) { _ in }
+            var snapshots: [SnapshotInfo]?
+            let result = try connection.session.request(member.command) { message in
+                if case .snapshots(let list) = message.event { snapshots = list.snapshots }
+            }
             let outcome = result.deploy?.outcome ?? (result.ok ? "succeeded" : result.error?.code ?? "failed")
-            return finish(ok: result.ok, code: DeployExit.code(for: result), outcome: outcome, error: result.error,
-                          deploy: result.deploy)
+            var host = finish(ok: result.ok, code: DeployExit.code(for: result), outcome: outcome, error: result.error,
+                              deploy: result.deploy)
+            host.snapshots = snapshots
+            return host
         } catch {
             return finish(ok: false, code: error.exitCode, outcome: "unreachable",
                           error: WireError(code: error.wireCode, message: error.message), deploy: nil)

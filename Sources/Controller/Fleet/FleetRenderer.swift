@@ -4,6 +4,8 @@ import Shared
 /// Human output of a fleet deploy: a line as each host finishes, then a table of every host.
 struct FleetRenderer {
     let terminal: Terminal
+    /// The verdict's verb: "all 3 hosts deployed".
+    var done = "deployed"
 
     /// The line for one finished host.
     func hostLine(_ host: FleetDeploy.HostResult) -> String {
@@ -27,12 +29,23 @@ struct FleetRenderer {
         }
         let succeeded = hosts.filter(\.ok).count
         let verdict = succeeded == hosts.count
-            ? terminal.paint("all \(hosts.count) hosts deployed", .ok)
-            : terminal.paint("\(succeeded) of \(hosts.count) hosts deployed", succeeded == 0 ? .critical : .warning)
+            ? terminal.paint("all \(hosts.count) hosts \(done)", .ok)
+            : terminal.paint("\(succeeded) of \(hosts.count) hosts \(done)", succeeded == 0 ? .critical : .warning)
         return (lines + [verdict]).joined(separator: "\n")
     }
 
+    /// One host's snapshots, newest first, as `shipkeep snapshots` lists them, under a line naming the host.
+    func snapshots(_ host: FleetDeploy.HostResult) -> String {
+        let list = host.snapshots ?? []
+        let header = ControlCharacters.escaped("\(host.target) (\(host.address)): \(list.count) snapshot(s)")
+        return ([header] + SnapshotsCommand.lines(list).map { "  " + $0 }).joined(separator: "\n")
+    }
+
     private func commits(_ host: FleetDeploy.HostResult) -> String {
+        if host.snapshots != nil, host.deploy == nil {
+            let newest = host.snapshots?.last?.id ?? "none"
+            return ControlCharacters.escaped("\(host.snapshots?.count ?? 0) snapshots, newest \(newest)")
+        }
         guard let deploy = host.deploy else { return "-" }
         let before = deploy.previousCommit.map { String($0.prefix(12)) } ?? "?"
         let after = deploy.liveCommit.map { String($0.prefix(12)) } ?? "?"

@@ -16,19 +16,31 @@ struct InstallPlan {
     /// Remote paths as given; nil means the default under the remote home.
     var remotePath: String?
     var remoteConfig: String?
+    /// Where the deploy key's line goes (`--authorized-keys`); nil means `~/.ssh/authorized_keys` on the VM.
+    var authorizedKeys: String?
+    /// `--replace`: replace the VM's agent.yml with `localConfig` (after the new agent checked it).
+    var replaceConfig = false
 
     init(target: ResolvedTarget, agentBinary: String, localConfig: (path: String, text: String)?, deployKey: String?,
-         remotePath: String?, remoteConfig: String?) throws(ControllerError) {
+         remotePath: String?, remoteConfig: String?, authorizedKeys: String? = nil,
+         replaceConfig: Bool = false) throws(ControllerError) {
         self.target = target
         self.agentBinary = agentBinary
         self.agentIsStatic = !Self.linksSwiftRuntime(agentBinary)
         self.localConfig = localConfig
         self.deployKey = deployKey
-        for path in [remotePath, remoteConfig].compactMap({ $0 }) where path.isEmpty || path.contains("\n") {
+        for path in [remotePath, remoteConfig, authorizedKeys].compactMap({ $0 })
+        where path.isEmpty || path.contains("\n") {
             throw ControllerError(.usage, "the remote path \"\(path)\" is empty or spans lines")
+        }
+        if replaceConfig && localConfig == nil {
+            throw ControllerError(.usage, "--replace replaces the VM's agent.yml with the one --agent-yml names; "
+                + "name it")
         }
         self.remotePath = remotePath
         self.remoteConfig = remoteConfig
+        self.authorizedKeys = authorizedKeys
+        self.replaceConfig = replaceConfig
     }
 
     /// The agent to upload: the one named, else `shipkeep-agent` next to this program.

@@ -15,11 +15,17 @@ struct Installer {
         var agentBytes: Int64
         var agentStatic: Bool
         var configPath: String
-        /// `written` or `kept`.
+        /// `written`, `replaced` or `kept`.
         var config: String
+        /// Where the replaced agent.yml was copied (`--replace`).
+        var configBackup: String?
         var agentVersion: String
         var apps: [String]
         var authorizedKeysLine: String
+        /// The authorized_keys file the line went into, when a deploy key was given.
+        var authorizedKeysPath: String?
+        /// `added`, `kept` (it was there) or `updated`, when a deploy key was given.
+        var authorizedKeys: AuthorizedKeys.Change?
         /// The sudoers rule a deploy user who is not root needs for the system-scope units of agent.yml, if any.
         var sudoersLine: String?
 
@@ -28,11 +34,24 @@ struct Installer {
         var report: String {
             let apps = ControlCharacters.escaped(apps.isEmpty ? "none" : apps.joined(separator: ", "))
             let version = ControlCharacters.escaped(agentVersion)
+            let backup = configBackup.map { " (the old one kept as \($0))" } ?? ""
+            let keys: String
+            if let authorizedKeys, let authorizedKeysPath {
+                let how = switch authorizedKeys {
+                case .added: "added to"
+                case .kept: "already in"
+                case .updated: "updated in"
+                }
+                keys = "the deploy key's line is \(how) \(authorizedKeysPath) (the key can run only the agent):"
+            } else {
+                keys = "add this line to ~/.ssh/authorized_keys on the VM for the deploy key (it can then run only "
+                    + "the agent), or pass --deploy-key KEY.pub to have it added:"
+            }
             var text = """
                 installed shipkeep-agent \(version) at \(agentPath) (\(ByteCount.format(agentBytes))\
                 \(agentStatic ? ", Swift runtime linked statically" : ""))
-                agent.yml \(config) at \(configPath); apps: \(apps)
-                add this line to ~/.ssh/authorized_keys on the VM for the deploy key (it can then run only the agent):
+                agent.yml \(config) at \(configPath)\(backup); apps: \(apps)
+                \(keys)
                 \(authorizedKeysLine)
                 """
             if let sudoersLine {
@@ -96,21 +115,37 @@ struct Installer {
             if terminal.interactive && !quiet { FileHandle.standardOutput.write(Data("\r\u{1B}[2K".utf8)) }
 
             var configState = "kept"
+            var backup: String?
             if !configExists, let local = plan.localConfig {
                 try sftp.makeDirectories(Self.directory(of: configPath), mode: 0o700)
                 // Exclusive create: an agent.yml that appeared meanwhile is still never overwritten.
                 configState = try sftp.createExclusively(data: Array(local.text.utf8), to: configPath, mode: 0o600)
                     ? "written" : "kept"
                 step("agent.yml \(configState) at \(configPath)")
+            } else if plan.replaceConfig, let local = plan.localConfig {
+                step("checking \(local.path) with the new agent, then replacing \(configPath)")
+                backup = try replaceConfig(local.text, at: configPath, agent: agentPath, connection: connection,
+                                           sftp: sftp)
+                configState = "replaced"
             }
 
             step("checking that the new agent answers")
             let hello = try greet(connection, agent: agentPath, config: configPath)
+            warnAboutUnclonableApps(sftp: sftp, configPath: configPath)
+            let line = InstallPlan.authorizedKeysLine(agent: agentPath, config: configPath, deployKey: plan.deployKey)
+            var keysPath: String?
+            var keys: AuthorizedKeys.Change?
+            if plan.deployKey != nil {
+                let path = plan.authorizedKeys.map { $0.hasPrefix("~/") ? home + $0.dropFirst(1) : $0 }
+                    ?? home + "/.ssh/authorized_keys"
+                keys = try authorize(line, in: path, sftp: sftp)
+                keysPath = path
+                step("deploy key \(keys?.rawValue ?? "") in \(path)")
+            }
             return Outcome(agentPath: agentPath, agentBytes: size, agentStatic: plan.agentIsStatic,
-                           configPath: configPath, config: configState, agentVersion: hello.agentVersion,
-                           apps: hello.apps,
-                           authorizedKeysLine: InstallPlan.authorizedKeysLine(agent: agentPath, config: configPath,
-                                                                              deployKey: plan.deployKey),
+                           configPath: configPath, config: configState, configBackup: backup,
+                           agentVersion: hello.agentVersion, apps: hello.apps, authorizedKeysLine: line,
+                           authorizedKeysPath: keysPath, authorizedKeys: keys,
                            sudoersLine: try sudoersLine(sftp: sftp, configPath: configPath))
         } catch let error as SSHError {
             throw ControllerError(error)

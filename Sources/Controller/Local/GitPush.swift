@@ -8,12 +8,15 @@ struct GitPush {
     /// Push HEAD even though tracked files have uncommitted changes.
     var allowDirty: Bool
 
-    /// What was pushed.
+    /// What is pushed (once ``push(_:)`` succeeded: what was pushed).
     struct Pushed {
         var commit: String
         var branch: String
         var remote: String
         var remoteRef: String
+
+        /// The branch on the remote that the push moves: what the VM's agent fetches if it is the app's branch.
+        var remoteBranch: String { remoteRef.replacingOccurrences(of: "refs/heads/", with: "") }
     }
 
     /// Checks the work tree, pushes, and reports what was pushed.
@@ -21,6 +24,16 @@ struct GitPush {
     /// - Throws: ``ControllerError`` with kind `.local`: not a repository, detached HEAD, a dirty tree, or a
     ///   failed push. Nothing on the VM has been touched when it throws.
     func run() throws(ControllerError) -> Pushed {
+        let plan = try prepare()
+        try push(plan)
+        return plan
+    }
+
+    /// Checks the work tree and settles what would be pushed where, pushing nothing: the checks that need the
+    /// VM (``PushGuard``) run between this and ``push(_:)``.
+    ///
+    /// - Throws: ``ControllerError`` with kind `.local`: not a repository, detached HEAD, a dirty tree.
+    func prepare() throws(ControllerError) -> Pushed {
         guard (try? git(["rev-parse", "--is-inside-work-tree"])) == "true" else {
             throw ControllerError(.local, "--push needs a git work tree: run it inside your app's clone")
         }
@@ -45,14 +58,20 @@ struct GitPush {
         // pushes to main, as `git push` does by default), else the branch of the same name.
         let merge = remote == upstreamRemote ? try? git(["config", "--get", "branch.\(branch).merge"]) : nil
         let remoteRef = merge.flatMap { $0.hasPrefix("refs/heads/") ? $0 : nil } ?? "refs/heads/\(branch)"
-        // The commit id, not HEAD, on the left: what is pushed is exactly what is deployed even if HEAD moves.
-        let status = try LocalProcess.run(["git", "push", remote, "\(commit):\(remoteRef)"], captureOutput: false)
-            .status
-        guard status == 0 else {
-            throw ControllerError(.local, "git push \(remote) \(commit.prefix(12)):\(remoteRef) failed (exit "
-                + "\(status)); see git's message above, then pull or fix and push again — nothing was deployed")
-        }
         return Pushed(commit: commit, branch: branch, remote: remote, remoteRef: remoteRef)
+    }
+
+    /// Pushes what ``prepare()`` settled.
+    ///
+    /// - Throws: ``ControllerError`` with kind `.local` when git push fails.
+    func push(_ plan: Pushed) throws(ControllerError) {
+        // The commit id, not HEAD, on the left: what is pushed is exactly what is deployed even if HEAD moves.
+        let status = try LocalProcess.run(["git", "push", "--", plan.remote, "\(plan.commit):\(plan.remoteRef)"],
+                                          captureOutput: false).status
+        guard status == 0 else {
+            throw ControllerError(.local, "git push \(plan.remote) \(plan.commit.prefix(12)):\(plan.remoteRef) failed "
+                + "(exit \(status)); see git's message above, then pull or fix and push again — nothing was deployed")
+        }
     }
 
     /// Runs a git query and returns its trimmed stdout.

@@ -3,7 +3,7 @@ import Yams
 extension AppConfig {
     static let keys = ["path", "remote", "branch", "data", "state", "snapshots", "hooks", "services", "health", "kinds",
                        "lock", "locale", "allow_refs", "require_signed", "env_file", "env_keys", "ship",
-                       "ship_max_bytes"]
+                       "ship_max_bytes", "remote_url"]
 
     /// Whether `name` can name an app: it appears in paths, lock files and messages, so it is kept plain:
     /// ASCII letters, digits, `.`, `_` and `-`, starting with a letter or digit, at most 64 characters.
@@ -56,6 +56,10 @@ extension AppConfig {
             throw map.error("state", "\"\(protected)\" lies inside a data dir; keep state and snapshots outside the data")
         }
         allowRefs = try Self.allowRefs(map)
+        if let url = try map.string("remote_url") {
+            if let problem = RemoteURL.problem(url) { throw map.error("remote_url", problem) }
+            remoteURL = url
+        }
         if let signers = try map.string("require_signed") {
             guard signers.hasPrefix("/") else {
                 throw map.error("require_signed", "expected the absolute path of an allowed_signers file "

@@ -8,6 +8,9 @@ public struct AppConfig: Equatable, Sendable {
     public var remote: String
     /// The branch deployed when no commit or ref is named.
     public var branch: String
+    /// Where the first deploy clones the app from when `path` does not exist yet (`remote_url:`); see
+    /// ``RemoteURL`` for the spellings accepted.
+    public var remoteURL: String?
     /// Data dirs relative to `path`; never touched by the update, snapshotted first.
     public var data: [String]
     /// Lock, journal and last deploy (absolute).

@@ -206,10 +206,15 @@ public struct DeployRecord: Codable, Equatable, Sendable {
     public var outcome: String
     /// A line saying what happened, for anything but success.
     public var message: String?
+    /// The commit `rollback` goes back to from the commit this deploy left live: the last one live before it that
+    /// differed from it. A redeploy of the live commit (or a deploy that changed nothing) carries it over from the
+    /// record before; nil when there is none, or from agents that do not record it.
+    public var rollbackCommit: String?
 
     /// Creates a record.
     public init(deploy: String, commit: String, previousCommit: String?, startedAt: Date, finishedAt: Date,
-                outcome: String, message: String?) {
+                outcome: String, message: String?, rollbackCommit: String? = nil) {
+        self.rollbackCommit = rollbackCommit
         self.deploy = deploy
         self.commit = commit
         self.previousCommit = previousCommit

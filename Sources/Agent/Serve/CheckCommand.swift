@@ -1,0 +1,32 @@
+import ArgumentParser
+import Foundation
+import Shared
+
+/// `shipkeep-agent check --config FILE`: reads an agent.yml as `serve` would, and says whether it can be used,
+/// without serving or recovering anything. `shipkeep install --agent-yml FILE --replace` runs it on the uploaded
+/// file before moving it into place.
+struct CheckCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "check",
+        abstract: "Check that an agent.yml parses and is safe to use (as `serve` reads it), and list its apps.",
+        discussion: """
+            Changes nothing. Exit status: 0 usable (the apps are printed); 78 it cannot be used: unreadable, \
+            invalid (the line and key are named), or it or a state or snapshot dir is writable by another user.
+            """
+    )
+
+    @Option(name: .long, help: ArgumentHelp("The agent configuration to check.", valueName: "FILE"))
+    var config: String = "/etc/shipkeep/agent.yml"
+
+    func run() throws {
+        do {
+            let agentConfig = try AgentConfig.load(file: config)
+            try PermissionCheck.check(agentConfig)
+            let apps = agentConfig.apps.map(\.name)
+            print("\(config): OK; apps: \(apps.isEmpty ? "none" : apps.joined(separator: ", "))")
+        } catch {
+            StandardStreams.diagnose("\(error)")
+            throw ExitCode(ServeCommand.exitConfigError)
+        }
+    }
+}
