@@ -17,6 +17,7 @@ struct Shipkeep: ParsableCommand {
         version: "shipkeep \(WireProtocol.toolVersion) (protocol v\(WireProtocol.version))",
         subcommands: [StatusCommand.self, DeployCommand.self, RollbackCommand.self, AttachCommand.self,
                       SnapshotsCommand.self, RestoreCommand.self, DownloadCommand.self, UnlockCommand.self,
-                      InitCommand.self, InstallCommand.self]
+                      InitCommand.self, InstallCommand.self, LogsCommand.self, RestartCommand.self, StopCommand.self,
+                      StartCommand.self]
     )
 }

@@ -186,6 +186,7 @@ final class DeployWorker {
                 + "\(blocking.joined(separator: ", ")) as a file or link, but it holds a data dir; git would delete the "
                 + "data below it. Make it a directory in the repository again")
         }
+        try askGate()
         let scan = try DataScan.walk(root: app.path, dataDirs: app.data)
         let store = SnapshotStore(dir: app.snapshots.dir)
         let needed = scan.bytesToCopy(against: store.latest()?.index() ?? [:])
@@ -201,6 +202,22 @@ final class DeployWorker {
         try plan.save(state)
         end(detail: target == head.commit ? "\(target) (already live)" : "\(target) (was \(head.commit))")
         return (target, scan)
+    }
+
+    /// agent.yml's `gate:`, last in preflight (every refusal is known by then, and nothing has changed): waits
+    /// while it says busy, and refuses the deploy when it still does at `gate_timeout`.
+    private func askGate() throws {
+        guard let gate = app.gate else { return }
+        if request.ignoreGate == true {
+            emit(.warning(.init(code: "gate_ignored", message: "--ignore-gate: the gate (\(gate.command.joined(separator: " "))) "
+                + "was not asked")))
+            return
+        }
+        let refusal = RestartGate(app: app, gate: gate).wait { waited, said in
+            emit(.log(.init(stream: "stdout", line: "busy after \(waited) s of \(gate.timeout) s: \(said)", source: "gate")))
+            emit(.progress(.init(phase: "preflight", done: Int64(waited), total: Int64(gate.timeout), unit: "seconds")))
+        }
+        if let refusal { throw DeployFailure.refused("gate_busy", refusal) }
     }
 
     /// The exact commit to deploy, fetched and checked by ``DeployRule`` (which commits a deploy key can put live).

@@ -8,7 +8,7 @@ struct Services {
     let onLine: (String, String, String) -> Void
     /// Where each systemd unit's journal was last read up to, shared by copies: the restart streams the lines
     /// since it began, the health phase the lines after those.
-    private let journals = JournalCursors()
+    let journals = JournalCursors()
 
     init(app: AppConfig, onLine: @escaping (String, String, String) -> Void) {
         self.app = app
@@ -29,7 +29,7 @@ struct Services {
     func restart(_ service: ServiceConfig) -> String? {
         switch service {
         case .command(let name, let restart, _, let timeout):
-            return run(restart, name: name, timeout: Double(timeout), what: "restart")
+            return run(restart, name: name, timeout: Double(timeout), what: "restart", capture: true)
         case .systemd(let unit, let scope, let timeout):
             let systemd = Systemctl(unit: unit, scope: scope)
             let started = Date()
@@ -79,13 +79,16 @@ struct Services {
         }
     }
 
-    /// Runs a hook or service command in the work tree. Returns nil on success, else why not.
+    /// Runs a hook or service command in the work tree. Returns nil on success, else why not. With `capture`,
+    /// its output is also kept in the service's ``ServiceOutput`` (for `shipkeep logs --service`).
     func run(_ argv: [String], name: String, timeout: Double, what: String, quiet: Bool = false,
-             environment: [String: String] = [:]) -> String? {
+             environment: [String: String] = [:], capture: Bool = false) -> String? {
+        let output = capture ? ServiceOutput(state: StateDirectory(path: app.state), service: name) : nil
         do {
             let outcome = try ProcessRunner.run(argv, cwd: app.path,
                                                 environment: ChildEnvironment.app(app).merging(environment) { $1 },
                                                 timeout: max(timeout, 0.1)) { stream, line in
+                output?.append(stream: stream, line: line)
                 if !quiet { onLine(name, stream, line) }
             }
             guard outcome.succeeded else {

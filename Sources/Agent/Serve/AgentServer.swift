@@ -20,6 +20,9 @@ final class AgentServer {
     let config: AgentConfig
     private let send: (EventMessage) -> Void
     private var greeted = false
+    /// The descriptor requests come in on (stdin under `serve`): a followed `logs` ends when it is readable or
+    /// closed. Nil (in-memory tests) sends the last lines without following.
+    var input: Int32?
 
     /// The config file, absolute, for the workers this agent starts.
     var configFile: String {
@@ -96,6 +99,12 @@ final class AgentServer {
         case .download(let download):
             guard let app = knownApp(download.app, reply: &reply) else { return .serve }
             self.download(download, app: app, reply: &reply)
+        case .logs(let logs):
+            guard let app = knownApp(logs.app, reply: &reply) else { return .serve }
+            self.logs(logs, app: app, reply: &reply)
+        case .service(let control):
+            guard let app = knownApp(control.app, reply: &reply) else { return .serve }
+            controlServices(control, app: app, reply: &reply)
         }
         return .serve
     }

@@ -11,7 +11,8 @@ struct AgentRequest {
     /// Connects, sends the command built from the resolved target, renders its events, and exits.
     ///
     /// - Throws: `ExitCode` always (0 on success), so the caller just returns.
-    func run(_ makeCommand: (ResolvedTarget) throws(ControllerError) -> Command,
+    /// - Parameter stop: Asked while the agent is silent; true closes its input (ends a followed `logs`).
+    func run(_ makeCommand: (ResolvedTarget) throws(ControllerError) -> Command, stop: () -> Bool = { false },
              human: (DeployRenderer, EventMessage) -> Void = { $0.render($1) }) throws -> Never {
         var targetName = options.target ?? options.host ?? "?"
         do {
@@ -22,7 +23,7 @@ struct AgentRequest {
                                           quiet: options.quiet)
             let connection = try AgentConnection(resolved, verbose: options.verbose)
             defer { connection.close() }
-            let result = try connection.session.request(command) { message in
+            let result = try connection.session.request(command, stop: stop) { message in
                 if json { JSONLines.emit(message) } else { human(renderer, message) }
             }
             let code = DeployExit.code(for: result)

@@ -19,6 +19,8 @@ enum DeployExit {
         switch result.error?.code {
         case "locked", "superseded": return locked
         case "rollback_unhealthy", "rollback_failed", "worker_died": return needsAttention
+        // restart, stop, start: the services were touched and are not as asked, and nothing rolls them back.
+        case "unhealthy", "restart_failed", "stop_failed", "start_failed": return needsAttention
         case "unknown_app", "config_error", "unsupported": return unreachable
         default: return failed
         }

@@ -35,6 +35,10 @@ public struct AppConfig: Equatable, Sendable {
     /// An `allowed_signers` file (`require_signed`): when set, only commits carrying a git SSH signature by a key
     /// listed there are deployed.
     public var requireSigned: String?
+    /// Asked before a deploy changes anything and before a restart or stop (`gate:`, `gate_timeout:`).
+    public var gate: GateConfig?
+    /// `stop:` and `start:` of command services, by service name.
+    public var serviceCommands: [String: ServiceCommands] = [:]
 
     /// Absolute paths of the data dirs.
     public var dataPaths: [String] { data.map { path + "/" + $0 } }

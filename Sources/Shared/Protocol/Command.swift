@@ -20,6 +20,10 @@ public enum Command: Equatable, Sendable {
     case unlock(app: String, deploy: String)
     /// Streams one snapshot (the newest complete one when `snapshot` is nil) as a gzip-compressed tar.
     case download(Download)
+    /// The last lines of data files or of a service's output, optionally followed.
+    case logs(Logs)
+    /// Restarts, stops or starts services.
+    case service(ServiceControl)
 
     /// The `hello` request.
     public struct Hello: Codable, Equatable, Sendable {
@@ -50,15 +54,18 @@ public enum Command: Equatable, Sendable {
         /// nil or 0 refuses at once. The agent caps it (agent.yml `lock.max_wait`), and at most one deploy
         /// waits per app: a newer request ends the waiting one as `superseded`.
         public var waitLock: Int?
+        /// Skip agent.yml's `gate:`, which a deploy otherwise asks in preflight before anything changes.
+        public var ignoreGate: Bool?
         /// Creates the request.
         public init(app: String, commit: String? = nil, ref: String? = nil, force: Bool? = nil,
-                    controller: String? = nil, waitLock: Int? = nil) {
+                    controller: String? = nil, waitLock: Int? = nil, ignoreGate: Bool? = nil) {
             self.app = app
             self.commit = commit
             self.ref = ref
             self.force = force
             self.controller = controller
             self.waitLock = waitLock
+            self.ignoreGate = ignoreGate
         }
     }
 
@@ -122,12 +129,14 @@ public enum Command: Equatable, Sendable {
         case .attach: "attach"
         case .unlock: "unlock"
         case .download: "download"
+        case .logs: "logs"
+        case .service: "service"
         }
     }
 
     /// Every command type this build knows, in wire spelling.
     public static let allTypes = ["hello", "status", "deploy", "rollback", "snapshots", "restore", "attach", "unlock",
-                                  "download"]
+                                  "download", "logs", "service"]
 }
 
 /// A command with its request id: one line from controller to agent.

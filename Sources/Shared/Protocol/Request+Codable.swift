@@ -23,6 +23,8 @@ extension Request: Codable {
         case "restore": command = .restore(try Command.Restore(from: decoder))
         case "attach": command = .attach(try Command.Attach(from: decoder))
         case "download": command = .download(try Command.Download(from: decoder))
+        case "logs": command = .logs(try Command.Logs(from: decoder))
+        case "service": command = .service(try Command.ServiceControl(from: decoder))
         case "unlock":
             command = .unlock(app: try fields.decode(String.self, forKey: .app),
                               deploy: try fields.decode(String.self, forKey: .deploy))
@@ -47,6 +49,8 @@ extension Request: Codable {
         case .restore(let restore): try restore.encode(to: encoder)
         case .attach(let attach): try attach.encode(to: encoder)
         case .download(let download): try download.encode(to: encoder)
+        case .logs(let logs): try logs.encode(to: encoder)
+        case .service(let control): try control.encode(to: encoder)
         case .unlock(let app, let deploy):
             try fields.encode(app, forKey: .app)
             try fields.encode(deploy, forKey: .deploy)

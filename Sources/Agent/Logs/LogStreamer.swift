@@ -1,0 +1,121 @@
+import Foundation
+import Shared
+
+/// A systemd unit's journal, for `shipkeep logs --service UNIT`: read with journalctl, then followed by asking
+/// for what came after the last cursor, once a second.
+final class JournalLogSource {
+    let systemctl: Systemctl
+    private var cursor: String?
+    private var lastRead = Date.distantPast
+    private var warned = false
+
+    /// How often a followed journal is asked again.
+    static let interval = 1.0
+
+    init(_ systemctl: Systemctl) {
+        self.systemctl = systemctl
+    }
+
+    var label: String { systemctl.unit }
+
+    func start(lines: Int, since: Date?) -> [FileLogSource.Output] {
+        read(lines: lines, since: since)
+    }
+
+    func poll() -> [FileLogSource.Output] {
+        guard Date().timeIntervalSince(lastRead) >= Self.interval else { return [] }
+        return read(lines: nil, since: cursor == nil ? lastRead : nil)
+    }
+
+    private func read(lines: Int?, since: Date?) -> [FileLogSource.Output] {
+        lastRead = Date()
+        let read = systemctl.journalForLogs(lines: lines, since: since, after: cursor)
+        cursor = read.cursor
+        guard read.readable else {
+            guard !warned else { return [] }
+            warned = true
+            let hint = systemctl.scope == .system ? " (a system unit's journal needs the agent's user in the "
+                + "systemd-journal group: usermod -aG systemd-journal USER)" : ""
+            return [.note(code: "journal_unreadable", message: "journalctl cannot read the journal of \(label)\(hint)")]
+        }
+        return read.lines.map { .line(LogLine.cut($0)) }
+    }
+}
+
+/// Sends the lines of a `logs` request's sources as `log` events, and with `follow` keeps sending what they
+/// gain until the controller's input is readable or closed (Ctrl-C closes the channel; a new request also ends
+/// the follow), with a heartbeat while they are quiet.
+struct LogStreamer {
+    enum Source {
+        case file(FileLogSource)
+        case journal(JournalLogSource)
+
+        var label: String {
+            switch self {
+            case .file(let file): file.label
+            case .journal(let journal): journal.label
+            }
+        }
+
+        var stream: String {
+            switch self {
+            case .file(let file): file.stream
+            case .journal: "journal"
+            }
+        }
+    }
+
+    let sources: [Source]
+    /// The longest wait between two looks at the sources (writes wake the follower at once, through inotify).
+    static let pollInterval = 0.5
+
+    /// Streams to `emit`; with `input`, follows until it is readable.
+    func run(lines: Int, since: Date?, follow input: Int32?, emit: (Event) -> Void) {
+        for source in sources {
+            let out: [FileLogSource.Output]
+            switch source {
+            case .file(let file): out = file.start(lines: lines, since: since)
+            case .journal(let journal): out = journal.start(lines: lines, since: since)
+            }
+            send(out, from: source, emit: emit)
+        }
+        guard let input else { return }
+        let directories = sources.compactMap { source -> String? in
+            if case .file(let file) = source { return file.directory }
+            return nil
+        }
+        let watch = DirectoryWatch(directories: directories)
+        let started = Date()
+        var lastEvent = Date()
+        while true {
+            var sent = false
+            for source in sources {
+                let out: [FileLogSource.Output]
+                switch source {
+                case .file(let file): out = file.poll()
+                case .journal(let journal): out = journal.poll()
+                }
+                if !out.isEmpty { sent = true }
+                send(out, from: source, emit: emit)
+            }
+            if sent {
+                lastEvent = Date()
+            } else if Date().timeIntervalSince(lastEvent) >= JournalFollower.heartbeatInterval {
+                // The controller takes a silent peer for dead: a quiet log must not look like a dead link.
+                emit(.progress(.init(phase: "logs", done: Int64(Date().timeIntervalSince(started)), total: nil,
+                                     unit: "seconds")))
+                lastEvent = Date()
+            }
+            if watch.wait(timeout: Self.pollInterval, orInput: input) { return }
+        }
+    }
+
+    private func send(_ out: [FileLogSource.Output], from source: Source, emit: (Event) -> Void) {
+        for item in out {
+            switch item {
+            case .line(let line): emit(.log(.init(stream: source.stream, line: line, source: source.label)))
+            case .note(let code, let message): emit(.warning(.init(code: code, message: message)))
+            }
+        }
+    }
+}
