@@ -200,13 +200,13 @@ final class FileLogSource {
         if region.last == UInt8(ascii: "\n") { region.removeLast() }
         var lines = region.split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: false)
         let fromStart = limit == size
-        if !fromStart {
-            guard lines.count > 1 else {
-                // One line longer than everything read: its end, with how much came before.
-                return [LogLine.render(region.suffix(LogLine.maxBytes), dropped: Int(size - Int64(LogLine.maxBytes)))]
-            }
+        // Read from the middle of the file, the first piece is the end of a line whose start was not read: shown
+        // (its last bytes, marked) only when fewer than `count` whole lines follow it.
+        var cutStart: String?
+        if !fromStart, let first = lines.first {
             lines.removeFirst()
+            if lines.count < count { cutStart = LogLine.renderEnd(first) }
         }
-        return lines.suffix(count).map { LogLine.render($0) }
+        return (cutStart.map { [$0] } ?? []) + lines.suffix(count).map { LogLine.render($0) }
     }
 }

@@ -18,6 +18,14 @@ enum LogLine {
         return cut > 0 ? text + " … [\(cut) more bytes cut]" : text
     }
 
+    /// The end of a line whose beginning was not read (a tail that started inside it): its last ``maxBytes``,
+    /// after a marker.
+    static func renderEnd<Bytes: Collection>(_ bytes: Bytes) -> String where Bytes.Element == UInt8 {
+        var line = Array(bytes.suffix(maxBytes))
+        if line.last == UInt8(ascii: "\r") { line.removeLast() }
+        return "[… earlier bytes of this line cut] " + decode(line)
+    }
+
     /// `text` cut to at most ``maxBytes`` of UTF-8, with the same marker.
     static func cut(_ text: String) -> String {
         text.utf8.count > maxBytes ? render(Array(text.utf8)) : text

@@ -12,7 +12,10 @@ struct AgentRequest {
     ///
     /// - Throws: `ExitCode` always (0 on success), so the caller just returns.
     /// - Parameter stop: Asked while the agent is silent; true closes its input (ends a followed `logs`).
+    /// - Parameter summarize: Whether a human gets the closing summary line on stdout (`logs` keeps stdout for the
+    ///   lines it shows; its error still goes to stderr).
     func run(_ makeCommand: (ResolvedTarget) throws(ControllerError) -> Command, stop: () -> Bool = { false },
+             summarize: Bool = true,
              human: (DeployRenderer, EventMessage) -> Void = { $0.render($1) }) throws -> Never {
         var targetName = options.target ?? options.host ?? "?"
         do {
@@ -30,7 +33,7 @@ struct AgentRequest {
             if json {
                 JSONLines.emit(.init(ok: result.ok, exitCode: code, target: resolved.display, error: result.error,
                                      deploy: result.deploy))
-            } else {
+            } else if summarize {
                 renderer.summary(result)
             }
             if !result.ok, let error = result.error { Terminal.error("shipkeep: \(error.message)") }

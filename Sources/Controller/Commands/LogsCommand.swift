@@ -8,7 +8,7 @@ struct LogsCommand: ParsableCommand {
         commandName: "logs",
         abstract: "Show the last lines of files in the data dirs, or of a service's output; -f follows them.",
         discussion: """
-            PATHs are files or globs relative to the work tree, inside the app's data dirs (logs/bot.log, \
+            PATHs (after TARGET, or with --path) are files or globs relative to the work tree, inside the app's data dirs (logs/bot.log, \
             'logs/*.log' — quote globs from your shell; a glob without "/" matches the name in any data dir). \
             Absolute paths, "..", and anything through a symbolic link are refused, as restore refuses them. With \
             no PATH, or with --service, shows a service's output instead: a systemd unit's journal \
@@ -56,9 +56,26 @@ struct LogsCommand: ParsableCommand {
     @Flag(name: .long, help: "JSON Lines on stdout (a \"log\" event per line); the last line is {\"type\":\"result\",…}.")
     var json = false
 
+    @Option(name: .long, help: ArgumentHelp("A file or glob, as PATH (repeatable).", valueName: "path"))
+    var path: [String] = []
+
+    /// The TARGET and the paths: a first argument with `/`, `*` or `?` cannot name a host or target, so it is the
+    /// first PATH (`shipkeep logs logs/bot.log --host vm` reads logs/bot.log on vm).
+    private var split: (target: TargetOptions, paths: [String]) {
+        var options = target
+        var files = paths
+        if let first = options.target, first.contains("/") || LogsCommand.isGlob(first) {
+            files.insert(first, at: 0)
+            options.target = nil
+        }
+        return (options, files + path)
+    }
+
+    static func isGlob(_ text: String) -> Bool { text.contains("*") || text.contains("?") }
+
     func validate() throws {
         if !(0...10_000).contains(lines) { throw ValidationError("-n must be 0 to 10000, got \(lines)") }
-        if service != nil && !paths.isEmpty { throw ValidationError("name files or --service, not both") }
+        if service != nil && !split.paths.isEmpty { throw ValidationError("name files or --service, not both") }
         if let since, Self.seconds(since) == nil {
             throw ValidationError("--since takes a duration such as 30s, 10m, 2h or 1d, got \"\(since)\"")
         }
@@ -79,13 +96,13 @@ struct LogsCommand: ParsableCommand {
 
     func run() throws {
         if follow { InterruptFlag.install() }
-        let view = LogsView(headers: paths.count > 1 || paths.contains { $0.contains("*") || $0.contains("?") }
-                                || (paths.isEmpty && service == nil))
+        let (target, paths) = split
+        let view = LogsView(headers: paths.count > 1 || paths.contains(where: Self.isGlob) || (paths.isEmpty && service == nil))
         try AgentRequest(options: target, json: json).run({ resolved throws(ControllerError) in
             .logs(Command.Logs(app: try AgentRequest.requireApp(resolved), paths: paths.isEmpty ? nil : paths,
                                service: service, lines: lines, follow: follow ? true : nil,
                                since: since.flatMap(Self.seconds)))
-        }, stop: { InterruptFlag.isRaised }, human: { _, message in view.show(message) })
+        }, stop: { InterruptFlag.isRaised }, summarize: false, human: { _, message in view.show(message) })
     }
 }
 
