@@ -6,7 +6,7 @@ import ShipkeepSandbox
 @Suite(.timeLimit(.minutes(2)))
 struct CLIHelpTests {
     static let commands = ["status", "deploy", "rollback", "attach", "snapshots", "restore", "download", "unlock",
-                           "init", "install"]
+                           "init", "install", "logs", "restart", "stop", "start"]
 
     @Test(arguments: commands)
     func everyCommandHasHelpWithItsExitStatusOrUsage(command: String) throws {
