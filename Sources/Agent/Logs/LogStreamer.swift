@@ -68,6 +68,9 @@ struct LogStreamer {
     let sources: [Source]
     /// The longest wait between two looks at the sources (writes wake the follower at once, through inotify).
     static let pollInterval = 0.5
+    /// The shortest time between two looks: a bot that writes 1,000 lines a second wakes the follower as often,
+    /// and each look reopens every followed name (to see a rotation); batching costs at most this much delay.
+    static let minimumInterval = 0.05
 
     /// Streams to `emit`; with `input`, follows until it is readable.
     func run(lines: Int, since: Date?, follow input: Int32?, emit: (Event) -> Void) {
@@ -88,6 +91,7 @@ struct LogStreamer {
         let started = Date()
         var lastEvent = Date()
         while true {
+            let round = Date()
             var sent = false
             for source in sources {
                 let out: [FileLogSource.Output]
@@ -107,6 +111,8 @@ struct LogStreamer {
                 lastEvent = Date()
             }
             if watch.wait(timeout: Self.pollInterval, orInput: input) { return }
+            let early = Self.minimumInterval - Date().timeIntervalSince(round)
+            if early > 0 { Thread.sleep(forTimeInterval: early) }
         }
     }
 
