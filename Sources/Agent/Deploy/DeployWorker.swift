@@ -207,17 +207,9 @@ final class DeployWorker {
     /// agent.yml's `gate:`, last in preflight (every refusal is known by then, and nothing has changed): waits
     /// while it says busy, and refuses the deploy when it still does at `gate_timeout`.
     private func askGate() throws {
-        guard let gate = app.gate else { return }
-        if request.ignoreGate == true {
-            emit(.warning(.init(code: "gate_ignored", message: "--ignore-gate: the gate (\(gate.command.joined(separator: " "))) "
-                + "was not asked")))
-            return
+        if let refusal = RestartGate.ask(app, ignore: request.ignoreGate == true, phase: "preflight", emit: emit) {
+            throw DeployFailure.refused("gate_busy", refusal)
         }
-        let refusal = RestartGate(app: app, gate: gate).wait { waited, said in
-            emit(.log(.init(stream: "stdout", line: "busy after \(waited) s of \(gate.timeout) s: \(said)", source: "gate")))
-            emit(.progress(.init(phase: "preflight", done: Int64(waited), total: Int64(gate.timeout), unit: "seconds")))
-        }
-        if let refusal { throw DeployFailure.refused("gate_busy", refusal) }
     }
 
     /// The exact commit to deploy, fetched and checked by ``DeployRule`` (which commits a deploy key can put live).

@@ -16,6 +16,24 @@ struct RestartGate {
     /// The most characters of the gate's output quoted.
     static let quoteLength = 200
 
+    /// agent.yml's gate for `app`, as a deploy and a restart or stop ask it: not at all without one; skipped
+    /// with a `gate_ignored` warning when `ignore`; else waited for, each busy answer sent as a `gate` log line
+    /// and a progress event of `phase`.
+    ///
+    /// - Returns: nil for go, else the refusal.
+    static func ask(_ app: AppConfig, ignore: Bool, phase: String, emit: (Event) -> Void) -> String? {
+        guard let gate = app.gate else { return nil }
+        if ignore {
+            emit(.warning(.init(code: "gate_ignored", message: "--ignore-gate: the gate "
+                + "(\(gate.command.joined(separator: " "))) was not asked")))
+            return nil
+        }
+        return RestartGate(app: app, gate: gate).wait { waited, said in
+            emit(.log(.init(stream: "stdout", line: "busy after \(waited) s of \(gate.timeout) s: \(said)", source: "gate")))
+            emit(.progress(.init(phase: phase, done: Int64(waited), total: Int64(gate.timeout), unit: "seconds")))
+        }
+    }
+
     /// Waits for go. `onBusy` is called after each busy answer with the seconds waited so far and the gate's
     /// last line.
     ///
