@@ -5,9 +5,10 @@ import Glibc
 #endif
 
 /// One line of `<state>/history.jsonl`: an action on the app's services (`restart`, `stop`, `start`), for
-/// `shipkeep history` to list beside the deploys.
+/// `shipkeep history` to list beside the deploys. Its fields are a subset of the history's shared record (time,
+/// action, who, service, outcome, duration), so the history reader decodes these lines as it decodes a deploy's.
 struct ActionRecord: Codable, Equatable {
-    /// When it finished.
+    /// When it started.
     var time: Date
     /// `restart`, `stop` or `start`.
     var action: String

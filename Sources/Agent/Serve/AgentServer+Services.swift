@@ -56,7 +56,7 @@ extension AgentServer {
         defer { reply = box.reply }
         let outcome = ServiceOperation(app: app, action: action, services: selected, ignoreGate: request.ignoreGate == true,
                                     emit: { box.reply.emit($0) }).run()
-        try? state.appendHistory(ActionRecord(time: Date(), action: action.rawValue, who: request.controller,
+        try? state.appendHistory(ActionRecord(time: started, action: action.rawValue, who: request.controller,
                                               service: request.service, outcome: outcome.record,
                                               duration: Date().timeIntervalSince(started)))
         box.reply.emit(.result(outcome.failure.map { .failure($0.code, $0.message) } ?? .success))
