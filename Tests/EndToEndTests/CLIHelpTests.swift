@@ -6,7 +6,7 @@ import ShipkeepSandbox
 @Suite(.timeLimit(.minutes(2)))
 struct CLIHelpTests {
     static let commands = ["status", "deploy", "rollback", "attach", "snapshots", "restore", "download", "unlock",
-                           "init", "install", "env", "history"]
+                           "init", "install", "env", "history", "logs", "restart", "stop", "start"]
 
     @Test(arguments: commands)
     func everyCommandHasHelpWithItsExitStatusOrUsage(command: String) throws {

@@ -193,6 +193,7 @@ final class DeployWorker {
                 + "\(blocking.joined(separator: ", ")) as a file or link, but it holds a data dir; git would delete the "
                 + "data below it. Make it a directory in the repository again")
         }
+        try askGate()
         let scan = try DataScan.walk(root: app.path, dataDirs: app.data)
         let store = SnapshotStore(dir: app.snapshots.dir)
         let needed = scan.bytesToCopy(against: store.latest()?.index() ?? [:])
@@ -234,6 +235,14 @@ final class DeployWorker {
             return try git.head()
         } catch {
             throw DeployFailure.refused("work_tree", "\(app.path) is not a usable git checkout: \(error)")
+        }
+    }
+
+    /// agent.yml's `gate:`, last in preflight (every refusal is known by then, and nothing has changed): waits
+    /// while it says busy, and refuses the deploy when it still does at `gate_timeout`.
+    private func askGate() throws {
+        if let refusal = RestartGate.ask(app, ignore: request.ignoreGate == true, phase: "preflight", emit: emit) {
+            throw DeployFailure.refused("gate_busy", refusal)
         }
     }
 

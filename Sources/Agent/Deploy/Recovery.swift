@@ -67,12 +67,18 @@ struct Recovery {
         let record = DeployRecord(deploy: deploy, commit: plan?.targetCommit ?? "", previousCommit: plan?.previousCommit,
                                   startedAt: plan?.startedAt ?? Date(), finishedAt: Date(), outcome: "recovered",
                                   message: message)
-        try? state.recordLastDeploy(record)
-        HistoryLog(state: state).append(HistoryRecord(
-            time: Date(), action: .recovery, who: "shipkeep-agent recovery", before: plan?.previousCommit, after: live,
-            outcome: "recovered", snapshot: plan?.snapshot, deploy: deploy, detail: message))
+        // A lock left by a restore or a service action (`restart-…`) names no deploy: it has no journal and no
+        // plan, and must not replace the record of the last deploy (which `rollback` reads), nor enter the history
+        // as a recovered deploy.
+        let wasDeploy = plan != nil || !events.isEmpty
+        if wasDeploy {
+            try? state.recordLastDeploy(record)
+            HistoryLog(state: state).append(HistoryRecord(
+                time: Date(), action: .recovery, who: "shipkeep-agent recovery", before: plan?.previousCommit,
+                after: live, outcome: "recovered", snapshot: plan?.snapshot, deploy: deploy, detail: message))
+        }
         let hasResult = events.contains { if case .result = $0.event { true } else { false } }
-        if !hasResult, let journal = try? Journal(state: state, deploy: deploy) {
+        if wasDeploy, !hasResult, let journal = try? Journal(state: state, deploy: deploy) {
             journal.append(.warning(.init(code: "recovered", message: message)), id: deploy)
             let summary = DeploySummary(deploy: deploy, app: app.name, commit: plan?.targetCommit,
                                         previousCommit: plan?.previousCommit, liveCommit: live, outcome: "recovered",

@@ -8,7 +8,7 @@ struct Services {
     let onLine: (String, String, String) -> Void
     /// Where each systemd unit's journal was last read up to, shared by copies: the restart streams the lines
     /// since it began, the health phase the lines after those.
-    private let journals = JournalCursors()
+    let journals = JournalCursors()
 
     init(app: AppConfig, onLine: @escaping (String, String, String) -> Void) {
         self.app = app
@@ -33,7 +33,7 @@ struct Services {
     func restart(_ service: ServiceConfig, resettingStartLimit: Bool = false) -> String? {
         switch service {
         case .command(let name, let restart, _, let timeout):
-            return run(restart, name: name, timeout: Double(timeout), what: "restart")
+            return run(restart, name: name, timeout: Double(timeout), what: "restart", capture: true)
         case .systemd(let unit, let scope, let timeout):
             let systemd = Systemctl(unit: unit, scope: scope)
             let started = Date()
@@ -95,9 +95,11 @@ struct Services {
     }
 
     /// Runs a hook or service command in the work tree, with the app's secrets unless `secrets` is false (the
-    /// agent's own systemctl calls). Returns nil on success, else why not.
+    /// agent's own systemctl calls). Returns nil on success, else why not. With `capture`, its output is also
+    /// kept in the service's ``ServiceOutput`` (for `shipkeep logs --service`), with the secrets masked.
     func run(_ argv: [String], name: String, timeout: Double, what: String, quiet: Bool = false,
-             environment: [String: String] = [:], secrets: Bool = true) -> String? {
+             environment: [String: String] = [:], secrets: Bool = true, capture: Bool = false) -> String? {
+        let output = capture ? ServiceOutput(state: StateDirectory(path: app.state), service: name) : nil
         do {
             // An unsafe or unreadable env file fails the command: a service must not start without its secrets.
             let values = secrets ? try EnvFile(app: app).environment() : [:]
@@ -106,6 +108,7 @@ struct Services {
             let redact = SecretRedactor(Array(values.values))
             let outcome = try ProcessRunner.run(argv, cwd: app.path, environment: base.merging(environment) { $1 },
                                                 timeout: max(timeout, 0.1)) { stream, line in
+                output?.append(stream: stream, line: redact(line))
                 if !quiet { onLine(name, stream, redact(line)) }
             }
             guard outcome.succeeded else {

@@ -70,52 +70,16 @@ extension AgentServer {
         reply.emit(.log(.init(stream: "stdout", line: "\(change) in \(file.path); \(when)", source: "env")))
         reply.emit(.env(Event.EnvKeys(app: app.name, file: file.path, keys: keys)))
         if request.restart == true {
-            restartServices(app: app, because: "env " + change, reply: &reply)
+            restartServices(app: app, reply: &reply)
         } else {
             reply.emit(.result(.success))
         }
     }
 
-    /// Restarts every service of `app` under its deploy lock and waits for the health checks, streaming their
-    /// output; records the restart in the history. Ends the reply with its result.
-    func restartServices(app: AppConfig, because reason: String, reply: inout Reply) {
-        let state = StateDirectory(path: app.state)
-        let lock: DeployLock.Held
-        do {
-            lock = try DeployLock.acquire(state, record: .init(deploy: "restart", controller: controller,
-                                                                commit: nil, startedAt: Date(), pid: getpid()))
-        } catch let busy as DeployLock.Busy {
-            reply.emit(.result(.failure("locked", "app \(app.name) is locked by deploy \(busy.holder.deploy); the "
-                + "change is written and takes effect when that deploy restarts the services")))
-            return
-        } catch {
-            reply.emit(.result(.failure("state", "cannot take the lock: \(error)")))
-            return
-        }
-        defer { lock.release() }
-        let started = Date()
-        let lines = LineBuffer()
-        let services = Services(app: app) { source, stream, line in
-            lines.logs.append(.init(stream: stream, line: String(line.prefix(4096)), source: source))
-        }
-        let failure = services.restartAll() ?? HealthChecker(app: app, services: services).wait()
-        services.streamJournals()
-        for log in lines.logs { reply.emit(.log(log)) }
-        HistoryLog(state: state).append(HistoryRecord(
-            time: started, action: .restart, who: controller, outcome: failure == nil ? "succeeded" : "failed",
-            duration: Date().timeIntervalSince(started), service: app.services.map(\.name).joined(separator: ", "),
-            detail: failure ?? "after " + reason))
-        if let failure {
-            reply.emit(.result(.failure("restart_failed", "the restart after \(reason) failed: \(failure); "
-                + "see `shipkeep status`")))
-        } else {
-            reply.emit(.result(.success))
-        }
+    /// Restarts the app's services as `shipkeep restart` does (under the lock, the gate asked, the service
+    /// checks and the data guard after it, recorded in the history): the one restart path outside a deploy.
+    func restartServices(app: AppConfig, reply: inout Reply) {
+        controlServices(Command.ServiceControl(app: app.name, action: .restart, controller: controller), app: app,
+                        reply: &reply)
     }
-}
-
-/// Output lines collected while services restart, relayed once they are done. A class so that the services'
-/// line handler, which outlives no call, can append to it.
-private final class LineBuffer {
-    var logs: [Event.Log] = []
 }

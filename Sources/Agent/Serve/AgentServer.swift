@@ -24,6 +24,9 @@ final class AgentServer {
     private(set) var controller: String?
     /// The bundle a `deploy --ship` is sending, while its `ship_chunk` requests arrive.
     var shipUpload: ShipUpload?
+    /// The descriptor requests come in on (stdin under `serve`): a followed `logs` ends when it is readable or
+    /// closed. Nil (in-memory tests) sends the last lines without following.
+    var input: Int32?
 
     /// The config file, absolute, for the workers this agent starts.
     var configFile: String {
@@ -118,6 +121,12 @@ final class AgentServer {
         case .shipChunk:
             return reject(id: request.id, ProtocolError(.unexpected, "a \"ship_chunk\" request came with no deploy "
                 + "whose bundle it could carry (send a deploy with \"ship\" first)"))
+        case .logs(let logs):
+            guard let app = knownApp(logs.app, reply: &reply) else { return .serve }
+            self.logs(logs, app: app, reply: &reply)
+        case .service(let control):
+            guard let app = knownApp(control.app, reply: &reply) else { return .serve }
+            controlServices(control, app: app, reply: &reply)
         }
         return .serve
     }

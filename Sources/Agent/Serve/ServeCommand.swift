@@ -51,6 +51,7 @@ struct ServeCommand: ParsableCommand {
             }
         }
         let server = AgentServer(config: agentConfig, send: send)
+        server.input = 0
         var framer = LineFramer()
         while true {
             let chunk = StandardStreams.read()

@@ -120,19 +120,13 @@ struct Restorer {
         return ContentHash.ofPrefix(fd: fd, length: entry.size ?? 0) == entry.hash
     }
 
-    /// Normalizes a requested path and checks that it lies inside a data dir.
+    /// Normalizes a requested path and checks that it lies inside a data dir (``DataPath``).
     private func validate(_ path: String) throws -> String {
-        let parts = path.split(separator: "/", omittingEmptySubsequences: true).filter { $0 != "." }
-        guard !path.hasPrefix("/"), !parts.isEmpty, !parts.contains("..") else {
-            throw Refusal(description: "refusing to restore \"\(path)\": give a path relative to the work tree, "
-                + "without \"..\"")
+        do {
+            return try DataPath.normalize(path, dataDirs: app.data, verb: "restore")
+        } catch {
+            throw Refusal(description: error.description)
         }
-        let normalized = parts.joined(separator: "/")
-        guard app.data.contains(where: { normalized == $0 || normalized.hasPrefix($0 + "/") }) else {
-            throw Refusal(description: "refusing to restore \"\(path)\": it is not inside a data dir "
-                + "(\(app.data.joined(separator: ", ")))")
-        }
-        return normalized
     }
 
     /// Refuses a path any of whose existing components (below the work tree) is a symbolic link.

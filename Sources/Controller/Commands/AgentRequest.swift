@@ -15,9 +15,13 @@ struct AgentRequest {
     /// Connects, sends the command built from the resolved target, renders its events, and exits.
     ///
     /// - Throws: `ExitCode` always (0 on success), so the caller just returns.
+    /// - Parameter stop: Asked while the agent is silent; true closes its input (ends a followed `logs`).
+    /// - Parameter summarize: Whether a human gets the closing summary line on stdout (`logs` keeps stdout for the
+    ///   lines it shows; its error still goes to stderr).
     /// - Parameter after: Called with the result before the closing summary, for human output only (a table's
     ///   "nothing yet" line).
-    func run(_ makeCommand: (ResolvedTarget) throws(ControllerError) -> Command,
+    func run(_ makeCommand: (ResolvedTarget) throws(ControllerError) -> Command, stop: () -> Bool = { false },
+             summarize: Bool = true,
              human: (DeployRenderer, EventMessage) -> Void = { $0.render($1) },
              after: (Event.Result) -> Void = { _ in },
              exchange: Exchange? = nil) throws -> Never {
@@ -47,7 +51,7 @@ struct AgentRequest {
             let result = if let exchange {
                 try exchange(connection, command, onEvent)
             } else {
-                try connection.session.request(command, onEvent: onEvent)
+                try connection.session.request(command, stop: stop, onEvent: onEvent)
             }
             Interrupts.onInterrupt(nil)
             let code = DeployExit.code(for: result)
@@ -56,7 +60,7 @@ struct AgentRequest {
                                      deploy: result.deploy))
             } else {
                 after(result)
-                renderer.summary(result)
+                if summarize { renderer.summary(result) }
             }
             actions?.record(result, exitCode: code, target: resolved.display, phases: renderer.phases)
             // In GitHub Actions the renderer's `::error::` annotation already said it.

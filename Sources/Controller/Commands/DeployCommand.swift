@@ -82,6 +82,9 @@ struct DeployCommand: ParsableCommand {
         "For a group: deploy this many hosts first, and stop if any of them fails (default 0).", valueName: "k"))
     var canary = 0
 
+    @Flag(name: .customLong("ignore-gate"), help: "Do not ask agent.yml's gate: (an open trade) before the deploy.")
+    var ignoreGate = false
+
     @Flag(name: .long, help: "JSON Lines on stdout; the last line is {\"type\":\"result\",\"ok\":…}.")
     var json = false
 
@@ -149,7 +152,7 @@ struct DeployCommand: ParsableCommand {
     func command(for resolved: ResolvedTarget, exact: String?, wait: Int) throws(ControllerError) -> Command {
         .deploy(Command.Deploy(app: try AgentRequest.requireApp(resolved), commit: exact, ref: exact == nil ? ref : nil,
                                force: force ? true : nil, controller: ControllerIdentity.current,
-                               waitLock: wait > 0 ? wait : nil))
+                               waitLock: wait > 0 ? wait : nil, ignoreGate: ignoreGate ? true : nil))
     }
 
     /// `--wait-lock`, else `SHIPKEEP_WAIT_LOCK`, else 0.

@@ -21,8 +21,9 @@ enum DeployExit {
         if result.ok { return ok }
         switch result.error?.code {
         case "locked", "superseded": return locked
-        case "rollback_unhealthy", "rollback_failed", "worker_died", "restart_failed", "first_deploy_unhealthy":
-            return needsAttention
+        case "rollback_unhealthy", "rollback_failed", "worker_died", "first_deploy_unhealthy": return needsAttention
+        // restart, stop, start: the services were touched and are not as asked, and nothing rolls them back.
+        case "unhealthy", "restart_failed", "stop_failed", "start_failed": return needsAttention
         case "unknown_app", "config_error": return usage
         case "unsupported": return unreachable
         default: return failed

@@ -44,15 +44,27 @@ final class AgentSession {
     /// Sends `command` and delivers each event for it to `onEvent` until its `result`, which is returned.
     /// `onReady` runs when the agent answers `ship_ready`, with the request's id: it sends the bundle.
     ///
+    /// - Parameter stop: Asked while waiting; once it says true, the agent's input is closed (which ends a followed
+    ///   `logs`) and its result still awaited.
     /// - Throws: ``ControllerError`` when the connection fails or the agent breaks the protocol.
     func request(_ command: Command, onReady: ((String) throws(ControllerError) -> Void)? = nil,
+                 stop: () -> Bool = { false },
                  onEvent: (EventMessage) throws(ControllerError) -> Void) throws(ControllerError) -> Event.Result {
         let id = String(nextID)
         nextID += 1
         try send(Request(id: id, command: command))
         var lastSeq = 0
+        var stopping = false
         while true {
-            let message = try nextEvent()
+            let message = try nextEvent { () throws(ControllerError) in
+                guard !stopping, stop() else { return }
+                stopping = true
+                do throws(SSHError) {
+                    try channel.sendEOF()
+                } catch {
+                    throw ControllerError(error)
+                }
+            }
             // A result without an id answers whatever was asked: the agent could not read the request at all.
             guard message.id == id || (message.id == nil && message.event.type == "result") else {
                 throw ControllerError(.protocolError, "the agent answered request \(message.id ?? "?") while \(id) was pending")
@@ -115,8 +127,10 @@ final class AgentSession {
     /// The last lines the agent wrote on stderr, for error messages.
     var recentDiagnostics: [String] { Array(stderrLines.suffix(5)) }
 
-    private func nextEvent() throws(ControllerError) -> EventMessage {
+    private func nextEvent(whileWaiting: () throws(ControllerError) -> Void = {}) throws(ControllerError)
+        -> EventMessage {
         while buffered.isEmpty {
+            try whileWaiting()
             if sawEOF {
                 let said = recentDiagnostics.last.map { ": \($0)" } ?? ""
                 throw ControllerError(.protocolError, "the agent closed the connection before answering\(said) "

@@ -37,6 +37,19 @@ enum Interrupts {
     /// What to undo before exiting, e.g. a partial download file; nil for nothing.
     private static let cleanup = Mutex<(@Sendable () -> Void)?>(nil)
 
+    /// Whether the first signal only raises ``raised`` instead of ending the program (``absorbFirst()``).
+    private static let absorbing = Atomic<Bool>(false)
+    private static let raisedFlag = Atomic<Bool>(false)
+
+    /// From now on the first signal does not end shipkeep: it raises ``raised``, which the command watches to end
+    /// itself cleanly (`logs -f`: Ctrl-C closes the session and exits 0). A second signal ends it as usual.
+    static func absorbFirst() {
+        absorbing.store(true, ordering: .sequentiallyConsistent)
+    }
+
+    /// Whether a signal arrived while ``absorbFirst()`` was in force.
+    static var raised: Bool { raisedFlag.load(ordering: .sequentiallyConsistent) }
+
     /// Sets what a signal undoes before anything is printed (nil: nothing), such as removing a partial file.
     static func beforeExit(_ action: (@Sendable () -> Void)?) {
         cleanup.withLock { $0 = action }
@@ -88,7 +101,11 @@ enum Interrupts {
     private static func waitForSignals() -> Never {
         var set = signalSet()
         var signal: Int32 = 0
-        while sigwait(&set, &signal) != 0 {}
+        while true {
+            while sigwait(&set, &signal) != 0 {}
+            guard absorbing.load(ordering: .sequentiallyConsistent),
+                  !raisedFlag.exchange(true, ordering: .sequentiallyConsistent) else { break }
+        }
         cleanup.withLock { $0?() }
         let make = notice.withLock { $0 }
         let said = make?(signal)

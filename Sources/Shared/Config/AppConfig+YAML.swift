@@ -3,7 +3,7 @@ import Yams
 extension AppConfig {
     static let keys = ["path", "remote", "branch", "data", "state", "snapshots", "hooks", "services", "health", "kinds",
                        "lock", "locale", "allow_refs", "require_signed", "env_file", "env_keys", "ship",
-                       "ship_max_bytes", "remote_url"]
+                       "ship_max_bytes", "remote_url", "gate", "gate_timeout"]
 
     /// Whether `name` can name an app: it appears in paths, lock files and messages, so it is kept plain:
     /// ASCII letters, digits, `.`, `_` and `-`, starting with a letter or digit, at most 64 characters.
@@ -67,6 +67,8 @@ extension AppConfig {
             }
             requireSigned = Self.normalize(signers)
         }
+        gate = try Self.gate(map)
+        serviceCommands = try Self.serviceCommands(map)
         ship = ShipConfig(allowed: try map.bool("ship") ?? false,
                           maxBytes: Int64(try map.positiveInt("ship_max_bytes") ?? Int(ShipConfig.defaultMaxBytes)))
         try readSecretsSettings(map)
@@ -154,7 +156,7 @@ extension AppConfig {
                 try service.allowOnly(["systemd", "timeout"])
                 services.append(try systemd(node, in: service, timeout: timeout))
             } else {
-                try service.allowOnly(["name", "restart", "check", "timeout", "systemd"])
+                try service.allowOnly(["name", "restart", "check", "timeout", "systemd", "stop", "start"])
                 guard let restart = try service.argv("restart") else {
                     throw service.error(nil, "a service needs either \"systemd: UNIT\" or \"restart: [argv...]\"")
                 }

@@ -52,6 +52,11 @@ public struct AppConfig: Equatable, Sendable {
     /// The env file in use: `env_file`, else `env` in the state dir.
     public var secretsFile: String { envFile ?? state + "/env" }
 
+    /// Asked before a deploy changes anything and before a restart or stop (`gate:`, `gate_timeout:`).
+    public var gate: GateConfig?
+    /// `stop:` and `start:` of command services, by service name.
+    public var serviceCommands: [String: ServiceCommands] = [:]
+
     /// Absolute paths of the data dirs.
     public var dataPaths: [String] { data.map { path + "/" + $0 } }
 }

@@ -21,6 +21,10 @@ public struct HistoryAction: RawRepresentable, Codable, Hashable, Sendable {
     public static let snapshot = HistoryAction(rawValue: "snapshot")
     /// Services restarted outside a deploy (`shipkeep restart`, `env set --restart`).
     public static let restart = HistoryAction(rawValue: "restart")
+    /// Services stopped (`shipkeep stop`).
+    public static let stop = HistoryAction(rawValue: "stop")
+    /// Services started (`shipkeep start`).
+    public static let start = HistoryAction(rawValue: "start")
     /// A secret set or unset (`shipkeep env`); the record names the key, never the value.
     public static let env = HistoryAction(rawValue: "env")
 }

@@ -28,6 +28,10 @@ public enum Command: Equatable, Sendable {
     case shipTips(app: String)
     /// The next bytes of the bundle a `deploy` with `ship` announced; carries that deploy's request id.
     case shipChunk(Event.Chunk)
+    /// The last lines of data files or of a service's output, optionally followed.
+    case logs(Logs)
+    /// Restarts, stops or starts services.
+    case service(ServiceControl)
 
     /// The `hello` request.
     public struct Hello: Codable, Equatable, Sendable {
@@ -66,9 +70,11 @@ public enum Command: Equatable, Sendable {
         /// answers `ship_ready`, then reads that many bytes in `ship_chunk` requests with this request's id,
         /// has git verify them, and deploys `commit` from them without fetching. Nil: fetch as usual.
         public var ship: Int64?
+        /// Skip agent.yml's `gate:`, which a deploy otherwise asks in preflight before anything changes.
+        public var ignoreGate: Bool?
         /// Creates the request.
         public init(app: String, commit: String? = nil, ref: String? = nil, force: Bool? = nil,
-                    controller: String? = nil, waitLock: Int? = nil, ship: Int64? = nil) {
+                    controller: String? = nil, waitLock: Int? = nil, ship: Int64? = nil, ignoreGate: Bool? = nil) {
             self.app = app
             self.commit = commit
             self.ref = ref
@@ -76,6 +82,7 @@ public enum Command: Equatable, Sendable {
             self.controller = controller
             self.waitLock = waitLock
             self.ship = ship
+            self.ignoreGate = ignoreGate
         }
     }
 
@@ -143,12 +150,14 @@ public enum Command: Equatable, Sendable {
         case .history: "history"
         case .shipTips: "ship_tips"
         case .shipChunk: "ship_chunk"
+        case .logs: "logs"
+        case .service: "service"
         }
     }
 
     /// Every command type this build knows, in wire spelling.
     public static let allTypes = ["hello", "status", "deploy", "rollback", "snapshots", "restore", "attach", "unlock",
-                                  "download", "env", "history", "ship_tips", "ship_chunk"]
+                                  "download", "env", "history", "ship_tips", "ship_chunk", "logs", "service"]
 }
 
 /// A command with its request id: one line from controller to agent.

@@ -27,6 +27,8 @@ extension Request: Codable {
         case "history": command = .history(try Command.History(from: decoder))
         case "ship_tips": command = .shipTips(app: try fields.decode(String.self, forKey: .app))
         case "ship_chunk": command = .shipChunk(try Event.Chunk(from: decoder))
+        case "logs": command = .logs(try Command.Logs(from: decoder))
+        case "service": command = .service(try Command.ServiceControl(from: decoder))
         case "unlock":
             command = .unlock(app: try fields.decode(String.self, forKey: .app),
                               deploy: try fields.decode(String.self, forKey: .deploy))
@@ -54,6 +56,8 @@ extension Request: Codable {
         case .env(let env): try env.encode(to: encoder)
         case .history(let history): try history.encode(to: encoder)
         case .shipChunk(let chunk): try chunk.encode(to: encoder)
+        case .logs(let logs): try logs.encode(to: encoder)
+        case .service(let control): try control.encode(to: encoder)
         case .unlock(let app, let deploy):
             try fields.encode(app, forKey: .app)
             try fields.encode(deploy, forKey: .deploy)

@@ -1,0 +1,40 @@
+import Foundation
+import Shared
+
+extension Systemctl {
+    /// The unit's journal for `shipkeep logs`, with each line's time (`-o short-iso`): the last `lines` (since
+    /// `since`, when given) or, with a `cursor`, everything after it; and the cursor to read on from. Empty
+    /// with `readable` false when journalctl fails (a system unit's journal needs the `systemd-journal` group).
+    func journalForLogs(lines: Int?, since: Date?, after cursor: String?) -> (lines: [String], cursor: String?,
+                                                                          readable: Bool) {
+        var argv = ["journalctl"] + (scope == .user ? ["--user"] : [])
+        argv += ["-u", unit, "--no-pager", "-q", "-o", "short-iso", "--show-cursor"]
+        if let cursor {
+            argv += ["--after-cursor", cursor]
+        } else {
+            if let lines { argv += ["-n", String(lines)] }
+            if let since { argv += ["--since", String(format: "@%.6f", since.timeIntervalSince1970)] }
+        }
+        guard let outcome = try? ProcessRunner.run(argv, environment: environment, timeout: 10), outcome.succeeded else {
+            return ([], cursor, false)
+        }
+        var found = outcome.stdout.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+        if found.last == "" { found.removeLast() }
+        var next = cursor
+        if let last = found.last, last.hasPrefix("-- cursor: ") {
+            next = String(last.dropFirst("-- cursor: ".count))
+            found.removeLast()
+        }
+        return (found, next, true)
+    }
+
+    /// argv for `stop` and `start` (as ``restart`` builds it: `--user`, or `sudo -n` for a system unit when the
+    /// agent is not root, which the sudoers rule must then allow word for word).
+    func argv(_ verb: String) -> [String] {
+        switch scope {
+        case .user: ["systemctl", "--user", verb, "--", unit]
+        case .system where uid == 0: ["systemctl", verb, "--", unit]
+        case .system: ["sudo", "-n", "systemctl", verb, unit]
+        }
+    }
+}
