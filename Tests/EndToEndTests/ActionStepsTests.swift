@@ -130,10 +130,10 @@ struct ActionStepsTests {
     @Test func errorsNameTheActionsInputsNotFlags() throws {
         try withSandbox { vm in
             let run = try runner(vm, inputs: ["app": ""]).run()
-            #expect(run.status == 3, "\(run.log)")
+            #expect(run.status == 64, "\(run.log)")
             #expect(run.log.contains("::error::name the app: input `app`"), "\(run.log)")
             #expect(!run.log.contains("--app") && !run.log.contains("SHIPKEEP_APP"))
-            #expect(run.outputs["outcome"] == "unreachable")
+            #expect(run.outputs["outcome"] == "usage_error")
 
             let badCommit = try runner(vm, inputs: ["commit": "main"]).run()
             #expect(badCommit.status == 64, "\(badCommit.log)")
@@ -155,7 +155,7 @@ struct ActionStepsTests {
                 + "skipped"), "\(skipped.stderr)")
 
             let alone = try shipkeep(["deploy"] + arguments)
-            #expect(alone.status == 3)
+            #expect(alone.status == 64, "a key file that does not exist is a usage error: \(alone.stderr)")
             #expect(alone.stderr.contains("the identity file \(vm.root)/no-such-key (--identity) does not exist"),
                     "\(alone.stderr)")
         }

@@ -185,7 +185,7 @@ struct ConnectionFailureTests {
         let result = try shipkeep(["status"])
         #expect(result.status == 3)
         #expect(result.stderr.contains("--host"))
-        for command in ["deploy", "rollback", "snapshots", "unlock"] {
+        for command in ["deploy", "rollback", "snapshots", "history"] {
             let other = try shipkeep([command, "--json"])
             #expect(other.status == 64, "\(command): \(other.stderr)")
             #expect(other.stderr.contains("--host"), "\(command): \(other.stderr)")

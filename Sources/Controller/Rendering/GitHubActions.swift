@@ -51,6 +51,7 @@ struct GitHubActions {
         if let deploy = result.deploy { return deploy.outcome }
         if result.ok { return "succeeded" }
         if exitCode == DeployExit.unreachable { return "unreachable" }
+        if exitCode == DeployExit.usage { return "usage_error" }
         return result.error?.code ?? "failed"
     }
 
