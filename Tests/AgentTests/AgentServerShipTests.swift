@@ -5,7 +5,7 @@ import Testing
 
 /// The agent's side of `deploy --ship` over an in-memory transport: what it takes before, during and instead of
 /// a bundle's chunks, and that an upload it gives up leaves no file behind.
-@Suite(.timeLimit(.minutes(5))) struct AgentServerShipTests {
+@Suite(.timeLimit(.minutes(10))) struct AgentServerShipTests {
     final class Transcript: @unchecked Sendable {
         // @unchecked: appended to only from the test's own thread, synchronously.
         var events: [EventMessage] = []

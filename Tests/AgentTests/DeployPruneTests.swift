@@ -5,7 +5,7 @@ import Testing
 @testable import Shared
 
 /// Old deploys' files are pruned, but never those a restore, a rollback or a live worker still needs.
-@Suite(.timeLimit(.minutes(2))) struct DeployPruneTests {
+@Suite(.timeLimit(.minutes(10))) struct DeployPruneTests {
     @Test func keepsTheNewestTwentyThoseWithAKeptSnapshotAndUnfinishedOnes() throws {
         let tmp = try TemporaryDirectory()
         let yaml = "apps:\n  bots:\n    path: \(tmp.path)/app\n    state: \(tmp.path)/state\n"

@@ -7,7 +7,7 @@ import struct ShipkeepSandbox.ReliabilityRecord
 
 /// The worker reads its request back only from a private file of its own user: not through a link, not from a
 /// file others can read or write, not another deploy's request.
-@Suite(.timeLimit(.minutes(2))) struct DeployRequestFileTests {
+@Suite(.timeLimit(.minutes(10))) struct DeployRequestFileTests {
     private let tmp: TemporaryDirectory
     private let state: StateDirectory
     private let request = Command.Deploy(app: "bots", commit: "abc1234", controller: "ci")

@@ -3,7 +3,7 @@ import Shared
 import Testing
 @testable import Agent
 
-@Suite(.timeLimit(.minutes(5))) struct EnvFileTests {
+@Suite(.timeLimit(.minutes(10))) struct EnvFileTests {
     private func withTempDir<T>(_ body: (String) throws -> T) throws -> T {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("envfile-\(UUID().uuidString)").path
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
@@ -127,7 +127,7 @@ import Testing
     }
 }
 
-@Suite(.timeLimit(.minutes(5))) struct HistoryLogTests {
+@Suite(.timeLimit(.minutes(10))) struct HistoryLogTests {
     @Test func appendsInOrderAndPrunesToTheNewest() throws {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("history-\(UUID().uuidString)").path
         defer { try? FileManager.default.removeItem(atPath: dir) }

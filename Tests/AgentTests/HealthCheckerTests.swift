@@ -6,7 +6,7 @@ import Testing
 
 // A hang guard, not a speed bound: in a full run on 2 cores these wait behind end-to-end tests that hold the
 // test runner's threads, and the time limit counts that wait (a 1-minute limit once ran out so, at 81 s).
-@Suite(.timeLimit(.minutes(5))) struct HealthCheckerTests {
+@Suite(.timeLimit(.minutes(10))) struct HealthCheckerTests {
     private func app(_ tmp: TemporaryDirectory, command: String, timeout: Int, settle: Int = 0) throws -> AppConfig {
         let yaml = """
             apps:

@@ -6,7 +6,7 @@ import Testing
 
 // A hang guard, not a speed bound: in a full run on 2 cores these wait behind end-to-end tests that hold the
 // test runner's threads, and the time limit counts that wait (a 1-minute limit once ran out so, at 81 s).
-@Suite(.timeLimit(.minutes(5))) struct JournalFollowerTests {
+@Suite(.timeLimit(.minutes(10))) struct JournalFollowerTests {
     /// The follower hands on each event as the worker writes it, in order, and stops at the result. Each
     /// event is written only after the follower forwarded the one before, so none can be read in a batch.
     @Test func relaysEachEventAsItIsWrittenAndStopsAtTheResult() throws {

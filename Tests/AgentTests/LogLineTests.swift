@@ -2,7 +2,7 @@ import Testing
 @testable import Agent
 
 /// How a line of a log becomes an event's text: bounded, and nothing in it lost without a marker.
-@Suite(.timeLimit(.minutes(5)))
+@Suite(.timeLimit(.minutes(10)))
 struct LogLineTests {
     @Test func validUTF8IsKeptAndOtherBytesAreWrittenAsHex() {
         #expect(LogLine.render(Array("prix 3 € — ok".utf8)) == "prix 3 € — ok")

@@ -5,7 +5,7 @@ import Testing
 @testable import Shared
 
 /// The agent refuses an `agent.yml`, state dir or snapshot dir that another user could have written.
-@Suite(.serialized, .timeLimit(.minutes(5))) struct PermissionCheckTests {
+@Suite(.serialized, .timeLimit(.minutes(10))) struct PermissionCheckTests {
     private let tmp: TemporaryDirectory
     private let config: AgentConfig
 

@@ -7,7 +7,7 @@ import struct ShipkeepSandbox.ReliabilityRecord
 
 /// Symbolic links planted inside a data dir (by the app, a hook, or anyone who can write there) pointing
 /// outside it: snapshots keep them as links, and neither verify nor restore ever writes through them.
-@Suite(.timeLimit(.minutes(5))) struct PlantedSymlinkTests {
+@Suite(.timeLimit(.minutes(10))) struct PlantedSymlinkTests {
     private let tmp: TemporaryDirectory
     private let app: AppConfig
     private var outside: String { tmp.path + "/outside" }

@@ -3,7 +3,7 @@ import ShipkeepSandbox
 import Testing
 @testable import Agent
 
-@Suite(.timeLimit(.minutes(5))) struct ProcessRunnerTests {
+@Suite(.timeLimit(.minutes(10))) struct ProcessRunnerTests {
     @Test func capturesOutputStatusAndRunsWithoutAShell() throws {
         let outcome = try ProcessRunner.run(["printf", "%s|", "a b", "$HOME", ";rm"], timeout: 10)
         #expect(outcome.stdout == "a b|$HOME|;rm|")

@@ -5,7 +5,7 @@ import Testing
 @testable import Shared
 
 /// Restoring a database with its companions as one thing, against a real writer process.
-@Suite(.serialized, .timeLimit(.minutes(2))) struct RestorerDatabaseTests {
+@Suite(.serialized, .timeLimit(.minutes(10))) struct RestorerDatabaseTests {
     private let tmp: TemporaryDirectory
     private let app: AppConfig
     private var live: String { tmp.path + "/app/out/trades.sqlite" }

@@ -5,7 +5,7 @@ import Testing
 
 /// The SQLite wrapper against a real writer process: consistent backups while it commits, in both journal modes,
 /// and read-only opens that leave the app's files as they were.
-@Suite(.serialized, .timeLimit(.minutes(2))) struct SQLiteDatabaseTests {
+@Suite(.serialized, .timeLimit(.minutes(10))) struct SQLiteDatabaseTests {
     private func names(_ dir: String) throws -> [String] {
         try FileManager.default.contentsOfDirectory(atPath: dir).sorted()
     }

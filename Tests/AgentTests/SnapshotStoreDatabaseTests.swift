@@ -6,7 +6,7 @@ import Testing
 @testable import Agent
 
 /// Snapshots of a data dir holding a database that a writer keeps committing to.
-@Suite(.serialized, .timeLimit(.minutes(2))) struct SnapshotStoreDatabaseTests {
+@Suite(.serialized, .timeLimit(.minutes(10))) struct SnapshotStoreDatabaseTests {
     /// Five snapshots while the writer commits every 3 ms: each holds a whole database with every row committed
     /// before it began (in WAL mode most of them only in the -wal), and none of the database's companions; once
     /// the writer has stopped, the unchanged database is linked, not copied again.

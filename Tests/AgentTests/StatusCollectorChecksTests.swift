@@ -5,7 +5,7 @@ import Testing
 @testable import Shared
 
 /// The checks status runs (as the deploy's health phase does) and where it measures free disk.
-@Suite(.serialized, .timeLimit(.minutes(5))) struct StatusCollectorChecksTests {
+@Suite(.serialized, .timeLimit(.minutes(10))) struct StatusCollectorChecksTests {
     private func git(_ args: [String], in dir: String) throws {
         let outcome = try ProcessRunner.run(["git", "-C", dir, "-c", "user.name=t", "-c", "user.email=t@t"] + args,
                                             timeout: 30)

@@ -4,7 +4,7 @@ import Testing
 @testable import Agent
 @testable import Shared
 
-@Suite(.timeLimit(.minutes(5))) struct StatusCollectorTests {
+@Suite(.timeLimit(.minutes(10))) struct StatusCollectorTests {
     private func git(_ args: [String], in dir: String) throws {
         let outcome = try ProcessRunner.run(["git", "-C", dir, "-c", "user.name=t", "-c", "user.email=t@t"] + args,
                                             timeout: 30)

@@ -7,7 +7,7 @@ import struct ShipkeepSandbox.ReliabilityRecord
 
 /// A directory of a data dir swapped for a link out of it while a restore runs — after the restore checked the
 /// path, before it writes there: nothing is read or written where the link points.
-@Suite(.timeLimit(.minutes(5))) struct SwappedDirectoryTests {
+@Suite(.timeLimit(.minutes(10))) struct SwappedDirectoryTests {
     private let tmp: TemporaryDirectory
     private let app: AppConfig
     private var outside: String { tmp.path + "/outside" }

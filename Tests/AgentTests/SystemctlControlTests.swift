@@ -2,7 +2,7 @@ import Testing
 @testable import Agent
 
 /// `systemctl stop` and `start` for `shipkeep stop|start`, spelled as the restart is for each scope.
-@Suite(.timeLimit(.minutes(5)))
+@Suite(.timeLimit(.minutes(10)))
 struct SystemctlControlTests {
     @Test func stopAndStartFollowTheRestartsSpelling() {
         let user = Systemctl(unit: "bot.service", scope: .user, uid: 1000)

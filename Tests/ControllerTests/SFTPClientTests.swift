@@ -6,7 +6,7 @@ import Testing
 @testable import Controller
 
 /// `SFTPClient` against a real sshd (`Subsystem sftp internal-sftp`), files checked on the local disk.
-@Suite(.serialized, .timeLimit(.minutes(3)))
+@Suite(.serialized, .timeLimit(.minutes(10)))
 struct SFTPClientTests {
     /// A started sshd with an unrestricted key, an SFTP client on it, and a fresh directory for the files.
     private final class Fixture {

@@ -6,7 +6,7 @@ import Testing
 
 /// Authentication against a real sshd: key files, keys held in memory, passphrases, ssh-agent, and
 /// failure messages that say what was tried without leaking secrets.
-@Suite(.serialized, .timeLimit(.minutes(5)))
+@Suite(.serialized, .timeLimit(.minutes(10)))
 struct SSHAuthenticationTests {
     @Test func keyFileAuthenticates() throws {
         let server = try TestServer()

@@ -6,7 +6,7 @@ import Testing
 
 /// The exec channel against a real sshd: stdin, stdout and stderr kept apart, exit status and signal,
 /// forced commands, large transfers and the dead-peer timeout.
-@Suite(.serialized, .timeLimit(.minutes(5)))
+@Suite(.serialized, .timeLimit(.minutes(10)))
 struct SSHChannelTests {
     @Test func catEchoesStdinBack() throws {
         let server = try TestServer()

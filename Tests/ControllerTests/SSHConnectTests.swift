@@ -6,7 +6,7 @@ import Testing
 @testable import Controller
 
 /// Reaching the server: name resolution, refused and silent ports, IPv6, and peers that are not sshd.
-@Suite(.serialized, .timeLimit(.minutes(5)))
+@Suite(.serialized, .timeLimit(.minutes(10)))
 struct SSHConnectTests {
     @Test func closedPortFailsFastWithConnect() throws {
         let server = try TestServer()

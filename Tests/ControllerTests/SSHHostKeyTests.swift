@@ -6,7 +6,7 @@ import Testing
 
 /// Host key verification against a real sshd: known_hosts in its plain, `[host]:port`, hashed and messy
 /// forms, pinned fingerprints, and refusals that happen before any authentication.
-@Suite(.serialized, .timeLimit(.minutes(5)))
+@Suite(.serialized, .timeLimit(.minutes(10)))
 struct SSHHostKeyTests {
     @Test func fingerprintMatchesSSHKeygen() throws {
         let server = try TestServer()

@@ -6,7 +6,7 @@ import Testing
 @testable import Controller
 
 /// `SSHConnection` through a jump host: two real sshd, the bastion's log checked for the forward.
-@Suite(.serialized, .timeLimit(.minutes(3)))
+@Suite(.serialized, .timeLimit(.minutes(10)))
 struct SSHJumpTests {
     /// A bastion that logs accepted forwards (DEBUG1) and a target; the target's key is also the bastion's.
     private func servers(allowTcpForwarding: Bool = true) throws -> (bastion: TestServer, target: TestServer) {

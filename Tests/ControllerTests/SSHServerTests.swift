@@ -5,7 +5,7 @@ import Testing
 @testable import Controller
 
 /// The test harness itself: the sandbox sshd, the agent and the process runner.
-@Suite(.serialized, .timeLimit(.minutes(5)))
+@Suite(.serialized, .timeLimit(.minutes(10)))
 struct SSHServerTests {
     @Test func serverPublishesItsKeyAndStopsIdempotently() throws {
         let server = try TestServer()

@@ -4,7 +4,7 @@ import ShipkeepSandbox
 
 /// action.yml's own steps, run as the GitHub runner runs them (see ``ActionRunner``), against a real sshd sandbox,
 /// with the `controller` input pointing at this build so no step compiles anything.
-@Suite(.serialized, .timeLimit(.minutes(5)))
+@Suite(.serialized, .timeLimit(.minutes(10)))
 struct ActionStepsTests {
     /// A runner for `vm` with the inputs that reach it: the sandbox's address, its known_hosts lines as the
     /// `known-hosts` input, and its key as `ssh-key`.

@@ -4,7 +4,7 @@ import ShipkeepSandbox
 
 /// Hostile and broken input on the agent's stdin, delivered through a real sshd with the forced-command key
 /// by OpenSSH's own client: an error result and a non-zero exit, never a crash, a hang or a shell.
-@Suite(.serialized, .timeLimit(.minutes(5)))
+@Suite(.serialized, .timeLimit(.minutes(10)))
 struct AgentInputTests {
     private func ssh(_ vm: VMSandbox, command: String = "", stdin: String) throws -> ProcessResult {
         var argv = ["ssh", "-T", "-o", "BatchMode=yes", "-o", "StrictHostKeyChecking=yes",

@@ -3,7 +3,7 @@ import Testing
 import ShipkeepSandbox
 
 /// An agent of another version is named, with the one command that fixes it.
-@Suite(.serialized, .timeLimit(.minutes(3)))
+@Suite(.serialized, .timeLimit(.minutes(10)))
 struct AgentVersionTests {
     /// A stand-in agent that answers `hello` with `reply` and then every request with an error.
     private func fakeAgent(_ vm: VMSandbox, reply: String) throws -> String {

@@ -6,7 +6,7 @@ import ShipkeepSandbox
 /// they write: a state file replaced by rename and a CSV rewritten in place, logs rotated by rename and by
 /// copytruncate, and new code that clobbers its own history. Untracked files, the `logs/.gitkeep` migration
 /// and a mistyped data dir are in `BotDataTests+Tree.swift`.
-@Suite(.serialized, .timeLimit(.minutes(3)))
+@Suite(.serialized, .timeLimit(.minutes(10)))
 struct BotDataTests {
     @Test func aStateFileReplacedByRenameAndACSVRewrittenInPlaceAreNeverRepairedNorDamaged() throws {
         try withSandbox(bot: true) { vm in

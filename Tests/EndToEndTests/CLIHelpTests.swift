@@ -3,7 +3,7 @@ import Testing
 import ShipkeepSandbox
 
 /// `--help` on every command, and shell completions that know every command.
-@Suite(.timeLimit(.minutes(2)))
+@Suite(.timeLimit(.minutes(10)))
 struct CLIHelpTests {
     static let commands = ["status", "deploy", "rollback", "attach", "snapshots", "restore", "download", "unlock",
                            "init", "install", "env", "history", "logs", "restart", "stop", "start"]

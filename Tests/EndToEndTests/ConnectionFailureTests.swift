@@ -3,7 +3,7 @@ import Testing
 import ShipkeepSandbox
 
 /// Every way a connection can be refused ends in exit 3 (UNKNOWN) with one actionable line on stderr.
-@Suite(.serialized, .timeLimit(.minutes(5)))
+@Suite(.serialized, .timeLimit(.minutes(10)))
 struct ConnectionFailureTests {
     private func replacing(_ flag: String, with value: String, in arguments: [String]) throws -> [String] {
         var copy = arguments

@@ -5,7 +5,7 @@ import ShipkeepSandbox
 /// Terminal escape sequences in the strings a client sends (the `controller` string `status` and the lock
 /// messages show, ids, app names), as raw requests through sshd with the deploy key: refused before the
 /// agent stores or echoes anything.
-@Suite(.serialized, .timeLimit(.minutes(5)))
+@Suite(.serialized, .timeLimit(.minutes(10)))
 struct ControlCharacterTests {
     private static let hello = #"{"v":1,"type":"hello","id":"h","client":"test","protocols":[1]}"#
 

@@ -3,7 +3,7 @@ import Testing
 import ShipkeepSandbox
 
 /// What the deploy does when something damages the data, and what `restore` will and will not write.
-@Suite(.serialized, .timeLimit(.minutes(5)))
+@Suite(.serialized, .timeLimit(.minutes(10)))
 struct DataSafetyEndToEndTests {
     private func result(_ output: ProcessResult) -> [String: Any]? {
         jsonLines(output.stdout).last { $0["type"] as? String == "result" }

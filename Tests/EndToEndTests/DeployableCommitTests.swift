@@ -5,7 +5,7 @@ import ShipkeepSandbox
 /// Which commits a deploy key can put live: a branch or tag (`--ref`), a commit the configured branch or an
 /// `allow_refs` ref reaches (`--commit`), only signed ones under `require_signed` — never a pull request's
 /// head, which on GitHub anyone can create. And `rollback` still goes back to the commit that was live.
-@Suite(.serialized, .timeLimit(.minutes(5)))
+@Suite(.serialized, .timeLimit(.minutes(10)))
 struct DeployableCommitTests {
     private func git(_ arguments: [String], in directory: String) throws -> String {
         let result = try runProcess(["git", "-C", directory, "-c", "user.name=Dev",

@@ -4,7 +4,7 @@ import Testing
 
 /// `shipkeep download` through a real sshd: the archive holds exactly the snapshot, unknown and damaged
 /// snapshots fail with nothing written, and the system `tar` extracts what was downloaded.
-@Suite(.serialized, .timeLimit(.minutes(5)))
+@Suite(.serialized, .timeLimit(.minutes(10)))
 struct DownloadTests {
     private let longPath = "paper_trading_outputs/" + String(repeating: "archive-of-older-signals/", count: 5)
         + "signals-2026-11-25.jsonl"

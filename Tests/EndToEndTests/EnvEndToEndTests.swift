@@ -4,7 +4,7 @@ import ShipkeepSandbox
 
 /// `shipkeep env` through a real sshd: secrets set from stdin and from the environment reach the bot at its next
 /// restart (or at once with --restart), are listed by key only, and are refused when they are unsafe.
-@Suite(.serialized, .timeLimit(.minutes(6)))
+@Suite(.serialized, .timeLimit(.minutes(10)))
 struct EnvEndToEndTests {
     static let first = "first-7d1c0a93-value"
     /// Quotes, `$`, backquotes and a backslash: what the env file's quoting must carry through unchanged.

@@ -16,7 +16,7 @@ extension VMSandbox {
 
 /// The first deploy to a new VM: the work tree does not exist yet, and agent.yml's `remote_url` says where
 /// it comes from.
-@Suite(.serialized, .timeLimit(.minutes(5)))
+@Suite(.serialized, .timeLimit(.minutes(10)))
 struct FirstDeployTests {
     private func removeWorkTree(_ vm: VMSandbox, keepEmptyDirectory: Bool = false) throws {
         vm.stopBot()

@@ -3,7 +3,7 @@ import Testing
 import ShipkeepSandbox
 
 /// `shipkeep deploy GROUP`: several real sshd VMs, canaries first, the rest in parallel, a table at the end.
-@Suite(.serialized, .timeLimit(.minutes(5)))
+@Suite(.serialized, .timeLimit(.minutes(10)))
 struct FleetTests {
     @Test func canaryThenTheRestInParallelAllAtTheSameCommit() throws {
         try withFleet(4) { vms, file in

@@ -3,7 +3,7 @@ import Testing
 import ShipkeepSandbox
 
 /// What a CI step sees: the controller run with GitHub Actions' environment.
-@Suite(.serialized, .timeLimit(.minutes(5)))
+@Suite(.serialized, .timeLimit(.minutes(10)))
 struct GitHubActionsTests {
     @Test func phasesAreGroupedAndTheJobSummaryIsWritten() throws {
         try withSandbox(bot: true) { vm in

@@ -4,7 +4,7 @@ import ShipkeepSandbox
 
 /// `shipkeep history` through a real sshd: a deploy, a rollback, a restore and a recovery, newest first, each
 /// with who asked, the commits, the outcome, the duration and the snapshot.
-@Suite(.serialized, .timeLimit(.minutes(6)))
+@Suite(.serialized, .timeLimit(.minutes(10)))
 struct HistoryEndToEndTests {
     private func records(_ output: ProcessResult) -> [[String: Any]] {
         jsonLines(output.stdout).filter { $0["type"] as? String == "history" }

@@ -6,7 +6,7 @@ import ShipkeepSandbox
 /// protocol requests through sshd (so the agent's own checks are tested, not the controller's): each is
 /// refused with a typed error, nothing runs, and the live commit stays. Also a commit that would make git
 /// delete a data dir by turning its parent into a link.
-@Suite(.serialized, .timeLimit(.minutes(5)))
+@Suite(.serialized, .timeLimit(.minutes(10)))
 struct HostileArgumentTests {
     private static let hello = #"{"v":1,"type":"hello","id":"h","client":"test","protocols":[1]}"#
 

@@ -7,7 +7,7 @@ import ShipkeepSandbox
 /// input as its stdin, under GNU time (`%M`, the agent's own peak RSS: time forks it, so the figure is not
 /// inflated by this test process as a `posix_spawn`ed child's `ru_maxrss` is); the same input also goes
 /// through the real sshd with the forced-command key, where the exit status and the events are checked.
-@Suite(.serialized, .timeLimit(.minutes(5)))
+@Suite(.serialized, .timeLimit(.minutes(10)))
 struct HostileStreamTests {
     /// The ceiling on the agent's peak RSS, whatever the input. A 100 MB line must not be held in memory.
     static let rssLimitKiB = 64 * 1024

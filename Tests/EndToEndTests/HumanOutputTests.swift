@@ -3,7 +3,7 @@ import Testing
 import ShipkeepSandbox
 
 /// What a person sees: a live bar and colours on a terminal only, plain lines in logs, `--quiet`.
-@Suite(.serialized, .timeLimit(.minutes(5)))
+@Suite(.serialized, .timeLimit(.minutes(10)))
 struct HumanOutputTests {
     private static let escape = "\u{1B}["
 

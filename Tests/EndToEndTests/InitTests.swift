@@ -3,7 +3,7 @@ import Testing
 import ShipkeepSandbox
 
 /// `shipkeep init` writes files the tools accept: deploying with nothing but what it wrote works.
-@Suite(.serialized, .timeLimit(.minutes(5)))
+@Suite(.serialized, .timeLimit(.minutes(10)))
 struct InitTests {
     @Test func theWrittenFilesDeployTheSandboxApp() throws {
         try withSandbox(bot: true) { vm in

@@ -3,7 +3,7 @@ import ShipkeepSandbox
 import Testing
 
 /// `shipkeep` through a jump host: two real sshd, the bastion's log (DEBUG1) proving the direct-tcpip forward.
-@Suite(.serialized, .timeLimit(.minutes(6)))
+@Suite(.serialized, .timeLimit(.minutes(10)))
 struct JumpHostTests {
     /// Starts a bastion sshd next to the sandbox VM. It accepts the VM's key too unless `acceptVMKey` is false,
     /// as a bastion usually accepts the same deploy key.

@@ -4,7 +4,7 @@ import ShipkeepSandbox
 
 /// The defaults catch a bot that dies a moment after it starts: `init` writes health.settle and a freshness
 /// check, freshness counts only what changed after the restart, and an app with no check at all is told so.
-@Suite(.serialized, .timeLimit(.minutes(5)))
+@Suite(.serialized, .timeLimit(.minutes(10)))
 struct LateCrashTests {
     private func result(_ output: ProcessResult) throws -> [String: Any] {
         try #require(jsonLines(output.stdout).last { $0["type"] as? String == "result" }, "\(output.stdout)")

@@ -5,7 +5,7 @@ import ShipkeepSandbox
 /// What the deploy key (`restrict,command="shipkeep-agent serve …"`, the key the controller logs in with) can
 /// and cannot do through the real sshd, the modes of what the agent keeps, and the agent's refusal to use a
 /// config or state dir that other users can write.
-@Suite(.serialized, .timeLimit(.minutes(5)))
+@Suite(.serialized, .timeLimit(.minutes(10)))
 struct LeastPrivilegeTests {
     private func ssh(_ vm: VMSandbox, _ options: [String], command: String? = nil) throws -> ProcessResult {
         // -T unless the test asks for a terminal itself.

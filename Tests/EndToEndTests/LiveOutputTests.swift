@@ -5,7 +5,7 @@ import ShipkeepSandbox
 
 /// What a reader of shipkeep's stdout through a pipe (CI, `tee`) gets, and when: every line as it happens, and
 /// from a controller stopped by a signal, the line that says the deploy goes on and the command that follows it.
-@Suite(.serialized, .timeLimit(.minutes(5)))
+@Suite(.serialized, .timeLimit(.minutes(10)))
 struct LiveOutputTests {
     /// The environment of a controller under test, as `shipkeep(_:)` gives it.
     private static func environment(_ extra: [String: String] = [:]) -> [String: String] {

@@ -4,7 +4,7 @@ import ShipkeepSandbox
 
 /// Long silences: a hook that prints nothing for longer than the controller's read timeout, and a probe that
 /// keeps one session open.
-@Suite(.serialized, .timeLimit(.minutes(3)))
+@Suite(.serialized, .timeLimit(.minutes(10)))
 struct LongRunningTests {
     @Test func aLongSilentHookDoesNotMakeTheControllerGiveUp() throws {
         try withSandbox(bot: true) { vm in

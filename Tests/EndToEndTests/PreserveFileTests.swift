@@ -5,7 +5,7 @@ import ShipkeepSandbox
 /// The files a forced restore and a verify repair keep aside (`NAME.shipkeep-before-restore-…`,
 /// `NAME.shipkeep-<deploy>-…`): never reused, never truncated, never followed, and nothing the bot appends while
 /// they are made is lost.
-@Suite(.serialized, .timeLimit(.minutes(5)))
+@Suite(.serialized, .timeLimit(.minutes(10)))
 struct PreserveFileTests {
     private let signals = "paper_trading_outputs/signals.jsonl"
 

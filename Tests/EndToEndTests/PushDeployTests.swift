@@ -3,7 +3,7 @@ import Testing
 import ShipkeepSandbox
 
 /// `shipkeep deploy --push` from a developer's clone: push, then deploy exactly the commit pushed.
-@Suite(.serialized, .timeLimit(.minutes(5)))
+@Suite(.serialized, .timeLimit(.minutes(10)))
 struct PushDeployTests {
     private func git(_ arguments: [String], in directory: String) throws -> String {
         let result = try runProcess(["git", "-C", directory, "-c", "user.name=Dev", "-c", "user.email=dev@example.invalid"]

@@ -4,7 +4,7 @@ import ShipkeepSandbox
 
 /// A bot keeping its trades in SQLite, through real deploys, restores and downloads: a python3 writer commits
 /// one row per transaction every 3 ms, with its own sequence number, for the whole test.
-@Suite(.serialized, .timeLimit(.minutes(8)))
+@Suite(.serialized, .timeLimit(.minutes(10)))
 struct SQLiteEndToEndTests {
     private static let database = "paper_trading_outputs/trades.sqlite"
 

@@ -3,7 +3,7 @@ import ShipkeepSandbox
 import Testing
 
 /// The sandbox VM itself: what its sessions see of this machine.
-@Suite(.timeLimit(.minutes(2)))
+@Suite(.timeLimit(.minutes(10)))
 struct SandboxVMTests {
     /// Sessions run with the VM's own HOME, a copy of /etc/skel, not the account's: a login reads the VM's
     /// dotfiles, as on a real VM, and no two sandbox VMs share what their login shells do.

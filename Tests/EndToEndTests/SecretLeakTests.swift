@@ -5,7 +5,7 @@ import ShipkeepSandbox
 /// Key text, passphrases and secrets in the environment never show up in what shipkeep prints, in the
 /// agent's journals, records and logs on the VM, or in sshd's log — in text, `--json` and `--verbose` output,
 /// for successful runs and for failed authentication.
-@Suite(.serialized, .timeLimit(.minutes(5)))
+@Suite(.serialized, .timeLimit(.minutes(10)))
 struct SecretLeakTests {
     private static let passphrase = "correct-horse-7f3a91c2-passphrase"
     private static let wrongPassphrase = "wrong-battery-51be0d77-passphrase"

@@ -5,7 +5,7 @@ import ShipkeepSandbox
 /// `shipkeep deploy --ship`: the commit travels over the SSH session as a git bundle, so the VM needs no route to
 /// the git host — and because such a commit need be on no git host, the agent takes one only where agent.yml says
 /// `ship: true`, within `ship_max_bytes`, verified by git, and signed where `require_signed` says so.
-@Suite(.serialized, .timeLimit(.minutes(5)))
+@Suite(.serialized, .timeLimit(.minutes(10)))
 struct ShipDeployTests {
     private func git(_ arguments: [String], in directory: String) throws -> String {
         let result = try runProcess(["git", "-C", directory, "-c", "user.name=Dev",

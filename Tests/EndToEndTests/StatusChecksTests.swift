@@ -4,7 +4,7 @@ import ShipkeepSandbox
 
 /// `status` judges the app as the deploy does — services' checks, freshness, data dirs — through a real sshd, in
 /// every format, and its Prometheus output is what the Prometheus parser accepts.
-@Suite(.serialized, .timeLimit(.minutes(5)))
+@Suite(.serialized, .timeLimit(.minutes(10)))
 struct StatusChecksTests {
     @Test func aKilledBotIsCriticalInTextJSONAndPrometheus() throws {
         try withSandbox(bot: true) { vm in

@@ -3,7 +3,7 @@ import Testing
 import ShipkeepSandbox
 
 /// `shipkeep status` through a real sshd whose deploy key is forced to `shipkeep-agent serve`.
-@Suite(.serialized, .timeLimit(.minutes(5)))
+@Suite(.serialized, .timeLimit(.minutes(10)))
 struct StatusEndToEndTests {
     @Test func statusJSONThroughAForcedCommandKeyIsOK() throws {
         try withSandbox(bot: true) { vm in

@@ -3,7 +3,7 @@ import Testing
 import ShipkeepSandbox
 
 /// TARGET resolves through shipkeep.yml, then ~/.ssh/config, as the command-line contract says.
-@Suite(.serialized, .timeLimit(.minutes(3)))
+@Suite(.serialized, .timeLimit(.minutes(10)))
 struct TargetResolutionTests {
     @Test func aShipkeepYmlTargetNeedsNoFlags() throws {
         try withSandbox(bot: true) { vm in

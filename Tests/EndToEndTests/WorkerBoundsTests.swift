@@ -4,7 +4,7 @@ import ShipkeepSandbox
 
 /// What a deploy key holder can leave behind in the worker, the hooks and the app: not their environment, not
 /// their request in a world-readable place, not an ever-growing pile of journals.
-@Suite(.serialized, .timeLimit(.minutes(5)))
+@Suite(.serialized, .timeLimit(.minutes(10)))
 struct WorkerBoundsTests {
     /// A process's environment from /proc, as `KEY=VALUE` strings.
     private func environment(of pid: Int32) throws -> [String: String] {

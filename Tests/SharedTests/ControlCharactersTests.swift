@@ -2,7 +2,7 @@ import Testing
 @testable import Shared
 
 /// The byte scan of `ControlCharacters.first(in:)` finds exactly the scalars `isControl` names, wherever they sit.
-@Suite(.timeLimit(.minutes(5))) struct ControlCharactersTests {
+@Suite(.timeLimit(.minutes(10))) struct ControlCharactersTests {
     @Test func theByteScanAgreesWithTheScalarRule() {
         let edges: [UInt32] = [0x00, 0x1F, 0x20, 0x7E, 0x7F, 0x80, 0x85, 0x9F, 0xA0, 0xC2, 0xFF, 0x100, 0x2028, 0x1F600]
         for value in edges {

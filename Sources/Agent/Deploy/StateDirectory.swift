@@ -50,7 +50,16 @@ struct StateDirectory {
     /// The newest deploy journal's id, for `attach` without an id.
     func latestDeploy() -> String? {
         guard let names = try? FileManager.default.contentsOfDirectory(atPath: deploysDir) else { return nil }
-        return names.filter { $0.hasSuffix(".jsonl") }.map { String($0.dropLast(6)) }.max()
+        // An id is `d-TIMESTAMP-RANDOM` with a timestamp to the second: two deploys of one second (a deploy and
+        // the rollback right after it) are told apart by when their journals began, not by the random part.
+        func began(_ id: String) -> (String, Double) {
+            let stamp = String(id.split(separator: "-").dropFirst().first ?? "")
+            let created = (try? FileManager.default.attributesOfItem(atPath: journal(id)))?[.creationDate] as? Date
+            let modified = (try? FileManager.default.attributesOfItem(atPath: journal(id)))?[.modificationDate] as? Date
+            return (stamp, (created ?? modified)?.timeIntervalSince1970 ?? 0)
+        }
+        return names.filter { $0.hasSuffix(".jsonl") }.map { String($0.dropLast(6)) }
+            .max { began($0) < began($1) }
     }
 
     /// The decoder for everything the agent keeps on disk (records, plans, manifests, the lock).

@@ -6,7 +6,7 @@ import ShipkeepSandbox
 /// its CI job). With `--wait-lock` one runs and one waits: each later request replaces the one waiting before
 /// it (which ends `superseded`, exit 4), so the app ends at the commit of the last request to arrive, deployed
 /// once after the first, and the data is whole.
-@Suite(.serialized, .timeLimit(.minutes(5)))
+@Suite(.serialized, .timeLimit(.minutes(10)))
 struct ConcurrencyFaultTests {
     @Test("five deploys at once with --wait-lock: the first runs, then the last to arrive; three are superseded")
     func fiveDeploysAtOnce() throws {

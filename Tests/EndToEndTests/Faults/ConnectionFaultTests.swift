@@ -5,7 +5,7 @@ import ShipkeepSandbox
 /// Fault matrix, row group 3: the connection lost mid-deploy — the network link cut (the VM in its own
 /// network namespace), and sshd killed and restarted. The controller must give up with a clear error
 /// instead of hanging, the deploy must finish on the VM, and `attach` afterwards must show it.
-@Suite(.serialized, .timeLimit(.minutes(5)))
+@Suite(.serialized, .timeLimit(.minutes(10)))
 struct ConnectionFaultTests {
     /// Seconds of silence the controller tolerates here: more than the agent's 5 s heartbeat, so only a
     /// dead link trips it.

@@ -4,7 +4,7 @@ import ShipkeepSandbox
 
 /// Fault matrix, row group 1: the controller (a CI job, a laptop) killed with SIGKILL while the worker is in
 /// each phase. The deploy must finish on the VM regardless, and `attach` and `status` must say how it ended.
-@Suite(.serialized, .timeLimit(.minutes(8)))
+@Suite(.serialized, .timeLimit(.minutes(10)))
 struct ControllerKillFaultTests {
     static let phases = ["preflight", "snapshot", "update", "verify", "restart", "health", "rollback"]
 

@@ -5,7 +5,7 @@ import ShipkeepSandbox
 /// Fault matrix, row group 5: the snapshot filesystem full (a small tmpfs mounted as the snapshot dir). The
 /// deploy must stop before the update phase with a clear message, leave the code untouched and no partial
 /// snapshot behind, and work again once there is room.
-@Suite(.serialized, .timeLimit(.minutes(5)))
+@Suite(.serialized, .timeLimit(.minutes(10)))
 struct DiskFullFaultTests {
     /// 16 history files of 512 KiB: 8 MiB to snapshot.
     private func prepare(_ vm: VMSandbox) throws -> FaultFixture {

@@ -5,7 +5,7 @@ import ShipkeepSandbox
 /// Fault matrix, row group 7: a hook or a service command that hangs, leaving a background child behind in its
 /// process group. It must be killed — the whole group — at its timeout, and the deploy must fail cleanly with
 /// a rollback to the previous commit.
-@Suite(.serialized, .timeLimit(.minutes(5)))
+@Suite(.serialized, .timeLimit(.minutes(10)))
 struct HangingCommandFaultTests {
     /// A script that records its pid and a background child's, then hangs; both are in its process group.
     private static func hanging(_ pidFile: String) -> String {

@@ -6,7 +6,7 @@ import ShipkeepSandbox
 /// waits; a newer waiting request replaces the older one (which ends `superseded`, exit 4, naming its
 /// replacement), and a waiting deploy of a commit the app has already moved past ends `superseded` too instead
 /// of downgrading the app.
-@Suite(.serialized, .timeLimit(.minutes(6)))
+@Suite(.serialized, .timeLimit(.minutes(10)))
 struct SupersedeFaultTests {
     /// The deploy workers of this sandbox's agent alive now, from /proc (other sandboxes' workers excluded).
     private func workers(_ vm: VMSandbox) -> [Int32] {

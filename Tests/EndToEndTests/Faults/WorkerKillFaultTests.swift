@@ -5,7 +5,7 @@ import ShipkeepSandbox
 /// Fault matrix, row group 2: the deploy worker itself killed with `kill -9` in each phase (an OOM kill, a
 /// crash). The agent must bring the app back to a known commit with its data verified, release the lock, and
 /// record the deploy as recovered; a new deploy must work afterwards.
-@Suite(.serialized, .timeLimit(.minutes(8)))
+@Suite(.serialized, .timeLimit(.minutes(10)))
 struct WorkerKillFaultTests {
     static let phases = ["preflight", "snapshot", "update", "verify", "restart", "health", "rollback"]
 
@@ -62,7 +62,7 @@ struct WorkerKillFaultTests {
 
 /// Recovery after a killed worker resets the code as a rollback does: `git clean` keeps off the state and
 /// snapshot dirs when agent.yml puts them inside the work tree, not only off the data dirs.
-@Suite(.serialized, .timeLimit(.minutes(4)))
+@Suite(.serialized, .timeLimit(.minutes(10)))
 struct RecoveryProtectionFaultTests {
     @Test func recoveryKeepsStateAndSnapshotsInsideTheWorkTree() throws {
         try withSandbox(bot: false) { vm in

@@ -6,7 +6,7 @@ import ShipkeepSandbox
 /// each deploy phase, while `bot.service` (a user unit of the non-root deploy user) keeps writing. The app, its
 /// state and snapshots are on a persistent disk. After the VM boots again, the next agent start must bring the
 /// app to a known commit with its data verified, and the bot must have lost no line.
-@Suite(.serialized, .timeLimit(.minutes(4)))
+@Suite(.serialized, .timeLimit(.minutes(10)))
 struct PowerCutFaultTests {
     static let phases = ["preflight", "snapshot", "update", "verify", "restart", "health", "rollback"]
 

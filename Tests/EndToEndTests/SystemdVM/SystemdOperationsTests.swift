@@ -6,7 +6,7 @@ import ShipkeepSandbox
 /// `logs --service`, `stop`, `start` and `restart` of a systemd user unit, against systemd as PID 1 and a deploy
 /// user who is not root: the journal read (and followed) with journalctl, the unit stopped and started with
 /// systemctl.
-@Suite(.serialized, .timeLimit(.minutes(6)))
+@Suite(.serialized, .timeLimit(.minutes(10)))
 struct SystemdOperationsTests {
     @Test("a user unit: its journal, followed across a restart; stop and start; the checks after start")
     func userUnitLogsStopAndStart() throws {

@@ -4,7 +4,7 @@ import ShipkeepSandbox
 
 /// The `systemd:` services against a real systemd (PID 1 of a systemd-nspawn VM), for a deploy user who is not
 /// root: a user unit with lingering, and a system unit restarted through sudo.
-@Suite(.serialized, .timeLimit(.minutes(4)))
+@Suite(.serialized, .timeLimit(.minutes(10)))
 struct SystemdUnitTests {
     /// A bot that exits at once: its unit never stays up.
     static let crashingBot = ["bot.sh": "#!/usr/bin/env bash\necho 'bot: cannot start' >&2\nexit 1\n"]

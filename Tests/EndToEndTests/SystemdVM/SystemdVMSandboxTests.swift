@@ -4,7 +4,7 @@ import ShipkeepSandbox
 
 /// `shipkeep-sandbox run --vm` and what a systemd VM leaves on the host: nothing, once stopped or once its
 /// owner was killed and another VM started.
-@Suite(.serialized, .timeLimit(.minutes(4)))
+@Suite(.serialized, .timeLimit(.minutes(10)))
 struct SystemdVMSandboxTests {
     /// sandbox.env's settings.
     private func settings(_ path: String) throws -> [String: String] {
