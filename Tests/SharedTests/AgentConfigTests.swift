@@ -103,7 +103,8 @@ import Testing
     @Test func theSudoersRuleAllowsExactlyTheRestartAndTheCheck() {
         #expect(SudoersRule.line(user: "deploy", units: ["bot.service"])
             == "deploy ALL=(root) NOPASSWD: /usr/bin/systemctl restart bot.service, /usr/bin/systemctl is-active bot.service, "
-                + "/usr/bin/systemctl reset-failed bot.service")
+                + "/usr/bin/systemctl reset-failed bot.service, /usr/bin/systemctl stop bot.service, "
+                + "/usr/bin/systemctl start bot.service")
     }
 
     @Test func defaultsApplyAndStateLivesUnderHomeNotTmp() throws {

@@ -79,7 +79,8 @@ struct SystemdUnitTests {
             // The first boot ran `shipkeep install` with the deploy user's own key, as a user sets up a VM.
             let lines = vm.installOutput.split(separator: "\n").map(String.init)
             #expect(lines.contains("deploy ALL=(root) NOPASSWD: /usr/bin/systemctl restart bot.service, "
-                + "/usr/bin/systemctl is-active bot.service, /usr/bin/systemctl reset-failed bot.service"),
+                + "/usr/bin/systemctl is-active bot.service, /usr/bin/systemctl reset-failed bot.service, "
+                + "/usr/bin/systemctl stop bot.service, /usr/bin/systemctl start bot.service"),
                     "\(vm.installOutput)")
             #expect(vm.installOutput.contains("usermod -aG systemd-journal deploy"), "\(vm.installOutput)")
             #expect(try runProcess(["cmp", vm.agentBinary, vm.installedAgent]).status == 0,
