@@ -11,7 +11,7 @@ SWIFTC=${SWIFTC:-swiftc}
 seconds=${FUZZ_SECONDS:-600}
 out=.build/fuzz
 mkdir -p "$out/corpus"
-sources=(Sources/Shared/Protocol/*.swift Sources/Shared/Status/*.swift Sources/Shared/Support/*.swift
+sources=(Sources/Shared/Protocol/*.swift Sources/Shared/Status/*.swift Sources/Shared/Support/*.swift Sources/Shared/History/*.swift
          Fuzz/ProtocolFuzzer.swift)
 binary=$out/protocol-fuzzer
 # Rebuild only when a source changed.

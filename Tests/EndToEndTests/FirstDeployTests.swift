@@ -29,6 +29,28 @@ struct FirstDeployTests {
         return result.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
     }
 
+    @Test func aFirstDeployShippedOverTheSessionNeedsNoRemoteURL() throws {
+        try withSandbox { vm in
+            try removeWorkTree(vm)
+            try vm.addAgentConfigLines(["ship: true"])
+            let tip = try vm.commit(["bot.sh": SampleApp.bot(version: "v2")], message: "v2")
+            // The controller runs in the developer's clone, which ships the commit and its whole history.
+            let output = try runProcess([try BuildProducts.path("shipkeep"), "deploy", "--ship", "--json"]
+                + vm.controllerArguments, cwd: vm.developer,
+                environment: ["SSH_AUTH_SOCK": "", "NO_COLOR": "1", "SHIPKEEP_SSH_CONFIG": "/dev/null"])
+            #expect(output.status == 0, "\(output.stderr)\n\(output.stdout.suffix(2000))")
+            #expect(try vm.liveCommit() == tip)
+            #expect(output.stdout.contains("first deploy: \(vm.appPath) created from the shipped bundle"),
+                    "\(output.stdout.suffix(2000))")
+            #expect(try vm.botSequence().count > 0, "the deployed bot writes")
+            // Without --ship and without remote_url, the refusal names both ways.
+            try removeWorkTree(vm)
+            let refused = try shipkeep(["deploy"] + vm.controllerArguments)
+            #expect(refused.status == 1, "\(refused.stderr)")
+            #expect(refused.stderr.contains("deploy with --ship"), "\(refused.stderr)")
+        }
+    }
+
     @Test func theFirstDeployClonesFromRemoteURLAndCarriesOnAsUsual() throws {
         try withSandbox { vm in
             try removeWorkTree(vm)

@@ -208,7 +208,8 @@ final class DeployWorker {
         }
         try plan.save(state)
         end(detail: head.map { target == $0.commit ? "\(target) (already live)" : "\(target) (was \($0.commit))" }
-            ?? "\(target) (first deploy: \(app.path) created from remote_url)")
+            ?? "\(target) (first deploy: \(app.path) created from "
+                + "\(request.ship != nil ? "the shipped bundle" : "remote_url"))")
         return (target, scan)
     }
 
@@ -217,10 +218,12 @@ final class DeployWorker {
     private func prepareWorkTree() throws -> GitHead? {
         if let found = Git.firstDeploy(at: app.path) {
             let what = found == .absent ? "does not exist" : found == .empty ? "is empty" : "has no commit checked out"
-            guard let url = app.remoteURL else {
+            // A shipped first deploy brings every object it needs in its bundle: no remote is needed.
+            let url = app.remoteURL
+            guard url != nil || request.ship != nil else {
                 throw DeployFailure.refused("work_tree", "\(app.path) \(what) and agent.yml names no remote_url for "
                     + "\(app.name) to clone it from: add remote_url: (the repository's URL) to the app in agent.yml, "
-                    + "or clone it there by hand")
+                    + "deploy with --ship (and ship: true in agent.yml), or clone it there by hand")
             }
             do {
                 try git.initialize(remote: app.remote, url: url, branch: app.branch)

@@ -43,12 +43,14 @@ extension Git {
 
     /// Creates the repository at ``tree`` (and the directory, with its parents, when absent): `git init` with
     /// `branch` as its branch, and `remote` pointing at `url` (already checked by ``RemoteURL``; passed after
-    /// `--` all the same). Nothing is fetched yet.
+    /// `--` all the same), or no remote when `url` is nil (a first deploy shipped over the session). Nothing is
+    /// fetched yet.
     ///
     /// - Throws: ``GitError`` with what git said, or ``FileSystemError`` when the directory cannot be made.
-    func initialize(remote: String, url: String, branch: String) throws {
+    func initialize(remote: String, url: String?, branch: String) throws {
         try FileSystem.makeDirectories(tree, mode: 0o755)
         try run(["init", "--quiet", "--initial-branch=\(branch)"])
+        guard let url else { return }
         if (try? run(["remote", "get-url", "--", remote])) != nil {
             try run(["remote", "set-url", "--", remote, url])
         } else {
