@@ -137,6 +137,8 @@ final class DeployWorker {
 
     /// A snapshot on its own (`shipkeep snapshot`, a timer): the lock is held, nothing is updated or restarted.
     private func snapshotOnly() throws {
+        plan.snapshotOnly = true
+        try plan.save(state)
         let head: GitHead?
         do {
             head = try git.head()
@@ -559,8 +561,9 @@ final class DeployWorker {
         }
         HistoryLog(state: state).append(HistoryRecord(
             time: started, action: action, who: request.controller, before: plan.previousCommit,
-            after: plan.targetCommit, outcome: outcome, duration: summary.seconds, snapshot: snapshot?.id,
-            deploy: deploy, detail: failure?.message))
+            // A snapshot leaves the code as it was: before and after are the live commit.
+            after: action == .snapshot ? plan.previousCommit : plan.targetCommit, outcome: outcome,
+            duration: summary.seconds, snapshot: snapshot?.id, deploy: deploy, detail: failure?.message))
         state.pruneDeploys(app: app, running: deploy)
         emit(.result(Event.Result(ok: failure == nil, error: failure.map { WireError(code: $0.code, message: $0.message) },
                                   deploy: summary)))
