@@ -20,7 +20,8 @@ import Testing
     @Test func startIsTheSundayItClaims() {
         var calendar = Calendar(identifier: .iso8601)
         calendar.timeZone = TimeZone(identifier: "UTC")!
-        let parts = calendar.dateComponents([.year, .month, .day, .hour, .minute, .weekday, .weekOfYear], from: Self.start)
+        let parts = calendar.dateComponents([.year, .month, .day, .hour, .minute, .weekday, .weekOfYear],
+                                            from: Self.start)
         #expect([parts.year, parts.month, parts.day, parts.hour, parts.minute] == [2026, 11, 1, 0, 30])
         #expect(parts.weekday == 1)
         #expect(parts.weekOfYear == 44)

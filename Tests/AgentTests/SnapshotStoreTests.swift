@@ -52,7 +52,8 @@ import Testing
         #expect(store.info(good[0])?.outcome == "succeeded")
         var failed: [String] = []
         for _ in 0..<3 {
-            let id = try SnapshotBenchCommand.measure(root: tmp.path + "/app", data: ["out"], snapshots: dir).snapshot.id
+            let id = try SnapshotBenchCommand.measure(root: tmp.path + "/app", data: ["out"], snapshots: dir)
+                .snapshot.id
             store.recordOutcome(id, outcome: "rolled_back")
             failed.append(id)
         }

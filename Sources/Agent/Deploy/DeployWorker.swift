@@ -161,8 +161,8 @@ final class DeployWorker {
         if let space = DiskSpace.measure(app.snapshots.dir) {
             let margin = Int64(16 << 20) + space.total / 100
             if needed + margin > space.free {
-                throw DeployFailure.refused("no_space", "the snapshot needs \(ByteCount.format(needed)) plus a margin of "
-                    + "\(ByteCount.format(margin)) but \(space.measured) has \(ByteCount.format(space.free)) free; "
+                throw DeployFailure.refused("no_space", "the snapshot needs \(ByteCount.format(needed)) plus a "
+                    + "margin of \(ByteCount.format(margin)) but \(space.measured) has \(ByteCount.format(space.free)) free; "
                     + "free space or lower snapshots.keep")
             }
         }

@@ -15,7 +15,8 @@ extension AgentServer {
         }
         let lock: DeployLock.Held
         do {
-            lock = try DeployLock.acquire(state, record: .init(deploy: "restore-\(manifest.info.id)", controller: "restore",
+            lock = try DeployLock.acquire(state, record: .init(deploy: "restore-\(manifest.info.id)",
+                                                                controller: "restore",
                                                                 commit: nil, startedAt: Date(), pid: getpid()))
         } catch let busy as DeployLock.Busy {
             reply.emit(.result(.failure("locked", "app \(app.name) is locked by deploy \(busy.holder.deploy); "
