@@ -10,7 +10,7 @@ struct ShipkeepAgent: ParsableCommand {
         discussion: "It is run by sshd for the controller (`shipkeep`), never as a server of its own.",
         version: "shipkeep-agent \(WireProtocol.toolVersion) (protocol v\(WireProtocol.version))",
         subcommands: [ServeCommand.self, VersionCommand.self, CheckCommand.self, WorkerCommand.self,
-                      SnapshotBenchCommand.self]
+                      SnapshotBenchCommand.self, SnapshotCommand.self]
     )
 }
 

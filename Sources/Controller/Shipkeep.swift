@@ -16,7 +16,8 @@ struct Shipkeep: ParsableCommand {
             """,
         version: "shipkeep \(WireProtocol.toolVersion) (protocol v\(WireProtocol.version))",
         subcommands: [StatusCommand.self, DeployCommand.self, RollbackCommand.self, AttachCommand.self,
-                      SnapshotsCommand.self, RestoreCommand.self, DownloadCommand.self, UnlockCommand.self,
+                      SnapshotsCommand.self, SnapshotNowCommand.self, RestoreCommand.self, DownloadCommand.self,
+                      UnlockCommand.self,
                       InitCommand.self, InstallCommand.self, EnvCommand.self, HistoryCommand.self, LogsCommand.self,
                       RestartCommand.self, StopCommand.self, StartCommand.self]
     )

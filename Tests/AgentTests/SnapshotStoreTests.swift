@@ -42,6 +42,29 @@ import Testing
         #expect(store.list().isEmpty)
     }
 
+    /// The outcome recorded in info.json decides which count a snapshot is in: after two successful snapshots,
+    /// three unsuccessful ones push out none of them, and `latest` names the newest.
+    @Test func recordedOutcomesKeepFailedSnapshotsApart() throws {
+        let tmp = try TemporaryDirectory()
+        let (dir, good) = try threeSnapshots(tmp)
+        let store = SnapshotStore(dir: dir)
+        for id in good { store.recordOutcome(id, outcome: "succeeded") }
+        #expect(store.info(good[0])?.outcome == "succeeded")
+        var failed: [String] = []
+        for _ in 0..<3 {
+            let id = try SnapshotBenchCommand.measure(root: tmp.path + "/app", data: ["out"], snapshots: dir)
+                .snapshot.id
+            store.recordOutcome(id, outcome: "rolled_back")
+            failed.append(id)
+        }
+        #expect(store.infos().map(\.outcome) == ["succeeded", "succeeded", "succeeded", "rolled_back", "rolled_back",
+                                                  "rolled_back"])
+        #expect(store.prune(RetentionPolicy(keep: 2, keepFailed: 1)) == [good[0], failed[0], failed[1]])
+        #expect(store.ids() == [good[1], good[2], failed[2]])
+        #expect(store.resolve("latest") == failed[2])
+        #expect(store.resolve(good[1]) == good[1])
+    }
+
     /// Three snapshots of unchanged data, taken back to back (so in the same second, as fast deploys are).
     private func threeSnapshots(_ tmp: TemporaryDirectory) throws -> (String, [String]) {
         try tmp.write("app/out/a.jsonl", "line\n")

@@ -6,7 +6,7 @@ import ShipkeepSandbox
 @Suite(.timeLimit(.minutes(10)))
 struct CLIHelpTests {
     static let commands = ["status", "deploy", "rollback", "attach", "snapshots", "restore", "download", "unlock",
-                           "init", "install", "env", "history", "logs", "restart", "stop", "start"]
+                           "init", "install", "env", "history", "logs", "restart", "stop", "start", "snapshot"]
 
     @Test(arguments: commands)
     func everyCommandHasHelpWithItsExitStatusOrUsage(command: String) throws {
@@ -29,7 +29,8 @@ struct CLIHelpTests {
 
     @Test func theAgentHasHelpToo() throws {
         let agent = try BuildProducts.path("shipkeep-agent")
-        for arguments in [["--help"], ["serve", "--help"], ["version", "--help"], ["check", "--help"]] {
+        for arguments in [["--help"], ["serve", "--help"], ["version", "--help"], ["check", "--help"],
+                          ["snapshot", "--help"]] {
             let result = try runProcess([agent] + arguments)
             #expect(result.status == 0, "\(arguments): \(result.stderr)")
             #expect(result.stdout.contains("USAGE: shipkeep-agent"), "\(arguments): \(result.stdout)")

@@ -120,7 +120,20 @@ import Testing
 
     @Test func anUnknownKeyIsNamedWithItsLine() {
         let error = failure("apps:\n  bots:\n    path: /srv/bots\n    snapshots: { dir: /x, kep: 3 }\n")
-        #expect(error?.description == "agent.yml:4: apps.bots.snapshots.kep: unknown key (expected one of: dir, keep)")
+        #expect(error?.description == "agent.yml:4: apps.bots.snapshots.kep: unknown key (expected one of: dir, "
+            + "keep, hourly, daily, weekly, keep_failed)")
+    }
+
+    @Test func retentionByPolicyHasItsKeysAndKeepAloneKeepsItsMeaning() throws {
+        let yaml = "apps:\n  b:\n    path: /srv/b\n    snapshots: { keep: 3, hourly: 24, daily: 14, weekly: 8, "
+            + "keep_failed: 2 }\n  c:\n    path: /srv/c\n    snapshots: { keep: 4 }\n"
+        let config = try AgentConfig.parse(yaml, file: "agent.yml", home: "/home/deploy")
+        let policy = try #require(config.app("b")).snapshots
+        #expect([policy.keep, policy.hourly, policy.daily, policy.weekly, policy.keepFailed] == [3, 24, 14, 8, 2])
+        let plain = try #require(config.app("c")).snapshots
+        #expect([plain.keep, plain.hourly, plain.daily, plain.weekly, plain.keepFailed] == [4, 0, 0, 0, 4])
+        #expect(failure("apps:\n  b:\n    path: /srv/b\n    snapshots: { hourly: -1 }\n")?.key
+            == "apps.b.snapshots.hourly")
     }
 
     @Test func aMissingKeyIsNamed() {

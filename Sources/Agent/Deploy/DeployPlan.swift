@@ -11,6 +11,9 @@ struct DeployPlan: Codable {
     var previousCommit: String?
     var targetCommit: String?
     var snapshot: String?
+    /// A snapshot on its own (`shipkeep snapshot`, a timer): it deploys nothing, so recovering it must not
+    /// become the app's last deploy, which `rollback` reads.
+    var snapshotOnly: Bool?
 
     func save(_ state: StateDirectory) throws {
         try FileSystem.writeAtomically(StateDirectory.encode(self), to: state.plan(deploy))

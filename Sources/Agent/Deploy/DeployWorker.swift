@@ -26,6 +26,9 @@ final class DeployWorker {
     private var liveWhileWaiting: DeployRecord?
     /// Whether this is the app's first deploy: its work tree was created from `remote_url` in preflight.
     private var firstDeploy = false
+    /// What the snapshot's `info.json` says took it: the action, or for a `.snapshot` who asked for it
+    /// (`manual` over the protocol, `schedule` from `shipkeep-agent snapshot`).
+    private let origin: String
 
     /// Seconds a fetch may take.
     static let fetchTimeout = 300.0
@@ -33,8 +36,10 @@ final class DeployWorker {
     /// Prepares the worker; the journal is created at once so that even a refusal is recorded.
     ///
     /// - Throws: ``FileSystemError`` when the state dir cannot be used.
-    init(app: AppConfig, deploy: String, request: Command.Deploy, action: HistoryAction = .deploy) throws {
+    init(app: AppConfig, deploy: String, request: Command.Deploy, action: HistoryAction = .deploy,
+         origin: String = "manual") throws {
         self.app = app
+        self.origin = action == .snapshot ? origin : action.rawValue
         self.deploy = deploy
         self.request = request
         self.action = action
@@ -92,7 +97,7 @@ final class DeployWorker {
         }
         FaultPoint.pauseIfRequested(state: state, phase: "preflight")
         do {
-            try runPhases()
+            if action == .snapshot { try snapshotOnly() } else { try runPhases() }
             return finish(nil, lock: lock)
         } catch let failure as DeployFailure {
             return finish(failure, lock: lock)
@@ -127,6 +132,39 @@ final class DeployWorker {
         } catch let reason as RollbackReason {
             fail(detail: reason.message)
             try rollback(because: reason.message)
+        }
+    }
+
+    /// A snapshot on its own (`shipkeep snapshot`, a timer): the lock is held, nothing is updated or restarted.
+    private func snapshotOnly() throws {
+        plan.snapshotOnly = true
+        try plan.save(state)
+        let head: GitHead?
+        do {
+            head = try git.head()
+        } catch {
+            throw DeployFailure.refused("work_tree", "\(app.path) is not a usable git checkout: \(error)")
+        }
+        plan.previousCommit = head?.commit
+        let scan = try DataScan.walk(root: app.path, dataDirs: app.data)
+        try checkSpace(for: scan)
+        try plan.save(state)
+        end(detail: head.map { "snapshot of \(app.name) at \($0.commit)" } ?? "snapshot of \(app.name)")
+        try takeSnapshot(scan)
+    }
+
+    /// Refuses when the snapshot of `scan` would not fit, with a margin, in the snapshot filesystem.
+    private func checkSpace(for scan: DataScan) throws {
+        let store = SnapshotStore(dir: app.snapshots.dir)
+        let needed = scan.bytesToCopy(against: store.latest()?.index() ?? [:])
+        try FileSystem.makeDirectories(app.snapshots.dir)
+        if let space = DiskSpace.measure(app.snapshots.dir) {
+            let margin = Int64(16 << 20) + space.total / 100
+            if needed + margin > space.free {
+                throw DeployFailure.refused("no_space", "the snapshot needs \(ByteCount.format(needed)) plus a "
+                    + "margin of \(ByteCount.format(margin)) but \(space.measured) has \(ByteCount.format(space.free)) free; "
+                    + "free space or lower snapshots.keep")
+            }
         }
     }
 
@@ -195,17 +233,7 @@ final class DeployWorker {
         }
         try askGate()
         let scan = try DataScan.walk(root: app.path, dataDirs: app.data)
-        let store = SnapshotStore(dir: app.snapshots.dir)
-        let needed = scan.bytesToCopy(against: store.latest()?.index() ?? [:])
-        try FileSystem.makeDirectories(app.snapshots.dir)
-        if let space = DiskSpace.measure(app.snapshots.dir) {
-            let margin = Int64(16 << 20) + space.total / 100
-            if needed + margin > space.free {
-                throw DeployFailure.refused("no_space", "the snapshot needs \(ByteCount.format(needed)) plus a margin of "
-                    + "\(ByteCount.format(margin)) but \(space.measured) has \(ByteCount.format(space.free)) free; "
-                    + "free space or lower snapshots.keep")
-            }
-        }
+        try checkSpace(for: scan)
         try plan.save(state)
         end(detail: head.map { target == $0.commit ? "\(target) (already live)" : "\(target) (was \($0.commit))" }
             ?? "\(target) (first deploy: \(app.path) created from "
@@ -333,7 +361,8 @@ final class DeployWorker {
         let store = SnapshotStore(dir: app.snapshots.dir)
         do {
             let manifest = try store.create(root: app.path, dataDirs: app.data, kinds: app.kinds, scan: scan,
-                                            deploy: deploy, commit: plan.previousCommit, afterFirstCopy: {
+                                            deploy: deploy, commit: plan.previousCommit, origin: origin,
+                                            afterFirstCopy: {
                 FaultPoint.pauseIfRequested(state: state, phase: "snapshot-copy")
             }) { files, bytes in
                 emit(.progress(.init(phase: "snapshot", done: Int64(files), total: Int64(scan.fileCount), unit: "files")))
@@ -342,10 +371,10 @@ final class DeployWorker {
             snapshot = manifest.info
             plan.snapshot = manifest.info.id
             try plan.save(state)
-            let pruned = store.prune(keep: app.snapshots.keep)
+            // Retention runs at the end, once this snapshot's outcome is known (see finish).
             let info = manifest.info
             end(detail: "\(info.files) files, \(ByteCount.format(info.bytes)): \(info.linked) linked, \(info.copied) copied "
-                + "(\(ByteCount.format(info.copiedBytes)))" + (pruned.isEmpty ? "" : "; pruned \(pruned.count) old"))
+                + "(\(ByteCount.format(info.copiedBytes)))")
         } catch let error as SnapshotError {
             fail(detail: error.message)
             throw DeployFailure.refused(error.noSpace ? "no_space" : "snapshot",
@@ -522,22 +551,38 @@ final class DeployWorker {
         // A shipped bundle not imported (the deploy was locked out or superseded) is no use to anyone now.
         unlink(state.bundle(deploy))
         if let lock {
-            // A superseded deploy changed nothing and must not become the one `rollback` undoes.
-            if failure?.outcome != "superseded" && (failure?.outcome != "refused" || plan.targetCommit != nil) {
+            // A superseded deploy changed nothing and must not become the one `rollback` undoes; nor does a
+            // snapshot, which deploys nothing.
+            if action != .snapshot && failure?.outcome != "superseded"
+                && (failure?.outcome != "refused" || plan.targetCommit != nil) {
                 try? state.recordLastDeploy(DeployRecord(deploy: deploy, commit: plan.targetCommit ?? "",
                                                          previousCommit: plan.previousCommit, startedAt: started,
                                                          finishedAt: Date(), outcome: outcome, message: failure?.message))
             }
+            pruneSnapshots(outcome: outcome)
             lock.release()
         }
         HistoryLog(state: state).append(HistoryRecord(
             time: started, action: action, who: request.controller, before: plan.previousCommit,
-            after: plan.targetCommit, outcome: outcome, duration: summary.seconds, snapshot: snapshot?.id,
-            deploy: deploy, detail: failure?.message))
+            // A snapshot leaves the code as it was: before and after are the live commit.
+            after: action == .snapshot ? plan.previousCommit : plan.targetCommit, outcome: outcome,
+            duration: summary.seconds, snapshot: snapshot?.id, deploy: deploy, detail: failure?.message))
         state.pruneDeploys(app: app, running: deploy)
         emit(.result(Event.Result(ok: failure == nil, error: failure.map { WireError(code: $0.code, message: $0.message) },
                                   deploy: summary)))
         return failure == nil ? 0 : 1
+    }
+
+    /// Records this snapshot's outcome, then applies the retention: an unsuccessful deploy's snapshot is counted
+    /// apart and pushes out no successful one. Under the lock, so no other snapshot is being made.
+    private func pruneSnapshots(outcome: String) {
+        let store = SnapshotStore(dir: app.snapshots.dir)
+        if let snapshot { store.recordOutcome(snapshot.id, outcome: outcome) }
+        let pruned = store.prune(RetentionPolicy(app.snapshots))
+        if !pruned.isEmpty {
+            emit(.log(.init(stream: "stdout", line: "pruned \(pruned.count) snapshot(s) the retention does not keep: "
+                + Self.sample(pruned), source: "snapshot")))
+        }
     }
 
     private func begin(_ name: String, pause: Bool = true) {

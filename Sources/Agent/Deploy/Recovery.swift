@@ -72,7 +72,7 @@ struct Recovery {
         // as a recovered deploy.
         let wasDeploy = plan != nil || !events.isEmpty
         if wasDeploy {
-            try? state.recordLastDeploy(record)
+            if plan?.snapshotOnly != true { try? state.recordLastDeploy(record) }
             HistoryLog(state: state).append(HistoryRecord(
                 time: Date(), action: .recovery, who: "shipkeep-agent recovery", before: plan?.previousCommit,
                 after: live, outcome: "recovered", snapshot: plan?.snapshot, deploy: deploy, detail: message))

@@ -16,7 +16,7 @@ struct WorkerCommand: ParsableCommand {
     @Option(help: "The agent configuration.") var config: String
     @Option(help: "The app.") var app: String
     @Option(help: "The deploy id; its request is read from the app's state dir.") var deploy: String
-    @Option(help: "What the app's history calls it: deploy or rollback.") var action: String = "deploy"
+    @Option(help: "What the app's history calls it: deploy, rollback or snapshot.") var action: String = "deploy"
 
     func run() throws {
         // The SSH session may end at any moment; the deploy must not end with it.
@@ -28,7 +28,7 @@ struct WorkerCommand: ParsableCommand {
         }
         let payload = try DeployRequestFile.read(deploy: deploy, state: StateDirectory(path: app.state))
         let worker = try DeployWorker(app: app, deploy: deploy, request: payload,
-                                      action: action == "rollback" ? .rollback : .deploy)
+                                      action: [.rollback, .snapshot].first { $0.rawValue == action } ?? .deploy)
         throw ExitCode(worker.run())
     }
 }

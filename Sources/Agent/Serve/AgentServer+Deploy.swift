@@ -128,7 +128,8 @@ extension AgentServer {
 
     /// `snapshots`: the complete snapshots, oldest first.
     func listSnapshots(app: AppConfig, reply: inout Reply) {
-        let list = SnapshotStore(dir: app.snapshots.dir).list().map(\.info)
+        // info.json, not the manifest: it alone records the outcome, and it is small.
+        let list = SnapshotStore(dir: app.snapshots.dir).infos()
         reply.emit(.snapshots(Event.SnapshotList(app: app.name, snapshots: list)))
         reply.emit(.result(.success))
     }

@@ -11,7 +11,7 @@ extension AgentServer {
     func download(_ request: Command.Download, app: AppConfig, reply: inout Reply) {
         let store = SnapshotStore(dir: app.snapshots.dir)
         let manifest: Manifest
-        if let id = request.snapshot {
+        if let id = request.snapshot, id != SnapshotStore.latestName {
             guard !id.isEmpty, !id.contains("/"), !id.hasPrefix("."), !id.contains("..") else {
                 reply.emit(.result(.failure("invalid_snapshot", "\"\(id)\" is not a snapshot id; "
                     + "use an id from `shipkeep snapshots`")))

@@ -6,7 +6,8 @@ extension AgentServer {
     func restore(_ request: Command.Restore, app: AppConfig, reply: inout Reply) {
         let state = StateDirectory(path: app.state)
         let store = SnapshotStore(dir: app.snapshots.dir)
-        guard let manifest = store.manifest(request.snapshot) else {
+        // `latest` names the newest complete snapshot; the history and the lock name the id it was.
+        guard let manifest = store.resolve(request.snapshot).flatMap(store.manifest) else {
             let ids = store.list().map(\.info.id).suffix(5).joined(separator: ", ")
             reply.emit(.result(.failure("unknown_snapshot", "app \(app.name) has no complete snapshot \"\(request.snapshot)\""
                 + (ids.isEmpty ? "" : " (newest: \(ids))"))))
@@ -14,7 +15,8 @@ extension AgentServer {
         }
         let lock: DeployLock.Held
         do {
-            lock = try DeployLock.acquire(state, record: .init(deploy: "restore-\(request.snapshot)", controller: "restore",
+            lock = try DeployLock.acquire(state, record: .init(deploy: "restore-\(manifest.info.id)",
+                                                                controller: "restore",
                                                                 commit: nil, startedAt: Date(), pid: getpid()))
         } catch let busy as DeployLock.Busy {
             reply.emit(.result(.failure("locked", "app \(app.name) is locked by deploy \(busy.holder.deploy); "
@@ -30,7 +32,7 @@ extension AgentServer {
         let history = { (outcome: String, detail: String) -> Void in
             HistoryLog(state: state).append(HistoryRecord(
                 time: started, action: .restore, who: self.controller, outcome: outcome,
-                duration: Date().timeIntervalSince(started), snapshot: request.snapshot, detail: detail))
+                duration: Date().timeIntervalSince(started), snapshot: manifest.info.id, detail: detail))
         }
         do {
             let outcome = try Restorer(app: app, store: store, manifest: manifest)

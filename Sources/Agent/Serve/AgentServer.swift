@@ -100,6 +100,10 @@ final class AgentServer {
         case .snapshots(let name):
             guard let app = knownApp(name, reply: &reply) else { return .serve }
             listSnapshots(app: app, reply: &reply)
+        case .snapshot(let name):
+            guard let app = knownApp(name, reply: &reply) else { return .serve }
+            startDeploy(Command.Deploy(app: app.name, controller: controller ?? "snapshot"), app: app,
+                        action: .snapshot, reply: &reply)
         case .restore(let restore):
             guard let app = knownApp(restore.app, reply: &reply) else { return .serve }
             self.restore(restore, app: app, reply: &reply)

@@ -18,7 +18,7 @@ struct SnapshotError: Error, CustomStringConvertible {
 /// A file unchanged since the previous snapshot (same size and mtime) is hard-linked to it; a changed one is
 /// copied with `copy_file_range`. Files are read-only. A snapshot is complete only when `manifest.json` is
 /// in it and the `.partial` directory has been renamed to its id; partial ones are never used and are
-/// removed before the next snapshot. The newest `keep` are kept.
+/// removed before the next snapshot. Retention: ``RetentionPolicy``.
 struct SnapshotStore {
     let dir: String
 
@@ -96,6 +96,38 @@ struct SnapshotStore {
         return ManifestCache.shared.load(dir + "/" + id + "/" + Manifest.fileName)
     }
 
+    /// The summary of each complete snapshot, oldest first: its `info.json` (small, and the only file that
+    /// records the outcome), else its manifest's for a snapshot taken before `info.json` existed.
+    func infos() -> [SnapshotInfo] {
+        ids().compactMap { info($0) }
+    }
+
+    /// The summary of snapshot `id` (see ``infos()``).
+    func info(_ id: String) -> SnapshotInfo? {
+        guard !id.contains("/"), !id.hasPrefix("."), !id.hasSuffix(Self.partialSuffix) else { return nil }
+        if let bytes = FileSystem.read(dir + "/" + id + "/" + Self.infoName),
+           let info = try? StateDirectory.decoder.decode(SnapshotInfo.self, from: Data(bytes)), info.id == id {
+            return info
+        }
+        return manifest(id)?.info
+    }
+
+    /// The id a request names: `latest` is the newest complete snapshot whose manifest is usable.
+    func resolve(_ id: String) -> String? {
+        id == Self.latestName ? latest()?.info.id : id
+    }
+
+    /// What `--snapshot` takes for the newest snapshot.
+    static let latestName = "latest"
+
+    /// Records how what took snapshot `id` ended, in its `info.json` (replaced by rename: never half-written).
+    func recordOutcome(_ id: String, outcome: String) {
+        guard var info = info(id) else { return }
+        info.outcome = outcome
+        try? FileSystem.writeAtomically(StateDirectory.encode(info), to: dir + "/" + id + "/" + Self.infoName,
+                                        mode: 0o400)
+    }
+
     /// The stored copy of `path` in snapshot `id`.
     func filePath(_ id: String, _ path: String) -> String { dir + "/" + id + "/" + path }
 
@@ -107,9 +139,19 @@ struct SnapshotStore {
 
     /// Keeps the newest `keep` complete snapshots and removes the rest.
     func prune(keep: Int) -> [String] {
+        prune(RetentionPolicy(keep: keep))
+    }
+
+    /// Removes the complete snapshots `policy` does not keep; returns their ids, oldest first.
+    func prune(_ policy: RetentionPolicy) -> [String] {
         let all = ids()
-        guard all.count > keep else { return [] }
-        let doomed = Array(all.prefix(all.count - keep))
+        // A snapshot whose summary cannot be read counts as a successful one of long ago: retention by count
+        // still removes it in its turn, as before policies.
+        let kept = policy.kept(all.map { id in
+            let info = info(id)
+            return .init(id: id, createdAt: info?.createdAt ?? .distantPast, successful: info?.isSuccessful ?? true)
+        })
+        let doomed = all.filter { !kept.contains($0) }
         for id in doomed { FileSystem.removeTree(dir + "/" + id) }
         return doomed
     }
@@ -119,7 +161,8 @@ struct SnapshotStore {
     /// - Parameter progress: called with (files done, bytes done) now and then.
     /// - Throws: ``SnapshotError``; the partial snapshot is removed first.
     func create(root: String, dataDirs: [String], kinds: DataKindRules = DataKindRules(), scan: DataScan,
-                deploy: String, commit: String?, afterFirstCopy: () -> Void = {}, progress: (Int, Int64) -> Void) throws -> Manifest {
+                deploy: String, commit: String?, origin: String? = nil, afterFirstCopy: () -> Void = {},
+                progress: (Int, Int64) -> Void) throws -> Manifest {
         removePartials()
         do {
             try FileSystem.makeDirectories(dir)
@@ -132,8 +175,8 @@ struct SnapshotStore {
         let partial = dir + "/" + id + Self.partialSuffix
         do {
             return try build(id: id, partial: partial, created: created, root: root, dataDirs: dataDirs, kinds: kinds,
-                             scan: scan,
-                             deploy: deploy, commit: commit, afterFirstCopy: afterFirstCopy, progress: progress)
+                             scan: scan, deploy: deploy, commit: commit, origin: origin,
+                             afterFirstCopy: afterFirstCopy, progress: progress)
         } catch let error as SnapshotError {
             FileSystem.removeTree(partial)
             throw error
@@ -149,7 +192,7 @@ struct SnapshotStore {
 
     private func build(id: String, partial: String, created: Date, root: String, dataDirs: [String],
                        kinds: DataKindRules, scan: DataScan,
-                       deploy: String, commit: String?, afterFirstCopy: () -> Void,
+                       deploy: String, commit: String?, origin: String?, afterFirstCopy: () -> Void,
                        progress: (Int, Int64) -> Void) throws -> Manifest {
         guard mkdir(partial, 0o700) == 0 else { throw FileSystemError("mkdir", partial) }
         let previous = latest()
@@ -236,6 +279,7 @@ struct SnapshotStore {
         var info = SnapshotInfo(id: id, createdAt: created, deploy: deploy, commit: commit, files: files, bytes: bytes,
                                 linked: linked, copied: copied, copiedBytes: copiedBytes)
         info.kinds = kindCounts
+        info.origin = origin
         let manifest = Manifest(info: info, dataDirs: dataDirs, entries: entries)
         let manifestPath = partial + "/" + Manifest.fileName
         try FileSystem.writeAtomically(StateDirectory.encode(info), to: partial + "/" + Self.infoName, mode: 0o400)

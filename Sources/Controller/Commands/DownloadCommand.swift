@@ -23,7 +23,8 @@ struct DownloadCommand: ParsableCommand {
     @OptionGroup var target: TargetOptions
 
     @Option(name: .long, help: ArgumentHelp(
-        "The snapshot id (see `shipkeep snapshots`); default: the newest complete snapshot.", valueName: "id"))
+        "The snapshot id (see `shipkeep snapshots`) or latest; default: the newest complete snapshot.",
+        valueName: "id"))
     var snapshot: String?
 
     @Option(name: [.customShort("o"), .long], help: ArgumentHelp(

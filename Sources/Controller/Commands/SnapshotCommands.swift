@@ -6,7 +6,8 @@ import Shared
 struct SnapshotsCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "snapshots",
-        abstract: "List the snapshots of an app's data dirs (id, time, commit, files, bytes).",
+        abstract: "List the snapshots of an app's data dirs, newest first: id, time, what took it (deploy, rollback, "
+            + "manual, schedule) and its outcome, commit, files, bytes.",
         discussion: """
             TARGET may be a group of shipkeep.yml: each member's snapshots are listed (--parallel at a time), then \
             a table; with --json, one {"type":"host",…,"snapshots":[…]} line per host.
@@ -36,21 +37,31 @@ struct SnapshotsCommand: ParsableCommand {
         }, human: { _, message in
             guard case .snapshots(let list) = message.event else { return }
             if list.snapshots.isEmpty {
-                print("no snapshots of \(ControlCharacters.escaped(list.app)) yet (each deploy takes one)")
+                print("no snapshots of \(ControlCharacters.escaped(list.app)) yet (each deploy takes one; "
+                    + "`shipkeep snapshot` takes one now)")
             }
             for line in Self.lines(list.snapshots) { print(line) }
         })
     }
 
-    /// One line per snapshot, newest first: id, time, commit, files, bytes, linked and copied; made inert.
+    /// A header, then one line per snapshot, newest first: id, time, what took it and how that ended, commit,
+    /// files, bytes, linked and copied; made inert.
     static func lines(_ snapshots: [SnapshotInfo]) -> [String] {
+        guard !snapshots.isEmpty else { return [] }
         let formatter = ISO8601DateFormatter()
-        return snapshots.reversed().map { snapshot in
-            let commit = snapshot.commit.map { String($0.prefix(12)) } ?? "?"
-            let time = formatter.string(from: snapshot.createdAt)
-            return ControlCharacters.escaped("\(snapshot.id)  \(time)  commit \(commit)  ")
-                + "\(snapshot.files) files  \(ByteCount.format(snapshot.bytes))  "
-                + "(\(snapshot.linked) linked, \(snapshot.copied) copied)"
+        let rows = snapshots.reversed().map { snapshot in
+            [snapshot.id, formatter.string(from: snapshot.createdAt), snapshot.origin ?? "deploy",
+             snapshot.outcome ?? (snapshot.origin == nil ? "-" : "unfinished"),
+             snapshot.commit.map { String($0.prefix(12)) } ?? "?"].map(ControlCharacters.escaped)
+                + ["\(snapshot.files)", ByteCount.format(snapshot.bytes),
+                   "\(snapshot.linked) linked, \(snapshot.copied) copied"]
+        }
+        let header = ["SNAPSHOT", "TIME", "MADE BY", "OUTCOME", "COMMIT", "FILES", "BYTES", "STORED"]
+        let widths = header.indices.map { column in ([header] + rows).map { $0[column].count }.max() ?? 0 }
+        return ([header] + rows).map { row in
+            zip(row, widths).enumerated().map { index, cell in
+                index == row.count - 1 ? cell.0 : cell.0.padding(toLength: cell.1, withPad: " ", startingAt: 0)
+            }.joined(separator: "  ")
         }
     }
 }
@@ -70,7 +81,8 @@ struct RestoreCommand: ParsableCommand {
 
     @OptionGroup var target: TargetOptions
 
-    @Option(name: .long, help: ArgumentHelp("The snapshot id (see `shipkeep snapshots`).", valueName: "id"))
+    @Option(name: .long, help: ArgumentHelp("The snapshot id (see `shipkeep snapshots`), or latest for the newest.",
+                                            valueName: "id"))
     var snapshot: String
 
     @Option(name: .long, help: ArgumentHelp("A path to restore (repeatable); default: every data dir.", valueName: "path"))

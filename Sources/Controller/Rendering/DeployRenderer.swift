@@ -112,7 +112,12 @@ final class DeployRenderer {
         } ?? ""
         let repairs = deploy.repairs > 0 ? "; \(deploy.repairs) data file(s) repaired" : ""
         let time = String(format: "%.1fs", deploy.seconds)
-        if result.ok {
+        if result.ok, deploy.commit == nil, let taken = deploy.snapshot {
+            // `shipkeep snapshot`: nothing was deployed.
+            line(terminal.paint("snapshot", .ok) + " \(inert(taken.id)) taken at live commit \(live) in \(time): "
+                + "\(taken.files) files, \(ByteCount.format(taken.bytes)), \(taken.linked) linked, \(taken.copied) "
+                + "copied (\(ByteCount.format(taken.copiedBytes)))")
+        } else if result.ok {
             line(terminal.paint("deployed", .ok) + " \(previous) → \(live) in \(time)\(snapshot)\(repairs)")
         } else {
             let what = inert(deploy.outcome.replacingOccurrences(of: "_", with: " "))

@@ -121,9 +121,13 @@ extension AppConfig {
 
     private static func snapshots(_ map: YAMLMap, root: String, state: String) throws(ConfigError) -> SnapshotConfig {
         guard let snapshots = try map.map("snapshots") else { return SnapshotConfig(dir: state + "/snapshots", keep: 5) }
-        try snapshots.allowOnly(["dir", "keep"])
+        try snapshots.allowOnly(["dir", "keep", "hourly", "daily", "weekly", "keep_failed"])
         let dir = try absolute(snapshots.string("dir"), in: root, key: "dir", map: snapshots) ?? state + "/snapshots"
-        return SnapshotConfig(dir: dir, keep: try snapshots.positiveInt("keep") ?? 5)
+        return SnapshotConfig(dir: dir, keep: try snapshots.positiveInt("keep") ?? 5,
+                              hourly: try snapshots.positiveInt("hourly") ?? 0,
+                              daily: try snapshots.positiveInt("daily") ?? 0,
+                              weekly: try snapshots.positiveInt("weekly") ?? 0,
+                              keepFailed: try snapshots.positiveInt("keep_failed"))
     }
 
     private static func kinds(_ map: YAMLMap) throws(ConfigError) -> DataKindRules {

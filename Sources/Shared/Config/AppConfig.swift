@@ -77,11 +77,34 @@ public struct LockConfig: Equatable, Sendable {
 }
 
 /// Snapshot location and retention.
+///
+/// A snapshot is kept if it is among the newest `keep`, or the newest of its hour among the newest `hourly` hours
+/// that have one (likewise `daily` for UTC days and `weekly` for ISO weeks). Only snapshots whose deploy (or
+/// snapshot request) succeeded are counted so; those of failed or rolled-back deploys are counted apart, the newest
+/// `keepFailed` of them kept, so they never push out a successful one.
 public struct SnapshotConfig: Equatable, Sendable {
     /// The snapshot directory (absolute).
     public var dir: String
-    /// How many complete snapshots to keep.
+    /// How many of the newest complete snapshots to keep.
     public var keep: Int
+    /// The newest snapshot of each of this many hours (that have one) is kept too.
+    public var hourly: Int
+    /// The newest snapshot of each of this many UTC days (that have one) is kept too.
+    public var daily: Int
+    /// The newest snapshot of each of this many ISO weeks (that have one) is kept too.
+    public var weekly: Int
+    /// How many of the newest snapshots of unsuccessful deploys are kept (counted apart from the others).
+    public var keepFailed: Int
+
+    /// Creates a retention; only `keep` by default, as before policies.
+    public init(dir: String, keep: Int, hourly: Int = 0, daily: Int = 0, weekly: Int = 0, keepFailed: Int? = nil) {
+        self.dir = dir
+        self.keep = keep
+        self.hourly = hourly
+        self.daily = daily
+        self.weekly = weekly
+        self.keepFailed = keepFailed ?? keep
+    }
 }
 
 /// Commands run after the update, each an argv array run in the work tree.

@@ -12,6 +12,8 @@ public enum Command: Equatable, Sendable {
     case rollback(app: String)
     /// Lists the snapshots of an app.
     case snapshots(app: String)
+    /// Takes a snapshot of an app's data dirs now, under its lock, with no update and no restart.
+    case snapshot(app: String)
     /// Restores paths (or everything) from a snapshot into the data dirs.
     case restore(Restore)
     /// Replays and follows the events of a deploy (the running or last one when `deploy` is nil).
@@ -142,6 +144,7 @@ public enum Command: Equatable, Sendable {
         case .deploy: "deploy"
         case .rollback: "rollback"
         case .snapshots: "snapshots"
+        case .snapshot: "snapshot"
         case .restore: "restore"
         case .attach: "attach"
         case .unlock: "unlock"
@@ -157,7 +160,8 @@ public enum Command: Equatable, Sendable {
 
     /// Every command type this build knows, in wire spelling.
     public static let allTypes = ["hello", "status", "deploy", "rollback", "snapshots", "restore", "attach", "unlock",
-                                  "download", "env", "history", "ship_tips", "ship_chunk", "logs", "service"]
+                                  "download", "env", "history", "ship_tips", "ship_chunk", "logs", "service",
+                                  "snapshot"]
 }
 
 /// A command with its request id: one line from controller to agent.

@@ -22,6 +22,16 @@ public struct SnapshotInfo: Codable, Equatable, Sendable {
     public var copiedBytes: Int64
     /// Regular files of each kind (`append`, `sqlite`, `mutable`); nil in snapshots taken before kinds.
     public var kinds: [String: Int]?
+    /// What took it: `deploy`, `rollback`, `manual` (`shipkeep snapshot`) or `schedule` (`shipkeep-agent
+    /// snapshot`, from a timer); nil in snapshots taken before it was recorded.
+    public var origin: String?
+    /// How what took it ended (`succeeded`, `rolled_back`, `failed`…); nil while it runs, for a worker that died,
+    /// and in snapshots taken before it was recorded. Retention counts only successful ones against each other.
+    public var outcome: String?
+
+    /// Whether retention counts it among the good snapshots: its deploy or snapshot succeeded, or it predates
+    /// the recording of origins (today's snapshots keep today's meaning).
+    public var isSuccessful: Bool { outcome == "succeeded" || (origin == nil && outcome == nil) }
 
     /// Creates a listing entry.
     public init(id: String, createdAt: Date, deploy: String?, commit: String?, files: Int, bytes: Int64, linked: Int,
