@@ -58,7 +58,9 @@ struct StateDirectory {
             let modified = (try? FileManager.default.attributesOfItem(atPath: journal(id)))?[.modificationDate] as? Date
             return (stamp, (created ?? modified)?.timeIntervalSince1970 ?? 0)
         }
+        // A snapshot taken on its own (`shipkeep snapshot`, a timer) is not what `attach` follows.
         return names.filter { $0.hasSuffix(".jsonl") }.map { String($0.dropLast(6)) }
+            .filter { DeployPlan.load(self, deploy: $0)?.snapshotOnly != true }
             .max { began($0) < began($1) }
     }
 
