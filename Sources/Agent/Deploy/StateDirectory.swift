@@ -51,17 +51,15 @@ struct StateDirectory {
     func latestDeploy() -> String? {
         guard let names = try? FileManager.default.contentsOfDirectory(atPath: deploysDir) else { return nil }
         // An id is `d-TIMESTAMP-RANDOM` with a timestamp to the second: two deploys of one second (a deploy and
-        // the rollback right after it) are told apart by when their journals began, not by the random part.
-        func began(_ id: String) -> (String, Double) {
-            let stamp = String(id.split(separator: "-").dropFirst().first ?? "")
-            let created = (try? FileManager.default.attributesOfItem(atPath: journal(id)))?[.creationDate] as? Date
-            let modified = (try? FileManager.default.attributesOfItem(atPath: journal(id)))?[.modificationDate] as? Date
-            return (stamp, (created ?? modified)?.timeIntervalSince1970 ?? 0)
-        }
-        // A snapshot taken on its own (`shipkeep snapshot`, a timer) is not what `attach` follows.
-        return names.filter { $0.hasSuffix(".jsonl") }.map { String($0.dropLast(6)) }
+        // the rollback right after it) are told apart by when their journals were last written, not by the
+        // random part. A snapshot taken on its own (`shipkeep snapshot`, a timer) is not what `attach` follows.
+        let candidates = names.filter { $0.hasSuffix(".jsonl") }.map { String($0.dropLast(6)) }
             .filter { DeployPlan.load(self, deploy: $0)?.snapshotOnly != true }
-            .max { began($0) < began($1) }
+            .map { id in
+                let written = (try? FileSystem.lstatIfExists(journal(id))).flatMap { $0 }.map(FileSystem.mtime) ?? 0
+                return (id: id, order: (String(id.split(separator: "-").dropFirst().first ?? ""), written))
+            }
+        return candidates.max { $0.order < $1.order }?.id
     }
 
     /// The decoder for everything the agent keeps on disk (records, plans, manifests, the lock).
