@@ -27,14 +27,4 @@ extension Systemctl {
         }
         return (found, next, true)
     }
-
-    /// argv for `stop` and `start` (as ``restart`` builds it: `--user`, or `sudo -n` for a system unit when the
-    /// agent is not root, which the sudoers rule must then allow word for word).
-    func argv(_ verb: String) -> [String] {
-        switch scope {
-        case .user: ["systemctl", "--user", verb, "--", unit]
-        case .system where uid == 0: ["systemctl", verb, "--", unit]
-        case .system: ["sudo", "-n", "systemctl", verb, unit]
-        }
-    }
 }

@@ -16,23 +16,22 @@ struct Systemctl {
     /// The agent's effective uid (a parameter for tests).
     var uid: uid_t = geteuid()
 
-    /// argv for the restart.
-    var restart: [String] {
+    /// argv for `systemctl VERB UNIT` as this agent may run it: `--user`, or through `sudo -n` for a system unit
+    /// when the agent is not root, with exactly the words of ``SudoersRule`` (`restart`, `reset-failed`, `stop`,
+    /// `start`).
+    func argv(_ verb: String) -> [String] {
         switch scope {
-        case .user: ["systemctl", "--user", "restart", "--", unit]
-        case .system where uid == 0: ["systemctl", "restart", "--", unit]
-        case .system: ["sudo", "-n", "systemctl", "restart", unit]
+        case .user: ["systemctl", "--user", verb, "--", unit]
+        case .system where uid == 0: ["systemctl", verb, "--", unit]
+        case .system: ["sudo", "-n", "systemctl", verb, unit]
         }
     }
 
+    /// argv for the restart.
+    var restart: [String] { argv("restart") }
+
     /// argv that clears the unit's failed state and its start-limit counter, so that the next restart is tried.
-    var resetFailed: [String] {
-        switch scope {
-        case .user: ["systemctl", "--user", "reset-failed", "--", unit]
-        case .system where uid == 0: ["systemctl", "reset-failed", "--", unit]
-        case .system: ["sudo", "-n", "systemctl", "reset-failed", unit]
-        }
-    }
+    var resetFailed: [String] { argv("reset-failed") }
 
     /// argv for the check: exit 0 while the unit is active.
     var isActive: [String] {
