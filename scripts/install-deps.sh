@@ -31,7 +31,9 @@ install() {
 missing=()
 case "${1:-}" in
   runtime)
-    /sbin/ldconfig -p | grep -q 'libssh2\.so\.1 ' || missing+=(libssh2-runtime)
+    # grep reads all of it (no -q): a grep that quits early makes ldconfig die of SIGPIPE, and pipefail would
+    # then call the library missing.
+    /sbin/ldconfig -p | grep 'libssh2\.so\.1 ' >/dev/null || missing+=(libssh2-runtime)
     install "${missing[@]}"
     exit 0
     ;;
