@@ -4,6 +4,9 @@ SWIFT ?= swift
 BIN_DIR = $(shell $(SWIFT) build --show-bin-path 2>/dev/null)
 # Where the fault and hostile-input tests write their rows of docs/RELIABILITY.md.
 RELIABILITY_DIR = $(CURDIR)/.build/reliability
+# In CI (CI=true) a compiler warning fails the build: the tree has none, and it stays so. The same flags go to
+# `swift build` and `swift test`, or the test build would recompile everything.
+SWIFT_FLAGS ?= $(if $(filter true,$(CI)),-Xswiftc -warnings-as-errors,)
 
 .PHONY: all deps build static-agent test reliability fuzz fuzz-short demo bench release man clean help
 
@@ -25,23 +28,23 @@ deps:
 	@scripts/install-deps.sh
 
 build: deps
-	$(SWIFT) build
+	$(SWIFT) build $(SWIFT_FLAGS)
 
 STATIC_AGENT = $(CURDIR)/.build-static/release/shipkeep-agent
 
 ## The agent as `make release` ships it (Swift runtime linked in), which the install test puts on a VM.
 static-agent: deps
-	$(SWIFT) build -c release --static-swift-stdlib --product shipkeep-agent --build-path .build-static
+	$(SWIFT) build $(SWIFT_FLAGS) -c release --static-swift-stdlib --product shipkeep-agent --build-path .build-static
 
 ## Every test, then docs/RELIABILITY.md checked against the rows the tests recorded.
-## The short fuzz runs first so that swift test's summary stays the last thing printed.
+## The short fuzz runs first so that the tests' summary stays the last thing printed. The tests run in
+## TEST_SHARDS (default 2) `swift test` processes side by side: scripts/run-tests.sh says why.
 test: build static-agent fuzz-short
 	rm -rf "$(RELIABILITY_DIR)"
 	@# The systemd VM tests' Debian tree, built once per machine before the tests' time limits start (root only).
 	if [ "$$(id -u)" -eq 0 ]; then "$(BIN_DIR)/shipkeep-sandbox" vm-tree; fi
 	SHIPKEEP_BIN_DIR="$(BIN_DIR)" SHIPKEEP_STATIC_AGENT="$(STATIC_AGENT)" SHIPKEEP_RELIABILITY_DIR="$(RELIABILITY_DIR)" \
-		$(SWIFT) test 2>&1 \
-		| tee .build/test-output.txt; status=$${PIPESTATUS[0]}; \
+		SWIFT="$(SWIFT)" SWIFT_FLAGS="$(SWIFT_FLAGS)" scripts/run-tests.sh; status=$$?; \
 		if [ $$status -eq 0 ]; then "$(BIN_DIR)/shipkeep-sandbox" reliability --records "$(RELIABILITY_DIR)" || status=1; fi; \
 		exit $$status
 
