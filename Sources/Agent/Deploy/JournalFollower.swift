@@ -20,7 +20,8 @@ struct JournalFollower {
 
     /// Follows the journal and hands each event on as it is, in order and once: every event whose `seq` is
     /// at least ``fromSeq`` (a line that does not decode, a torn one, is skipped; so is a `seq` not above the
-    /// last one handed on, which a well-formed journal never has). `isRunning` says whether more can still come.
+    /// last one handed on, which a well-formed journal never has) — or, when the deploy's result comes before
+    /// ``fromSeq``, that result alone. `isRunning` says whether more can still come.
     ///
     /// - Returns: the result event, or nil when the writer stopped without one.
     func follow(isRunning: () -> Bool, forward: (EventMessage) -> Void) -> EventMessage? {
@@ -41,10 +42,17 @@ struct JournalFollower {
                     offset += off_t(count)
                     progressed = true
                     for line in (try? framer.append(Array(buffer[0..<count]))) ?? [] {
-                        guard let message = try? WireCodec.decodeEvent(line), message.seq > last else { continue }
-                        last = message.seq
-                        forward(message)
-                        if message.isResult { return message }
+                        guard let message = try? WireCodec.decodeEvent(line) else { continue }
+                        if message.seq > last {
+                            last = message.seq
+                            forward(message)
+                            if message.isResult { return message }
+                        } else if message.isResult && message.seq < fromSeq {
+                            // The deploy ended before `fromSeq`: its result alone ends the replay (every request
+                            // ends with one), under its own number.
+                            forward(message)
+                            return message
+                        }
                     }
                 }
             }

@@ -10,7 +10,7 @@ extension AgentServer {
     /// The relay passes the journal through: each event goes out with the journal's own `seq` (under this
     /// request's id), heartbeats included, which the worker journals itself. Events this request already sent
     /// (a shipped deploy's `ship_ready` and upload progress) are journaled first, under the same numbers, so
-    /// the worker's continue after them and a replay shows them too.
+    /// the worker's events continue after them and a replay shows them too.
     func startDeploy(_ request: Command.Deploy, app: AppConfig, action: HistoryAction = .deploy, reply: inout Reply,
                      deploy: String = DeployPlan.newID(), sent: [Event] = []) {
         let state = StateDirectory(path: app.state)
@@ -31,8 +31,8 @@ extension AgentServer {
                                                   output: log)
         } catch {
             unlink(state.bundle(deploy))
-            Self.closeJournal(deploy, state: state, with: .failure("state", "cannot start the deploy worker: \(error)"),
-                       reply: &reply)
+            Self.closeJournal(deploy, state: state,
+                              with: .failure("state", "cannot start the deploy worker: \(error)"), reply: &reply)
             return
         }
         relay(deploy, app: app, from: reply.seq + 1, reply: &reply) { Self.isRunning(pid) }
@@ -90,7 +90,7 @@ extension AgentServer {
     /// Ends a deploy that never got a worker: the result goes into its journal when it has one (a shipped
     /// deploy's), and out under the journal's number.
     private static func closeJournal(_ deploy: String, state: StateDirectory, with result: Event.Result,
-                              reply: inout Reply) {
+                                     reply: inout Reply) {
         guard FileManager.default.fileExists(atPath: state.journal(deploy)),
               let journal = try? Journal(state: state, deploy: deploy) else {
             reply.emit(.result(result))
