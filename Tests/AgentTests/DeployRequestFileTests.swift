@@ -56,4 +56,23 @@ import struct ShipkeepSandbox.ReliabilityRecord
             test: "DeployRequestFileTests/onlyAPrivateRegularFileNamingTheDeployIsRead()"
         ).write()
     }
+
+    /// The worker holds agent.yml to the rule `serve` does before it reads anything else: a file another user
+    /// may write names no command the worker runs.
+    @Test func theWorkerRefusesAnAgentYmlOthersCanWrite() throws {
+        try tmp.write("etc/agent.yml", "apps:\n  bots:\n    path: \(tmp.path)/bots\n    state: \(state.path)\n")
+        let file = tmp.path + "/etc/agent.yml"
+        chmod(tmp.path + "/etc", 0o755)
+        try DeployRequestFile.write(request, deploy: "d-5", state: state)
+        chmod(file, 0o666)
+        var refusal = ""
+        do {
+            let worker = try WorkerCommand.parse(["--config", file, "--app", "bots", "--deploy", "d-5"])
+            try worker.run()
+        } catch {
+            refusal = "\(error)"
+        }
+        #expect(refusal.contains("refusing to use \(file)") && refusal.contains("chmod go-w"), "\(refusal)")
+        #expect(!FileManager.default.fileExists(atPath: state.journal("d-5")), "nothing was started")
+    }
 }

@@ -50,6 +50,24 @@ import Testing
         #expect(seqs == [2])
     }
 
+    /// A replay from any seq hands on every event from there, once; from past the result, the result alone.
+    @Test func aReplayFromAnySeqGetsEveryLaterEventOnceAndPastTheEndTheResult() throws {
+        let tmp = try TemporaryDirectory()
+        let journal = try Journal(state: StateDirectory(path: tmp.path + "/state"), deploy: "d-3")
+        journal.append(.phase(.init(name: "preflight", state: "started")), id: "d-3")
+        journal.append(.progress(.init(phase: "preflight", done: 5, total: nil, unit: "seconds")), id: "d-3")
+        journal.append(.phase(.init(name: "preflight", state: "completed")), id: "d-3")
+        journal.append(.result(.success), id: "d-3")
+        for from in 1...6 {
+            var seqs: [Int] = []
+            let result = JournalFollower(path: journal.path, fromSeq: from).follow(isRunning: { false }) {
+                seqs.append($0.seq)
+            }
+            #expect(seqs == (from > 4 ? [4] : Array(from...4)), "from \(from)")
+            #expect(result?.seq == 4)
+        }
+    }
+
     /// A waiter on a directory wakes when a file in it is written, instead of sleeping out its timeout (the
     /// timeout here is far longer than the test's time limit, so a watch that never woke would fail it).
     @Test func aDirectoryWatchWakesOnAWriteInTheDirectory() throws {

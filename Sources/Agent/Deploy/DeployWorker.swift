@@ -12,6 +12,8 @@ final class DeployWorker {
     let action: HistoryAction
     let state: StateDirectory
     let journal: Journal
+    /// Journals a `progress` heartbeat while the deploy is quiet (a long hook), for the relay to pass on.
+    private let heartbeat: JournalHeartbeat
     private let git: Git
     private let started = Date()
     private var plan: DeployPlan
@@ -45,6 +47,7 @@ final class DeployWorker {
         self.action = action
         state = StateDirectory(path: app.state)
         journal = try Journal(state: state, deploy: deploy)
+        heartbeat = JournalHeartbeat(journal: journal, id: deploy)
         git = Git(tree: app.path, timeout: 120)
         plan = DeployPlan(deploy: deploy, app: app.name, controller: request.controller, startedAt: started)
     }
@@ -53,6 +56,7 @@ final class DeployWorker {
     /// and healthy).
     func run() -> Int32 {
         emit(.started(Event.Started(deploy: deploy, app: app.name, pid: getpid())))
+        heartbeat.start()
         // The fault point of preflight waits until the lock is held: a worker killed "in preflight" must be one
         // that recovery can see.
         begin("preflight", pause: false)
@@ -495,16 +499,14 @@ final class DeployWorker {
                                     + "commit to roll back to: the code stays at \(target); fix it and deploy again")
         }
         begin("rollback")
+        let services = Services(app: app, onLine: streamLine)
         do {
-            try checkout(previous)
+            reportDisplaced(try CodeRestore(app: app, deploy: deploy).restore(to: previous, git: git, services: services),
+                            commit: previous)
         } catch {
             fail(detail: "\(error)")
             throw DeployFailure(outcome: "failed", code: "rollback_failed",
                                 message: "\(reason); rolling back to \(previous.prefix(12)) failed too: \(error)")
-        }
-        let services = Services(app: app, onLine: streamLine)
-        for hook in app.hooks.afterUpdate {
-            _ = services.run(hook, name: "hook", timeout: Double(app.hooks.timeout), what: "after_update")
         }
         let restored = repairAfterNewCode()
         let restarted = services.restartAll(resettingStartLimit: true)
@@ -523,8 +525,11 @@ final class DeployWorker {
 
     /// Checks out `commit` without destroying a file, and says what it kept.
     private func checkout(_ commit: String) throws {
-        let report = try git.checkout(commit, protecting: app.protectedPaths, saveDir: state.saved(deploy),
-                                      timeout: 300)
+        reportDisplaced(try CodeRestore(app: app, deploy: deploy).checkout(commit, git: git), commit: commit)
+    }
+
+    /// Warns about the untracked files a checkout of `commit` saved aside.
+    private func reportDisplaced(_ report: Git.CheckoutReport, commit: String) {
         if !report.displaced.isEmpty {
             emit(.warning(.init(code: "displaced", message: "\(report.displaced.count) untracked file(s) stood where "
                 + "commit \(commit.prefix(12)) tracks files (\(Self.sample(report.displaced))); copies of them are "
@@ -568,6 +573,7 @@ final class DeployWorker {
             after: action == .snapshot ? plan.previousCommit : plan.targetCommit, outcome: outcome,
             duration: summary.seconds, snapshot: snapshot?.id, deploy: deploy, detail: failure?.message))
         state.pruneDeploys(app: app, running: deploy)
+        heartbeat.stop()
         emit(.result(Event.Result(ok: failure == nil, error: failure.map { WireError(code: $0.code, message: $0.message) },
                                   deploy: summary)))
         return failure == nil ? 0 : 1

@@ -31,15 +31,13 @@ struct Recovery {
             // if the deploy had changed it, a unit may run the new code although the restart never began.
             let codeChanged = (try? git.head())?.commit != previous
             let unitsMayRunIt = codeChanged && app.services.contains { if case .systemd = $0 { true } else { false } }
+            // The same reset as a rollback's, with the same protect list (see CodeRestore).
+            let services = Services(app: app, onLine: { _, _, _ in })
             do {
-                try git.checkout(previous, protecting: app.protectedPaths, saveDir: state.saved(deploy), timeout: 300)
+                _ = try CodeRestore(app: app, deploy: deploy).restore(to: previous, git: git, services: services)
                 done.append("code reset to \(previous.prefix(12))")
             } catch {
                 done.append("could not reset the code to \(previous.prefix(12)): \(error)")
-            }
-            let services = Services(app: app, onLine: { _, _, _ in })
-            for hook in app.hooks.afterUpdate {
-                _ = services.run(hook, name: "hook", timeout: Double(app.hooks.timeout), what: "after_update")
             }
             if let id = plan?.snapshot, let manifest = store.manifest(id) {
                 let verifier = DataVerifier(root: app.path, store: store, manifest: manifest, deploy: deploy)

@@ -23,6 +23,9 @@ struct WorkerCommand: ParsableCommand {
         signal(SIGHUP, SIG_IGN)
         signal(SIGPIPE, SIG_IGN)
         let agentConfig = try AgentConfig.load(file: config)
+        // The same check as `serve`'s: agent.yml names the commands this worker runs, and the state dir holds
+        // the request it reads.
+        try PermissionCheck.check(agentConfig)
         guard let app = agentConfig.app(app), DeployPlan.isValidID(deploy) else {
             throw ValidationError("invalid worker arguments")
         }

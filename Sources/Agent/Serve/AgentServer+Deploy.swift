@@ -6,11 +6,20 @@ import Glibc
 
 extension AgentServer {
     /// Starts a deploy in a detached worker and relays its journal until the result.
+    ///
+    /// The relay passes the journal through: each event goes out with the journal's own `seq` (under this
+    /// request's id), heartbeats included, which the worker journals itself. Events this request already sent
+    /// (a shipped deploy's `ship_ready` and upload progress) are journaled first, under the same numbers, so
+    /// the worker's events continue after them and a replay shows them too.
     func startDeploy(_ request: Command.Deploy, app: AppConfig, action: HistoryAction = .deploy, reply: inout Reply,
-                     deploy: String = DeployPlan.newID()) {
+                     deploy: String = DeployPlan.newID(), sent: [Event] = []) {
         let state = StateDirectory(path: app.state)
         let pid: pid_t
         do {
+            if !sent.isEmpty {
+                let journal = try Journal(state: state, deploy: deploy)
+                for event in sent { journal.append(event, id: deploy) }
+            }
             // The request goes in a private file, not in argv, which every local user can read; the deploy id in
             // argv is what tells a worker from a later process with its pid (see isWorker).
             try DeployRequestFile.write(request, deploy: deploy, state: state)
@@ -22,19 +31,14 @@ extension AgentServer {
                                                   output: log)
         } catch {
             unlink(state.bundle(deploy))
-            reply.emit(.result(.failure("state", "cannot start the deploy worker: \(error)")))
+            Self.closeJournal(deploy, state: state,
+                              with: .failure("state", "cannot start the deploy worker: \(error)"), reply: &reply)
             return
         }
-        let follower = JournalFollower(path: state.journal(deploy))
-        var heartbeat = Heartbeat()
-        let result = follower.follow(isRunning: { Self.isRunning(pid) }, onIdle: { _ in heartbeat.beat(&reply) }) {
-            heartbeat.note($0)
-            reply.forward($0)
-        }
-        if result == nil { finishDead(deploy, app: app, reply: &reply) }
+        relay(deploy, app: app, from: reply.seq + 1, reply: &reply) { Self.isRunning(pid) }
     }
 
-    /// Replays (and follows, while it runs) a deploy's events.
+    /// Replays (and follows, while it runs) a deploy's events: those numbered `fromSeq` and later.
     func attach(_ request: Command.Attach, app: AppConfig, reply: inout Reply) {
         let state = StateDirectory(path: app.state)
         let holder = DeployLock.inspect(state)
@@ -46,33 +50,53 @@ extension AgentServer {
             reply.emit(.result(.failure("no_deploy", "app \(app.name) has no deploy \"\(deploy)\"")))
             return
         }
-        let follower = JournalFollower(path: state.journal(deploy), fromSeq: max(1, request.fromSeq ?? 1))
-        var heartbeat = Heartbeat()
         let worker = Self.workerPID(deploy, state: state)
-        let result = follower.follow(isRunning: {
+        relay(deploy, app: app, from: max(1, request.fromSeq ?? 1), reply: &reply) {
             // A worker still waiting for the lock is running too, though the lock does not name it yet.
             if let worker, Self.isWorker(worker, of: deploy) { return true }
             let now = DeployLock.inspect(state)
             return now?.alive == true && now?.deploy == deploy
-        }, onIdle: { _ in heartbeat.beat(&reply) }) {
-            heartbeat.note($0)
-            reply.forward($0)
         }
-        if result == nil { finishDead(deploy, app: app, reply: &reply) }
     }
 
-    /// The worker died without a result: recover the app now and relay what recovery recorded.
-    private func finishDead(_ deploy: String, app: AppConfig, reply: inout Reply) {
+    /// Forwards the journal of `deploy` from event `first` on until its result; when its worker is gone without
+    /// one, recovers the app (which journals the result) and forwards what recovery recorded.
+    private func relay(_ deploy: String, app: AppConfig, from first: Int, reply: inout Reply,
+                       isRunning: () -> Bool) {
         let state = StateDirectory(path: app.state)
+        var next = first
+        let forward = { (message: EventMessage, reply: inout Reply) in
+            next = message.seq + 1
+            reply.forward(message)
+        }
+        if JournalFollower(path: state.journal(deploy), fromSeq: next)
+            .follow(isRunning: isRunning, forward: { forward($0, &reply) }) != nil { return }
+        // The worker died without a result: recover the app now.
         Recovery.runIfNeeded(app)
         if DeployLock.inspect(state)?.deploy != deploy {
             Self.closeUnstarted(deploy, state: state)
         }
-        let follower = JournalFollower(path: state.journal(deploy), fromSeq: reply.seq + 1)
-        if follower.follow(isRunning: { false }, forward: { reply.forward($0) }) == nil {
+        // Another agent may be recovering it (its lock is held): what it journals is relayed when it is done.
+        let recovered = JournalFollower(path: state.journal(deploy), fromSeq: next).follow(isRunning: {
+            DeployLock.inspect(state).map { $0.alive && $0.deploy == deploy } ?? false
+        }, forward: { forward($0, &reply) })
+        if recovered == nil {
+            // Not journaled: a later recovery (the next agent start) writes the deploy's real end there.
             reply.emit(.result(.failure("worker_died", "the deploy worker \(deploy) stopped without a result; "
-                + "see `shipkeep status` and \(state.log(deploy))")))
+                + "see `shipkeep status` and \(state.log(deploy))")), seq: next)
         }
+    }
+
+    /// Ends a deploy that never got a worker: the result goes into its journal when it has one (a shipped
+    /// deploy's), and out under the journal's number.
+    private static func closeJournal(_ deploy: String, state: StateDirectory, with result: Event.Result,
+                                     reply: inout Reply) {
+        guard FileManager.default.fileExists(atPath: state.journal(deploy)),
+              let journal = try? Journal(state: state, deploy: deploy) else {
+            reply.emit(.result(result))
+            return
+        }
+        reply.forward(journal.append(.result(result), id: deploy))
     }
 
     /// A worker that died before it held the lock (while waiting for it, or just started) changed nothing and
@@ -80,8 +104,9 @@ extension AgentServer {
     /// truth instead of reporting a worker that needs attention.
     private static func closeUnstarted(_ deploy: String, state: StateDirectory) {
         let events = Journal.read(state.journal(deploy))
-        guard !events.contains(where: { if case .result = $0.event { true } else { false } }),
-              let journal = try? Journal(state: state, deploy: deploy) else { return }
+        guard !events.contains(where: \.isResult), let journal = try? Journal(state: state, deploy: deploy) else {
+            return
+        }
         journal.append(.result(.failure("not_started", "deploy \(deploy) stopped before it took the lock (its "
             + "worker died; see \(state.log(deploy))); nothing was changed")), id: deploy)
     }
@@ -157,24 +182,5 @@ extension AgentServer {
     /// This executable, for starting workers.
     static var executable: String {
         (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
-    }
-}
-
-/// Tells the controller a deploy is alive while its journal is quiet (a long hook or restart without output):
-/// a `progress` event counting the seconds spent in the current phase.
-struct Heartbeat {
-    private var phase = "preflight"
-    private var since = Date()
-
-    mutating func note(_ message: EventMessage) {
-        if case .phase(let event) = message.event, event.state == "started" {
-            phase = event.name
-            since = Date()
-        }
-    }
-
-    func beat(_ reply: inout Reply) {
-        reply.emit(.progress(.init(phase: phase, done: Int64(Date().timeIntervalSince(since)), total: nil,
-                                   unit: "seconds")))
     }
 }

@@ -14,6 +14,8 @@ final class ShipUpload {
     let deploy: String
     let path: String
     var reply: Reply
+    /// What this request sent so far: the deploy's journal begins with it (see ``AgentServer/startDeploy``).
+    private(set) var sent: [Event]
     private(set) var fd: Int32
     private(set) var received: Int64 = 0
     private var reported: Int64 = 0
@@ -23,8 +25,10 @@ final class ShipUpload {
     /// Bytes between two `progress` events: few events, since the controller reads none until it has sent all.
     static let progressStep: Int64 = 8 << 20
 
-    init(request: Command.Deploy, app: AppConfig, deploy: String, path: String, fd: Int32, reply: Reply) {
+    init(request: Command.Deploy, app: AppConfig, deploy: String, path: String, fd: Int32, reply: Reply,
+         sent: [Event]) {
         self.request = request
+        self.sent = sent
         self.app = app
         self.deploy = deploy
         self.path = path
@@ -53,7 +57,9 @@ final class ShipUpload {
         }
         if received - reported >= Self.progressStep || isComplete && expected >= Self.progressStep {
             reported = received
-            reply.emit(.progress(.init(phase: "ship", done: received, total: expected, unit: "bytes")))
+            let progress = Event.progress(.init(phase: "ship", done: received, total: expected, unit: "bytes"))
+            sent.append(progress)
+            reply.emit(progress)
         }
     }
 
@@ -133,8 +139,9 @@ extension AgentServer {
             return nil
         }
         _ = flock(fd, LOCK_EX | LOCK_NB)
-        reply.emit(.shipReady(.init(bytes: bytes)))
-        return ShipUpload(request: request, app: app, deploy: deploy, path: path, fd: fd, reply: reply)
+        let ready = Event.shipReady(.init(bytes: bytes))
+        reply.emit(ready)
+        return ShipUpload(request: request, app: app, deploy: deploy, path: path, fd: fd, reply: reply, sent: [ready])
     }
 
     /// A line while a bundle is on its way in: the next chunk, or — anything else — the end of the upload, its
@@ -162,7 +169,7 @@ extension AgentServer {
             upload.reply.emit(.result(.failure("state", "cannot keep the shipped bundle: \(error)")))
             return .serve
         }
-        startDeploy(upload.request, app: upload.app, reply: &upload.reply, deploy: upload.deploy)
+        startDeploy(upload.request, app: upload.app, reply: &upload.reply, deploy: upload.deploy, sent: upload.sent)
         return .serve
     }
 

@@ -176,15 +176,16 @@ struct Reply {
         self.send = send
     }
 
-    mutating func emit(_ event: Event) {
-        seq += 1
+    /// Sends an event of this agent's own, numbered after the last one sent (or as `seq`, when given and later).
+    mutating func emit(_ event: Event, seq number: Int? = nil) {
+        seq = max(seq + 1, number ?? 0)
         send(EventMessage(id: id, seq: seq, event: event))
     }
 
-    /// Relays a journaled event under this request's id, keeping its sequence number (so `attach --from-seq`
-    /// and a live deploy number events alike).
+    /// Relays a journaled event as it is, under this request's id: the journal's `seq` is the one numbering of
+    /// a deploy's events (see ``Journal``), so a live deploy and `attach --from-seq` number them alike.
     mutating func forward(_ message: EventMessage) {
-        seq = max(seq + 1, message.seq)
-        send(EventMessage(id: id, seq: seq, event: message.event))
+        seq = message.seq
+        send(EventMessage(id: id, seq: message.seq, event: message.event))
     }
 }
