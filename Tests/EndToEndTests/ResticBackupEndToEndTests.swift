@@ -83,7 +83,8 @@ struct ResticBackupEndToEndTests {
                 .compactMap { $0["line"] as? String }
             #expect(backupLines.contains { $0.contains("stored") }, "\(backupLines)")
             let summary = try #require(jsonLines(deploy.stdout).last?["deploy"] as? [String: Any])
-            let snapshot = try #require((summary["snapshot"] as? [String: Any])?["id"] as? String)
+            let taken = try #require(summary["snapshot"] as? [String: Any])
+            let snapshot = try #require(taken["id"] as? String)
 
             let listed = try shipkeep(["backups", "--json"] + vm.controllerArguments)
             outputs.append(listed)
@@ -92,7 +93,9 @@ struct ResticBackupEndToEndTests {
             #expect(backups.count == 1)
             let backup = try #require(backups.first)
             #expect(backup["snapshot"] as? String == snapshot)
-            #expect(backup["commit"] as? String == v2)
+            // The snapshot is taken before the update, at the commit live then: its tag says which.
+            #expect(backup["commit"] as? String == taken["commit"] as? String)
+            #expect(backup["commit"] as? String != nil)
             let id = try #require(backup["id"] as? String)
             let human = try shipkeep(["backups"] + vm.controllerArguments)
             outputs.append(human)

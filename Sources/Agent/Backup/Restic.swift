@@ -71,9 +71,10 @@ struct Restic {
         return Setup(environment: environment, redact: SecretRedactor(secrets))
     }
 
-    /// The argv of `restic SUBCOMMAND ARGUMENTS…` with agent.yml's extended options.
+    /// The argv of `restic -o OPTION… SUBCOMMAND ARGUMENTS…`: agent.yml's extended options first, where no `--`
+    /// among the arguments can turn them into operands.
     func argv(_ arguments: [String]) -> [String] {
-        ["restic"] + arguments + config.options.flatMap { ["-o", $0] }
+        ["restic"] + config.options.flatMap { ["-o", $0] } + arguments
     }
 
     /// Runs restic with `arguments`, every output line redacted before `onLine` sees it.
@@ -92,7 +93,7 @@ struct Restic {
                 }
             }
         } catch {
-            throw Failure(description: "cannot run restic (\(error)); install it on the VM: apt-get install restic")
+            throw Failure(description: "\(error); install restic on the VM (apt-get install restic)")
         }
         guard outcome.succeeded else {
             if outcome.timedOut {
