@@ -116,6 +116,10 @@ struct ResticBackupEndToEndTests {
             let status = try shipkeep(["status"] + vm.controllerArguments)
             outputs.append(status)
             #expect(status.stdout.contains("offsite restic: newest backup"), "\(status.stdout)")
+            let metrics = try shipkeep(["status", "--format", "prometheus"] + vm.controllerArguments)
+            outputs.append(metrics)
+            #expect(metrics.stdout.contains("shipkeep_backup_last_success{app=\"bots\""), "\(metrics.stdout)")
+            #expect(metrics.stdout.contains("shipkeep_backup_newest_age_seconds{app=\"bots\""))
 
             // 2. An SFTP repository on a second sshd, its host key checked against a known_hosts file, from the
             // timer's `shipkeep-agent snapshot`.
