@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Installs what shipkeep needs to build and test, if it is missing: libssh2, zlib and SQLite (headers; the agent links
 # SQLite statically), OpenSSH server and client (the tests start a real sshd), git, pkg-config, python3 (the tests'
-# database writers) with prometheus_client (the tests' Prometheus parser), systemd-container and mmdebstrap (the
-# systemd VM). Debian/Ubuntu (apt-get). Runs apt only when needed.
+# database writers) with prometheus_client (the tests' Prometheus parser), restic (the off-VM backup tests),
+# systemd-container and mmdebstrap (the systemd VM). Debian/Ubuntu (apt-get). Runs apt only when needed.
 # `install-deps.sh bench` adds what `make bench` compares with or measures through: rsync, GNU time, pgrep, and
 # Python's venv (for the ansible-core it installs under .build/).
 # `install-deps.sh runtime` installs only what a built `shipkeep` needs to run (libssh2), and
@@ -61,6 +61,9 @@ command -v python3 >/dev/null || missing+=(python3)
 # The status tests read every Prometheus exposition with the Prometheus client library's own parsers (Debian's
 # package, for /usr/bin/python3).
 /usr/bin/python3 -c 'import prometheus_client' 2>/dev/null || missing+=(python3-prometheus-client)
+# The off-VM backup tests run a real restic (local and sftp: repositories). On a VM, the agent needs it only when
+# agent.yml has backup: {restic: …}; the controller never runs it, so `runtime` and `controller` leave it out.
+command -v restic >/dev/null || missing+=(restic)
 # The systemd VM of the end-to-end tests and the demo: systemd-nspawn boots a Debian tree mmdebstrap builds.
 [ -x /usr/bin/systemd-nspawn ] || missing+=(systemd-container)
 command -v mmdebstrap >/dev/null || missing+=(mmdebstrap)

@@ -19,7 +19,7 @@ struct Shipkeep: ParsableCommand {
                       SnapshotsCommand.self, SnapshotNowCommand.self, RestoreCommand.self, DownloadCommand.self,
                       UnlockCommand.self,
                       InitCommand.self, InstallCommand.self, EnvCommand.self, HistoryCommand.self, LogsCommand.self,
-                      RestartCommand.self, StopCommand.self, StartCommand.self]
+                      RestartCommand.self, StopCommand.self, StartCommand.self, BackupsCommand.self]
     )
 
     /// Before any command runs: stdout flushed line by line wherever it goes (``LiveOutput``), and SIGINT,

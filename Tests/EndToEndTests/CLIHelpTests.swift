@@ -6,7 +6,7 @@ import ShipkeepSandbox
 @Suite(.timeLimit(.minutes(10)))
 struct CLIHelpTests {
     static let commands = ["status", "deploy", "rollback", "attach", "snapshots", "restore", "download", "unlock",
-                           "init", "install", "env", "history", "logs", "restart", "stop", "start", "snapshot"]
+                           "init", "install", "env", "history", "logs", "restart", "stop", "start", "snapshot", "backups"]
 
     @Test(arguments: commands)
     func everyCommandHasHelpWithItsExitStatusOrUsage(command: String) throws {
@@ -39,7 +39,8 @@ struct CLIHelpTests {
 
     @Test(arguments: [("deploy", ["--allow-branch"]), ("install", ["--replace", "--authorized-keys", "--deploy-key"]),
                       ("init", ["--remote-url"]), ("rollback", ["--parallel", "group"]),
-                      ("attach", ["--parallel", "group"]), ("snapshots", ["--parallel", "group"])])
+                      ("attach", ["--parallel", "group"]), ("snapshots", ["--parallel", "group"]),
+                      ("restore", ["--backup", "restic"]), ("backups", ["restic", "--backup ID"])])
     func theFlagsOfFirstDeployInstallAndGroupsAreExplained(command: String, words: [String]) throws {
         let result = try shipkeep([command, "--help"])
         #expect(result.status == 0, "\(result.stderr)")

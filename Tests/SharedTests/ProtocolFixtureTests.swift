@@ -35,7 +35,7 @@ import Testing
         let eventTypes = Set(try Self.fixtures("events").map { try WireCodec.decodeEvent($0.line).event.type })
         #expect(eventTypes == ["hello", "phase", "progress", "log", "warning", "status", "started", "snapshots",
                                "archive", "manifest", "chunk", "env", "history", "ship_tips", "ship_ready",
-                               "result"])
+                               "backups", "result"])
     }
 
     @Test func decodedFixturesCarryTheirFields() throws {

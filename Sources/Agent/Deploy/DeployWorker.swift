@@ -565,6 +565,7 @@ final class DeployWorker {
                                                          finishedAt: Date(), outcome: outcome, message: failure?.message))
             }
             pruneSnapshots(outcome: outcome)
+            backUpSnapshot()
             lock.release()
         }
         HistoryLog(state: state).append(HistoryRecord(
@@ -589,6 +590,14 @@ final class DeployWorker {
             emit(.log(.init(stream: "stdout", line: "pruned \(pruned.count) snapshot(s) the retention does not keep: "
                 + Self.sample(pruned), source: "snapshot")))
         }
+    }
+
+    /// The off-VM copy of this snapshot (agent.yml `backup:`), still under the lock so that no later snapshot's
+    /// retention removes it meanwhile. Its failure is a warning: the result and the exit status stay as they are.
+    private func backUpSnapshot() {
+        guard let backup = app.backup, let snapshot, SnapshotStore(dir: app.snapshots.dir).info(snapshot.id) != nil
+        else { return }
+        OffsiteBackup(app: app, config: backup.restic, emit: { self.emit($0) }).run(snapshot)
     }
 
     private func begin(_ name: String, pause: Bool = true) {

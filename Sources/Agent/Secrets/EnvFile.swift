@@ -25,6 +25,21 @@ struct EnvFile {
         lockPath = app.state + "/env.lock"
     }
 
+    /// Another secrets file held to the same rules (restic's password and env files): `lockPath` is where its
+    /// writers would lock, which the agent never does for these.
+    init(path: String, workTree: String, lockPath: String) {
+        self.path = path
+        self.workTree = workTree
+        self.lockPath = lockPath
+    }
+
+    /// The file's bytes after the same checks as ``load()``, or nil when it does not exist.
+    ///
+    /// - Throws: ``Problem``.
+    func contents() throws(Problem) -> [UInt8]? {
+        try readChecked()
+    }
+
     /// The biggest env file read.
     static let sizeLimit = 1 << 20
 

@@ -2,9 +2,13 @@ import Foundation
 import Shared
 
 extension AgentServer {
-    /// `restore`: takes the lock, then restores from a snapshot into the data dirs only.
+    /// `restore`: takes the lock, then restores from a snapshot (or, with `backup`, from a restic backup) into the
+    /// data dirs only.
     func restore(_ request: Command.Restore, app: AppConfig, reply: inout Reply) {
-        let state = StateDirectory(path: app.state)
+        if let backup = request.backup {
+            restoreBackup(backup, request: request, app: app, reply: &reply)
+            return
+        }
         let store = SnapshotStore(dir: app.snapshots.dir)
         // `latest` names the newest complete snapshot; the history and the lock name the id it was.
         guard let manifest = store.resolve(request.snapshot).flatMap(store.manifest) else {
@@ -13,26 +17,39 @@ extension AgentServer {
                 + (ids.isEmpty ? "" : " (newest: \(ids))"))))
             return
         }
-        let lock: DeployLock.Held
+        guard let lock = lockForRestore(app, deploy: "restore-\(manifest.info.id)", reply: &reply) else { return }
+        defer { lock.release() }
+        putBack(request, app: app, store: store, manifest: manifest, reply: &reply)
+    }
+
+    /// Takes the app's lock for a restore, or answers why not (`locked`, `state`) and returns nil.
+    func lockForRestore(_ app: AppConfig, deploy: String, reply: inout Reply) -> DeployLock.Held? {
         do {
-            lock = try DeployLock.acquire(state, record: .init(deploy: "restore-\(manifest.info.id)",
-                                                                controller: "restore",
-                                                                commit: nil, startedAt: Date(), pid: getpid()))
+            return try DeployLock.acquire(StateDirectory(path: app.state),
+                                          record: .init(deploy: deploy, controller: "restore", commit: nil,
+                                                        startedAt: Date(), pid: getpid()))
         } catch let busy as DeployLock.Busy {
             reply.emit(.result(.failure("locked", "app \(app.name) is locked by deploy \(busy.holder.deploy); "
                 + "restore once it has finished")))
-            return
         } catch {
             reply.emit(.result(.failure("state", "cannot take the lock: \(error)")))
-            return
         }
-        defer { lock.release() }
+        return nil
+    }
+
+    /// Puts `manifest`'s files from `store` back through the ``Restorer`` (path safety, newer data kept unless
+    /// `force`), records it in the history and answers. The caller holds the lock. `source` names where the
+    /// snapshot came from when it is not the snapshot dir (a restic backup).
+    func putBack(_ request: Command.Restore, app: AppConfig, store: SnapshotStore, manifest: Manifest,
+                 source: String? = nil, reply: inout Reply) {
+        let state = StateDirectory(path: app.state)
         var warnings: [String] = []
         let started = Date()
+        let from = source.map { " (from \($0))" } ?? ""
         let history = { (outcome: String, detail: String) -> Void in
             HistoryLog(state: state).append(HistoryRecord(
                 time: started, action: .restore, who: self.controller, outcome: outcome,
-                duration: Date().timeIntervalSince(started), snapshot: manifest.info.id, detail: detail))
+                duration: Date().timeIntervalSince(started), snapshot: manifest.info.id, detail: detail + from))
         }
         do {
             let outcome = try Restorer(app: app, store: store, manifest: manifest)
@@ -41,7 +58,7 @@ extension AgentServer {
             let said = "restored \(outcome.restored.count) file(s), kept \(outcome.kept.count) that differ, "
                 + "\(outcome.unchanged) already identical"
             history("succeeded", said + (request.paths.map { " (of \($0.joined(separator: ", ")))" } ?? ""))
-            reply.emit(.log(.init(stream: "stdout", line: said, source: "restore")))
+            reply.emit(.log(.init(stream: "stdout", line: said + from, source: "restore")))
             reply.emit(.result(.success))
         } catch let refusal as Restorer.Refusal {
             history("refused", refusal.description)

@@ -131,6 +131,9 @@ final class AgentServer {
         case .service(let control):
             guard let app = knownApp(control.app, reply: &reply) else { return .serve }
             controlServices(control, app: app, reply: &reply)
+        case .backups(let name):
+            guard let app = knownApp(name, reply: &reply) else { return .serve }
+            listBackups(app: app, reply: &reply)
         }
         return .serve
     }

@@ -66,16 +66,20 @@ struct StatusCollector {
             reasons.append((.warning, "last deploy \(lastDeploy.deploy) \(lastDeploy.outcome.replacingOccurrences(of: "_", with: " "))\(what)"))
         }
 
-        return AppStatus(
+        let snapshots = SnapshotStore(dir: app.snapshots.dir).count()
+        let backup = BackupCheck(app: app).judge(snapshots: snapshots, reasons: &reasons)
+        var status = AppStatus(
             name: app.name, path: app.path, branch: app.branch, head: head, dirty: dirty, dirtyPaths: dirtyPaths,
             data: data, disks: disks, lock: lock, lastDeploy: lastDeploy,
             health: reasons.map(\.health).max() ?? .ok,
             // Worst first, and in the order found among equals: the first reason is what the first line names.
             reasons: reasons.enumerated().sorted { ($0.element.health, $1.offset) > ($1.element.health, $0.offset) }
                 .map(\.element.text),
-            snapshots: SnapshotStore(dir: app.snapshots.dir).count(),
+            snapshots: snapshots,
             checks: checks, checksSkipped: skipped
         )
+        status.backup = backup
+        return status
     }
 
     /// The data guard's cheap check, as status can make it between deploys: every data dir is there. One that

@@ -75,6 +75,9 @@ struct RestoreCommand: ParsableCommand {
             Paths are relative to the work tree and must lie inside a data dir; paths with "..", absolute \
             paths and paths through symbolic links are refused. A file that differs from the snapshot is kept \
             unless --force, and with --force its content is first preserved next to it. Takes the app's lock.
+            With --backup ID instead of --snapshot, the agent first fetches that off-VM backup (`shipkeep backups`) \
+            from the restic repository into a temporary dir in the app's state dir, then restores from it by the \
+            same rules; a large backup may need a longer --timeout, as the agent is silent while restic works.
             \(DeployExit.help)
             """
     )
@@ -83,7 +86,11 @@ struct RestoreCommand: ParsableCommand {
 
     @Option(name: .long, help: ArgumentHelp("The snapshot id (see `shipkeep snapshots`), or latest for the newest.",
                                             valueName: "id"))
-    var snapshot: String
+    var snapshot: String?
+
+    @Option(name: .long, help: ArgumentHelp("Restore from this off-VM restic backup instead (an id or 8+ hex digit "
+                                            + "prefix from `shipkeep backups`, or latest).", valueName: "id"))
+    var backup: String?
 
     @Option(name: .long, help: ArgumentHelp("A path to restore (repeatable); default: every data dir.", valueName: "path"))
     var path: [String] = []
@@ -94,10 +101,17 @@ struct RestoreCommand: ParsableCommand {
     @Flag(name: .long, help: "JSON Lines on stdout; the last line is {\"type\":\"result\",\"ok\":…}.")
     var json = false
 
+    func validate() throws {
+        if (snapshot == nil) == (backup == nil) {
+            throw ValidationError("name what to restore from: --snapshot ID or --backup ID (one of them)")
+        }
+    }
+
     func run() throws {
         try AgentRequest(options: target, json: json).run { resolved throws(ControllerError) in
-            .restore(Command.Restore(app: try AgentRequest.requireApp(resolved), snapshot: snapshot,
-                                     paths: path.isEmpty ? nil : path, force: force ? true : nil))
+            // `snapshot` stays empty with --backup: an agent that knows no backups refuses it as unknown.
+            .restore(Command.Restore(app: try AgentRequest.requireApp(resolved), snapshot: snapshot ?? "",
+                                     paths: path.isEmpty ? nil : path, force: force ? true : nil, backup: backup))
         }
     }
 }

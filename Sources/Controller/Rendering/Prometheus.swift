@@ -105,6 +105,14 @@ struct Prometheus {
                            max(0, now.timeIntervalSince(newest)))
                 }
             }
+            if let backup = app.backup {
+                metric("shipkeep_backup_last_success", "1 when the last off-VM backup (restic) succeeded.", labels,
+                       backup.ok ? 1 : 0)
+                if let newest = backup.newest {
+                    metric("shipkeep_backup_newest_age_seconds", "Seconds since the newest off-VM backup.", labels,
+                           max(0, now.timeIntervalSince(newest)))
+                }
+            }
         }
     }
 

@@ -31,6 +31,7 @@ struct StatusText {
             if let snapshots = app.snapshots {
                 let newest = snapshots.newest.map { ", newest \(Self.age(report.time.timeIntervalSince($0))) ago" } ?? ""
                 lines.append("  backup  \(snapshots.count) snapshot(s)\(newest)")
+                if let offsite = app.backup { lines.append("  offsite " + Self.offsite(offsite, now: report.time)) }
                 if let kinds = snapshots.kinds, !kinds.isEmpty {
                     let counts = DataKind.allCases.compactMap { kind in
                         kinds[kind.rawValue].map { "\($0) \(Self.kindNames[kind] ?? kind.rawValue)" }
@@ -84,6 +85,13 @@ struct StatusText {
         return groups.map {
             "\($0.roles.joined(separator: ", ")) \(ByteCount.format($0.free)) free of \(ByteCount.format($0.total))"
         }.joined(separator: "; ")
+    }
+
+    /// The restic line: the newest backup's age and how the last attempt went.
+    static func offsite(_ state: BackupState, now: Date) -> String {
+        let newest = state.newest.map { "newest backup \(age(now.timeIntervalSince($0))) ago" } ?? "no backup yet"
+        let last = state.ok ? "last attempt ok" : "last attempt FAILED \(age(now.timeIntervalSince(state.attemptedAt))) ago"
+        return "restic: \(newest), \(last)"
     }
 
     /// `0.0042` → `4ms`, `1.5` → `1.5s`.

@@ -3,7 +3,7 @@ import Yams
 extension AppConfig {
     static let keys = ["path", "remote", "branch", "data", "state", "snapshots", "hooks", "services", "health", "kinds",
                        "lock", "locale", "allow_refs", "require_signed", "env_file", "env_keys", "ship",
-                       "ship_max_bytes", "remote_url", "gate", "gate_timeout"]
+                       "ship_max_bytes", "remote_url", "gate", "gate_timeout", "backup"]
 
     /// Whether `name` can name an app: it appears in paths, lock files and messages, so it is kept plain:
     /// ASCII letters, digits, `.`, `_` and `-`, starting with a letter or digit, at most 64 characters.
@@ -72,6 +72,7 @@ extension AppConfig {
         ship = ShipConfig(allowed: try map.bool("ship") ?? false,
                           maxBytes: Int64(try map.positiveInt("ship_max_bytes") ?? Int(ShipConfig.defaultMaxBytes)))
         try readSecretsSettings(map)
+        backup = try Self.backup(map, root: root, snapshots: snapshots.dir)
     }
 
     /// `env_file` (absolute, outside the work tree: a deploy must never check it out, commit it or clean it) and

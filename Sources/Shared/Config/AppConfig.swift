@@ -52,6 +52,9 @@ public struct AppConfig: Equatable, Sendable {
     /// The env file in use: `env_file`, else `env` in the state dir.
     public var secretsFile: String { envFile ?? state + "/env" }
 
+    /// Off-VM copies of each snapshot (`backup:`); nil when none are made.
+    public var backup: BackupConfig?
+
     /// Asked before a deploy changes anything and before a restart or stop (`gate:`, `gate_timeout:`).
     public var gate: GateConfig?
     /// `stop:` and `start:` of command services, by service name.

@@ -34,6 +34,8 @@ public enum Command: Equatable, Sendable {
     case logs(Logs)
     /// Restarts, stops or starts services.
     case service(ServiceControl)
+    /// Lists the app's off-VM backups (its restic repository's snapshots), newest first.
+    case backups(app: String)
 
     /// The `hello` request.
     public struct Hello: Codable, Equatable, Sendable {
@@ -98,12 +100,16 @@ public enum Command: Equatable, Sendable {
         public var paths: [String]?
         /// Overwrite files that are newer than the snapshot.
         public var force: Bool?
+        /// A restic backup id (`shipkeep backups`) to restore from instead of a local snapshot; `snapshot` is then
+        /// empty, so that an agent without backups refuses it as an unknown snapshot.
+        public var backup: String?
         /// Creates the request.
-        public init(app: String, snapshot: String, paths: [String]? = nil, force: Bool? = nil) {
+        public init(app: String, snapshot: String, paths: [String]? = nil, force: Bool? = nil, backup: String? = nil) {
             self.app = app
             self.snapshot = snapshot
             self.paths = paths
             self.force = force
+            self.backup = backup
         }
     }
 
@@ -155,13 +161,14 @@ public enum Command: Equatable, Sendable {
         case .shipChunk: "ship_chunk"
         case .logs: "logs"
         case .service: "service"
+        case .backups: "backups"
         }
     }
 
     /// Every command type this build knows, in wire spelling.
     public static let allTypes = ["hello", "status", "deploy", "rollback", "snapshots", "restore", "attach", "unlock",
                                   "download", "env", "history", "ship_tips", "ship_chunk", "logs", "service",
-                                  "snapshot"]
+                                  "snapshot", "backups"]
 }
 
 /// A command with its request id: one line from controller to agent.

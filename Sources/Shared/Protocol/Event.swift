@@ -31,6 +31,8 @@ public enum Event: Equatable, Sendable {
     case shipTips(ShipTips)
     /// A `deploy` with `ship` was accepted: send its bundle now, in `ship_chunk` requests.
     case shipReady(ShipReady)
+    /// The answer to `backups`.
+    case backups(BackupList)
     /// The last event of every request.
     case result(Result)
 
@@ -193,6 +195,7 @@ public enum Event: Equatable, Sendable {
         case .history: "history"
         case .shipTips: "ship_tips"
         case .shipReady: "ship_ready"
+        case .backups: "backups"
         case .result: "result"
         }
     }

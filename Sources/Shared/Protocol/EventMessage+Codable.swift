@@ -28,6 +28,7 @@ extension EventMessage: Codable {
         case "history": event = .history(try HistoryRecord(from: decoder))
         case "ship_tips": event = .shipTips(try Event.ShipTips(from: decoder))
         case "ship_ready": event = .shipReady(try Event.ShipReady(from: decoder))
+        case "backups": event = .backups(try Event.BackupList(from: decoder))
         case "result": event = .result(try Event.Result(from: decoder))
         default: throw ProtocolError(.unknownType, "unknown event type \"\(header.type)\"")
         }
@@ -57,6 +58,7 @@ extension EventMessage: Codable {
         case .history(let payload): try payload.encode(to: encoder)
         case .shipTips(let payload): try payload.encode(to: encoder)
         case .shipReady(let payload): try payload.encode(to: encoder)
+        case .backups(let payload): try payload.encode(to: encoder)
         case .result(let payload): try payload.encode(to: encoder)
         }
     }

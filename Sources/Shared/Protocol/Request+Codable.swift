@@ -21,6 +21,7 @@ extension Request: Codable {
         case "rollback": command = .rollback(app: try fields.decode(String.self, forKey: .app))
         case "snapshots": command = .snapshots(app: try fields.decode(String.self, forKey: .app))
         case "snapshot": command = .snapshot(app: try fields.decode(String.self, forKey: .app))
+        case "backups": command = .backups(app: try fields.decode(String.self, forKey: .app))
         case "restore": command = .restore(try Command.Restore(from: decoder))
         case "attach": command = .attach(try Command.Attach(from: decoder))
         case "download": command = .download(try Command.Download(from: decoder))
@@ -50,7 +51,7 @@ extension Request: Codable {
         case .hello(let hello): try hello.encode(to: encoder)
         case .status(let app): try fields.encodeIfPresent(app, forKey: .app)
         case .deploy(let deploy): try deploy.encode(to: encoder)
-        case .rollback(let app), .snapshots(let app), .shipTips(let app), .snapshot(let app):
+        case .rollback(let app), .snapshots(let app), .shipTips(let app), .snapshot(let app), .backups(let app):
             try fields.encode(app, forKey: .app)
         case .restore(let restore): try restore.encode(to: encoder)
         case .attach(let attach): try attach.encode(to: encoder)

@@ -57,6 +57,8 @@ public struct AppStatus: Codable, Equatable, Sendable {
     /// Why the service checks, health command and freshness rule were not run (a deploy holds the lock and the
     /// tree is half-updated); nil when they ran.
     public var checksSkipped: String?
+    /// The last off-VM backup attempt (restic), when agent.yml configures one and one was made.
+    public var backup: BackupState?
 
     /// Creates a status.
     public init(name: String, path: String, branch: String, head: GitHead?, dirty: Bool?, dirtyPaths: [String],
