@@ -40,7 +40,9 @@ struct CLIHelpTests {
     @Test(arguments: [("deploy", ["--allow-branch"]), ("install", ["--replace", "--authorized-keys", "--deploy-key"]),
                       ("init", ["--remote-url"]), ("rollback", ["--parallel", "group"]),
                       ("attach", ["--parallel", "group"]), ("snapshots", ["--parallel", "group"]),
-                      ("restore", ["--backup", "restic"]), ("backups", ["restic", "--backup ID"])])
+                      ("restore", ["--backup", "restic"]), ("backups", ["restic", "--backup ID"]),
+                      ("snapshot", ["--parallel", "group"]),
+                      ("install", ["--snapshot-timer", "--snapshot-calendar", "--remove-snapshot-timer"])])
     func theFlagsOfFirstDeployInstallAndGroupsAreExplained(command: String, words: [String]) throws {
         let result = try shipkeep([command, "--help"])
         #expect(result.status == 0, "\(result.stderr)")

@@ -63,6 +63,42 @@ struct FleetTests {
         }
     }
 
+    /// `snapshot GROUP`: a manual snapshot on every host, one `host` line each with its snapshot; then, one host
+    /// down, the other still snapshotted and the fleet's exit status the unreachable host's (3).
+    @Test func snapshotOnAGroupTakesOneOnEveryHostAndAnUnreachableOneIsExit3() throws {
+        try withFleet(2) { vms, file in
+            let result = try shipkeep(["snapshot", "fleet", "--app", "bots", "--config", file, "--json"])
+            #expect(result.status == 0, "\(result.stderr)\n\(result.stdout)")
+            let lines = jsonLines(result.stdout)
+            let hosts = lines.filter { $0["type"] as? String == "host" }
+            #expect(Set(hosts.compactMap { $0["target"] as? String }) == ["vm0", "vm1"], "\(result.stdout)")
+            for host in hosts {
+                let vm = vms[host["target"] as? String == "vm0" ? 0 : 1]
+                let snapshot = (host["deploy"] as? [String: Any])?["snapshot"] as? [String: Any]
+                let id = try #require(snapshot?["id"] as? String, "\(host)")
+                let info = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(
+                    fileURLWithPath: vm.snapshotDir + "/" + id + "/info.json"))) as? [String: Any]
+                #expect(info?["origin"] as? String == "manual" && info?["outcome"] as? String == "succeeded",
+                        "\(info ?? [:])")
+                #expect(host["ok"] as? Bool == true && host["exitCode"] as? Int == 0)
+            }
+            let final = try #require(lines.last)
+            #expect(final["type"] as? String == "result" && final["ok"] as? Bool == true, "\(final)")
+            #expect((final["hosts"] as? [[String: Any]])?.count == 2)
+
+            vms[1].server.stop()
+            let partial = try shipkeep(["snapshot", "fleet", "--app", "bots", "--config", file])
+            #expect(partial.status == 3, "\(partial.stderr)\n\(partial.stdout)")
+            let text = partial.stdout.split(separator: "\n").map(String.init)
+            #expect(text.first == "taking a snapshot on fleet: 2 hosts, 2 at a time", "\(text)")
+            #expect(text.contains { $0.range(of: "✓ vm0 +[0-9.]+s +snapshot [0-9TZ]+-[0-9a-f]+( of [0-9a-f]{12})?$",
+                                             options: .regularExpression) != nil }, "\(partial.stdout)")
+            #expect(text.contains { $0.contains("✗ vm1") }, "\(partial.stdout)")
+            #expect(text.last == "1 of 2 hosts snapshotted", "\(partial.stdout)")
+            #expect(partial.stderr.contains("shipkeep: vm1: "), "\(partial.stderr)")
+        }
+    }
+
     @Test func anUnreachableHostDoesNotStopTheOthers() throws {
         try withFleet(3) { vms, file in
             vms[2].server.stop()

@@ -22,14 +22,26 @@ struct InstallCommand: ParsableCommand {
             agent.yml names system-scope systemd units and you are not root, it also prints the sudoers rule that \
             lets the agent restart exactly those.
 
+            With --snapshot-timer, it also installs a systemd timer per app (shipkeep-snapshot-APP.timer and its \
+            oneshot .service) that runs `shipkeep-agent snapshot --config FILE --app APP` as the login user on \
+            --snapshot-calendar (default hourly), for every app of the VM's agent.yml or only --app NAME's: user \
+            units in ~/.config/systemd/user enabled with `systemctl --user enable --now` (system units in \
+            /etc/systemd/system when the login user is root). A second install keeps files that are the same and \
+            rewrites (and restarts) those that differ. When the user's manager does not linger, it prints the \
+            root-side `loginctl enable-linger USER` line. --remove-snapshot-timer stops, disables and removes them.
+
             Examples:
               shipkeep install prod --agent-yml agent.yml --deploy-key ci_deploy.pub
               shipkeep install prod --agent-yml agent.yml --replace
               shipkeep install --host vm1 --user bots --identity ~/.ssh/id_ed25519
+              shipkeep install prod --snapshot-timer --snapshot-calendar '*:0/30'
+              shipkeep install prod --app bots --remove-snapshot-timer
 
             Exit status: 0 installed and answering; 1 nothing usable to upload, the new agent refused the new \
-            agent.yml or does not answer, or the deploy key is in authorized_keys without a forced command; 3 the \
-            VM could not be reached or refused SFTP; 64 a usage error (a flag, a deploy key that is not a public key).
+            agent.yml or does not answer, or the deploy key is in authorized_keys without a forced command, or the \
+            system manager refused the snapshot timers; 3 the VM could not be reached or refused SFTP; 64 a usage \
+            error (a flag, a deploy key that is not a public key, a calendar the VM's systemd refuses, an app \
+            agent.yml does not name).
             """
     )
 
@@ -68,6 +80,20 @@ struct InstallCommand: ParsableCommand {
             + "agent.yml.TIMESTAMP.bak."))
     var replace = false
 
+    @Flag(name: .customLong("snapshot-timer"), help: ArgumentHelp(
+        "Install a systemd timer that runs `shipkeep-agent snapshot` for each app of agent.yml (or --app NAME's) "
+            + "as the login user; idempotent."))
+    var snapshotTimer = false
+
+    @Option(name: .customLong("snapshot-calendar"), help: ArgumentHelp(
+        "When the snapshot timer fires: a systemd OnCalendar value (see `man systemd.time`), e.g. hourly, daily, "
+            + "'*:0/15'.", valueName: "calendar"))
+    var snapshotCalendar = "hourly"
+
+    @Flag(name: .customLong("remove-snapshot-timer"), help: ArgumentHelp(
+        "Stop, disable and remove the snapshot timers install wrote, of each app of agent.yml (or --app NAME's)."))
+    var removeSnapshotTimer = false
+
     @Flag(name: .long, help: "One JSON result line on stdout instead of text.")
     var json = false
 
@@ -75,6 +101,16 @@ struct InstallCommand: ParsableCommand {
         if replace && agentYML == nil {
             throw ValidationError("--replace goes with --agent-yml FILE: name the new one")
         }
+        if snapshotTimer && removeSnapshotTimer {
+            throw ValidationError("--snapshot-timer and --remove-snapshot-timer exclude each other: name one")
+        }
+    }
+
+    /// The timer request of the flags; the app is `--app` (or the target's), else every app of agent.yml.
+    private func timerRequest(app: String?) -> SnapshotTimerRequest? {
+        let app = app.flatMap { $0.isEmpty ? nil : $0 }
+        if snapshotTimer { return .install(calendar: snapshotCalendar, app: app) }
+        return removeSnapshotTimer ? .remove(app: app) : nil
     }
 
     func run() throws {
@@ -87,7 +123,7 @@ struct InstallCommand: ParsableCommand {
                 localConfig: try InstallPlan.localConfig(agentYML),
                 deployKey: try deployKey.map(InstallPlan.readPublicKey),
                 remotePath: remotePath, remoteConfig: remoteConfig, authorizedKeys: authorizedKeys,
-                replaceConfig: replace)
+                replaceConfig: replace, snapshotTimer: timerRequest(app: resolved.app))
         } catch {
             try fail(error)
         }

@@ -12,11 +12,14 @@ struct FleetCommand {
         var doing: String
         /// "deployed", "rolled back": the verdict, "all 3 hosts deployed".
         var done: String
+        /// Whether each host's line names the snapshot its result carries (`snapshot GROUP`).
+        var showsSnapshot = false
 
         static let deploy = Verb(doing: "deploying to", done: "deployed")
         static let rollback = Verb(doing: "rolling back", done: "rolled back")
         static let attach = Verb(doing: "attaching to the deploys of", done: "succeeded")
         static let snapshots = Verb(doing: "listing the snapshots of", done: "listed")
+        static let snapshot = Verb(doing: "taking a snapshot on", done: "snapshotted", showsSnapshot: true)
     }
 
     let options: TargetOptions
@@ -64,7 +67,7 @@ struct FleetCommand {
         }
 
         let canary = min(self.canary, planned.count)
-        let renderer = FleetRenderer(terminal: terminal, done: verb.done)
+        let renderer = FleetRenderer(terminal: terminal, done: verb.done, showsSnapshot: verb.showsSnapshot)
         let quiet = json || options.quiet
         if !quiet {
             let canaries = canary > 0 ? "\(canary) canary host(s) first, then " : ""

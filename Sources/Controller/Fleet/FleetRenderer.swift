@@ -6,6 +6,8 @@ struct FleetRenderer {
     let terminal: Terminal
     /// The verdict's verb: "all 3 hosts deployed".
     var done = "deployed"
+    /// Name the snapshot each host took instead of its commits (`snapshot GROUP`).
+    var showsSnapshot = false
 
     /// The line for one finished host.
     func hostLine(_ host: FleetDeploy.HostResult) -> String {
@@ -47,6 +49,11 @@ struct FleetRenderer {
             return ControlCharacters.escaped("\(host.snapshots?.count ?? 0) snapshots, newest \(newest)")
         }
         guard let deploy = host.deploy else { return "-" }
+        if showsSnapshot {
+            guard let snapshot = deploy.snapshot else { return "no snapshot" }
+            let commit = deploy.liveCommit.map { " of " + String($0.prefix(12)) } ?? ""
+            return ControlCharacters.escaped("snapshot \(snapshot.id)\(commit)")
+        }
         let before = deploy.previousCommit.map { String($0.prefix(12)) } ?? "?"
         let after = deploy.liveCommit.map { String($0.prefix(12)) } ?? "?"
         return ControlCharacters.escaped("\(before) → \(after)")

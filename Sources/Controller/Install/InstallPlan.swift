@@ -20,10 +20,12 @@ struct InstallPlan {
     var authorizedKeys: String?
     /// `--replace`: replace the VM's agent.yml with `localConfig` (after the new agent checked it).
     var replaceConfig = false
+    /// `--snapshot-timer` / `--remove-snapshot-timer`: the timers to write or remove once the agent answers.
+    var snapshotTimer: SnapshotTimerRequest?
 
     init(target: ResolvedTarget, agentBinary: String, localConfig: (path: String, text: String)?, deployKey: String?,
          remotePath: String?, remoteConfig: String?, authorizedKeys: String? = nil,
-         replaceConfig: Bool = false) throws(ControllerError) {
+         replaceConfig: Bool = false, snapshotTimer: SnapshotTimerRequest? = nil) throws(ControllerError) {
         self.target = target
         self.agentBinary = agentBinary
         self.agentIsStatic = !Self.linksSwiftRuntime(agentBinary)
@@ -41,6 +43,8 @@ struct InstallPlan {
         self.remoteConfig = remoteConfig
         self.authorizedKeys = authorizedKeys
         self.replaceConfig = replaceConfig
+        if case .install(let calendar, _) = snapshotTimer { try SnapshotTimerUnits.checkCalendar(calendar) }
+        self.snapshotTimer = snapshotTimer
     }
 
     /// The agent to upload: the one named, else `shipkeep-agent` next to this program.

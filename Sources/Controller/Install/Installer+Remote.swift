@@ -68,7 +68,7 @@ extension Installer {
     }
 
     /// Runs `argv` (shell-quoted for the login shell sshd runs it with) and collects its output and status.
-    private func runRemote(_ argv: [String], connection: SSHConnection) throws
+    func runRemote(_ argv: [String], connection: SSHConnection) throws
         -> (status: Int32?, stdout: String, stderr: String) {
         let channel = try connection.exec(argv.map(ShellQuote.quote).joined(separator: " "))
         try channel.sendEOF()

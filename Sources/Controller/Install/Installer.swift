@@ -28,6 +28,8 @@ struct Installer {
         var authorizedKeys: AuthorizedKeys.Change?
         /// The sudoers rule a deploy user who is not root needs for the system-scope units of agent.yml, if any.
         var sudoersLine: String?
+        /// What `--snapshot-timer` or `--remove-snapshot-timer` did.
+        var snapshotTimers: SnapshotTimerOutcome?
 
         /// The human report: what changed and the line to put in authorized_keys (and sudoers). The version and
         /// the apps are what the uploaded agent answered, made inert.
@@ -64,6 +66,7 @@ struct Installer {
                     root): \(SudoersRule.journalCommand(user: sudoersLine.prefix { $0 != " " }))
                     """
             }
+            if let snapshotTimers { text += "\n" + snapshotTimers.report }
             return text
         }
     }
@@ -142,11 +145,15 @@ struct Installer {
                 keysPath = path
                 step("deploy key \(keys?.rawValue ?? "") in \(path)")
             }
+            let timers = try plan.snapshotTimer.map { request in
+                try snapshotTimers(request, apps: hello.apps, home: home, agentPath: agentPath,
+                                   configPath: configPath, connection: connection, sftp: sftp)
+            }
             return Outcome(agentPath: agentPath, agentBytes: size, agentStatic: plan.agentIsStatic,
                            configPath: configPath, config: configState, configBackup: backup,
                            agentVersion: hello.agentVersion, apps: hello.apps, authorizedKeysLine: line,
                            authorizedKeysPath: keysPath, authorizedKeys: keys,
-                           sudoersLine: try sudoersLine(sftp: sftp, configPath: configPath))
+                           sudoersLine: try sudoersLine(sftp: sftp, configPath: configPath), snapshotTimers: timers)
         } catch let error as SSHError {
             throw ControllerError(error)
         } catch let error as ControllerError {
@@ -195,7 +202,7 @@ struct Installer {
         }
     }
 
-    private func step(_ text: String) {
+    func step(_ text: String) {
         if !quiet { print(verbose ? "shipkeep: " + text : text) }
     }
 
