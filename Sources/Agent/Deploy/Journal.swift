@@ -1,8 +1,6 @@
-import Foundation
+import FoundationEssentials
 import Shared
-#if canImport(Glibc)
-import Glibc
-#endif
+import Platform
 
 /// A deploy's events, appended to `<state>/deploys/<id>.jsonl` as they happen. Phase transitions, warnings
 /// and the result are fsynced before the deploy goes on, so after a crash the journal says exactly how far
