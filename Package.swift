@@ -14,10 +14,20 @@ let package = Package(
         .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
     ],
     targets: [
-        // The wire protocol and the configuration models both sides read. No libssh2, no processes.
+        // The C library behind one seam: Glibc on Linux, Darwin on macOS, with shims where they differ. Every
+        // other target imports Platform, never Glibc or Darwin.
+        .target(name: "Platform"),
+        // libyaml as Debian ships it (libyaml-dev), for agent.yml and shipkeep.yml. Linked statically
+        // (module.modulemap links `:libyaml.a`), as CSQLite is, so the agent needs no libyaml on the VM.
+        .systemLibrary(
+            name: "CYAML",
+            providers: [.apt(["libyaml-dev"])]
+        ),
+        // The wire protocol and the configuration models both sides read. No libssh2, no processes, no Foundation
+        // beyond FoundationEssentials (scripts/check-imports.sh).
         .target(
             name: "Shared",
-            dependencies: [.product(name: "Yams", package: "Yams")]
+            dependencies: ["CYAML", "Platform"]
         ),
         // libssh2 as Debian ships it (1.10). Only the Controller imports it.
         .systemLibrary(
@@ -42,11 +52,12 @@ let package = Package(
         // XXH64, the manifests' content hash: the agent records it, the controller checks downloads with it.
         .target(name: "CXXHash"),
         // Snapshot archives: tar (ustar + pax) and gzip, streamed through fixed buffers, and the content hash.
-        .target(name: "SnapshotArchive", dependencies: ["CZlib", "CXXHash"]),
+        .target(name: "SnapshotArchive", dependencies: ["CZlib", "CXXHash", "Platform"]),
         .executableTarget(
             name: "Controller",
             dependencies: [
                 "Shared",
+                "Platform",
                 "CLibSSH2",
                 "SnapshotArchive",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -58,6 +69,7 @@ let package = Package(
             name: "Agent",
             dependencies: [
                 "Shared",
+                "Platform",
                 "CAgentSupport",
                 "CSQLite",
                 "SnapshotArchive",
@@ -66,7 +78,7 @@ let package = Package(
         ),
         // A throwaway "VM": a real sshd on loopback, keys, a git origin and a sample bot app.
         // Used by the end-to-end tests, `make demo` and the benchmarks.
-        .target(name: "ShipkeepSandbox", dependencies: ["Shared"]),
+        .target(name: "ShipkeepSandbox", dependencies: ["Shared", "Platform"]),
         .executableTarget(
             name: "Sandbox",
             dependencies: [

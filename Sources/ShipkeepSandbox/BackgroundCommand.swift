@@ -1,5 +1,5 @@
 import Foundation
-import Glibc
+import Platform
 
 /// A command left running in the background whose stdout is collected in a file, for tests that kill a
 /// controller mid-deploy or race two of them. Started with posix_spawn, never Foundation's `Process` (whose
@@ -28,7 +28,7 @@ public final class BackgroundCommand: @unchecked Sendable {
 
     deinit {
         if isRunning {
-            Glibc.kill(child.pid, SIGKILL)
+            Platform.kill(child.pid, SIGKILL)
             _ = child.wait()
         }
         unlink(outputPath)
@@ -54,7 +54,7 @@ public final class BackgroundCommand: @unchecked Sendable {
     /// Sends `signal` and waits for it to end.
     public func kill(_ signal: Int32) {
         guard isRunning else { return }
-        Glibc.kill(child.pid, signal)
+        Platform.kill(child.pid, signal)
         exitStatus = child.wait()
     }
 

@@ -1,5 +1,5 @@
 import Foundation
-import Glibc
+import Platform
 
 /// A long-running child (sshd, ssh-agent) that is stopped with SIGTERM, then SIGKILL if it lingers.
 final class BackgroundProcess {

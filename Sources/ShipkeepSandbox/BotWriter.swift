@@ -1,5 +1,5 @@
 import Foundation
-import Glibc
+import Platform
 
 /// One of the ``BotWriters`` running detached (`setsid`) in a sandbox's work tree, outside any deploy: deploys
 /// restart the sample bot, never this writer, so it writes straight through them.

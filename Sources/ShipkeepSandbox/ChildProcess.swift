@@ -1,5 +1,5 @@
 import Foundation
-import Glibc
+import Platform
 
 /// A child process started with `posix_spawn` and reaped with `waitpid`.
 ///

@@ -1,5 +1,5 @@
 import Foundation
-import Glibc
+import Platform
 
 /// The Debian root tree a ``SystemdVM`` boots: built once per machine by `mmdebstrap` from the machine's own apt
 /// sources, cached under the package's `.build/vm-tree/HASH` (HASH: of the recipe and the sources), and shared

@@ -1,5 +1,5 @@
 import Foundation
-import Glibc
+import Platform
 
 /// Small TCP helpers for starting servers on loopback: finding a free port and checking that a server
 /// answers with an SSH banner.

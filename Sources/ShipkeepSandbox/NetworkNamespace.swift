@@ -1,5 +1,5 @@
 import Foundation
-import Glibc
+import Platform
 
 /// A network namespace joined to the host by a veth pair, so a sandbox sshd can run "on another machine"
 /// whose link a test can cut (`linkDown`) and restore (`linkUp`). Root only.

@@ -1,5 +1,5 @@
 import Foundation
-import Glibc
+import Platform
 
 /// A command whose stdout is a pipe the test reads line by line as it arrives, as `tee` or a CI runner would:
 /// for tests of what reaches a reader, and when, while the command still runs. stderr goes to a private file.
@@ -97,7 +97,7 @@ public final class PipedCommand: @unchecked Sendable {
         let milliseconds = Int32(max(0, min(1000, deadline.timeIntervalSinceNow * 1000)))
         guard poll(&descriptor, 1, milliseconds) > 0 else { return }
         var buffer = [UInt8](repeating: 0, count: 65_536)
-        let count = Glibc.read(reader, &buffer, buffer.count)
+        let count = Platform.read(reader, &buffer, buffer.count)
         if count <= 0 {
             if count == 0 || errno != EINTR { closed = true }
             if closed && !pending.isEmpty {

@@ -1,5 +1,5 @@
 import Foundation
-import Glibc
+import Platform
 
 /// How a process ended and what it printed.
 public struct ProcessResult: Sendable {

@@ -1,5 +1,5 @@
 import Foundation
-import Glibc
+import Platform
 
 /// A stand-in bot that keeps its data in SQLite: a `python3` process inserting one row per transaction, each with
 /// its own sequence number, every few milliseconds, and logging each sequence number once it is committed. A row
@@ -110,7 +110,7 @@ public final class SQLiteWriter {
     /// checkpointed into the database. Returns the last committed seq.
     @discardableResult
     public func kill() -> Int {
-        Glibc.kill(process.pid, SIGKILL)
+        Platform.kill(process.pid, SIGKILL)
         process.stop(grace: 10)
         return lastCommitted()
     }

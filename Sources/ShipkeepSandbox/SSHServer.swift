@@ -1,5 +1,5 @@
 import Foundation
-import Glibc
+import Platform
 
 /// A real OpenSSH sshd on a free loopback port, run from a directory of its own with generated ed25519
 /// host and user keys, for end-to-end tests.

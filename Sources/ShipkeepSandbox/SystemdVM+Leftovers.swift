@@ -1,5 +1,5 @@
 import Foundation
-import Glibc
+import Platform
 
 /// What a ``SystemdVM`` leaves on the host while it runs, and how it is taken away: a claim file
 /// `/run/shipkeep-vm/N` (N: its subnet 10.77.N.0/24; it holds the owner's pid), cgroups `shipkeep-vm-NAME` in the

@@ -1,5 +1,5 @@
 import Foundation
-import Glibc
+import Platform
 import Shared
 
 /// A VM with systemd as PID 1: systemd-nspawn booting the cached ``DebianTree`` in a network namespace of its own

@@ -1,5 +1,5 @@
 import Foundation
-import Glibc
+import Platform
 
 /// A small tmpfs mounted over a directory, to make a filesystem run out of space on purpose. Root only.
 public final class TmpfsMount: @unchecked Sendable {

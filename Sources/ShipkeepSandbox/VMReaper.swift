@@ -1,5 +1,5 @@
 import Foundation
-import Glibc
+import Platform
 
 /// A watcher that removes a ``SystemdVM`` whose owner dies without stopping it (SIGKILL, a crash, a cancelled
 /// test run): `shipkeep-sandbox vm-reap`, reading a pipe whose only write end this process holds
@@ -52,7 +52,7 @@ final class VMReaper {
     /// - Returns: Whether it removed a VM.
     static func watch(subnet: Int, owner: pid_t) -> Bool {
         setsid()
-        for signal in [SIGINT, SIGHUP, SIGTERM, SIGPIPE] { Glibc.signal(signal, SIG_IGN) }
+        for signal in [SIGINT, SIGHUP, SIGTERM, SIGPIPE] { Platform.signal(signal, SIG_IGN) }
         var byte: UInt8 = 0
         while true {
             let count = read(0, &byte, 1)

@@ -1,7 +1,5 @@
 import CXXHash
-#if canImport(Glibc)
-import Glibc
-#endif
+import Platform
 
 /// The content hash recorded in snapshot manifests: XXH64 of the bytes, written `xxh64:<16 hex digits>`.
 ///

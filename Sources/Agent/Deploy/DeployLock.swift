@@ -1,9 +1,7 @@
 import CAgentSupport
-import Foundation
+import FoundationEssentials
 import Shared
-#if canImport(Glibc)
-import Glibc
-#endif
+import Platform
 
 /// The per-app deploy lock: an exclusive `flock` on `<state>/lock`, whose content names the holder.
 ///
@@ -112,7 +110,7 @@ enum DeployLock {
                 announced = holder.deploy
                 onWait(holder)
             }
-            Thread.sleep(forTimeInterval: min(retryInterval, max(0.01, deadline.timeIntervalSinceNow)))
+            Pause.seconds(min(retryInterval, max(0.01, deadline.timeIntervalSinceNow)))
         }
         let stale = readHolder(fd).map { LockHolder(record: $0, alive: false) }
         let held = Held(fd: fd, stale: stale)

@@ -1,4 +1,5 @@
-import Foundation
+import FoundationEssentials
+import Platform
 import Shared
 
 /// What a deploy decided, saved in the state dir as soon as it is known so that recovery after a crash knows
@@ -33,6 +34,15 @@ struct DeployPlan: Codable {
     /// Whether `id` looks like a deploy id (it becomes part of file names).
     static func isValidID(_ id: String) -> Bool {
         id.hasPrefix("d-") && id.count <= 64
-            && id.unicodeScalars.allSatisfy { CharacterSet.alphanumerics.contains($0) || $0 == "-" }
+            && id.unicodeScalars.allSatisfy { isAlphanumeric($0) || $0 == "-" }
+    }
+
+    /// Letters, marks and numbers, as `CharacterSet.alphanumerics` has them.
+    private static func isAlphanumeric(_ scalar: Unicode.Scalar) -> Bool {
+        switch scalar.properties.generalCategory {
+        case .uppercaseLetter, .lowercaseLetter, .titlecaseLetter, .modifierLetter, .otherLetter,
+             .nonspacingMark, .spacingMark, .enclosingMark, .decimalNumber, .letterNumber, .otherNumber: true
+        default: false
+        }
     }
 }

@@ -1,8 +1,6 @@
-import Foundation
+import FoundationEssentials
 import Shared
-#if canImport(Glibc)
-import Glibc
-#endif
+import Platform
 
 /// The deploy request `serve` hands its detached worker: `<state>/deploys/<id>.request`, 0600.
 ///
@@ -34,7 +32,7 @@ enum DeployRequestFile {
         var bytes: [UInt8] = []
         var buffer = [UInt8](repeating: 0, count: 65536)
         while bytes.count <= sizeLimit {
-            let count = Glibc.read(fd, &buffer, buffer.count)
+            let count = Platform.read(fd, &buffer, buffer.count)
             if count < 0 && errno == EINTR { continue }
             guard count >= 0 else { throw FileSystemError("read", path) }
             if count == 0 { break }

@@ -1,4 +1,5 @@
-import Foundation
+import FoundationEssentials
+import Platform
 import Shared
 
 /// Runs one deploy, phase by phase, detached from the SSH session: preflight, snapshot, update, verify,

@@ -1,7 +1,5 @@
-import Foundation
-#if canImport(Glibc)
-import Glibc
-#endif
+import FoundationEssentials
+import Platform
 
 /// Wakes a reader as soon as a file in one directory is created or written (inotify), so that a follower of a
 /// growing file need not poll on a fixed interval. Where inotify is unavailable (or out of watches), `wait`
@@ -36,7 +34,7 @@ final class DirectoryWatch {
     /// this call is never slept through.
     func wait(timeout: Double) {
         guard fd >= 0 else {
-            Thread.sleep(forTimeInterval: timeout)
+            Pause.seconds(timeout)
             return
         }
         var pollfd = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)

@@ -1,7 +1,5 @@
-import Foundation
-#if canImport(Glibc)
-import Glibc
-#endif
+import FoundationEssentials
+import Platform
 
 /// A test hook that makes fault injection exact instead of timing-based: if the file
 /// `<state>/fault-pause-<phase>` exists when the worker enters that phase, the worker removes it and stops

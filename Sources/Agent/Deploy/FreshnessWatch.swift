@@ -1,4 +1,5 @@
-import Foundation
+import FoundationEssentials
+import Platform
 import Shared
 
 /// `health.fresh`, "the bot is writing again": judged by what changed under the path since the restart finished,

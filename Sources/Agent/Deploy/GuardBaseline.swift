@@ -1,9 +1,7 @@
-import Foundation
+import FoundationEssentials
 import Shared
 import SnapshotArchive
-#if canImport(Glibc)
-import Glibc
-#endif
+import Platform
 
 /// What the data guard of a `restart` or `start` compares against: the data files as they are just before the
 /// services restart, as a manifest the ``DataVerifier`` reads (no snapshot is taken: that is a deploy's cost).

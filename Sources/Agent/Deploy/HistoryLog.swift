@@ -1,8 +1,6 @@
-import Foundation
+import FoundationEssentials
 import Shared
-#if canImport(Glibc)
-import Glibc
-#endif
+import Platform
 
 /// An app's history on the VM: `STATE/history.jsonl`, one ``HistoryRecord`` a line, appended by whatever acts on
 /// the app (a deploy's worker at its end, a restore, a recovery, a restart, `env`). Bounded: once the file
@@ -37,7 +35,7 @@ struct HistoryLog {
     func append(_ record: HistoryRecord) -> FileSystemError? {
         let line = StateDirectory.encode(record) + [UInt8(ascii: "\n")]
         do {
-            try FileSystem.makeDirectories((path as NSString).deletingLastPathComponent)
+            try FileSystem.makeDirectories(PathName.parent(of: path))
             while true {
                 let fd = try FileSystem.open(path, O_WRONLY | O_CREAT | O_APPEND | O_NOFOLLOW, 0o600)
                 defer { close(fd) }

@@ -1,9 +1,7 @@
-import Foundation
+import FoundationEssentials
 import Shared
+import Platform
 import Synchronization
-#if canImport(Glibc)
-import Glibc
-#endif
 
 /// A deploy's events, appended to `<state>/deploys/<id>.jsonl` as they happen. Phase transitions, warnings
 /// and the result are fsynced before the deploy goes on, so after a crash the journal says exactly how far

@@ -1,8 +1,6 @@
-import Foundation
+import FoundationEssentials
 import Shared
-#if canImport(Glibc)
-import Glibc
-#endif
+import Platform
 
 /// Reads a deploy's journal as it grows and hands each event on, until the deploy's `result` — or until the
 /// worker is gone without one (it was killed), in which case the caller recovers the app.
@@ -31,7 +29,7 @@ struct JournalFollower {
         var fd: Int32 = -1
         var last = fromSeq - 1
         defer { if fd >= 0 { close(fd) } }
-        let watch = DirectoryWatch(directory: (path as NSString).deletingLastPathComponent)
+        let watch = DirectoryWatch(directory: PathName.parent(of: path))
         while true {
             if fd < 0 { fd = open(path, O_RDONLY | O_CLOEXEC) }
             var progressed = false

@@ -1,4 +1,5 @@
-import Foundation
+import FoundationEssentials
+import Platform
 import Shared
 
 /// Brings an app back to a consistent state after its deploy worker died mid-deploy (`kill -9`, OOM, a

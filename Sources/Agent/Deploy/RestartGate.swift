@@ -1,4 +1,5 @@
-import Foundation
+import FoundationEssentials
+import Platform
 import Shared
 
 /// Asks agent.yml's `gate:` whether the app may be interrupted now (no open trade): exit 0 means go, anything
@@ -50,7 +51,7 @@ struct RestartGate {
             let waited = Int(Date().timeIntervalSince(started).rounded())
             if deadline.timeIntervalSinceNow <= 0 { break }
             onBusy(waited, said)
-            Thread.sleep(forTimeInterval: min(Self.interval, max(0, deadline.timeIntervalSinceNow)))
+            Pause.seconds(min(Self.interval, max(0, deadline.timeIntervalSinceNow)))
         }
         return "the gate said busy for \(gate.timeout) s: \(said) — it is asked again at the next deploy or restart; "
             + "--ignore-gate goes ahead anyway"
@@ -63,7 +64,7 @@ struct RestartGate {
                                                 timeout: timeout)
             if outcome.succeeded { return nil }
             let lines = (outcome.stdout + "\n" + outcome.stderr).split(separator: "\n")
-                .map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+                .map { $0.trimming(while: \.isWhitespace) }.filter { !$0.isEmpty }
             let how = "(\(gate.command.joined(separator: " ")) \(outcome.describe(timeout: timeout)))"
             guard let last = lines.last else { return how }
             return Self.quote(last) + " " + how

@@ -1,4 +1,5 @@
-import Foundation
+import FoundationEssentials
+import Platform
 import Shared
 
 /// One `restart`, `stop` or `start`, phase by phase: `preflight` (the gate), the action, and `health` after a

@@ -1,8 +1,6 @@
-import Foundation
+import FoundationEssentials
 import Shared
-#if canImport(Glibc)
-import Glibc
-#endif
+import Platform
 
 /// What a command service's `restart:` (and `stop:`, `start:`) printed, kept in the app's state dir so that
 /// `shipkeep logs --service NAME` can show it: `<state>/output/NAME.log`, one line per output line

@@ -1,4 +1,5 @@
-import Foundation
+import FoundationEssentials
+import Platform
 import Shared
 
 /// Restarts and checks an app's services, in configuration order, streaming their output.
@@ -187,7 +188,7 @@ struct HealthChecker {
             if deadline.timeIntervalSinceNow <= 0 { break }
             var pause = min(interval, max(0, deadline.timeIntervalSinceNow))
             if let since = passingSince { pause = min(pause, max(0, since.timeIntervalSinceNow + settle)) }
-            Thread.sleep(forTimeInterval: pause)
+            Pause.seconds(pause)
             interval = min(interval * 2, Self.maxRetryInterval)
         } while true
         if failures.isEmpty, let since = passingSince {

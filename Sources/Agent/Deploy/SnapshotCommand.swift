@@ -1,9 +1,7 @@
 import ArgumentParser
-import Foundation
+import FoundationEssentials
 import Shared
-#if canImport(Glibc)
-import Glibc
-#endif
+import Platform
 
 /// `shipkeep-agent snapshot`: a snapshot of one app now, for a systemd timer or cron. The same worker as
 /// `shipkeep snapshot` (lock, snapshot phase, retention, history), run in this process.
@@ -66,7 +64,10 @@ struct SnapshotCommand: ParsableCommand {
     }
 
     /// Who the history says asked: the timer, as this user on this host.
-    private static var who: String { "schedule (\(NSUserName())@\(ProcessInfo.processInfo.hostName))" }
+    private static var who: String {
+        let user = getpwuid(geteuid()).map { String(cString: $0.pointee.pw_name) } ?? "uid \(geteuid())"
+        return "schedule (\(user)@\(ProcessInfo.processInfo.hostName))"
+    }
 
     private func report(_ message: EventMessage) {
         if json {

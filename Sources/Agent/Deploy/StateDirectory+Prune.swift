@@ -1,8 +1,6 @@
-import Foundation
+import FoundationEssentials
 import Shared
-#if canImport(Glibc)
-import Glibc
-#endif
+import Platform
 
 extension StateDirectory {
     /// Finished deploys whose files are kept beyond those that must be (see ``pruneDeploys(app:running:)``).

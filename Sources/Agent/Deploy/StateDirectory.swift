@@ -1,4 +1,5 @@
-import Foundation
+import FoundationEssentials
+import Platform
 import Shared
 
 /// The files an app keeps in its state dir on the VM (never /tmp): the lock and the turn, the deploys'

@@ -1,4 +1,5 @@
-import Foundation
+import FoundationEssentials
+import Platform
 import Shared
 
 extension Systemctl {
@@ -13,7 +14,7 @@ extension Systemctl {
             argv += ["--after-cursor", cursor]
         } else {
             if let lines { argv += ["-n", String(lines)] }
-            if let since { argv += ["--since", String(format: "@%.6f", since.timeIntervalSince1970)] }
+            if let since { argv += ["--since", Systemctl.journalTime(since)] }
         }
         guard let outcome = try? ProcessRunner.run(argv, environment: environment, timeout: 10), outcome.succeeded else {
             return ([], cursor, false)

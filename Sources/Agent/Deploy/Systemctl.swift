@@ -1,4 +1,5 @@
-import Foundation
+import FoundationEssentials
+import Platform
 import Shared
 
 /// The `systemctl` commands for one `systemd:` service, as the agent's user may run them, and what their
@@ -100,7 +101,7 @@ struct Systemctl {
         let argv = ["systemctl"] + (scope == .user ? ["--user"] : []) + ["show", "-p", "Result", "--value", "--", unit]
         guard let outcome = try? ProcessRunner.run(argv, environment: environment, timeout: max(1, min(timeout, 5))),
               outcome.succeeded else { return nil }
-        return outcome.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        return outcome.stdout.trimming(while: \.isWhitespace)
     }
 
     /// The unit's journal lines (messages only) after `cursor`, or since `since` when there is none, and the
@@ -109,7 +110,7 @@ struct Systemctl {
     func journal(after cursor: String?, since: Date) -> (lines: [String], cursor: String?) {
         var argv = ["journalctl"] + (scope == .user ? ["--user"] : [])
         argv += ["-u", unit, "--no-pager", "-q", "-o", "cat", "--show-cursor"]
-        let start = String(format: "@%.6f", since.timeIntervalSince1970)
+        let start = Self.journalTime(since)
         argv += cursor.map { ["--after-cursor", $0] } ?? ["--since", start]
         guard let outcome = try? ProcessRunner.run(argv, environment: environment, timeout: 3), outcome.succeeded else {
             return ([], cursor)
@@ -122,6 +123,13 @@ struct Systemctl {
             lines.removeLast()
         }
         return (lines, next)
+    }
+
+    /// `@SECONDS.MICROSECONDS`, the form journalctl's `--since` takes for an exact time.
+    static func journalTime(_ date: Date) -> String {
+        let micros = Int64((date.timeIntervalSince1970 * 1e6).rounded())
+        let fraction = String(micros % 1_000_000)
+        return "@\(micros / 1_000_000)." + String(repeating: "0", count: 6 - fraction.count) + fraction
     }
 
     private static func userName(_ uid: uid_t) -> String {

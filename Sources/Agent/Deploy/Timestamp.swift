@@ -1,7 +1,5 @@
-import Foundation
-#if canImport(Glibc)
-import Glibc
-#endif
+import FoundationEssentials
+import Platform
 
 /// Times as the agent writes them into ids and file names, formatted with the C library: a
 /// `DateFormatter` would load ICU's calendar data into every worker for one string.

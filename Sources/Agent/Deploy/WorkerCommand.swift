@@ -1,9 +1,7 @@
 import ArgumentParser
-import Foundation
+import FoundationEssentials
 import Shared
-#if canImport(Glibc)
-import Glibc
-#endif
+import Platform
 
 /// `shipkeep-agent worker`: one deploy, started detached by `serve`. Not for people to run.
 struct WorkerCommand: ParsableCommand {

@@ -1,7 +1,6 @@
-import Foundation
-#if canImport(Glibc)
-import Glibc
-#endif
+import FoundationEssentials
+import Platform
+import Shared
 
 /// The git steps of a deploy. Commits and refs come from the network, so they are validated and always
 /// passed after `--` or in positions where git cannot take them for options.
@@ -70,7 +69,7 @@ extension Git {
     /// - Throws: ``GitError`` when it names no commit here.
     func commit(of revision: String) throws -> String {
         try run(["rev-parse", "--verify", "--quiet", "--end-of-options", "\(revision)^{commit}"])
-            .trimmingCharacters(in: .whitespacesAndNewlines)
+            .trimming(while: \.isWhitespace)
     }
 
     /// Paths tracked by `commit` (or by the index when nil) under `paths`.
@@ -167,7 +166,7 @@ extension Git {
 
     /// Copies one file (or link) to `destination`, creating its parents; the original stays in place.
     private static func save(_ source: String, to destination: String) throws {
-        try FileSystem.makeDirectories((destination as NSString).deletingLastPathComponent)
+        try FileSystem.makeDirectories(PathName.parent(of: destination))
         guard let info = try FileSystem.lstatIfExists(source) else { return }
         if (info.st_mode & S_IFMT) == S_IFLNK {
             var buffer = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)

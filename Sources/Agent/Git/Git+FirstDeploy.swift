@@ -1,4 +1,5 @@
-import Foundation
+import FoundationEssentials
+import Platform
 import Shared
 
 /// The first deploy of an app whose work tree does not exist yet: it is created from agent.yml's `remote_url`.
@@ -35,7 +36,7 @@ extension Git {
               (git.st_mode & S_IFMT) == S_IFDIR else { return nil }
         let tree = Git(tree: path)
         // This repository's own top level (not a parent's), with no commit checked out.
-        guard let top = try? tree.run(["rev-parse", "--show-toplevel"]).trimmingCharacters(in: .newlines),
+        guard let top = try? tree.run(["rev-parse", "--show-toplevel"]).trimming(while: \.isNewline),
               top == URL(fileURLWithPath: path).resolvingSymlinksInPath().path,
               tree.commitIfPresent("HEAD") == nil else { return nil }
         return .begun

@@ -1,4 +1,5 @@
-import Foundation
+import FoundationEssentials
+import Platform
 import Shared
 
 /// The git steps of `deploy --ship`: telling the controller what this clone has, and taking in the bundle it

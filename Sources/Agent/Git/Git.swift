@@ -1,4 +1,5 @@
-import Foundation
+import FoundationEssentials
+import Platform
 import Shared
 
 /// A failed git command, with what git said.
@@ -51,7 +52,7 @@ struct Git {
     /// first 10 and the last 30, with a line saying how many were left out), each at most 400 characters.
     static func said(_ stderr: String) -> [String] {
         let lines = stderr.split(whereSeparator: \.isNewline)
-            .map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+            .map { $0.trimming(while: \.isWhitespace) }.filter { !$0.isEmpty }
             .map { $0.count > 400 ? String($0.prefix(400)) + "…" : $0 }
         guard lines.count > 40 else { return lines }
         return Array(lines.prefix(10)) + ["… \(lines.count - 40) more lines …"] + Array(lines.suffix(30))
@@ -62,8 +63,8 @@ struct Git {
     /// - Throws: ``GitError`` when the tree is not a git work tree or has no commit.
     func head() throws -> GitHead {
         let fields = try run(["log", "-1", "--format=%H%x00%s%x00%ct", "HEAD"])
-            .trimmingCharacters(in: .newlines).split(separator: "\0", omittingEmptySubsequences: false)
-        let branch = try? run(["symbolic-ref", "--short", "-q", "HEAD"]).trimmingCharacters(in: .whitespacesAndNewlines)
+            .trimming(while: \.isNewline).split(separator: "\0", omittingEmptySubsequences: false)
+        let branch = try? run(["symbolic-ref", "--short", "-q", "HEAD"]).trimming(while: \.isWhitespace)
         return GitHead(
             commit: String(fields[0]),
             branch: branch?.isEmpty == false ? branch : nil,

@@ -1,8 +1,6 @@
-import Foundation
+import FoundationEssentials
 import Shared
-#if canImport(Glibc)
-import Glibc
-#endif
+import Platform
 
 /// One file `shipkeep logs` reads: its last lines, then, followed, what is appended to it — across a rotation
 /// (the name now holds a new file: the old one is read to its end, then the new one from its start) and a
@@ -44,7 +42,7 @@ final class FileLogSource {
 
     /// The directory to watch for writes and rotations.
     var directory: String {
-        let parent = (relative as NSString).deletingLastPathComponent
+        let parent = PathName.parent(of: relative)
         return parent.isEmpty ? root : root + "/" + parent
     }
 

@@ -1,4 +1,5 @@
-import Foundation
+import FoundationEssentials
+import Platform
 import Shared
 
 /// A systemd unit's journal, for `shipkeep logs --service UNIT`: read with journalctl, then followed by asking

@@ -1,8 +1,6 @@
-import Foundation
+import FoundationEssentials
 import Shared
-#if canImport(Glibc)
-import Glibc
-#endif
+import Platform
 
 /// Which sources a `logs` request names, checked as `restore` checks its paths (``DataPath``): files and globs
 /// only inside the data dirs — no absolute path, no `..`, nothing through a symbolic link — or a configured

@@ -1,4 +1,5 @@
-import Foundation
+import FoundationEssentials
+import Platform
 import Shared
 
 /// Sends the lines of a `logs` request's sources as `log` events, and with `follow` keeps sending what they
@@ -71,7 +72,7 @@ struct LogStreamer {
             }
             if watch.wait(timeout: Self.pollInterval, orInput: input) { return }
             let early = Self.minimumInterval - Date().timeIntervalSince(round)
-            if early > 0 { Thread.sleep(forTimeInterval: early) }
+            if early > 0 { Pause.seconds(early) }
         }
     }
 

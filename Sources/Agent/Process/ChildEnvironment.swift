@@ -1,4 +1,5 @@
-import Foundation
+import FoundationEssentials
+import Platform
 import Shared
 
 /// The environment of everything the agent starts: the worker, git, hooks and services.

@@ -1,7 +1,5 @@
-import Foundation
-#if canImport(Glibc)
-import Glibc
-#endif
+import FoundationEssentials
+import Platform
 
 /// Which running processes have a file open, from `/proc/PID/fd`.
 ///
@@ -57,6 +55,6 @@ enum FileHolders {
     /// secrets (`--api-key=…`), and the message ends up in CI logs.
     private static func command(of pid: Int32) -> String {
         let name = FileSystem.read("/proc/\(pid)/comm").map { String(decoding: $0, as: UTF8.self) } ?? ""
-        return name.trimmingCharacters(in: .whitespacesAndNewlines)
+        return name.trimming(while: \.isWhitespace)
     }
 }

@@ -1,8 +1,6 @@
 import CAgentSupport
-import Foundation
-#if canImport(Glibc)
-import Glibc
-#endif
+import FoundationEssentials
+import Platform
 
 /// What a finished child process did.
 struct ProcessOutcome: Sendable {

@@ -1,8 +1,6 @@
-import Foundation
+import FoundationEssentials
 import Shared
-#if canImport(Glibc)
-import Glibc
-#endif
+import Platform
 
 /// An app's secrets on the VM (`env_file`, default `STATE/env`): one `KEY="value"` line per variable, in the
 /// syntax systemd's `EnvironmentFile=` and a POSIX shell's `.` both read the same way (inside double quotes only
@@ -80,7 +78,7 @@ struct EnvFile {
         var text = "# The app's secrets, written by shipkeep-agent (`shipkeep env`); systemd reads it with\n"
             + "# EnvironmentFile=. Edit with `shipkeep env … set KEY` or by hand, mode 0600.\n"
         for (key, value) in variables { text += "\(key)=\(Self.quote(value))\n" }
-        let directory = (path as NSString).deletingLastPathComponent
+        let directory = PathName.parent(of: path)
         do {
             try FileSystem.makeDirectories(directory)
             try FileSystem.writeAtomically(Array(text.utf8), to: path, mode: 0o600)
@@ -97,7 +95,7 @@ struct EnvFile {
     /// - Throws: ``Problem``.
     func lock() throws(Problem) -> Int32 {
         do {
-            try FileSystem.makeDirectories((lockPath as NSString).deletingLastPathComponent)
+            try FileSystem.makeDirectories(PathName.parent(of: lockPath))
             let fd = try FileSystem.open(lockPath, O_RDWR | O_CREAT | O_NOFOLLOW, 0o600)
             while flock(fd, LOCK_EX) != 0 {
                 guard errno == EINTR else {
@@ -134,7 +132,7 @@ struct EnvFile {
 
     /// The file's bytes after the safety checks, or nil when it does not exist.
     private func readChecked() throws(Problem) -> [UInt8]? {
-        let fd = Glibc.open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)
+        let fd = Platform.open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)
         guard fd >= 0 else {
             if errno == ENOENT { return nil }
             let reason = errno == ELOOP ? "it is a symbolic link" : String(cString: strerror(errno))
@@ -160,7 +158,7 @@ struct EnvFile {
         var bytes: [UInt8] = []
         var buffer = [UInt8](repeating: 0, count: 65536)
         while true {
-            let count = Glibc.read(fd, &buffer, buffer.count)
+            let count = Platform.read(fd, &buffer, buffer.count)
             if count < 0 && errno == EINTR { continue }
             guard count >= 0 else {
                 throw Problem(description: "cannot read \(path): \(String(cString: strerror(errno)))")

@@ -1,4 +1,5 @@
-import Foundation
+import FoundationEssentials
+import Platform
 
 /// Replaces an app's secret values in a line of its services' output with `***`, as CI systems mask theirs.
 /// Values shorter than ``minimumLength`` are left alone: masking every `1` or `true` would garble the output
@@ -17,7 +18,7 @@ struct SecretRedactor {
     func callAsFunction(_ line: String) -> String {
         var line = line
         for value in values where line.contains(value) {
-            line = line.replacingOccurrences(of: value, with: "***")
+            line = line.replacing(value, with: "***")
         }
         return line
     }

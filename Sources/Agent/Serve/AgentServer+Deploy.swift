@@ -1,8 +1,6 @@
-import Foundation
+import FoundationEssentials
 import Shared
-#if canImport(Glibc)
-import Glibc
-#endif
+import Platform
 
 extension AgentServer {
     /// Starts a deploy in a detached worker and relays its journal until the result.

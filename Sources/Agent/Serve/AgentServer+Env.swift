@@ -1,8 +1,6 @@
-import Foundation
+import FoundationEssentials
 import Shared
-#if canImport(Glibc)
-import Glibc
-#endif
+import Platform
 
 extension AgentServer {
     /// `env`: lists the keys of the app's env file, or sets or unsets one (under the file's lock, written

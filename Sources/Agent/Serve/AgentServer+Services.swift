@@ -1,8 +1,6 @@
-import Foundation
+import FoundationEssentials
 import Shared
-#if canImport(Glibc)
-import Glibc
-#endif
+import Platform
 
 extension AgentServer {
     /// `service`: restarts, stops or starts the app's services (or one), under the app's lock, in this process

@@ -1,8 +1,6 @@
-import Foundation
+import FoundationEssentials
 import Shared
-#if canImport(Glibc)
-import Glibc
-#endif
+import Platform
 
 /// A bundle on its way in for a `deploy` with `ship`: the request it belongs to and the file it goes to.
 ///
@@ -45,7 +43,7 @@ final class ShipUpload {
         guard failure == nil else { return }
         var offset = 0
         while offset < bytes.count {
-            let written = bytes.withUnsafeBytes { Glibc.write(fd, $0.baseAddress! + offset, bytes.count - offset) }
+            let written = bytes.withUnsafeBytes { Platform.write(fd, $0.baseAddress! + offset, bytes.count - offset) }
             if written < 0 {
                 if errno == EINTR { continue }
                 failure = .failure(errno == ENOSPC ? "no_space" : "state", "cannot write the shipped bundle to "
@@ -187,7 +185,7 @@ extension AgentServer {
         for name in (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []
         where name.hasSuffix(".bundle.part") {
             let path = directory + "/" + name
-            let fd = Glibc.open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)
+            let fd = Platform.open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)
             guard fd >= 0 else { continue }
             if flock(fd, LOCK_EX | LOCK_NB) == 0 { unlink(path) }
             close(fd)

@@ -1,4 +1,5 @@
-import Foundation
+import FoundationEssentials
+import Platform
 import Shared
 
 /// The agent's side of the protocol, independent of where the bytes come from: `serve` feeds it stdin, the

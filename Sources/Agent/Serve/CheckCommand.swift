@@ -1,5 +1,6 @@
 import ArgumentParser
-import Foundation
+import FoundationEssentials
+import Platform
 import Shared
 
 /// `shipkeep-agent check --config FILE`: reads an agent.yml as `serve` would, and says whether it can be used,

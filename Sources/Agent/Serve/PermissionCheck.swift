@@ -1,8 +1,6 @@
-import Foundation
+import FoundationEssentials
 import Shared
-#if canImport(Glibc)
-import Glibc
-#endif
+import Platform
 
 /// Refuses to run from files another user could have changed, as sshd's StrictModes does.
 ///
@@ -28,7 +26,7 @@ enum PermissionCheck {
     static func check(_ config: AgentConfig, user: uid_t = geteuid()) throws(Unsafe) {
         let file = config.file
         try check(file, owners: [user, 0], user: user)
-        let parent = (file as NSString).deletingLastPathComponent
+        let parent = PathName.parent(of: file)
         try check(parent.isEmpty ? "." : parent, owners: [user, 0], user: user, stickyIsEnough: true)
         for app in config.apps {
             let state = StateDirectory(path: app.state)

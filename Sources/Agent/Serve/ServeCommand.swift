@@ -1,9 +1,7 @@
 import ArgumentParser
-import Foundation
+import FoundationEssentials
 import Shared
-#if canImport(Glibc)
-import Glibc
-#endif
+import Platform
 
 /// `shipkeep-agent serve`: the forced command sshd runs for the deploy key.
 struct ServeCommand: ParsableCommand {
@@ -31,7 +29,7 @@ struct ServeCommand: ParsableCommand {
         let send: (EventMessage) -> Void = { message in
             if !StandardStreams.writeLine(WireCodec.encode(message)) {
                 StandardStreams.diagnose("the controller went away; stopping")
-                Foundation.exit(1)
+                Platform.exit(1)
             }
         }
         let agentConfig: AgentConfig

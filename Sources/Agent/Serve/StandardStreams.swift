@@ -1,6 +1,4 @@
-#if canImport(Glibc)
-import Glibc
-#endif
+import Platform
 
 /// Blocking reads from stdin and whole-line writes to stdout, the exec channel sshd gives the agent.
 enum StandardStreams {
@@ -8,7 +6,7 @@ enum StandardStreams {
     static func read() -> [UInt8] {
         var buffer = [UInt8](repeating: 0, count: 65536)
         while true {
-            let count = Glibc.read(0, &buffer, buffer.count)
+            let count = Platform.read(0, &buffer, buffer.count)
             if count >= 0 { return Array(buffer[0..<count]) }
             if errno != EINTR { return [] }
         }
@@ -20,7 +18,7 @@ enum StandardStreams {
         let line = bytes + [UInt8(ascii: "\n")]
         var offset = 0
         while offset < line.count {
-            let written = line[offset...].withUnsafeBytes { Glibc.write(1, $0.baseAddress, $0.count) }
+            let written = line[offset...].withUnsafeBytes { Platform.write(1, $0.baseAddress, $0.count) }
             if written < 0 {
                 if errno == EINTR { continue }
                 return false
@@ -33,6 +31,6 @@ enum StandardStreams {
     /// Writes a diagnostic line to stderr (never to stdout, which carries only events).
     static func diagnose(_ message: String) {
         let bytes = Array("shipkeep-agent: \(message)\n".utf8)
-        _ = bytes.withUnsafeBytes { Glibc.write(2, $0.baseAddress, $0.count) }
+        _ = bytes.withUnsafeBytes { Platform.write(2, $0.baseAddress, $0.count) }
     }
 }

@@ -1,7 +1,6 @@
-import Foundation
-#if canImport(Glibc)
-import Glibc
-#endif
+import FoundationEssentials
+import Platform
+import Shared
 
 /// What the running app appended to its append-only files between the snapshot and the restart, copied aside
 /// just before the restart. If the new code then destroys such a file (a log opened with "w" on start), the
@@ -36,7 +35,7 @@ struct AppendedTail {
             let input = try directory.openFile(name, O_RDONLY)
             defer { close(input) }
             let path = dir + "/" + entry.path
-            try FileSystem.makeDirectories((path as NSString).deletingLastPathComponent)
+            try FileSystem.makeDirectories(PathName.parent(of: path))
             let output = try FileSystem.open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, 0o600)
             defer { close(output) }
             let start = entry.size ?? 0

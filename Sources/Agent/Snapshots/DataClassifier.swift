@@ -1,14 +1,12 @@
 import Shared
-#if canImport(Glibc)
-import Glibc
-#endif
+import Platform
 
 /// What a data file's own bytes say about its kind (see ``DataKindRules`` for the rest of the rule).
 enum DataClassifier {
     /// Whether the file at `path` begins with SQLite's 16-byte header. Links are not followed; a file that
     /// cannot be read is not a database.
     static func hasSQLiteHeader(_ path: String) -> Bool {
-        let fd = Glibc.open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK)
+        let fd = Platform.open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK)
         guard fd >= 0 else { return false }
         defer { close(fd) }
         return hasSQLiteHeader(fd: fd)

@@ -1,7 +1,5 @@
-import Foundation
-#if canImport(Glibc)
-import Glibc
-#endif
+import FoundationEssentials
+import Platform
 
 /// A stat-only walk of an app's data dirs: what a snapshot will hold, and how much it will need to copy.
 struct DataScan {

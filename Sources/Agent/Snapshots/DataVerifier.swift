@@ -1,9 +1,7 @@
-import Foundation
+import FoundationEssentials
 import Shared
 import SnapshotArchive
-#if canImport(Glibc)
-import Glibc
-#endif
+import Platform
 
 /// Checks the live data dirs against a snapshot's manifest, each file by its kind, and repairs what the deploy
 /// damaged without overwriting anything written after the snapshot.

@@ -1,8 +1,6 @@
 import CAgentSupport
-import Foundation
-#if canImport(Glibc)
-import Glibc
-#endif
+import FoundationEssentials
+import Platform
 
 /// An open directory reached from a root the agent trusts without following any symbolic link, and the `…at`
 /// system calls relative to it: the one place where the agent resolves names under a data dir.

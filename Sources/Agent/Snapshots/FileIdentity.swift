@@ -1,6 +1,4 @@
-#if canImport(Glibc)
-import Glibc
-#endif
+import Platform
 
 /// A file as `stat` sees it: which inode, and the size and times any write changes. Two equal identities taken
 /// before and after reading a file mean that nothing wrote to it in between (to the resolution of the

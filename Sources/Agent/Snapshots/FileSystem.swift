@@ -1,8 +1,7 @@
 import CAgentSupport
-import Foundation
-#if canImport(Glibc)
-import Glibc
-#endif
+import FoundationEssentials
+import Platform
+import Shared
 
 /// A failed file operation, with the path and the system's reason.
 struct FileSystemError: Error, CustomStringConvertible {
@@ -39,19 +38,19 @@ enum FileSystem {
 
     /// `path` with every symbolic link resolved (`realpath(3)`), or nil when it does not exist.
     static func realPath(_ path: String) -> String? {
-        guard let resolved = Glibc.realpath(path, nil) else { return nil }
+        guard let resolved = Platform.realpath(path, nil) else { return nil }
         defer { free(resolved) }
         return String(cString: resolved)
     }
 
     /// Modification time in nanoseconds since the epoch.
     static func mtime(_ info: stat) -> Int64 {
-        Int64(info.st_mtim.tv_sec) * 1_000_000_000 + Int64(info.st_mtim.tv_nsec)
+        Int64(info.modificationTime.tv_sec) * 1_000_000_000 + Int64(info.modificationTime.tv_nsec)
     }
 
     /// Status change time in nanoseconds since the epoch.
     static func ctime(_ info: stat) -> Int64 {
-        Int64(info.st_ctim.tv_sec) * 1_000_000_000 + Int64(info.st_ctim.tv_nsec)
+        Int64(info.statusChangeTime.tv_sec) * 1_000_000_000 + Int64(info.statusChangeTime.tv_nsec)
     }
 
     /// Opens a file, retrying on EINTR.
@@ -59,7 +58,7 @@ enum FileSystem {
     /// - Throws: ``FileSystemError``.
     static func open(_ path: String, _ flags: Int32, _ mode: mode_t = 0o600) throws -> Int32 {
         while true {
-            let fd = Glibc.open(path, flags | O_CLOEXEC, mode)
+            let fd = Platform.open(path, flags | O_CLOEXEC, mode)
             if fd >= 0 { return fd }
             if errno != EINTR { throw FileSystemError("open", path) }
         }
@@ -165,8 +164,8 @@ enum FileSystem {
 
     /// fsyncs the directory holding `path`, so a rename or a new entry survives a crash.
     static func syncDirectory(of path: String) {
-        let dir = (path as NSString).deletingLastPathComponent
-        let fd = Glibc.open(dir.isEmpty ? "." : dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        let dir = PathName.parent(of: path)
+        let fd = Platform.open(dir.isEmpty ? "." : dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
         guard fd >= 0 else { return }
         fsync(fd)
         close(fd)

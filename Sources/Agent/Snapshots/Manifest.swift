@@ -1,4 +1,5 @@
-import Foundation
+import FoundationEssentials
+import Platform
 import Shared
 
 /// What a snapshot holds: every entry of every data dir at the moment it was copied. Written last, as

@@ -1,8 +1,6 @@
-import Foundation
+import FoundationEssentials
 import Shared
-#if canImport(Glibc)
-import Glibc
-#endif
+import Platform
 
 /// Restoring a database: the file and its `-wal`, `-shm` and `-journal` are one thing.
 ///

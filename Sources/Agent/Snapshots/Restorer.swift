@@ -1,9 +1,7 @@
-import Foundation
+import FoundationEssentials
 import Shared
 import SnapshotArchive
-#if canImport(Glibc)
-import Glibc
-#endif
+import Platform
 
 /// Restores files from a snapshot into the data dirs — and nowhere else.
 ///

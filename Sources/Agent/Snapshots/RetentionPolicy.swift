@@ -1,4 +1,5 @@
-import Foundation
+import FoundationEssentials
+import Platform
 import Shared
 
 /// Which snapshots agent.yml's retention keeps (see ``SnapshotConfig``): a pure function of the snapshots'

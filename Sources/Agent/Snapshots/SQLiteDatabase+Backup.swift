@@ -1,7 +1,5 @@
 import CSQLite
-#if canImport(Glibc)
-import Glibc
-#endif
+import Platform
 
 /// Consistent copies of live databases, through SQLite's online backup API.
 extension SQLiteDatabase {
@@ -83,7 +81,7 @@ extension SQLiteDatabase {
     ///
     /// - Throws: ``SQLiteError``; `destination` may be left behind, partly written.
     func backup(to destination: String) throws(SQLiteError) {
-        let fd = Glibc.open(destination, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o600)
+        let fd = Platform.open(destination, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o600)
         guard fd >= 0 else {
             throw SQLiteError(.open, path: destination, "cannot create the copy: \(String(cString: strerror(errno)))",
                               function: "open")

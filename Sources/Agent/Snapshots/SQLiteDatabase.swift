@@ -1,8 +1,7 @@
 import CSQLite
-import Foundation
-#if canImport(Glibc)
-import Glibc
-#endif
+import FoundationEssentials
+import Platform
+import Shared
 
 /// One connection to a SQLite database: read-only to a database the app owns, or read-write to a new file of the
 /// agent's own (a snapshot copy being written).
@@ -105,13 +104,13 @@ final class SQLiteDatabase {
     /// saying what is wrong (for the data guard after a restart). Links in the directories above the file are
     /// followed (a work tree reached through a link); the file itself must not be one.
     static func quickCheck(path: String) -> String? {
-        let parent = (path as NSString).deletingLastPathComponent
+        let parent = PathName.parent(of: path)
         let resolved = (FileSystem.realPath(parent.isEmpty ? "." : parent) ?? parent) + "/"
-            + (path as NSString).lastPathComponent
+            + PathName.lastComponent(of: path)
         do {
             return try SQLiteDatabase(readOnly: resolved).quickCheck().map { "\(path): quick_check: \($0)" }
         } catch {
-            return error.description
+            return "\(error)"
         }
     }
 
@@ -208,7 +207,7 @@ final class SQLiteDatabase {
 
     /// Whether the file's header says WAL mode (its read and write format versions are 2).
     private static func hasWALHeader(_ path: String) -> Bool {
-        let fd = Glibc.open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK)
+        let fd = Platform.open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK)
         guard fd >= 0 else { return false }
         defer { close(fd) }
         var versions: [UInt8] = [0, 0]
@@ -221,7 +220,7 @@ final class SQLiteDatabase {
         path.utf8.map { byte in
             byte > 0x20 && byte < 0x7f && byte != UInt8(ascii: "%") && byte != UInt8(ascii: "?")
                 && byte != UInt8(ascii: "#")
-                ? String(UnicodeScalar(byte)) : String(format: "%%%02X", byte)
+                ? String(UnicodeScalar(byte)) : "%" + (byte < 0x10 ? "0" : "") + String(byte, radix: 16, uppercase: true)
         }.joined()
     }
 

@@ -1,5 +1,6 @@
 import ArgumentParser
-import Foundation
+import FoundationEssentials
+import Platform
 import Shared
 
 /// `shipkeep-agent snapshot-bench`: the snapshot step of a deploy alone, timed, for `make bench` (hidden).
@@ -44,18 +45,19 @@ struct SnapshotBenchCommand: ParsableCommand {
     ///
     /// - Throws: ``FileSystemError`` when the walk fails, ``SnapshotError`` when the snapshot does.
     static func measure(root: String, data: [String], snapshots: String) throws -> Measurement {
-        let start = DispatchTime.now()
+        let start = ContinuousClock.now
         let scan = try DataScan.walk(root: root, dataDirs: data)
-        let scanned = DispatchTime.now()
+        let scanned = ContinuousClock.now
         let manifest = try SnapshotStore(dir: snapshots).create(root: root, dataDirs: data, scan: scan,
                                                                  deploy: "snapshot-bench", commit: nil) { _, _ in }
-        let done = DispatchTime.now()
+        let done = ContinuousClock.now
         return Measurement(scanSeconds: seconds(start, scanned), snapshotSeconds: seconds(scanned, done),
                            snapshot: manifest.info)
     }
 
-    private static func seconds(_ from: DispatchTime, _ to: DispatchTime) -> Double {
-        Double(to.uptimeNanoseconds - from.uptimeNanoseconds) / 1e9
+    private static func seconds(_ from: ContinuousClock.Instant, _ to: ContinuousClock.Instant) -> Double {
+        let elapsed = (to - from).components
+        return Double(elapsed.seconds) + Double(elapsed.attoseconds) / 1e18
     }
 
     func run() throws {
@@ -66,7 +68,7 @@ struct SnapshotBenchCommand: ParsableCommand {
             encoder.dateEncodingStrategy = .iso8601
             print(String(decoding: try encoder.encode(measurement), as: UTF8.self))
         } catch {
-            FileHandle.standardError.write(Data("shipkeep-agent: snapshot-bench: \(error)\n".utf8))
+            StandardStreams.diagnose("snapshot-bench: \(error)")
             throw ExitCode(1)
         }
     }

@@ -1,9 +1,7 @@
-import Foundation
+import FoundationEssentials
 import Shared
 import SnapshotArchive
-#if canImport(Glibc)
-import Glibc
-#endif
+import Platform
 
 /// Streams one complete snapshot as a gzip-compressed POSIX tar, with paths relative to the work tree
 /// (`logs/bot.log`), checking every file against the manifest on the way.
@@ -129,7 +127,7 @@ struct SnapshotExporter {
         let start = (in: gzip.bytesIn, out: gzip.bytesOut)
         var probing = size > Self.probeBytes
         while remaining > 0 {
-            let count = Glibc.read(fd, buffer.baseAddress, Int(min(Int64(buffer.count), remaining)))
+            let count = Platform.read(fd, buffer.baseAddress, Int(min(Int64(buffer.count), remaining)))
             if count < 0 && errno == EINTR { continue }
             guard count >= 0 else { throw FileSystemError("read", path) }
             guard count > 0 else { throw damaged(entry.path, "it ends \(remaining) bytes early") }

@@ -1,8 +1,6 @@
 import CSQLite
 import SnapshotArchive
-#if canImport(Glibc)
-import Glibc
-#endif
+import Platform
 
 /// Databases in a snapshot: a consistent copy made by SQLite, not the bytes of a file being written.
 extension SnapshotStore {

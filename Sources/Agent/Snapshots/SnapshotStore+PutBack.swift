@@ -1,7 +1,5 @@
-import Foundation
-#if canImport(Glibc)
-import Glibc
-#endif
+import FoundationEssentials
+import Platform
 
 extension SnapshotStore {
     /// What ``putBack(_:of:in:as:aside:companions:unplaced:fill:)`` did.

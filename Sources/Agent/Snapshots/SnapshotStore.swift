@@ -1,10 +1,9 @@
 import CAgentSupport
-import Foundation
+import FoundationEssentials
 import Shared
+import Platform
 import SnapshotArchive
-#if canImport(Glibc)
-import Glibc
-#endif
+import Synchronization
 
 /// Why a snapshot could not be taken.
 struct SnapshotError: Error, CustomStringConvertible {
@@ -211,7 +210,7 @@ struct SnapshotStore {
             switch item.info.st_mode & S_IFMT {
             case S_IFDIR:
                 // A nested data dir (`var/data`) starts the walk below parents the snapshot does not have yet.
-                try FileSystem.makeDirectories((destination as NSString).deletingLastPathComponent)
+                try FileSystem.makeDirectories(PathName.parent(of: destination))
                 guard mkdir(destination, 0o700) == 0 else { throw FileSystemError("mkdir", destination) }
                 entries.append(.init(path: item.path, kind: .directory, mode: UInt32(item.info.st_mode & 0o7777)))
             case S_IFLNK:
@@ -333,24 +332,24 @@ final class ManifestCache: @unchecked Sendable {
     static let shared = ManifestCache()
 
     // Every access holds `lock`.
-    private let lock = NSLock()
+    private let lock = Mutex(())
     private var entries: [String: (identity: FileIdentity, manifest: Manifest?)] = [:]
 
     /// The manifest at `path` (nil when missing or unusable), decoded only if this file was not read before.
     func load(_ path: String) -> Manifest? {
         guard let identity = FileIdentity(path: path) else {
-            lock.withLock { entries[path] = nil }
+            lock.withLock { _ in entries[path] = nil }
             return nil
         }
-        if let known = lock.withLock({ entries[path] }), known.identity == identity { return known.manifest }
+        if let known = lock.withLock({ _ in entries[path] }), known.identity == identity { return known.manifest }
         let manifest = Manifest.load(path)
-        lock.withLock { entries[path] = (identity, manifest) }
+        lock.withLock { _ in entries[path] = (identity, manifest) }
         return manifest
     }
 
     /// Forgets the manifests under `dir` that are not in `paths` (pruned snapshots), so memory stays bounded.
     func keep(only paths: Set<String>, under dir: String) {
-        lock.withLock {
+        lock.withLock { _ in
             for path in entries.keys where path.hasPrefix(dir + "/") && !paths.contains(path) { entries[path] = nil }
         }
     }

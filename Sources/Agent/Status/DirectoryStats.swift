@@ -1,7 +1,5 @@
-import Foundation
-#if canImport(Glibc)
-import Glibc
-#endif
+import FoundationEssentials
+import Platform
 
 /// Totals for a directory tree: regular files, their bytes and the newest modification time.
 struct DirectoryStats: Equatable {

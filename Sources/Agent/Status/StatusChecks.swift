@@ -1,4 +1,5 @@
-import Foundation
+import FoundationEssentials
+import Platform
 import Shared
 
 /// The checks of the deploy's health phase, run once for `status`: each service's check, the health command and

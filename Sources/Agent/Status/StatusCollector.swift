@@ -1,4 +1,5 @@
-import Foundation
+import FoundationEssentials
+import Platform
 import Shared
 
 /// Reads the state of an app on this VM for `status`: code, data, disk, lock and the last deploy, runs the checks
@@ -63,7 +64,7 @@ struct StatusCollector {
         let lastDeploy = state.lastDeploy()
         if let lastDeploy, lastDeploy.outcome != "succeeded" {
             let what = lastDeploy.message.map { ": \($0)" } ?? ""
-            reasons.append((.warning, "last deploy \(lastDeploy.deploy) \(lastDeploy.outcome.replacingOccurrences(of: "_", with: " "))\(what)"))
+            reasons.append((.warning, "last deploy \(lastDeploy.deploy) \(lastDeploy.outcome.replacing("_", with: " "))\(what)"))
         }
 
         let snapshots = SnapshotStore(dir: app.snapshots.dir).count()

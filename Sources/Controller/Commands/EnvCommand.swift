@@ -1,9 +1,7 @@
 import ArgumentParser
 import Foundation
 import Shared
-#if canImport(Glibc)
-import Glibc
-#endif
+import Platform
 
 /// `shipkeep env`: an app's secrets. Values come from stdin or `--from-env`, never from the command line, and
 /// are never printed: only keys are.

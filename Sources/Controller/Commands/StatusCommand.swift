@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import Platform
 import Shared
 
 /// `shipkeep status`: a health probe for monitoring and for humans.
@@ -136,7 +137,7 @@ struct StatusCommand: ParsableCommand {
         let bytes = Array(text.utf8)
         var written = 0
         while written < bytes.count {
-            let count = bytes[written...].withUnsafeBytes { Glibc.write(fd, $0.baseAddress, $0.count) }
+            let count = bytes[written...].withUnsafeBytes { Platform.write(fd, $0.baseAddress, $0.count) }
             if count < 0 && errno == EINTR { continue }
             guard count > 0 else { break }
             written += count

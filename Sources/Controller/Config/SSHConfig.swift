@@ -1,7 +1,5 @@
 import Foundation
-#if canImport(Glibc)
-import Glibc
-#endif
+import Platform
 
 /// The settings shipkeep takes from OpenSSH's client configuration (`~/.ssh/config`), resolved for one host
 /// the way `ssh` resolves them: blocks apply when a `Host` pattern matches the name given on the command
@@ -140,7 +138,7 @@ struct SSHConfig {
     private static func glob(_ pattern: String) -> [String] {
         var result = glob_t()
         defer { globfree(&result) }
-        guard Glibc.glob(pattern, 0, nil, &result) == 0 else { return [] }
+        guard Platform.glob(pattern, 0, nil, &result) == 0 else { return [] }
         return (0..<Int(result.gl_pathc)).compactMap { result.gl_pathv[$0].map { String(cString: $0) } }
     }
 }

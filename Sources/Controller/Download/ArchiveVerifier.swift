@@ -1,9 +1,7 @@
 import Foundation
 import Shared
 import SnapshotArchive
-#if canImport(Glibc)
-import Glibc
-#endif
+import Platform
 
 /// Checks a downloaded `.tar.gz`, read back from disk, against the manifest the agent sent: every entry is
 /// in the manifest, once, of the same kind, with the same size and XXH64 (files) or target (links); none is
@@ -44,7 +42,7 @@ struct ArchiveVerifier {
     ///
     /// - Throws: ``Mismatch`` naming the first difference.
     func verify(path: String) throws(Mismatch) -> Summary {
-        let fd = Glibc.open(path, O_RDONLY | O_CLOEXEC)
+        let fd = Platform.open(path, O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else { throw Mismatch(description: "cannot read \(path): \(String(cString: strerror(errno)))") }
         defer { close(fd) }
         var state = State()

@@ -1,8 +1,6 @@
 import Foundation
 import Shared
-#if canImport(Glibc)
-import Glibc
-#endif
+import Platform
 
 /// Progress of a download on stderr: a line redrawn in place on a terminal, else a plain line every ten
 /// seconds (a CI log), so a long download visibly moves without flooding the log.

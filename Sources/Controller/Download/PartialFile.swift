@@ -1,7 +1,5 @@
 import Foundation
-#if canImport(Glibc)
-import Glibc
-#endif
+import Platform
 
 /// A download's output while it is written: a new file next to the destination, which becomes the destination
 /// only by ``commit()`` (fsync, rename, fsync of the directory). Until then the destination is untouched, and
@@ -39,7 +37,7 @@ final class PartialFile {
     private static func create(next destination: String) throws(ControllerError) -> (path: String, fd: Int32) {
         while true {
             let path = destination + "." + String(UInt32.random(in: 0...UInt32.max), radix: 16) + ".partial"
-            let fd = Glibc.open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
+            let fd = Platform.open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
             guard fd >= 0 else {
                 if errno == EEXIST { continue }
                 throw ControllerError(.local, "cannot create \(path): \(String(cString: strerror(errno))); "
@@ -64,7 +62,7 @@ final class PartialFile {
             let random = name.dropFirst(prefix.count).dropLast(".partial".count)
             guard (1...8).contains(random.count), random.allSatisfy(\.isHexDigit) else { continue }
             let path = (directory.isEmpty ? "" : directory + "/") + name
-            let held = Glibc.open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC)
+            let held = Platform.open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC)
             guard held >= 0 else { continue }
             defer { close(held) }
             var info = stat()
@@ -93,7 +91,7 @@ final class PartialFile {
     func write(_ bytes: [UInt8]) throws(ControllerError) {
         var offset = 0
         while offset < bytes.count {
-            let written = bytes[offset...].withUnsafeBytes { Glibc.write(fd, $0.baseAddress, $0.count) }
+            let written = bytes[offset...].withUnsafeBytes { Platform.write(fd, $0.baseAddress, $0.count) }
             if written < 0 {
                 if errno == EINTR { continue }
                 throw failure("write")
@@ -123,7 +121,7 @@ final class PartialFile {
         done = true
         PartialFileCleanup.disarm()
         let directory = (destination as NSString).deletingLastPathComponent
-        let dirFD = Glibc.open(directory.isEmpty ? "." : directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        let dirFD = Platform.open(directory.isEmpty ? "." : directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
         if dirFD >= 0 {
             fsync(dirFD)
             close(dirFD)

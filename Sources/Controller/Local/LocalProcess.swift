@@ -1,7 +1,5 @@
 import Foundation
-#if canImport(Glibc)
-import Glibc
-#endif
+import Platform
 
 /// Runs a local program (`git`) with an argv array, never through a shell.
 ///

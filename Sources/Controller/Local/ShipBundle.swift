@@ -1,8 +1,6 @@
 import Foundation
 import Shared
-#if canImport(Glibc)
-import Glibc
-#endif
+import Platform
 
 /// `deploy --ship`: a git bundle of one commit built from the clone in the current directory, holding only the
 /// objects the VM lacks — the commit minus everything its tips reach (those it knows here; when it knows none,
@@ -128,19 +126,19 @@ struct ShipBundle {
     }
 
     private static func open(_ path: String, _ flags: Int32) throws(ControllerError) -> Int32 {
-        let fd = Glibc.open(path, flags | O_CLOEXEC)
+        let fd = Platform.open(path, flags | O_CLOEXEC)
         guard fd >= 0 else { throw failure("open", path) }
         return fd
     }
 
     private static func write(_ path: String, _ text: String) throws(ControllerError) {
-        let fd = Glibc.open(path, O_WRONLY | O_CREAT | O_CLOEXEC | O_TRUNC, 0o600)
+        let fd = Platform.open(path, O_WRONLY | O_CREAT | O_CLOEXEC | O_TRUNC, 0o600)
         guard fd >= 0 else { throw failure("open", path) }
         defer { close(fd) }
         let bytes = Array(text.utf8)
         var offset = 0
         while offset < bytes.count {
-            let written = bytes.withUnsafeBytes { Glibc.write(fd, $0.baseAddress! + offset, bytes.count - offset) }
+            let written = bytes.withUnsafeBytes { Platform.write(fd, $0.baseAddress! + offset, bytes.count - offset) }
             if written < 0 && errno == EINTR { continue }
             guard written > 0 else { throw failure("write", path) }
             offset += written

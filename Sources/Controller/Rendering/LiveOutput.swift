@@ -1,6 +1,4 @@
-#if canImport(Glibc)
-@preconcurrency import Glibc
-#endif
+@preconcurrency import Platform
 
 /// shipkeep's stdout, written as it happens whatever it is connected to. On a terminal the C library flushes
 /// each line; into a pipe or a file (a CI log, `tee`) it would keep them until 4 KiB piled up or the process

@@ -1,8 +1,6 @@
 import Foundation
 import Shared
-#if canImport(Glibc)
-import Glibc
-#endif
+import Platform
 
 /// Where human output goes and whether it may be coloured: only on a terminal, and never with `NO_COLOR`.
 struct Terminal {

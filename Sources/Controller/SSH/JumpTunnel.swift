@@ -1,5 +1,5 @@
 import CLibSSH2
-import Glibc
+import Platform
 
 /// A `direct-tcpip` channel through a jump host to the target's SSH port, offered as a local socket so a
 /// second libssh2 session can run over it, as OpenSSH's ProxyJump does with `ssh -W`.
@@ -86,7 +86,7 @@ final class JumpTunnel {
         guard !isStopped else { return }
         isStopped = true
         var byte: UInt8 = 1
-        _ = send(wake.descriptor, &byte, 1, Int32(MSG_NOSIGNAL))
+        _ = send(wake.descriptor, &byte, 1, PlatformSocket.noSignal)
         pthread_join(thread, nil)
         wake.close()
     }

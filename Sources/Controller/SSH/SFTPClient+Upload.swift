@@ -1,5 +1,5 @@
 import CLibSSH2
-import Glibc
+import Platform
 
 /// Whole-file transfers: atomic uploads, create-if-missing, small reads.
 extension SFTPClient {
@@ -27,8 +27,8 @@ extension SFTPClient {
         guard descriptor >= 0 else {
             throw SSHError(.sftp, "cannot read \(localPath): \(Socket.errorText(errno)); check the local file")
         }
-        defer { Glibc.close(descriptor) }
-        var info = Glibc.stat()
+        defer { Platform.close(descriptor) }
+        var info = Platform.stat()
         guard fstat(descriptor, &info) == 0, info.st_mode & S_IFMT == S_IFREG else {
             throw SSHError(.sftp, "cannot upload \(localPath): not a regular file")
         }
@@ -36,7 +36,7 @@ extension SFTPClient {
         var buffer = [UInt8](repeating: 0, count: Self.chunkSize)
         try replace(path, mode: mode, total: total, progress: progress) { file, acknowledged throws(SSHError) in
             while true {
-                let count = buffer.withUnsafeMutableBytes { Glibc.read(descriptor, $0.baseAddress, $0.count) }
+                let count = buffer.withUnsafeMutableBytes { Platform.read(descriptor, $0.baseAddress, $0.count) }
                 if count < 0 && errno == EINTR { continue }
                 guard count >= 0 else {
                     throw SSHError(.sftp, "reading \(localPath) failed: \(Socket.errorText(errno))")

@@ -1,5 +1,5 @@
 import CLibSSH2
-import Glibc
+import Platform
 
 /// Owns one `LIBSSH2_SESSION` and the socket under it.
 ///

@@ -1,4 +1,4 @@
-import Glibc
+import Platform
 
 /// A connected, non-blocking TCP socket that owns its file descriptor.
 ///
@@ -90,12 +90,10 @@ final class Socket {
     /// - Returns: The session's end and the pump's end.
     /// - Throws: `SSHError` with `.connect` when the system is out of descriptors.
     static func pair() throws(SSHError) -> (session: Socket, pump: Socket) {
-        var descriptors: [Int32] = [-1, -1]
-        let type = Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue) | Int32(SOCK_NONBLOCK.rawValue)
-        guard socketpair(AF_UNIX, type, 0, &descriptors) == 0 else {
+        guard let (session, pump) = PlatformSocket.pair() else {
             throw SSHError(.connect, "cannot create a socket pair for the jump host tunnel: \(errorText(errno))")
         }
-        return (Socket(descriptor: descriptors[0]), Socket(descriptor: descriptors[1]))
+        return (Socket(descriptor: session), Socket(descriptor: pump))
     }
 
     /// Tells the other end that nothing more will be sent; what was sent is still delivered.
@@ -114,7 +112,7 @@ final class Socket {
     func close() {
         guard !isClosed else { return }
         isClosed = true
-        _ = Glibc.close(descriptor)
+        _ = Platform.close(descriptor)
     }
 
     // MARK: - Resolution and connect
@@ -136,7 +134,7 @@ final class Socket {
     private static func resolve(host: String, port: Int) throws(SSHError) -> [Address] {
         var hints = addrinfo()
         hints.ai_family = AF_UNSPEC
-        hints.ai_socktype = Int32(SOCK_STREAM.rawValue)
+        hints.ai_socktype = PlatformSocket.stream
         hints.ai_flags = AI_NUMERICSERV
         var list: UnsafeMutablePointer<addrinfo>?
         // No AI_ADDRCONFIG: it hides ::1 on hosts whose only IPv6 address is on loopback.
@@ -171,12 +169,11 @@ final class Socket {
     }
 
     private static func attempt(_ address: Address, until deadline: Deadline) -> Attempt {
-        let type = address.type | Int32(SOCK_CLOEXEC.rawValue) | Int32(SOCK_NONBLOCK.rawValue)
-        let descriptor = socket(address.family, type, address.proto)
+        let descriptor = PlatformSocket.open(address.family, address.type, address.proto)
         guard descriptor >= 0 else { return .failed(errno) }
         let socket = Socket(descriptor: descriptor)
         let result = address.storage.withUnsafeBytes { bytes in
-            Glibc.connect(
+            Platform.connect(
                 descriptor,
                 bytes.baseAddress!.assumingMemoryBound(to: sockaddr.self),
                 socklen_t(bytes.count)

@@ -1,5 +1,5 @@
 import CLibSSH2
-import Glibc
+import Platform
 
 /// Shuttles bytes between a jump host's `direct-tcpip` channel and one end of a local socket pair, on a
 /// thread of its own, until either side ends or it is told to stop.
@@ -143,11 +143,11 @@ final class TunnelPump: @unchecked Sendable {
         }
         if downstreamOffset < downstream.count {
             let count = downstream.withUnsafeBytes { bytes in
-                Glibc.send(
+                Platform.send(
                     socket.descriptor,
                     bytes.baseAddress! + downstreamOffset,
                     bytes.count - downstreamOffset,
-                    Int32(MSG_NOSIGNAL)
+                    PlatformSocket.noSignal
                 )
             }
             if count > 0 {

@@ -1,8 +1,6 @@
 import Foundation
 import Shared
-#if canImport(Glibc)
-import Glibc
-#endif
+import Platform
 
 extension AgentSession {
     /// Sends the file at `path` as the `ship_chunk` requests of request `id`, in chunks of at most
@@ -13,15 +11,15 @@ extension AgentSession {
     ///
     /// - Throws: ``ControllerError``: `.local` when the file cannot be read, or as ``send(_:)``.
     func sendBundle(_ path: String, id: String, progress: (Int64) -> Void = { _ in }) throws(ControllerError) {
-        let fd = Glibc.open(path, O_RDONLY | O_CLOEXEC)
+        let fd = Platform.open(path, O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else {
             throw ControllerError(.local, "cannot read the bundle \(path): \(String(cString: strerror(errno)))")
         }
-        defer { Glibc.close(fd) }
+        defer { Platform.close(fd) }
         var buffer = [UInt8](repeating: 0, count: Event.Chunk.maxBytes)
         var sent: Int64 = 0
         while true {
-            let count = Glibc.read(fd, &buffer, buffer.count)
+            let count = Platform.read(fd, &buffer, buffer.count)
             if count < 0 && errno == EINTR { continue }
             guard count >= 0 else {
                 throw ControllerError(.local, "cannot read the bundle \(path): \(String(cString: strerror(errno)))")

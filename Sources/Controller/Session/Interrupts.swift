@@ -1,8 +1,6 @@
 import Foundation
 import Synchronization
-#if canImport(Glibc)
-import Glibc
-#endif
+import Platform
 
 /// SIGINT, SIGTERM and SIGHUP (Ctrl-C, a cancelled CI job, a closed terminal) end shipkeep with 128 + the signal
 /// — 130, 143, 129 — after it wrote, flushed, what the user needs to know then: for a deploy, that it goes on on

@@ -1,6 +1,3 @@
-import Foundation
-import Yams
-
 /// The agent's configuration (`agent.yml`): the authority on which apps exist and how they are deployed.
 /// The controller can only name an app and a commit.
 public struct AgentConfig: Equatable, Sendable {
@@ -16,20 +13,14 @@ public struct AgentConfig: Equatable, Sendable {
     ///
     /// - Parameter home: the agent user's home, for the default state dir.
     /// - Throws: ``ConfigError`` naming the file, line and key of the first problem.
-    public static func load(file: String, home: String = NSHomeDirectory()) throws(ConfigError) -> AgentConfig {
-        let text: String
-        do {
-            text = try String(contentsOfFile: file, encoding: .utf8)
-        } catch {
-            throw ConfigError(file: file, line: nil, key: "", message: "cannot read the file (\(Self.reason(error)))")
-        }
-        return try parse(text, file: file, home: home)
+    public static func load(file: String, home: String = ConfigFile.home()) throws(ConfigError) -> AgentConfig {
+        try parse(try ConfigFile.read(file), file: file, home: home)
     }
 
     /// Parses and validates the text of an `agent.yml`.
     ///
     /// - Throws: ``ConfigError`` naming the file, line and key of the first problem.
-    public static func parse(_ text: String, file: String, home: String = NSHomeDirectory()) throws(ConfigError) -> AgentConfig {
+    public static func parse(_ text: String, file: String, home: String = ConfigFile.home()) throws(ConfigError) -> AgentConfig {
         let root = try compose(text, file: file)
         let top = try YAMLMap(root, file: file, path: "")
         try top.allowOnly(["apps"])
@@ -48,44 +39,18 @@ public struct AgentConfig: Equatable, Sendable {
     }
 
     /// Parses YAML text into a node tree, with errors that name the file and line.
-    static func compose(_ text: String, file: String) throws(ConfigError) -> Node {
+    static func compose(_ text: String, file: String) throws(ConfigError) -> YAMLNode {
         do {
-            guard let node = try Yams.compose(yaml: text) else {
+            guard let node = try YAMLComposer.compose(text) else {
                 throw ConfigError(file: file, line: nil, key: "", message: "the file is empty")
             }
             return node
+        } catch let error as YAMLComposer.Failure {
+            throw ConfigError(file: file, line: error.line, key: "", message: "not valid YAML: \(error.problem)")
         } catch let error as ConfigError {
             throw error
-        } catch let error as YamlError {
-            throw ConfigError(file: file, line: Self.line(of: error), key: "", message: "not valid YAML: \(Self.problem(of: error))")
         } catch {
             throw ConfigError(file: file, line: nil, key: "", message: "not valid YAML")
         }
-    }
-
-    private static func line(of error: YamlError) -> Int? {
-        switch error {
-        case .scanner(_, _, let mark, _), .parser(_, _, let mark, _), .composer(_, _, let mark, _): mark.line
-        case .duplicatedKeysInMapping(_, let context): context.mark.line
-        default: nil
-        }
-    }
-
-    private static func problem(of error: YamlError) -> String {
-        switch error {
-        case .scanner(_, let problem, _, _), .parser(_, let problem, _, _), .composer(_, let problem, _, _): problem
-        case .reader(let problem, _, _, _): problem
-        case .duplicatedKeysInMapping(let duplicates, _):
-            "the key \(duplicates.map { "\"\($0)\"" }.joined(separator: ", ")) appears twice in one mapping"
-        default: String("\(error)".split(separator: "\n").first ?? "")
-        }
-    }
-
-    static func reason(_ error: any Error) -> String {
-        let nsError = error as NSError
-        if let posix = nsError.userInfo[NSUnderlyingErrorKey] as? NSError, posix.domain == NSPOSIXErrorDomain {
-            return String(cString: strerror(Int32(posix.code)))
-        }
-        return nsError.localizedDescription
     }
 }

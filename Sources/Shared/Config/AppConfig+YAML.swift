@@ -1,5 +1,3 @@
-import Yams
-
 extension AppConfig {
     static let keys = ["path", "remote", "branch", "data", "state", "snapshots", "hooks", "services", "health", "kinds",
                        "lock", "locale", "allow_refs", "require_signed", "env_file", "env_keys", "ship",
@@ -191,7 +189,7 @@ extension AppConfig {
     }
 
     /// `systemd: UNIT` (a system unit) or `systemd: {unit: UNIT, scope: user|system}`.
-    private static func systemd(_ node: Node, in service: YAMLMap, timeout: Int) throws(ConfigError) -> ServiceConfig {
+    private static func systemd(_ node: YAMLNode, in service: YAMLMap, timeout: Int) throws(ConfigError) -> ServiceConfig {
         let unit: String?
         var scope = SystemdScope.system
         if case .mapping = node {

@@ -1,6 +1,3 @@
-import Foundation
-import Yams
-
 /// `shipkeep.yml` in the repository: named targets (and groups of them) so that `shipkeep deploy prod` needs
 /// no flags. Flags and environment variables override what it says.
 public struct ProjectConfig: Equatable, Sendable {
@@ -42,13 +39,7 @@ public struct ProjectConfig: Equatable, Sendable {
     ///
     /// - Throws: ``ConfigError`` naming the file, line and key of the first problem.
     public static func load(file: String) throws(ConfigError) -> ProjectConfig {
-        let text: String
-        do {
-            text = try String(contentsOfFile: file, encoding: .utf8)
-        } catch {
-            throw ConfigError(file: file, line: nil, key: "", message: "cannot read the file (\(AgentConfig.reason(error)))")
-        }
-        return try parse(text, file: file)
+        try parse(try ConfigFile.read(file), file: file)
     }
 
     /// Parses the text of a `shipkeep.yml`.
@@ -58,7 +49,7 @@ public struct ProjectConfig: Equatable, Sendable {
         let root = try AgentConfig.compose(text, file: file)
         let top = try YAMLMap(root, file: file, path: "")
         try top.allowOnly(["targets", "groups"])
-        let base = (file as NSString).deletingLastPathComponent
+        let base = file.lastIndex(of: "/").map { $0 == file.startIndex ? "/" : String(file[..<$0]) } ?? ""
         var targets: [Target] = []
         if let map = try top.map("targets") {
             for name in map.keys {

@@ -16,7 +16,7 @@ public enum RemoteURL {
             return "must not contain spaces or control characters; " + usage
         }
         if url.hasPrefix("/") { return url.count > 1 ? nil : usage }
-        if let range = url.range(of: "://") {
+        if let range = url.firstRange(of: "://") {
             let scheme = url[..<range.lowerBound].lowercased()
             let rest = url[range.upperBound...]
             guard schemes.contains(scheme) else {

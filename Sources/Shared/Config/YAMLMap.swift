@@ -1,31 +1,29 @@
-import Yams
-
 /// A YAML mapping read with its place in the file, so every error names the file, the line and the key.
 struct YAMLMap {
     let file: String
     let path: String
     let line: Int?
-    private let entries: [(key: String, value: Node, line: Int?)]
+    private let entries: [(key: String, value: YAMLNode, line: Int?)]
 
     /// Wraps `node`, which must be a mapping.
-    init(_ node: Node, file: String, path: String) throws(ConfigError) {
-        guard case .mapping(let mapping) = node else {
-            throw ConfigError(file: file, line: node.mark?.line, key: path, message: "expected a mapping of keys")
+    init(_ node: YAMLNode, file: String, path: String) throws(ConfigError) {
+        guard case .mapping(let mapping, _) = node else {
+            throw ConfigError(file: file, line: node.line, key: path, message: "expected a mapping of keys")
         }
-        var entries: [(key: String, value: Node, line: Int?)] = []
+        var entries: [(key: String, value: YAMLNode, line: Int?)] = []
         for (key, value) in mapping {
             guard let name = key.string else {
-                throw ConfigError(file: file, line: key.mark?.line, key: path, message: "keys must be strings")
+                throw ConfigError(file: file, line: key.line, key: path, message: "keys must be strings")
             }
             if entries.contains(where: { $0.key == name }) {
-                throw ConfigError(file: file, line: key.mark?.line, key: Self.join(path, name),
+                throw ConfigError(file: file, line: key.line, key: Self.join(path, name),
                                   message: "the key appears twice")
             }
-            entries.append((name, value, key.mark?.line))
+            entries.append((name, value, key.line))
         }
         self.file = file
         self.path = path
-        self.line = node.mark?.line
+        self.line = node.line
         self.entries = entries
     }
 
@@ -41,9 +39,9 @@ struct YAMLMap {
     }
 
     /// The node under `key`, if present and not null.
-    func node(_ key: String) -> Node? {
+    func node(_ key: String) -> YAMLNode? {
         guard let entry = entries.first(where: { $0.key == key }) else { return nil }
-        if case .scalar(let scalar) = entry.value, scalar.style == .plain, entry.value.null != nil { return nil }
+        if entry.value.isNull { return nil }
         return entry.value
     }
 
@@ -54,7 +52,7 @@ struct YAMLMap {
     }
 
     /// A required key's node.
-    func require(_ key: String) throws(ConfigError) -> Node {
+    func require(_ key: String) throws(ConfigError) -> YAMLNode {
         guard let node = node(key) else { throw error(nil, "missing required key \"\(key)\"") }
         return node
     }
@@ -68,8 +66,8 @@ struct YAMLMap {
     /// A string scalar.
     func string(_ key: String) throws(ConfigError) -> String? {
         guard let node = node(key) else { return nil }
-        guard case .scalar(let scalar) = node else { throw error(key, "expected a string") }
-        return scalar.string
+        guard let text = node.string else { throw error(key, "expected a string") }
+        return text
     }
 
     /// A positive integer scalar.
@@ -82,14 +80,14 @@ struct YAMLMap {
     /// A list of strings, or a single string taken as a list of one.
     func stringList(_ key: String) throws(ConfigError) -> [String]? {
         guard let node = node(key) else { return nil }
-        if case .scalar(let scalar) = node { return [scalar.string] }
-        guard case .sequence(let sequence) = node else { throw error(key, "expected a list of strings") }
-        return try sequence.map { (item: Node) throws(ConfigError) -> String in
-            guard case .scalar(let scalar) = item else {
-                throw ConfigError(file: file, line: item.mark?.line, key: Self.join(path, key),
+        if let text = node.string { return [text] }
+        guard case .sequence(let sequence, _) = node else { throw error(key, "expected a list of strings") }
+        return try sequence.map { (item: YAMLNode) throws(ConfigError) -> String in
+            guard let text = item.string else {
+                throw ConfigError(file: file, line: item.line, key: Self.join(path, key),
                                   message: "expected a list of strings")
             }
-            return scalar.string
+            return text
         }
     }
 
@@ -103,31 +101,31 @@ struct YAMLMap {
     /// A list of argv arrays.
     func argvList(_ key: String) throws(ConfigError) -> [[String]]? {
         guard let node = node(key) else { return nil }
-        guard case .sequence(let sequence) = node else {
+        guard case .sequence(let sequence, _) = node else {
             throw error(key, "expected a list of commands, each a list of strings like [\"pip\", \"install\"]")
         }
-        return try sequence.map { (item: Node) throws(ConfigError) -> [String] in
+        return try sequence.map { (item: YAMLNode) throws(ConfigError) -> [String] in
             try Self.argv(item, file: file, key: Self.join(path, key))
         }
     }
 
     /// The items of a list.
-    func list(_ key: String) throws(ConfigError) -> [Node]? {
+    func list(_ key: String) throws(ConfigError) -> [YAMLNode]? {
         guard let node = node(key) else { return nil }
-        guard case .sequence(let sequence) = node else { throw error(key, "expected a list") }
-        return Array(sequence)
+        guard case .sequence(let sequence, _) = node else { throw error(key, "expected a list") }
+        return sequence
     }
 
-    static func argv(_ node: Node, file: String, key: String) throws(ConfigError) -> [String] {
+    static func argv(_ node: YAMLNode, file: String, key: String) throws(ConfigError) -> [String] {
         let problem = "expected a command as a list of strings, like [\"./restart.sh\", \"--quick\"] (no shell is used)"
-        guard case .sequence(let sequence) = node, !sequence.isEmpty else {
-            throw ConfigError(file: file, line: node.mark?.line, key: key, message: problem)
+        guard case .sequence(let sequence, _) = node, !sequence.isEmpty else {
+            throw ConfigError(file: file, line: node.line, key: key, message: problem)
         }
-        return try sequence.map { (item: Node) throws(ConfigError) -> String in
-            guard case .scalar(let scalar) = item else {
-                throw ConfigError(file: file, line: item.mark?.line, key: key, message: problem)
+        return try sequence.map { (item: YAMLNode) throws(ConfigError) -> String in
+            guard let text = item.string else {
+                throw ConfigError(file: file, line: item.line, key: key, message: problem)
             }
-            return scalar.string
+            return text
         }
     }
 

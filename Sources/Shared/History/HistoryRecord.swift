@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 
 /// What a line of an app's history records: a deploy, a rollback, a restore, a recovery, a snapshot, a service
 /// restart, a change of its secrets. An open set (a newer agent may write actions this build does not know), so a

@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 
 extension Event {
     /// The snapshot a `download` streams. Then come `manifest` events until `entries` entries have been sent,

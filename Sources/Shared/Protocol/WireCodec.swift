@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 
 /// Turns messages into lines and lines into messages, with every failure mapped to a ``ProtocolError``.
 public enum WireCodec {
@@ -26,12 +26,12 @@ public enum WireCodec {
         let request = try decode(Request.self, line)
         // The strict parser: a line it refuses (a raw control byte inside a string, which the Codable decoder
         // lets through where it skips a field) is refused too.
-        guard let object = try? JSONSerialization.jsonObject(with: Data(line)) else {
+        guard let object = JSONValue.parse(line) else {
             throw ProtocolError(.malformed, "the line is not valid JSON (a raw control character in a string?)")
         }
         // The line as sent and the request as decoded: with a key given twice, the decoder keeps one value and
         // the parser the other, so both are searched.
-        let decoded = try? JSONSerialization.jsonObject(with: Data(encode(request)))
+        let decoded = JSONValue.parse(encode(request))
         if let (field, scalar) = firstControlCharacter(in: object, at: "")
             ?? decoded.flatMap({ firstControlCharacter(in: $0, at: "") }) {
             throw ProtocolError(.controlCharacter, "\(field.isEmpty ? "a field name" : "field \"\(field)\"") holds "
@@ -50,28 +50,29 @@ public enum WireCodec {
 
     /// Reads the id of a line that failed to decode, so the error can still be addressed to its request.
     public static func bestEffortID(_ line: [UInt8]) -> String? {
-        guard let object = try? JSONSerialization.jsonObject(with: Data(line)) as? [String: Any],
-              let id = object["id"] as? String, ControlCharacters.first(in: id) == nil else { return nil }
+        guard case .string(let id) = JSONValue.parse(line)?["id"], ControlCharacters.first(in: id) == nil else {
+            return nil
+        }
         return id
     }
 
     /// The first string under `value` (a decoded JSON value) holding a control character: its field path and
     /// the character. A key holding one is reported at the path of the object that has it.
-    private static func firstControlCharacter(in value: Any, at path: String) -> (String, Unicode.Scalar)? {
+    private static func firstControlCharacter(in value: JSONValue, at path: String) -> (String, Unicode.Scalar)? {
         switch value {
-        case let text as String:
+        case .string(let text):
             return ControlCharacters.first(in: text).map { (path, $0) }
-        case let object as [String: Any]:
-            for key in object.keys.sorted() {
+        case .object(let members):
+            for (key, item) in members.sorted(by: { $0.key < $1.key }) {
                 if let scalar = ControlCharacters.first(in: key) { return (path, scalar) }
                 let inner = path.isEmpty ? key : path + "." + key
-                if let found = firstControlCharacter(in: object[key] as Any, at: inner) { return found }
+                if let found = firstControlCharacter(in: item, at: inner) { return found }
             }
-        case let array as [Any]:
-            for (index, item) in array.enumerated() {
+        case .array(let items):
+            for (index, item) in items.enumerated() {
                 if let found = firstControlCharacter(in: item, at: path + ".\(index)") { return found }
             }
-        default:
+        case .number, .bool, .null:
             break
         }
         return nil

@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 
 /// A complete snapshot of an app's data dirs, as listed by `snapshots`.
 public struct SnapshotInfo: Codable, Equatable, Sendable {

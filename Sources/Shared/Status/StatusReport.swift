@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 
 /// The answer to a `status` request: the agent's view of every app it was asked about.
 public struct StatusReport: Codable, Equatable, Sendable {

@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# Fails when a module that would bring Foundation's ICU data back into the static agent is imported by the targets
+# the agent is built from (Shared, Agent, SnapshotArchive): full Foundation, FoundationNetworking, FoundationXML,
+# FoundationInternationalization, Yams (which imports Foundation). FoundationEssentials is allowed. Also fails when
+# Glibc or Darwin is imported anywhere in Sources but Sources/Platform, the one seam for the C library.
+# `make test` runs it before swift test.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+status=0
+agent_targets=(Sources/Shared Sources/Agent Sources/SnapshotArchive)
+forbidden='^[[:space:]]*(@[A-Za-z_]+[[:space:]]+)*((public|internal|package|private|fileprivate)[[:space:]]+)?import[[:space:]]+(Foundation|FoundationNetworking|FoundationXML|FoundationInternationalization|Yams)([[:space:]]|$|\.)'
+if hits=$(grep -rnE --include='*.swift' "$forbidden" "${agent_targets[@]}"); then
+  echo "check-imports: the agent's targets must not import Foundation (use FoundationEssentials) or Yams:" >&2
+  echo "$hits" >&2
+  status=1
+fi
+libc='^[[:space:]]*(@[A-Za-z_]+[[:space:]]+)*((public|internal|package|private|fileprivate)[[:space:]]+)?import[[:space:]]+(Glibc|Darwin|Musl)([[:space:]]|$|\.)'
+if hits=$(grep -rnE --include='*.swift' "$libc" Sources | grep -v '^Sources/Platform/'); then
+  echo "check-imports: import Platform instead of the C library (Sources/Platform is the one place for it):" >&2
+  echo "$hits" >&2
+  status=1
+fi
+[ "$status" -eq 0 ] && echo "check-imports: ok (no Foundation in Shared, Agent, SnapshotArchive; the C library only through Platform)"
+exit "$status"
