@@ -1,9 +1,8 @@
 #!/usr/bin/env bash
 # Installs what shipkeep needs to build and test, if it is missing: libssh2, zlib, SQLite and libyaml (headers; SQLite
 # and libyaml are linked statically), OpenSSH server and client (the tests start a real sshd), git, pkg-config,
-# python3 (the tests' database writers) with prometheus_client (the tests' Prometheus parser), restic (the off-VM backup tests),
-# systemd-container and
-# mmdebstrap (the systemd VM). Debian/Ubuntu (apt-get). Runs apt only when needed.
+# python3 (the tests' database writers) with prometheus_client (the tests' Prometheus parser), restic (the off-VM
+# backup tests), systemd-container and mmdebstrap (the systemd VM). Debian/Ubuntu (apt-get). Runs apt only when needed.
 # `install-deps.sh bench` adds what `make bench` compares with or measures through: rsync, GNU time, pgrep, and
 # Python's venv (for the ansible-core it installs under .build/).
 # `install-deps.sh runtime` installs only what a built `shipkeep` needs to run (libssh2), and

@@ -123,7 +123,7 @@ struct Restic {
 
     /// The password of a `scheme://user:password@host/…` repository, which restic's messages may repeat.
     static func urlPassword(_ repository: String) -> String? {
-        guard let scheme = repository.range(of: "://") else { return nil }
+        guard let scheme = repository.firstRange(of: "://") else { return nil }
         let rest = repository[scheme.upperBound...]
         guard let at = rest.firstIndex(of: "@") else { return nil }
         let userinfo = rest[..<at]

@@ -1,7 +1,5 @@
+import Platform
 import Synchronization
-#if canImport(Glibc)
-import Glibc
-#endif
 
 /// The worker's own heartbeat: a thread that appends a `progress` event to the deploy's journal whenever it
 /// has been quiet for ``JournalFollower/heartbeatInterval`` seconds, so the relay (which passes the journal
