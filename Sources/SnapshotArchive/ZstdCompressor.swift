@@ -5,8 +5,7 @@ import CZstd
 /// window and tables, a few MiB at the fast levels) whatever the stream's size.
 ///
 /// Data that does not compress (already compressed, random) costs zstd little: it notices and stores such blocks
-/// raw, so unlike ``GzipCompressor`` this needs no level switching. Not `Sendable`: one stream, one thread (the
-/// optional workers are zstd's own threads, behind its context).
+/// raw, so unlike ``GzipCompressor`` this needs no level switching. Not `Sendable`: one stream, one thread.
 public final class ZstdCompressor: StreamCompressor {
     /// Receives compressed bytes in order.
     public typealias Sink = (UnsafeRawBufferPointer) throws -> Void
@@ -21,33 +20,30 @@ public final class ZstdCompressor: StreamCompressor {
     /// Compressed bytes handed to the sink.
     public private(set) var bytesOut: Int64 = 0
 
-    /// Starts a zstd frame at `level` (1 fastest of the regular levels … 19) that writes to `sink`.
+    /// Starts a zstd frame at `level` (1 fastest of the regular levels … 19) that writes to `sink`, in the
+    /// caller's thread (Debian's `libzstd.a` is built without zstd's worker threads).
     ///
     /// - Parameters:
     ///   - level: The compression level.
-    ///   - workers: Threads of zstd's own that compress while the caller goes on reading (0: none, all in the
-    ///     caller's thread).
     ///   - bufferSize: The output buffer: how many bytes at most each call of `sink` gets.
     ///   - sink: Receives the compressed bytes.
-    /// - Throws: ``ArchiveError`` `.zstd` when zstd cannot start (no memory, a level or worker count it refuses).
-    public init(level: Int32, workers: Int32 = 0, bufferSize: Int = 1 << 17, sink: @escaping Sink)
-        throws(ArchiveError) {
+    /// - Throws: ``ArchiveError`` `.zstd` when zstd cannot start (no memory, a level it refuses).
+    public init(level: Int32, bufferSize: Int = 1 << 17, sink: @escaping Sink) throws(ArchiveError) {
+        // Set up before any stored property is: a throw after that would run deinit, which frees them too.
         guard let context = ZSTD_createCCtx() else {
             throw ArchiveError(.zstd, "zstd could not start compressing (out of memory)")
+        }
+        for (parameter, value, name) in [(ZSTD_c_compressionLevel, level, "level \(level)"),
+                                         (ZSTD_c_checksumFlag, 1, "its checksum")] {
+            let status = ZSTD_CCtx_setParameter(context, parameter, value)
+            guard ZSTD_isError(status) == 0 else {
+                ZSTD_freeCCtx(context)
+                throw ArchiveError(.zstd, "zstd refused \(name) (\(Self.errorName(status)))")
+            }
         }
         self.context = context
         output = .allocate(byteCount: bufferSize, alignment: 16)
         self.sink = sink
-        for (parameter, value, name) in [(ZSTD_c_compressionLevel, level, "level \(level)"),
-                                         (ZSTD_c_checksumFlag, 1, "its checksum"),
-                                         (ZSTD_c_nbWorkers, workers, "\(workers) workers")] {
-            let status = ZSTD_CCtx_setParameter(context, parameter, value)
-            guard ZSTD_isError(status) == 0 else {
-                ZSTD_freeCCtx(context)
-                output.deallocate()
-                throw ArchiveError(.zstd, "zstd refused \(name) (\(Self.errorName(status)))")
-            }
-        }
     }
 
     /// Bytes zstd holds for this stream (its window, tables and buffers): what memory it costs, which stays the

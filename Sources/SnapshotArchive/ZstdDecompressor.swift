@@ -26,18 +26,18 @@ public final class ZstdDecompressor: StreamDecompressor {
     ///
     /// - Throws: ``ArchiveError`` `.zstd` when zstd cannot start.
     public init(bufferSize: Int = 1 << 17, sink: @escaping Sink) throws(ArchiveError) {
+        // Set up before any stored property is: a throw after that would run deinit, which frees them too.
         guard let context = ZSTD_createDCtx() else {
             throw ArchiveError(.zstd, "zstd could not start decompressing (out of memory)")
+        }
+        let status = ZSTD_DCtx_setParameter(context, ZSTD_d_windowLogMax, Self.maxWindowLog)
+        guard ZSTD_isError(status) == 0 else {
+            ZSTD_freeDCtx(context)
+            throw ArchiveError(.zstd, "zstd refused a window limit (\(ZstdCompressor.errorName(status)))")
         }
         self.context = context
         output = .allocate(byteCount: bufferSize, alignment: 16)
         self.sink = sink
-        let status = ZSTD_DCtx_setParameter(context, ZSTD_d_windowLogMax, Self.maxWindowLog)
-        guard ZSTD_isError(status) == 0 else {
-            ZSTD_freeDCtx(context)
-            output.deallocate()
-            throw ArchiveError(.zstd, "zstd refused a window limit (\(ZstdCompressor.errorName(status)))")
-        }
     }
 
     /// Bytes zstd holds for this stream (its window, tables and buffers): what memory it costs, which stays the
