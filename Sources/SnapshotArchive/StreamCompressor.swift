@@ -35,7 +35,8 @@ extension GzipDecompressor: StreamDecompressor {}
 public enum ArchiveCompression: String, CaseIterable, Sendable {
     /// One gzip stream (RFC 1952): `.tar.gz`, read by every tar.
     case gzip
-    /// One zstd frame (RFC 8878) with its checksum: `.tar.zst`, several times faster at a smaller size.
+    /// One zstd frame (RFC 8878) with its checksum: `.tar.zst`; about half the CPU of gzip to compress, a fifth
+    /// to decompress, and smaller.
     case zstd
 
     /// A decompressor of this kind writing to `sink`.

@@ -17,8 +17,9 @@ struct DownloadCommand: ParsableCommand {
             FILE (mode 0600). On any failure (a mismatch, a damaged or cut-short stream) FILE is left as it was \
             and the temporary file is removed. Takes no lock: deploys may run meanwhile.
             Format: --format, else FILE's extension (.tar.zst/.tzst zstd, .tar.gz/.tgz gzip), else zstd. \
-            Extract with: tar --zstd -xf FILE (needs the zstd tool), or tar -xzf FILE for gzip. An agent older \
-            than zstd downloads are refused with a clear error: install a new agent, or use --format gz.
+            Extract with: tar --zstd -xf FILE (needs the zstd tool), or tar -xzf FILE for gzip. An agent from \
+            before zstd is refused a .tar.zst download with a clear error (exit 3): install a new agent, or ask \
+            for --format gz, which it still serves.
             Exit status: 0 downloaded and verified; 1 failed (unknown or damaged snapshot, a mismatch, \
             FILE not writable), nothing written; 3 the VM could not be asked; 64 a usage error.
             """
@@ -44,7 +45,7 @@ struct DownloadCommand: ParsableCommand {
     var output: String
 
     @Option(name: .long, help: ArgumentHelp(
-        "zst (zstd, the default: several times faster) or gz (gzip, for a tar without zstd); default: what the "
+        "zst (zstd, the default: faster and smaller) or gz (gzip, for a tar without zstd); default: what the "
             + "-o file's extension names (.tar.zst, .tar.gz), else zst.",
         valueName: "zst|gz"))
     var format: Format?
