@@ -143,6 +143,10 @@ import Testing
         #expect(back == text + noise + text)
     }
 
+    @Test func aLevelZlibRefusesIsAnErrorNotADoubleFree() {
+        #expect(throws: ArchiveError.self) { _ = try GzipCompressor(level: 42) { _ in } }
+    }
+
     @Test func deflateAtLevelOneDoesNotShrinkNoiseBelowTheStoreThreshold() throws {
         // The exporter stores a file once its first 256 KiB come out above 90%; noise must trip that.
         let noise = ArchiveFixture.noise(1 << 18, seed: 11)
