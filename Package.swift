@@ -41,6 +41,13 @@ let package = Package(
             pkgConfig: "zlib",
             providers: [.apt(["zlib1g-dev"])]
         ),
+        // zstd as Debian ships it (libzstd-dev, 1.5), for the default `.tar.zst` stream of `download`. Linked
+        // statically like CSQLite (module.modulemap links `:libzstd.a`), into the agent and the controller, so
+        // neither needs libzstd1 where it runs.
+        .systemLibrary(
+            name: "CZstd",
+            providers: [.apt(["libzstd-dev"])]
+        ),
         // SQLite as Debian ships it (libsqlite3-dev, 3.40), for consistent snapshots of live databases (the online
         // backup API). Only the Agent imports it. Linked statically (module.modulemap links `:libsqlite3.a`), so
         // the agent needs no libsqlite3 on the VM; no pkgConfig, whose `-lsqlite3` would make it need the
@@ -51,8 +58,8 @@ let package = Package(
         ),
         // XXH64, the manifests' content hash: the agent records it, the controller checks downloads with it.
         .target(name: "CXXHash"),
-        // Snapshot archives: tar (ustar + pax) and gzip, streamed through fixed buffers, and the content hash.
-        .target(name: "SnapshotArchive", dependencies: ["CZlib", "CXXHash", "Platform"]),
+        // Snapshot archives: tar (ustar + pax), gzip and zstd, streamed through fixed buffers, and the content hash.
+        .target(name: "SnapshotArchive", dependencies: ["CZlib", "CZstd", "CXXHash", "Platform"]),
         .executableTarget(
             name: "Controller",
             dependencies: [

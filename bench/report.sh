@@ -91,6 +91,29 @@ targets() {
     done
     target_ratio "second deploy of a small change, $SMALL_NAME: \`--ship\` / fetched by the VM ([§7](#7-shipping-the-code-over-ssh-deploy---ship))" \
         ship.small.ship.ms ship.small.fetch.ms 1.3
+    target_row "\`shipkeep download\` of $(mb "$DOWNLOAD_BYTES") as \`.tar.zst\`, verified ([§8](#8-download-tarzst-vs-targz))" \
+        "$(t "$(med download.zst.ms)") (\`.tar.gz\`: $(t "$(med download.gz.ms)"))" \
+        "$(awk -v v="$(med download.zst.ms)" 'BEGIN {if (v != "") print v / 1000}')" \
+        "$([ "$DOWNLOAD_JSON_MB" -ge 900 ] && echo 8 || echo "")" "8 s (1 GB)"
+}
+
+## mb BYTES: bytes as MB (10^6) with no decimals.
+mb() { awk -v v="$1" 'BEGIN {if (v == "") print "–"; else printf "%.0f MB", v / 1e6}'; }
+
+downloads() {
+    local format rate
+    echo "| format | wall (median) | archive | of the snapshot | rate | controller peak RSS |"
+    echo "|---|---|---|---|---|---|"
+    for format in zst gz; do
+        rate=$(awk -v b="$DOWNLOAD_BYTES" -v ms="$(med "download.$format.ms")" \
+            'BEGIN {if (b != "" && ms != "") printf "%.0f MB/s", b / 1e3 / ms; else print "–"}')
+        echo "| \`.tar.$format\` | $(t "$(med "download.$format.ms")") | $(mb "$(med "download.$format.bytes")") |" \
+            "$(awk -v a="$(med "download.$format.bytes")" -v b="$DOWNLOAD_BYTES" \
+                'BEGIN {if (a != "" && b != "") printf "%.0f%%", a * 100 / b; else print "–"}') | $rate |" \
+            "$(mib "$(most "download.$format.controller.kib")") |"
+    done
+    echo "| zst / gz | $(ratio "$(med download.zst.ms)" "$(med download.gz.ms)") |" \
+        "$(ratio "$(med download.zst.bytes)" "$(med download.gz.bytes)") | | | |"
 }
 
 ship() {
@@ -375,5 +398,18 @@ local bare repository here, so the fetch it replaces is as cheap as a fetch gets
 the internet, shipping also saves the VM's round trips to it.
 
 $(ship)
+
+## 8. Download: \`.tar.zst\` vs \`.tar.gz\`
+
+\`shipkeep download\` of one snapshot of the download VM: $DOWNLOAD_JSON_MB MB of JSON lines (bot output: prices,
+sizes and ids that change line by line, bench/rows.sh \`download_fixture\`) and $(size "$DOWNLOAD_RANDOM") of
+random bytes, $(mb "$DOWNLOAD_BYTES") in all, over the sandbox's sshd on loopback, $RUNS_DOWNLOAD of each format,
+alternated. Wall time of the whole command: connect, the agent reading, hashing and compressing every file, the
+base64 chunk events over SSH, and the controller decompressing and checking every file's size and XXH64 against
+the manifest as the bytes arrive, then fsync and rename. zstd at level 1 with its checksum; gzip at level 1
+(stored for files whose first 256 KiB do not compress). Controller peak RSS: \`/usr/bin/time -f %M\`, highest of
+the runs. \`BENCH_ONLY=download make bench\` (or \`bench/run.sh --only download\`) runs this row alone.
+
+$(downloads)
 EOF
 }

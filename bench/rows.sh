@@ -226,3 +226,64 @@ ship_rows() {
     echo "bench:   second deploy of a small change: --ship $(med "ship.$fixture.ship.ms") ms, fetch" \
         "$(med "ship.$fixture.fetch.ms") ms ($fixture)" >&2
 }
+
+## download_fixture DIR MB: MB of bot output in DIR as JSON lines, 10 MB per file: a running sequence number, then
+## one of 200000 generated trade records (prices, sizes, ids that change line by line, as a bot's do) picked at
+## random, so that the data compresses like real output without Python formatting every line. What a snapshot
+## download mostly carries.
+download_fixture() {
+    python3 - "$1" "$2" <<'PY'
+import random, sys
+directory, total = sys.argv[1], int(sys.argv[2])
+rng = random.Random(7)
+symbols = ["BTC-USD", "ETH-USD", "SOL-USD", "DOGE-USD", "XRP-USD"]
+pool = ['"ts":"2026-11-25T10:%02d:%02d.%06dZ","symbol":"%s","side":"%s","px":%.2f,"qty":%.4f,"order":"%016x",'
+        '"pnl":%.5f}\n' % (rng.randrange(60), rng.randrange(60), rng.randrange(10**6), rng.choice(symbols),
+        rng.choice(["buy", "sell"]), 97000 + rng.gauss(0, 250), rng.random() * 3, rng.getrandbits(64),
+        rng.gauss(0, 40)) for _ in range(200_000)]
+seq = 0
+for index in range((total + 9) // 10):
+    picked = rng.choices(pool, k=72_000)
+    text = "".join(['{"seq":%d,' % (seq + n) + line for n, line in enumerate(picked)])
+    seq += len(picked)
+    with open("%s/signals_%03d.jsonl" % (directory, index), "w") as out:
+        out.write(text[:10_000_000])
+PY
+}
+
+## sk_download FORMAT FILE: `shipkeep download` of the current VM's newest snapshot as FORMAT (zst, gz) to FILE,
+## under GNU time (its peak RSS into FILE.rss); sets TOOK (µs).
+sk_download() {
+    local start
+    sync
+    start=$(now_us)
+    /usr/bin/time -f %M -o "$2.rss" "$BIN/shipkeep" download --host "$SHIPKEEP_HOST" --port "$SHIPKEEP_PORT" \
+        --user "$SHIPKEEP_USER" --identity "$SHIPKEEP_IDENTITY" --known-hosts "$SHIPKEEP_KNOWN_HOSTS" \
+        --app "$SHIPKEEP_APP" --format "$1" -o "$2" >"$WORK/last.out" 2>&1 \
+        || { cat "$WORK/last.out" >&2; echo "bench: download as $1 failed" >&2; exit 1; }
+    TOOK=$(( $(now_us) - start ))
+}
+
+## download_rows RUNS: one snapshot of DOWNLOAD_JSON_MB of JSON lines plus the VM's random files, downloaded
+## (verified, as always) as .tar.zst and as .tar.gz, alternated run by run: wall time, archive size, peak RSS.
+download_rows() {
+    local count=$1 i format file
+    use_vm download
+    download_fixture "$SANDBOX_APP_PATH/paper_trading_outputs" "$DOWNLOAD_JSON_MB"
+    push_commit "bench: download"
+    sk deploy --commit "$COMMIT" >"$WORK/last.out" 2>&1 || { cat "$WORK/last.out" >&2; exit 1; }
+    stop_bot
+    DOWNLOAD_BYTES=$(du -sb --apparent-size "$SANDBOX_APP_PATH/paper_trading_outputs" "$SANDBOX_APP_PATH/logs" \
+        | awk '{s += $1} END {print s}')
+    for i in $(seq 1 "$count"); do
+        for format in zst gz; do
+            file=$WORK/download.tar.$format
+            sk_download "$format" "$file"
+            rec "download.$format.ms" "$(ms "$TOOK")"
+            rec "download.$format.bytes" "$(stat -c %s "$file")"
+            rec "download.$format.controller.kib" "$(cat "$file.rss")"
+            echo "bench:   download as .tar.$format: $(ms "$TOOK") ms, $(stat -c %s "$file") bytes" >&2
+            rm -f "$file" "$file.rss"
+        done
+    done
+}

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# Installs what shipkeep needs to build and test, if it is missing: libssh2, zlib, SQLite and libyaml (headers; SQLite
-# and libyaml are linked statically), OpenSSH server and client (the tests start a real sshd), git, pkg-config,
-# python3 (the tests' database writers) with prometheus_client (the tests' Prometheus parser), restic (the off-VM
-# backup tests), systemd-container and mmdebstrap (the systemd VM). Debian/Ubuntu (apt-get). Runs apt only when needed.
+# Installs what shipkeep needs to build and test, if it is missing: libssh2, zlib, zstd, SQLite and libyaml (headers;
+# the agent links SQLite, libyaml and zstd statically, the controller zstd), the zstd tool (the tests' `tar --zstd`),
+# OpenSSH server and client (the tests start a real sshd), git, pkg-config, python3 (the tests' database writers)
+# with prometheus_client (the tests' Prometheus parser), restic (the off-VM backup tests), systemd-container and
+# mmdebstrap (the systemd VM). Debian/Ubuntu (apt-get). Runs apt only when needed.
 # `install-deps.sh bench` adds what `make bench` compares with or measures through: rsync, GNU time, pgrep, and
 # Python's venv (for the ansible-core it installs under .build/).
 # `install-deps.sh runtime` installs only what a built `shipkeep` needs to run (libssh2), and
@@ -41,6 +42,7 @@ case "${1:-}" in
     pkg-config --exists libssh2 2>/dev/null || missing+=(libssh2-1-dev)
     pkg-config --exists zlib 2>/dev/null || missing+=(zlib1g-dev)
     pkg-config --exists yaml-0.1 2>/dev/null || missing+=(libyaml-dev)
+    pkg-config --exists libzstd 2>/dev/null || missing+=(libzstd-dev)
     command -v pkg-config >/dev/null || missing+=(pkg-config)
     install "${missing[@]}"
     exit 0
@@ -48,6 +50,10 @@ case "${1:-}" in
 esac
 pkg-config --exists libssh2 2>/dev/null || missing+=(libssh2-1-dev)
 pkg-config --exists zlib 2>/dev/null || missing+=(zlib1g-dev)
+# The agent and the controller link libzstd.a (see Sources/CZstd/module.modulemap), which libzstd-dev ships with
+# libzstd.pc; the download tests extract the .tar.zst with `tar --zstd`, which runs the zstd binary.
+pkg-config --exists libzstd 2>/dev/null || missing+=(libzstd-dev)
+command -v zstd >/dev/null || missing+=(zstd)
 # The agent links libsqlite3.a (see Sources/CSQLite/module.modulemap), which libsqlite3-dev ships with sqlite3.pc.
 pkg-config --exists sqlite3 2>/dev/null || missing+=(libsqlite3-dev)
 # Shared reads agent.yml and shipkeep.yml with libyaml, linked statically (Sources/CYAML/module.modulemap).

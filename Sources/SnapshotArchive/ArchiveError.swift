@@ -1,9 +1,11 @@
-/// A tar or gzip stream that cannot be written or read as one.
+/// A tar, gzip or zstd stream that cannot be written or read as one.
 public struct ArchiveError: Error, Equatable, Sendable, CustomStringConvertible {
     /// What kind of failure this is.
     public enum Code: String, Sendable {
         /// zlib refused the stream: not gzip, a bad checksum, or data after its end.
         case gzip
+        /// zstd refused the stream: not zstd, a bad checksum, a window too large, or data after its end.
+        case zstd
         /// A tar header or record is not what the format allows (or not what this reader supports).
         case tar
         /// The stream stops before the archive's end.

@@ -25,17 +25,18 @@ public final class GzipCompressor {
     ///
     /// - Throws: ``ArchiveError`` `.gzip` when zlib cannot start (no memory, a bad level).
     public init(level: Int32, bufferSize: Int = 1 << 16, sink: @escaping Sink) throws(ArchiveError) {
-        stream = .allocate(capacity: 1)
+        // Set up before any stored property is: a throw after that would run deinit, which frees them too.
+        let stream = UnsafeMutablePointer<z_stream>.allocate(capacity: 1)
         stream.initialize(to: z_stream())
-        output = .allocate(byteCount: bufferSize, alignment: 16)
-        self.sink = sink
-        self.level = level
         let status = shipkeep_deflate_init_gzip(stream, level)
         guard status == Z_OK else {
             stream.deallocate()
-            output.deallocate()
             throw ArchiveError(.gzip, "zlib could not start compressing (deflateInit2 returned \(status))")
         }
+        self.stream = stream
+        output = .allocate(byteCount: bufferSize, alignment: 16)
+        self.sink = sink
+        self.level = level
     }
 
     deinit {

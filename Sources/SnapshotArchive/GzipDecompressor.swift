@@ -21,16 +21,17 @@ public final class GzipDecompressor {
     ///
     /// - Throws: ``ArchiveError`` `.gzip` when zlib cannot start.
     public init(bufferSize: Int = 1 << 16, sink: @escaping Sink) throws(ArchiveError) {
-        stream = .allocate(capacity: 1)
+        // Set up before any stored property is: a throw after that would run deinit, which frees them too.
+        let stream = UnsafeMutablePointer<z_stream>.allocate(capacity: 1)
         stream.initialize(to: z_stream())
-        output = .allocate(byteCount: bufferSize, alignment: 16)
-        self.sink = sink
         let status = shipkeep_inflate_init_gzip(stream)
         guard status == Z_OK else {
             stream.deallocate()
-            output.deallocate()
             throw ArchiveError(.gzip, "zlib could not start decompressing (inflateInit2 returned \(status))")
         }
+        self.stream = stream
+        output = .allocate(byteCount: bufferSize, alignment: 16)
+        self.sink = sink
     }
 
     deinit {

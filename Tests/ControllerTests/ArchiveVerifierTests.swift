@@ -15,21 +15,35 @@ import Testing
         ArchiveEntry(path: "logs/latest", kind: .symlink, target: "bot.log"),
     ]
 
-    /// A `.tar.gz` of `entries` (file content from `content(path)`) in a temporary file.
-    private func archive(_ entries: [TarEntry], content: (String) -> [UInt8] = { _ in Self.content }) throws -> String {
-        let path = FileManager.default.temporaryDirectory.appendingPathComponent("verify-\(UUID().uuidString).tgz").path
+    /// A `.tar.gz` or `.tar.zst` of `entries` (file content from `content(path)`).
+    private func archive(_ entries: [TarEntry], _ compression: ArchiveCompression = .gzip,
+                         content: (String) -> [UInt8] = { _ in Self.content }) throws -> [UInt8] {
         var bytes: [UInt8] = []
-        let gzip = try GzipCompressor(level: 1) { bytes.append(contentsOf: $0) }
-        var tar = TarWriter { try gzip.compress($0) }
+        let compressor: any StreamCompressor = compression == .gzip
+            ? try GzipCompressor(level: 1) { bytes.append(contentsOf: $0) }
+            : try ZstdCompressor(level: 1) { bytes.append(contentsOf: $0) }
+        var tar = TarWriter { try compressor.compress($0) }
         for entry in entries {
             try tar.begin(entry)
             if entry.kind == .file { try content(entry.path).withUnsafeBytes { try tar.write($0) } }
             try tar.end()
         }
         try tar.finish()
-        try gzip.finish()
-        try Data(bytes).write(to: URL(fileURLWithPath: path))
-        return path
+        try compressor.finish()
+        return bytes
+    }
+
+    /// Checks `bytes` as a download does, fed as they would arrive, in pieces.
+    private func verify(_ bytes: [UInt8], _ compression: ArchiveCompression = .gzip,
+                        manifest: [ArchiveEntry] = Self.manifest) throws(ArchiveVerifier.Mismatch)
+        -> ArchiveVerifier.Summary {
+        let verification = try ArchiveVerifier(manifest: manifest).stream(compression)
+        var offset = 0
+        while offset < bytes.count {
+            try verification.feed(Array(bytes[offset..<min(bytes.count, offset + 700)]))
+            offset += 700
+        }
+        return try verification.finish()
     }
 
     private var goodEntries: [TarEntry] {
@@ -41,20 +55,19 @@ import Testing
 
     private func mismatch(_ entries: [TarEntry], manifest: [ArchiveEntry] = Self.manifest,
                           content: @escaping (String) -> [UInt8] = { _ in Self.content }) throws -> String {
-        let path = try archive(entries, content: { $0 == "logs/empty.log" ? [] : content($0) })
-        defer { unlink(path) }
+        let bytes = try archive(entries, content: { $0 == "logs/empty.log" ? [] : content($0) })
         do {
-            _ = try ArchiveVerifier(manifest: manifest).verify(path: path)
+            _ = try verify(bytes, manifest: manifest)
             return "passed"
         } catch {
             return error.description
         }
     }
 
-    @Test func anArchiveThatIsExactlyTheManifestPasses() throws {
-        let path = try archive(goodEntries, content: { $0 == "logs/empty.log" ? [] : Self.content })
-        defer { unlink(path) }
-        let summary = try ArchiveVerifier(manifest: Self.manifest).verify(path: path)
+    @Test("an archive that is exactly the manifest passes", arguments: ArchiveCompression.allCases)
+    func anArchiveThatIsExactlyTheManifestPasses(compression: ArchiveCompression) throws {
+        let bytes = try archive(goodEntries, compression, content: { $0 == "logs/empty.log" ? [] : Self.content })
+        let summary = try verify(bytes, compression)
         #expect(summary == .init(files: 2, bytes: Int64(Self.content.count)))
     }
 
@@ -93,13 +106,22 @@ import Testing
         #expect(try mismatch(entries, content: { $0 == "logs" ? [] : Self.content }).contains("in the manifest"))
     }
 
-    @Test func aTruncatedArchiveIsCaught() throws {
-        let path = try archive(goodEntries, content: { $0 == "logs/empty.log" ? [] : Self.content })
-        defer { unlink(path) }
-        let bytes = try Data(contentsOf: URL(fileURLWithPath: path))
-        try bytes.prefix(bytes.count - 12).write(to: URL(fileURLWithPath: path))
-        #expect(throws: ArchiveVerifier.Mismatch.self) {
-            try ArchiveVerifier(manifest: Self.manifest).verify(path: path)
+    @Test("a truncated or damaged archive is caught", arguments: ArchiveCompression.allCases)
+    func aTruncatedOrDamagedArchiveIsCaught(compression: ArchiveCompression) throws {
+        let bytes = try archive(goodEntries, compression, content: { $0 == "logs/empty.log" ? [] : Self.content })
+        for cut in [4, 12] {
+            let message = #expect(throws: ArchiveVerifier.Mismatch.self) {
+                try verify(Array(bytes.dropLast(cut)), compression)
+            }?.description ?? ""
+            #expect(message.contains("damaged") && message.contains("cut short"), "\(message)")
         }
+        // The last bytes are the stream's own check (zstd's checksum, gzip's length): content and tar intact.
+        var checksum = bytes
+        checksum[bytes.count - 1] ^= 0x01
+        let message = #expect(throws: ArchiveVerifier.Mismatch.self) { try verify(checksum, compression) }?
+            .description ?? ""
+        #expect(message.contains("damaged"), "\(message)")
+        let other: ArchiveCompression = compression == .gzip ? .zstd : .gzip
+        #expect(throws: ArchiveVerifier.Mismatch.self, "the other format") { try verify(bytes, other) }
     }
 }

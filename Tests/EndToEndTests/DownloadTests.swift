@@ -40,46 +40,179 @@ struct DownloadTests {
         try FileManager.default.contentsOfDirectory(atPath: dir).filter { !keep.contains($0) }
     }
 
-    @Test func theNewestSnapshotDownloadsAndExtractsToTheSameBytes() throws {
+    /// Checks that `extracted` holds exactly the snapshot's entries, byte for byte and link for link.
+    private func expectSameTree(_ extracted: String, as snapshot: String) throws {
+        let paths = try tree(snapshot)
+        #expect(try tree(extracted) == paths, "the archive holds exactly the snapshot's entries")
+        #expect(paths.contains(longPath) && paths.contains("logs/empty.log") && paths.contains("logs/bot.log"))
+        for path in paths {
+            if let target = try? FileManager.default.destinationOfSymbolicLink(atPath: snapshot + "/" + path) {
+                #expect(try FileManager.default.destinationOfSymbolicLink(atPath: extracted + "/" + path) == target)
+            } else if !isDirectoryOrLink(snapshot + "/" + path) {
+                #expect(FileManager.default.contents(atPath: extracted + "/" + path)
+                    == FileManager.default.contents(atPath: snapshot + "/" + path), "\(path) differs")
+            }
+        }
+    }
+
+    /// Extracts `file` with the system's tar (`flags`: `--zstd -xf`, `-xzf`) into a new `dir`.
+    private func extract(_ file: String, _ flags: [String], into dir: String) throws {
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: false)
+        let tar = try runProcess(["tar"] + flags + [file, "-C", dir])
+        #expect(tar.status == 0, "\(tar.stderr)")
+    }
+
+    @Test func theNewestSnapshotDownloadsAsZstdOrGzipAndExtractsToTheSameBytes() throws {
         try withSandbox(bot: true) { vm in
             let id = try deployed(vm)
             let out = try TemporaryDirectory()
-            let file = out.path + "/backup.tar.gz"
+            let file = out.path + "/backup.tar.zst"
             let output = try shipkeep(["download", "--json", "-o", file] + vm.controllerArguments)
             #expect(output.status == 0, "\(output.stderr)")
             let lines = jsonLines(output.stdout)
             #expect(lines.first?["type"] as? String == "archive")
+            #expect(lines.first?["format"] as? String == "tar+zstd")
             #expect(!lines.contains { $0["type"] as? String == "chunk" }, "--json leaves the archive's bytes out")
             let result = try #require(lines.last)
             #expect(result["type"] as? String == "result" && result["ok"] as? Bool == true)
             let download = try #require(result["download"] as? [String: Any])
             #expect(download["snapshot"] as? String == id)
-            #expect(try leftovers(out.path) == ["backup.tar.gz"])
+            #expect(download["format"] as? String == "tar+zstd")
+            #expect(try leftovers(out.path) == ["backup.tar.zst"])
+            let magic = try #require(FileManager.default.contents(atPath: file)).prefix(4)
+            #expect(Array(magic) == [0x28, 0xB5, 0x2F, 0xFD], "a zstd frame")
 
-            let extracted = out.path + "/extracted"
-            try FileManager.default.createDirectory(atPath: extracted, withIntermediateDirectories: false)
-            let tar = try runProcess(["tar", "-xzf", file, "-C", extracted])
-            #expect(tar.status == 0, "\(tar.stderr)")
             let snapshot = snapshotDir(vm, id)
+            try extract(file, ["--zstd", "-xf"], into: out.path + "/extracted")
+            try expectSameTree(out.path + "/extracted", as: snapshot)
             let paths = try tree(snapshot)
-            #expect(try tree(extracted) == paths, "the archive holds exactly the snapshot's entries")
-            #expect(paths.contains(longPath) && paths.contains("logs/empty.log") && paths.contains("logs/bot.log"))
             #expect(download["files"] as? Int == paths.filter { !isDirectoryOrLink(snapshot + "/" + $0) }.count)
-            for path in paths {
-                if let target = try? FileManager.default.destinationOfSymbolicLink(atPath: snapshot + "/" + path) {
-                    #expect(try FileManager.default.destinationOfSymbolicLink(atPath: extracted + "/" + path) == target)
-                } else if !isDirectoryOrLink(snapshot + "/" + path) {
-                    #expect(FileManager.default.contents(atPath: extracted + "/" + path)
-                        == FileManager.default.contents(atPath: snapshot + "/" + path), "\(path) differs")
-                }
-            }
 
-            // The human form, with an explicit id, over an existing file.
-            let again = try shipkeep(["download", "--snapshot", id, "-o", file] + vm.controllerArguments)
+            // gzip on request, in the human form, with an explicit id, over an existing file.
+            let gz = out.path + "/backup.tar.gz"
+            try Data("an older backup\n".utf8).write(to: URL(fileURLWithPath: gz))
+            let again = try shipkeep(["download", "--snapshot", id, "--format", "gz", "-o", gz]
+                + vm.controllerArguments)
             #expect(again.status == 0, "\(again.stderr)")
             let files = try #require(download["files"] as? Int)
             #expect(again.stdout.contains("downloaded snapshot \(id): \(files) files, "), "\(again.stdout)")
-            #expect(again.stdout.contains("verified → \(file)"))
+            #expect(again.stdout.contains("verified → \(gz)"))
+            #expect(Array(try #require(FileManager.default.contents(atPath: gz)).prefix(2)) == [0x1F, 0x8B], "gzip")
+            try extract(gz, ["-xzf"], into: out.path + "/extracted-gz")
+            try expectSameTree(out.path + "/extracted-gz", as: snapshot)
+
+            // A flag that contradicts the name is a usage error, before anything is asked or written.
+            let contradiction = try shipkeep(["download", "--format", "zst", "-o", out.path + "/b.tar.gz"]
+                + vm.controllerArguments)
+            #expect(contradiction.status == 64, "\(contradiction.stderr)")
+            #expect(contradiction.stderr.contains("--format zst does not match"), "\(contradiction.stderr)")
+            #expect(try Set(leftovers(out.path)) == ["backup.tar.zst", "backup.tar.gz", "extracted", "extracted-gz"])
+        }
+    }
+
+    /// A stand-in for the agent on the VM: the real one, with its stdin and stdout passed through `filter`
+    /// (python3 code run on every line, as `line`; what it leaves in `line` is sent on, nothing if it is None).
+    private func filteredAgent(_ vm: VMSandbox, _ name: String, stdinFilter: String = "",
+                               stdoutFilter: String) throws -> String {
+        let filter = vm.root + "/\(name).py"
+        try """
+            import base64, json, sys
+            direction = sys.argv[1]
+            held = []  # lines held back by a filter
+            for line in sys.stdin:
+                if direction == "in":
+                    \(stdinFilter.isEmpty ? "pass" : stdinFilter)
+                else:
+                    \(stdoutFilter)
+                if line is not None:
+                    sys.stdout.write(line)
+                    sys.stdout.flush()
+
+            """.write(toFile: filter, atomically: true, encoding: .utf8)
+        let script = vm.root + "/\(name).sh"
+        try """
+            #!/bin/sh
+            python3 -u '\(filter)' in \\
+              | '\(vm.agentBinary)' serve --config '\(vm.agentConfigPath)' \\
+              | python3 -u '\(filter)' out
+
+            """.write(toFile: script, atomically: true, encoding: .utf8)
+        chmod(script, 0o755)
+        return script
+    }
+
+    @Test func aDamagedOrCutStreamOrAnAgentWithoutZstdIsRefusedAndNothingIsKept() throws {
+        try withSandbox(forcedCommand: false) { vm in
+            try vm.fillData(files: 8, bytesEach: 64 * 1024)  // a few chunks
+            let plain = try filteredAgent(vm, "plain", stdoutFilter: "pass")
+            let deploy = try shipkeep(["deploy", "--agent-command", plain] + vm.controllerArguments)
+            #expect(deploy.status == 0, "\(deploy.stderr)")
+            let out = try TemporaryDirectory()
+            let file = out.path + "/backup.tar.zst"
+            try Data("an older backup\n".utf8).write(to: URL(fileURLWithPath: file))
+            func download(through agent: String, _ extra: [String] = []) throws -> ProcessResult {
+                try shipkeep(["download", "--json", "-o", file, "--agent-command", agent] + extra
+                    + vm.controllerArguments)
+            }
+            func expectNothingKept(_ what: String) throws {
+                #expect(FileManager.default.contents(atPath: file) == Data("an older backup\n".utf8), "\(what)")
+                #expect(try leftovers(out.path) == ["backup.tar.zst"], "\(what): no partial file")
+            }
+
+            // The last chunk is held back with what follows it, changed by `mutate`, and sent on (in order) before
+            // the result: its last byte is the end of zstd's checksum of the content.
+            func lastChunk(_ mutate: String) -> String {
+                """
+                event = json.loads(line)
+                        if event.get("type") == "chunk":
+                            sys.stdout.write("".join(held))
+                            held, line = [line], None
+                        elif held and event.get("type") != "result":
+                            held, line = held + [line], None
+                        elif held:
+                            chunk = json.loads(held[0])
+                            data = base64.b64decode(chunk["data"])
+                            chunk["data"] = base64.b64encode(\(mutate)).decode()
+                            held[0] = json.dumps(chunk, separators=(",", ":")) + "\\n"
+                            sys.stdout.write("".join(held))
+                            held = []
+                """
+            }
+            let damaged = try filteredAgent(vm, "damaged", stdoutFilter: lastChunk("data[:-1] + bytes([data[-1] ^ 1])"))
+            let bad = try download(through: damaged)
+            #expect(bad.status == 1, "\(bad.stderr)")
+            #expect(bad.stderr.contains("does not match its manifest") && bad.stderr.contains("damaged")
+                && bad.stderr.contains("zstd"), "\(bad.stderr)")
+            try expectNothingKept("a damaged stream")
+
+            let cut = try filteredAgent(vm, "cut", stdoutFilter: lastChunk("data[:len(data) // 2]"))
+            let short = try download(through: cut)
+            #expect(short.status == 1, "\(short.stderr)")
+            #expect(short.stderr.contains("cut short"), "\(short.stderr)")
+            try expectNothingKept("a cut stream")
+
+            // An agent from before zstd: no download.zstd in its hello; the download is refused before it starts.
+            let old = try filteredAgent(vm, "old", stdoutFilter: """
+                line = line.replace(',"download.zstd"', '')
+                """)
+            let refused = try download(through: old)
+            #expect(refused.status != 0, "\(refused.stderr)")
+            #expect(refused.stderr.contains("cannot send .tar.zst archives") && refused.stderr.contains("--format gz"),
+                    "\(refused.stderr)")
+            try expectNothingKept("an agent without zstd")
+            // One that claims zstd but ignores the format asked for (sends gzip) is caught at its first event.
+            let ignoring = try filteredAgent(vm, "ignoring", stdinFilter: """
+                line = line.replace('"format":"tar+zstd",', '')
+                """, stdoutFilter: "pass")
+            let mislabelled = try download(through: ignoring)
+            #expect(mislabelled.status != 0, "\(mislabelled.stderr)")
+            #expect(mislabelled.stderr.contains("sent a tar+gzip archive, not the tar+zstd asked for"),
+                    "\(mislabelled.stderr)")
+            try expectNothingKept("an agent that ignores the format")
+            // And the old agent still serves gzip when asked for it.
+            let gz = out.path + "/backup.tar.gz"
+            let fallback = try shipkeep(["download", "-o", gz, "--agent-command", old] + vm.controllerArguments)
+            #expect(fallback.status == 0, "\(fallback.stderr)")
         }
     }
 

@@ -1,7 +1,7 @@
 import Foundation
 import SnapshotArchive
 
-/// Entries with content, written to and read from `.tar.gz` bytes in memory, for the archive tests.
+/// Entries with content, written to and read from `.tar.gz` and `.tar.zst` bytes in memory, for the archive tests.
 struct ArchiveFixture {
     /// An entry and, for a file, its content.
     struct Member: Equatable {
@@ -15,7 +15,20 @@ struct ArchiveFixture {
     func tarGz(level: Int32 = 6) throws -> [UInt8] {
         var out: [UInt8] = []
         let gzip = try GzipCompressor(level: level, bufferSize: 4096) { out.append(contentsOf: $0) }
-        var tar = TarWriter { try gzip.compress($0) }
+        try write(through: gzip)
+        return out
+    }
+
+    /// The members as a zstd-compressed tar, written in small pieces.
+    func tarZst(level: Int32 = 1, bufferSize: Int = 4096) throws -> [UInt8] {
+        var out: [UInt8] = []
+        let zstd = try ZstdCompressor(level: level, bufferSize: bufferSize) { out.append(contentsOf: $0) }
+        try write(through: zstd)
+        return out
+    }
+
+    private func write(through compressor: any StreamCompressor) throws {
+        var tar = TarWriter { try compressor.compress($0) }
         for member in members {
             try tar.begin(member.entry)
             // Uneven pieces, so content crosses block boundaries inside writes.
@@ -28,15 +41,15 @@ struct ArchiveFixture {
             try tar.end()
         }
         try tar.finish()
-        try gzip.finish()
-        return out
+        try compressor.finish()
     }
 
-    /// Reads `.tar.gz` bytes fed `chunk` bytes at a time.
-    static func read(_ bytes: [UInt8], chunk: Int = 1000) throws -> [Member] {
+    /// Reads compressed tar bytes fed `chunk` bytes at a time.
+    static func read(_ bytes: [UInt8], chunk: Int = 1000, compression: ArchiveCompression = .gzip) throws
+        -> [Member] {
         var members: [Member] = []
         var reader = TarReader()
-        let gunzip = try GzipDecompressor(bufferSize: 3000) { data in
+        let decompressor = try compression.decompressor(bufferSize: 3000) { data in
             try reader.feed(data) { event in
                 switch event {
                 case .begin(let entry): members.append(Member(entry: entry))
@@ -48,10 +61,10 @@ struct ArchiveFixture {
         var offset = 0
         while offset < bytes.count {
             let end = min(bytes.count, offset + chunk)
-            try bytes[offset..<end].withUnsafeBytes { try gunzip.decompress($0) }
+            try bytes[offset..<end].withUnsafeBytes { try decompressor.decompress($0) }
             offset = end
         }
-        try gunzip.finish()
+        try decompressor.finish()
         try reader.finish()
         return members
     }

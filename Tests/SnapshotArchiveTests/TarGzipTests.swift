@@ -6,7 +6,7 @@ import Testing
 /// The tar writer and reader and the gzip streams, against each other and against the system's `tar`.
 @Suite struct TarGzipTests {
     private static let longDirectory = "paper_trading_outputs/" + String(repeating: "deep/", count: 30)
-    private static let members: [ArchiveFixture.Member] = [
+    static let members: [ArchiveFixture.Member] = [
         .init(entry: TarEntry(path: "logs", kind: .directory, mode: 0o755, mtime: 1_760_000_000)),
         .init(entry: TarEntry(path: "logs/empty.log", kind: .file, size: 0, mode: 0o644, mtime: 1_760_000_001)),
         .init(entry: TarEntry(path: "logs/block.bin", kind: .file, size: 512, mode: 0o600, mtime: 1_760_000_002),
@@ -141,6 +141,10 @@ import Testing
         try out.withUnsafeBytes { try gunzip.decompress($0) }
         try gunzip.finish()
         #expect(back == text + noise + text)
+    }
+
+    @Test func aLevelZlibRefusesIsAnErrorNotADoubleFree() {
+        #expect(throws: ArchiveError.self) { _ = try GzipCompressor(level: 42) { _ in } }
     }
 
     @Test func deflateAtLevelOneDoesNotShrinkNoiseBelowTheStoreThreshold() throws {

@@ -7,9 +7,16 @@ extension AgentServer {
     /// any number of files never makes a line near the 1 MiB limit.
     private static let manifestBatch = (entries: 1000, pathBytes: 256 * 1024)
 
-    /// `download`: streams a complete snapshot as a gzip-compressed tar: `archive`, `manifest`…, `chunk`…,
+    /// `download`: streams a complete snapshot as a zstd- or gzip-compressed tar: `archive`, `manifest`…, `chunk`…,
     /// `result`. Takes no lock: a complete snapshot is never changed, only removed by retention.
     func download(_ request: Command.Download, app: AppConfig, reply: inout Reply) {
+        guard let format = request.format.map({ ArchiveFormat(rawValue: $0) }) ?? .tarGzip else {
+            let known = ArchiveFormat.allCases.map(\.rawValue).joined(separator: ", ")
+            reply.emit(.result(.failure("unsupported_format", "this agent (version \(WireProtocol.toolVersion)) "
+                + "cannot send a \"\(request.format ?? "")\" archive, only \(known); ask for one of those, or "
+                + "install a shipkeep-agent as new as this shipkeep")))
+            return
+        }
         let store = SnapshotStore(dir: app.snapshots.dir)
         let manifest: Manifest
         if let id = request.snapshot, id != SnapshotStore.latestName {
@@ -34,11 +41,12 @@ extension AgentServer {
             manifest = latest
         }
 
-        let exporter = SnapshotExporter(store: store, manifest: manifest)
+        let exporter = SnapshotExporter(store: store, manifest: manifest, format: format)
         let entries = exporter.archiveEntries
         let info = manifest.info
         reply.emit(.archive(.init(app: app.name, snapshot: info.id, createdAt: info.createdAt, commit: info.commit,
-                                  files: info.files, bytes: info.bytes, entries: entries.count)))
+                                  files: info.files, bytes: info.bytes, entries: entries.count,
+                                  format: format.rawValue)))
         var batch: [ArchiveEntry] = []
         var batchBytes = 0
         for entry in entries {

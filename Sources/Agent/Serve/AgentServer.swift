@@ -34,8 +34,8 @@ final class AgentServer {
         config.file.hasPrefix("/") ? config.file : FileManager.default.currentDirectoryPath + "/" + config.file
     }
 
-    /// The request types this agent serves, announced in `hello`.
-    static let capabilities = Command.allTypes
+    /// The request types this agent serves, announced in `hello`, and the download formats that need saying.
+    static let capabilities = Command.allTypes + ArchiveFormat.allCases.compactMap(\.capability)
 
     /// Creates a server answering from `config`, writing each event with `send`.
     init(config: AgentConfig, send: @escaping (EventMessage) -> Void) {

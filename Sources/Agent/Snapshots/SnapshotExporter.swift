@@ -3,11 +3,11 @@ import Shared
 import SnapshotArchive
 import Platform
 
-/// Streams one complete snapshot as a gzip-compressed POSIX tar, with paths relative to the work tree
+/// Streams one complete snapshot as a zstd- or gzip-compressed POSIX tar, with paths relative to the work tree
 /// (`logs/bot.log`), checking every file against the manifest on the way.
 ///
-/// Memory stays flat whatever the snapshot's size: one read buffer, zlib's window, and at most a chunk and
-/// one read's worth of compressed output waiting to be sent. A file that no longer has the size or content
+/// Memory stays flat whatever the snapshot's size: one read buffer, the codec's window and tables, and at most a
+/// chunk and one read's worth of compressed output waiting to be sent. A file that no longer has the size or content
 /// hash its manifest records stops the export with ``Damaged``: a damaged snapshot is never shipped as good.
 struct SnapshotExporter {
     /// A snapshot file that does not match the manifest (or is gone).
@@ -27,6 +27,8 @@ struct SnapshotExporter {
     /// zlib level: on JSON lines 1 deflates at ~160 MB/s to 21%, 6 at ~48 MB/s to 17%; a download is bound by
     /// compression far more than by the link, so 1.
     static let compressionLevel: Int32 = 1
+    /// zstd level: see docs/BENCHMARKS.md (the download row) for what the levels cost here.
+    static let zstdLevel: Int32 = 1
     /// A file whose first 256 KiB do not shrink below 90% (already compressed, random) is stored for the
     /// rest: deflate crawls (~30 MB/s) over data it cannot shrink, storing runs at memory speed.
     private static let probeBytes: Int64 = 1 << 18
@@ -35,6 +37,8 @@ struct SnapshotExporter {
 
     let store: SnapshotStore
     let manifest: Manifest
+    /// How the tar stream is compressed.
+    let format: ArchiveFormat
 
     /// The manifest's entries as the protocol carries them, in archive order.
     var archiveEntries: [ArchiveEntry] {
@@ -56,8 +60,11 @@ struct SnapshotExporter {
     ///   fails; ``ArchiveError`` when compressing fails.
     func run(chunk: ([UInt8]) -> Void, progress: (Int64) -> Void) throws -> Totals {
         let outbox = Outbox()
-        let gzip = try GzipCompressor(level: Self.compressionLevel) { outbox.bytes.append(contentsOf: $0) }
-        var tar = TarWriter { try gzip.compress($0) }
+        let collect: (UnsafeRawBufferPointer) -> Void = { outbox.bytes.append(contentsOf: $0) }
+        // Only gzip needs the exporter's help with data that does not compress (see copyFile).
+        let gzip = format == .tarGzip ? try GzipCompressor(level: Self.compressionLevel, sink: collect) : nil
+        let compressor: any StreamCompressor = try gzip ?? ZstdCompressor(level: Self.zstdLevel, sink: collect)
+        var tar = TarWriter { try compressor.compress($0) }
         let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: Self.readSize, alignment: 16)
         defer { buffer.deallocate() }
         var totals = Totals()
@@ -99,14 +106,14 @@ struct SnapshotExporter {
             send(all: false)
         }
         try tar.finish()
-        try gzip.finish()
+        try compressor.finish()
         send(all: true)
         progress(totals.bytes)
         return totals
     }
 
     /// Streams one snapshot file into the open tar entry and checks its size and hash.
-    private func copyFile(_ entry: Manifest.Entry, into tar: inout TarWriter, gzip: GzipCompressor,
+    private func copyFile(_ entry: Manifest.Entry, into tar: inout TarWriter, gzip: GzipCompressor?,
                           buffer: UnsafeMutableRawBufferPointer, onBytes: (Int) -> Void) throws {
         let path = store.filePath(manifest.info.id, entry.path)
         let fd: Int32
@@ -124,8 +131,8 @@ struct SnapshotExporter {
         }
         var hash = ContentHash()
         var remaining = size
-        let start = (in: gzip.bytesIn, out: gzip.bytesOut)
-        var probing = size > Self.probeBytes
+        let start = (in: gzip?.bytesIn ?? 0, out: gzip?.bytesOut ?? 0)
+        var probing = gzip != nil && size > Self.probeBytes
         while remaining > 0 {
             let count = Platform.read(fd, buffer.baseAddress, Int(min(Int64(buffer.count), remaining)))
             if count < 0 && errno == EINTR { continue }
@@ -136,13 +143,13 @@ struct SnapshotExporter {
             try tar.write(bytes)
             remaining -= Int64(count)
             onBytes(count)
-            if probing, gzip.bytesIn - start.in >= Self.probeBytes {
+            if probing, let gzip, gzip.bytesIn - start.in >= Self.probeBytes {
                 probing = false
                 let ratio = Double(gzip.bytesOut - start.out) / Double(gzip.bytesIn - start.in)
                 if ratio > Self.incompressible { try gzip.setLevel(0) }
             }
         }
-        try gzip.setLevel(Self.compressionLevel)
+        try gzip?.setLevel(Self.compressionLevel)
         guard hash.value == entry.hash else {
             throw damaged(entry.path, "its content hash is \(hash.value), the manifest records \(entry.hash ?? "none")")
         }
@@ -170,7 +177,7 @@ struct SnapshotExporter {
     }
 }
 
-/// Compressed bytes waiting to be sent; a class because zlib's output callback appends to it.
+/// Compressed bytes waiting to be sent; a class because the codec's output callback appends to it.
 private final class Outbox {
     var bytes: [UInt8] = []
 }

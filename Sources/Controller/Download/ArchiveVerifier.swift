@@ -1,14 +1,12 @@
-import Foundation
 import Shared
 import SnapshotArchive
-import Platform
 
-/// Checks a downloaded `.tar.gz`, read back from disk, against the manifest the agent sent: every entry is
-/// in the manifest, once, of the same kind, with the same size and XXH64 (files) or target (links); none is
+/// Checks a downloaded `.tar.zst` or `.tar.gz`, as it arrives, against the manifest the agent sent: every entry
+/// is in the manifest, once, of the same kind, with the same size and XXH64 (files) or target (links); none is
 /// missing; no path is absolute, has `..`, or passes through a symbolic link of the archive. Also checks the
-/// gzip stream whole (zlib's CRC-32 and length) and the tar stream complete.
+/// compressed stream whole (zstd's frame checksum, or zlib's CRC-32 and length) and the tar stream complete.
 ///
-/// Reads through fixed buffers, so a file of any size is checked in flat memory.
+/// Works through fixed buffers, so an archive of any size is checked in flat memory.
 struct ArchiveVerifier {
     /// Why the archive does not match, one line.
     struct Mismatch: Error, CustomStringConvertible {
@@ -21,7 +19,7 @@ struct ArchiveVerifier {
         var bytes: Int64 = 0
     }
 
-    private let expected: [String: ArchiveEntry]
+    fileprivate let expected: [String: ArchiveEntry]
     private let links: Set<String>
 
     /// Prepares to check against `manifest`.
@@ -38,48 +36,68 @@ struct ArchiveVerifier {
         links = Set(manifest.filter { $0.kind == .symlink }.map(\.path))
     }
 
-    /// Reads the archive at `path` and checks it.
+    /// Starts checking an archive compressed with `compression`, fed to the result as it arrives.
     ///
-    /// - Throws: ``Mismatch`` naming the first difference.
-    func verify(path: String) throws(Mismatch) -> Summary {
-        let fd = Platform.open(path, O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else { throw Mismatch(description: "cannot read \(path): \(String(cString: strerror(errno)))") }
-        defer { close(fd) }
-        var state = State()
-        var reader = TarReader()
-        do {
-            let gunzip = try GzipDecompressor(bufferSize: 1 << 18) { data in
-                try reader.feed(data) { event throws(Mismatch) in try check(event, &state) }
-            }
-            let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 1 << 18, alignment: 16)
-            defer { buffer.deallocate() }
-            while true {
-                let count = read(fd, buffer.baseAddress, buffer.count)
-                if count < 0 && errno == EINTR { continue }
-                guard count >= 0 else {
-                    throw Mismatch(description: "cannot read \(path): \(String(cString: strerror(errno)))")
+    /// - Throws: ``Mismatch`` when the decompressor cannot start.
+    func stream(_ compression: ArchiveCompression) throws(Mismatch) -> Verification {
+        try Verification(self, compression)
+    }
+
+    /// An archive being checked as its bytes arrive: decompressed, split into tar entries and each entry held
+    /// against the manifest on the way, so a mismatch stops the download at once and nothing needs reading back.
+    /// Not `Sendable`.
+    final class Verification {
+        private let verifier: ArchiveVerifier
+        private var state = State()
+        private var reader = TarReader()
+        private var decompressor: (any StreamDecompressor)?
+
+        fileprivate init(_ verifier: ArchiveVerifier, _ compression: ArchiveCompression) throws(Mismatch) {
+            self.verifier = verifier
+            do {
+                decompressor = try compression.decompressor { [unowned self] data in
+                    try self.reader.feed(data) { event throws(Mismatch) in try self.verifier.check(event, &self.state) }
                 }
-                if count == 0 { break }
-                try gunzip.decompress(UnsafeRawBufferPointer(rebasing: buffer[0..<count]))
+            } catch {
+                throw Mismatch(description: "cannot check the archive: \(error)")
             }
-            try gunzip.finish()
-            try reader.finish()
-        } catch let mismatch as Mismatch {
-            throw mismatch
-        } catch {
-            throw Mismatch(description: "the archive is damaged: \(error)")
         }
-        let missing = expected.keys.filter { !state.seen.contains($0) }.sorted()
-        guard missing.isEmpty else {
-            let examples = missing.prefix(3).joined(separator: ", ")
-            throw Mismatch(description: "\(missing.count) entr\(missing.count == 1 ? "y" : "ies") of the manifest "
-                + "\(missing.count == 1 ? "is" : "are") missing from the archive (\(examples))")
+
+        /// Checks the next bytes of the compressed archive.
+        ///
+        /// - Throws: ``Mismatch`` naming the first difference, or the damage (a bad checksum, data after the end).
+        func feed(_ bytes: [UInt8]) throws(Mismatch) {
+            do {
+                try bytes.withUnsafeBytes { try decompressor?.decompress($0) }
+            } catch let mismatch as Mismatch {
+                throw mismatch
+            } catch {
+                throw Mismatch(description: "the archive is damaged: \(error)")
+            }
         }
-        return state.summary
+
+        /// Checks that the archive ended whole and held every entry of the manifest.
+        ///
+        /// - Throws: ``Mismatch`` for a stream cut short or entries missing.
+        func finish() throws(Mismatch) -> Summary {
+            do {
+                try decompressor?.finish()
+                try reader.finish()
+            } catch {
+                throw Mismatch(description: "the archive is damaged: \(error)")
+            }
+            let missing = verifier.expected.keys.filter { !state.seen.contains($0) }.sorted()
+            guard missing.isEmpty else {
+                let examples = missing.prefix(3).joined(separator: ", ")
+                throw Mismatch(description: "\(missing.count) entr\(missing.count == 1 ? "y" : "ies") of the "
+                    + "manifest \(missing.count == 1 ? "is" : "are") missing from the archive (\(examples))")
+            }
+            return state.summary
+        }
     }
 
     /// Where the check is inside the stream.
-    private struct State {
+    fileprivate struct State {
         var seen: Set<String> = []
         var current: (entry: TarEntry, expected: ArchiveEntry)?
         var hash = ContentHash()
@@ -87,7 +105,7 @@ struct ArchiveVerifier {
         var summary = Summary()
     }
 
-    private func check(_ event: TarReader.Event, _ state: inout State) throws(Mismatch) {
+    fileprivate func check(_ event: TarReader.Event, _ state: inout State) throws(Mismatch) {
         switch event {
         case .begin(let entry):
             try checkSafe(entry.path)
@@ -148,6 +166,16 @@ extension ArchiveEntry.Kind {
         case .file: .file
         case .directory: .directory
         case .symlink: .symlink
+        }
+    }
+}
+
+extension ArchiveFormat {
+    /// The codec of this format's tar stream.
+    var compression: ArchiveCompression {
+        switch self {
+        case .tarGzip: .gzip
+        case .tarZstd: .zstd
         }
     }
 }

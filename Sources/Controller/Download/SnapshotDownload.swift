@@ -1,13 +1,16 @@
 import ArgumentParser
 import Foundation
 import Shared
+import SnapshotArchive
 
-/// One `download`: asks the agent for a snapshot, writes the chunks to a partial file, verifies that file
-/// against the manifest, and only then gives it the name asked for.
+/// One `download`: asks the agent for a snapshot, writes the chunks to a partial file while it decompresses and
+/// checks them against the manifest, and only once all of it has passed gives the file the name asked for.
 struct SnapshotDownload {
     let options: TargetOptions
     let snapshot: String?
     let output: String
+    /// `--format`, if given.
+    let formatFlag: DownloadCommand.Format?
     let json: Bool
 
     /// What `--json`'s closing line says about a download.
@@ -18,6 +21,8 @@ struct SnapshotDownload {
         var bytes: Int64
         var compressedBytes: Int64
         var file: String
+        /// The archive's format (`tar+zstd`, `tar+gzip`).
+        var format: String
     }
 
     /// What the agent has sent so far.
@@ -25,6 +30,8 @@ struct SnapshotDownload {
         var archive: Event.Archive?
         var entries: [ArchiveEntry] = []
         var archived: Int64 = 0
+        /// The check of the archive's bytes, started with the first chunk (the whole manifest has come by then).
+        var verification: ArchiveVerifier.Verification?
     }
 
     /// Runs the download and exits: 0 verified and in place, 1 failed (nothing written), 3 not asked.
@@ -34,9 +41,10 @@ struct SnapshotDownload {
         var targetName = options.target ?? options.host ?? "?"
         var partial: PartialFile?
         do {
+            let format = try DownloadCommand.archiveFormat(flag: formatFlag, output: output)
             guard output != "-" else {
                 throw ControllerError(.usage, "-o - is not supported: the archive is verified before it is handed "
-                    + "over, so give a file name (e.g. -o backup.tar.gz)")
+                    + "over, so give a file name (e.g. -o backup\(format.fileExtension))")
             }
             let resolved = try options.resolve()
             targetName = resolved.display
@@ -50,10 +58,17 @@ struct SnapshotDownload {
                     + "\(connection.session.agent?.agentVersion ?? "?")) cannot download snapshots; install a "
                     + "shipkeep-agent as new as this shipkeep", code: "unsupported")
             }
+            if let capability = format.capability, connection.session.agent?.capabilities.contains(capability) != true {
+                connection.close()
+                throw ControllerError(.agent, "the agent on \(resolved.display) (version "
+                    + "\(connection.session.agent?.agentVersion ?? "?")) cannot send \(format.fileExtension) archives; "
+                    + "install a shipkeep-agent as new as this shipkeep, or ask for --format gz "
+                    + "(-o FILE.tar.gz)", code: "unsupported")
+            }
             let received: Received
             let result: Event.Result
             do {
-                (received, result) = try stream(connection, app: app, into: file)
+                (received, result) = try stream(connection, app: app, format: format, into: file)
             } catch {
                 // Half a stream is worth nothing: drop the connection rather than drain the rest of it.
                 connection.abandon()
@@ -78,23 +93,30 @@ struct SnapshotDownload {
             throw ExitCode(DeployExit.ok)
         } catch let error as ControllerError {
             partial?.discard()
-            // A local failure is the download's own; any other means the VM could not be asked properly.
-            let code = error.kind == .local ? DeployExit.failed : DeployExit.unreachable
-            finish(ok: false, code: code, target: targetName,
+            // A local failure is the download's own (1); a usage error is 64; any other means the VM could not be
+            // asked properly (3).
+            finish(ok: false, code: error.exitCode, target: targetName,
                    error: WireError(code: error.wireCode, message: error.message))
         }
     }
 
     /// Sends `download` and writes what comes back.
-    private func stream(_ connection: AgentConnection, app: String,
+    private func stream(_ connection: AgentConnection, app: String, format: ArchiveFormat,
                         into file: PartialFile) throws(ControllerError) -> (Received, Event.Result) {
         var received = Received()
         var progress = DownloadProgress()
         defer { progress.clear() }
-        let result = try connection.session.request(.download(.init(app: app, snapshot: snapshot))) {
+        let request = Command.download(.init(app: app, snapshot: snapshot, format: format.rawValue))
+        let result = try connection.session.request(request) {
             message throws(ControllerError) in
             switch message.event {
             case .archive(let archive):
+                guard archive.format == format.rawValue else {
+                    // An agent from before zstd ignores the format asked for and sends what it knows.
+                    throw ControllerError(.protocolError, "the agent sent a \(archive.format) archive, not the "
+                        + "\(format.rawValue) asked for; install a shipkeep-agent as new as this shipkeep, or ask for "
+                        + "--format \(ArchiveFormat(rawValue: archive.format)?.shortName ?? "gz")")
+                }
                 received.archive = archive
                 if !json {
                     Terminal.error("downloading snapshot \(archive.snapshot) of \(archive.app) from "
@@ -103,10 +125,22 @@ struct SnapshotDownload {
             case .manifest(let part):
                 received.entries += part.entries
             case .chunk(let chunk):
-                guard received.archive != nil else {
+                guard let archive = received.archive else {
                     throw ControllerError(.protocolError, "the agent sent archive data before saying which snapshot")
                 }
+                let verification: ArchiveVerifier.Verification
+                if let started = received.verification {
+                    verification = started
+                } else {
+                    verification = try startVerification(archive, received.entries, format)
+                    received.verification = verification
+                }
                 try file.write(chunk.data)
+                do throws(ArchiveVerifier.Mismatch) {
+                    try verification.feed(chunk.data)
+                } catch {
+                    throw mismatch(archive, error)
+                }
             case .progress(let update):
                 received.archived = update.done
             case .warning(let warning):
@@ -122,31 +156,50 @@ struct SnapshotDownload {
         return (received, result)
     }
 
-    /// Syncs and checks the partial file, then renames it into place.
+    /// Starts checking the archive's bytes, once the whole manifest has come.
+    private func startVerification(_ archive: Event.Archive, _ entries: [ArchiveEntry],
+                                   _ format: ArchiveFormat) throws(ControllerError) -> ArchiveVerifier.Verification {
+        guard entries.count == archive.entries else {
+            throw ControllerError(.protocolError, "the agent sent archive data before the whole manifest "
+                + "(\(entries.count) of \(archive.entries) entries); nothing was written")
+        }
+        do throws(ArchiveVerifier.Mismatch) {
+            return try ArchiveVerifier(manifest: entries).stream(format.compression)
+        } catch {
+            throw mismatch(archive, error)
+        }
+    }
+
+    private func mismatch(_ archive: Event.Archive, _ error: ArchiveVerifier.Mismatch) -> ControllerError {
+        ControllerError(.local, "the archive of snapshot \(archive.snapshot) does not match its manifest: "
+            + "\(error); nothing was written to \(output)")
+    }
+
+    /// Finishes the check of the partial file (checked as it came), syncs it and renames it into place.
     private func verify(_ file: PartialFile, _ received: Received, app: String) throws(ControllerError) -> Outcome {
-        guard let archive = received.archive, received.entries.count == archive.entries else {
+        guard let archive = received.archive, received.entries.count == archive.entries,
+              let verification = received.verification else {
             file.discard()
-            throw ControllerError(.protocolError, "the agent's download ended without the whole manifest "
+            throw ControllerError(.protocolError, "the agent's download ended without the whole manifest and archive "
                 + "(\(received.entries.count) of \(received.archive?.entries ?? 0) entries); nothing was written")
         }
-        try file.sync()
         let summary: ArchiveVerifier.Summary
-        do {
-            summary = try ArchiveVerifier(manifest: received.entries).verify(path: file.path)
+        do throws(ArchiveVerifier.Mismatch) {
+            summary = try verification.finish()
         } catch {
             file.discard()
-            throw ControllerError(.local, "the archive of snapshot \(archive.snapshot) does not match its manifest: "
-                + "\(error); nothing was written to \(output)")
+            throw mismatch(archive, error)
         }
         guard summary.files == archive.files, summary.bytes == archive.bytes else {
             file.discard()
             throw ControllerError(.local, "the archive of snapshot \(archive.snapshot) holds \(summary.files) files "
                 + "(\(summary.bytes) bytes), the snapshot \(archive.files) (\(archive.bytes)); nothing was written")
         }
+        try file.sync()
         let compressed = file.bytesWritten
         try file.commit()
         return Outcome(app: app, snapshot: archive.snapshot, files: summary.files, bytes: summary.bytes,
-                       compressedBytes: compressed, file: output)
+                       compressedBytes: compressed, file: output, format: archive.format)
     }
 
     /// Reports a failure (one line: on stderr, or as a GitHub Actions annotation and job summary; the `--json`

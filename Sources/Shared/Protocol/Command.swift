@@ -119,10 +119,15 @@ public enum Command: Equatable, Sendable {
         public var app: String
         /// The snapshot id; nil means the newest complete snapshot.
         public var snapshot: String?
+        /// The archive format's raw ``ArchiveFormat`` value; nil means `tar+gzip` (what controllers before zstd
+        /// ask for without saying). A string, not the enum, so that an agent answers a format it does not know
+        /// with a clear error instead of refusing the line.
+        public var format: String?
         /// Creates the request.
-        public init(app: String, snapshot: String? = nil) {
+        public init(app: String, snapshot: String? = nil, format: String? = nil) {
             self.app = app
             self.snapshot = snapshot
+            self.format = format
         }
     }
 
