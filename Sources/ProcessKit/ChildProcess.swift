@@ -96,7 +96,8 @@ public final class ChildProcess {
         return status
     }
 
-    /// Waits for the child to end and reaps it. Idempotent.
+    /// Waits for the child to end and reaps it. Idempotent. `signalled(0)` when it was reaped elsewhere (a
+    /// `waitpid(-1)` of someone else's), so how it ended is not known.
     @discardableResult
     public func wait() -> TerminationStatus {
         if let status { return status }

@@ -1,4 +1,4 @@
-// GNU extensions the agent needs that Swift's Glibc module does not show (they sit behind _GNU_SOURCE).
+// GNU extensions the agent and ProcessKit need that Swift's Glibc module does not show (behind _GNU_SOURCE).
 #ifndef SHIPKEEP_CAGENTSUPPORT_H
 #define SHIPKEEP_CAGENTSUPPORT_H
 
