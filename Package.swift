@@ -66,12 +66,16 @@ let package = Package(
                 "Shared",
                 "Platform",
                 "CLibSSH2",
+                "ProcessKit",
                 "SnapshotArchive",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
         // GNU libc extensions (pipe2, spawn chdir/closefrom, copy_file_range) behind _GNU_SOURCE.
         .target(name: "CAgentSupport"),
+        // Child processes for agent, controller and sandbox: posix_spawn with argv only, closed descriptors, reset
+        // signals, process groups, bounded capture, timeouts and the one line splitter. No Foundation.
+        .target(name: "ProcessKit", dependencies: ["CAgentSupport", "Platform"]),
         .executableTarget(
             name: "Agent",
             dependencies: [
@@ -79,13 +83,14 @@ let package = Package(
                 "Platform",
                 "CAgentSupport",
                 "CSQLite",
+                "ProcessKit",
                 "SnapshotArchive",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
         // A throwaway "VM": a real sshd on loopback, keys, a git origin and a sample bot app.
         // Used by the end-to-end tests, `make demo` and the benchmarks.
-        .target(name: "ShipkeepSandbox", dependencies: ["Shared", "Platform"]),
+        .target(name: "ShipkeepSandbox", dependencies: ["Shared", "Platform", "ProcessKit"]),
         .executableTarget(
             name: "Sandbox",
             dependencies: [
@@ -98,6 +103,7 @@ let package = Package(
             dependencies: ["Shared"],
             resources: [.copy("Fixtures")]
         ),
+        .testTarget(name: "ProcessKitTests", dependencies: ["ProcessKit"]),
         .testTarget(name: "ControllerTests", dependencies: ["Controller", "Shared", "ShipkeepSandbox", "SnapshotArchive"]),
         .testTarget(name: "AgentTests", dependencies: ["Agent", "Shared", "ShipkeepSandbox"]),
         .testTarget(name: "SnapshotArchiveTests", dependencies: ["SnapshotArchive", "ShipkeepSandbox"]),

@@ -2,6 +2,9 @@
 #include "CAgentSupport.h"
 
 #include <fcntl.h>
+#include <signal.h>
+#include <sys/mman.h>
+#include <sys/wait.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -58,4 +61,15 @@ int shipkeep_flock_holder(unsigned long long dev_major, unsigned long long dev_m
 
 short shipkeep_spawn_setsid_flag(void) {
     return POSIX_SPAWN_SETSID;
+}
+
+int shipkeep_has_exited(pid_t pid) {
+    siginfo_t info;
+    info.si_pid = 0;
+    if (waitid(P_PID, (id_t)pid, &info, WEXITED | WNOHANG | WNOWAIT) != 0) return -1;
+    return info.si_pid == pid ? 1 : 0;
+}
+
+int shipkeep_memfd(const char *name) {
+    return memfd_create(name, MFD_CLOEXEC);
 }

@@ -1,15 +1,15 @@
 import Foundation
 import Platform
+import ProcessKit
 
 /// A command left running in the background whose stdout is collected in a file, for tests that kill a
-/// controller mid-deploy or race two of them. Started with posix_spawn, never Foundation's `Process` (whose
-/// child reaping can block on another long-lived child such as sshd).
+/// controller mid-deploy or race two of them. Started through ProcessKit, never Foundation's `Process` (whose
+/// child reaping can block on another long-lived child such as sshd), in the test runner's process group.
 public final class BackgroundCommand: @unchecked Sendable {
     // @unchecked: used from the one test that owns it; the exit status is cached on first observation.
     private let child: ChildProcess
     private let outputPath: String
     private let errorPath: String
-    private var exitStatus: Int32?
 
     /// Starts `argv` with stdin from /dev/null, and stdout and stderr each to a private file.
     ///
@@ -17,19 +17,15 @@ public final class BackgroundCommand: @unchecked Sendable {
     public init(_ argv: [String], environment: [String: String] = [:]) throws {
         outputPath = NSTemporaryDirectory() + "shipkeep-background-\(UUID().uuidString).out"
         errorPath = String(outputPath.dropLast(4)) + ".err"
-        let input = try openForChild("/dev/null", O_RDONLY)
-        defer { close(input) }
-        let output = try openForChild(outputPath, O_WRONLY | O_CREAT | O_TRUNC)
-        defer { close(output) }
-        let errors = try openForChild(errorPath, O_WRONLY | O_CREAT | O_TRUNC)
-        defer { close(errors) }
-        child = try ChildProcess.spawn(argv, cwd: nil, environment: environment, descriptors: (input, output, errors))
+        child = try spawnChild(ChildCommand(argv, environment: sandboxEnvironment(adding: environment),
+                                            stdout: .file(outputPath, append: false),
+                                            stderr: .file(errorPath, append: false)))
     }
 
     deinit {
         if isRunning {
-            Platform.kill(child.pid, SIGKILL)
-            _ = child.wait()
+            child.signal(SIGKILL)
+            child.wait()
         }
         unlink(outputPath)
         unlink(errorPath)
@@ -46,23 +42,17 @@ public final class BackgroundCommand: @unchecked Sendable {
     }
 
     /// Whether it is still running.
-    public var isRunning: Bool {
-        if exitStatus == nil { exitStatus = child.poll() }
-        return exitStatus == nil
-    }
+    public var isRunning: Bool { child.poll() == nil }
 
     /// Sends `signal` and waits for it to end.
     public func kill(_ signal: Int32) {
         guard isRunning else { return }
-        Platform.kill(child.pid, signal)
-        exitStatus = child.wait()
+        child.signal(signal)
+        child.wait()
     }
 
-    /// Waits for it to end and returns its exit status.
+    /// Waits for it to end and returns its exit status (128 + the signal when a signal killed it).
     public func wait() -> Int32 {
-        if let exitStatus { return exitStatus }
-        let status = child.wait()
-        exitStatus = status
-        return status
+        child.wait().shellStatus
     }
 }

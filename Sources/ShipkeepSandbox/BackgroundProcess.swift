@@ -1,10 +1,11 @@
 import Foundation
 import Platform
+import ProcessKit
 
-/// A long-running child (sshd, ssh-agent) that is stopped with SIGTERM, then SIGKILL if it lingers.
+/// A long-running child (sshd, ssh-agent, the VM's nspawn) that is stopped with SIGTERM, then SIGKILL if it
+/// lingers. It stays in the test runner's process group, and only it is signalled.
 final class BackgroundProcess {
     private let child: ChildProcess
-    private var exitStatus: Int32?
 
     /// Starts `argv` with stdin from /dev/null and stdout and stderr appended to `outputPath`.
     /// - Parameters:
@@ -13,11 +14,11 @@ final class BackgroundProcess {
     ///   - outputPath: Where stdout and stderr go; /dev/null if nil.
     /// - Throws: `SandboxError` if it cannot start.
     init(_ argv: [String], environment: [String: String] = [:], outputPath: String? = nil) throws {
-        let input = try openForChild("/dev/null", O_RDONLY)
-        defer { close(input) }
-        let output = try openForChild(outputPath ?? "/dev/null", O_WRONLY | O_CREAT | O_APPEND)
-        defer { close(output) }
-        child = try ChildProcess.spawn(argv, cwd: nil, environment: environment, descriptors: (input, output, output))
+        let output: ChildOutput = outputPath.map { .file($0, append: true) } ?? .null
+        // stderr as the child's new stdout (descriptor 1 after the stdout is installed): one open file, so the
+        // two streams interleave in order.
+        child = try spawnChild(ChildCommand(argv, environment: sandboxEnvironment(adding: environment),
+                                            stdout: output, stderr: .descriptor(1)))
     }
 
     deinit {
@@ -25,35 +26,17 @@ final class BackgroundProcess {
     }
 
     /// The process id.
-    var pid: pid_t { child.pid }
+    var pid: Int32 { child.pid }
 
     /// Whether the process is still running (it is reaped as soon as this notices it exited).
-    var isRunning: Bool {
-        if exitStatus == nil {
-            exitStatus = child.poll()
-        }
-        return exitStatus == nil
-    }
+    var isRunning: Bool { child.poll() == nil }
 
     /// The exit status once it has ended, as `runProcess` reports it; nil while running.
-    var terminationStatus: Int32? {
-        _ = isRunning
-        return exitStatus
-    }
+    var terminationStatus: Int32? { child.poll()?.shellStatus }
 
     /// Sends SIGTERM and waits up to `grace` seconds, then SIGKILL. Idempotent.
     /// - Parameter grace: Seconds to wait for a clean exit.
     func stop(grace: Double = 5) {
-        guard isRunning else { return }
-        kill(child.pid, SIGTERM)
-        let deadline = Date(timeIntervalSinceNow: grace)
-        while isRunning && Date() < deadline {
-            // waitpid has no timeout; the exit is observed by polling.
-            usleep(5_000)
-        }
-        if isRunning {
-            kill(child.pid, SIGKILL)
-            exitStatus = child.wait()
-        }
+        child.terminate(grace: .seconds(grace))
     }
 }

@@ -1,5 +1,6 @@
 import Foundation
 import Platform
+import ProcessKit
 
 /// A command whose stdout is a pipe the test reads line by line as it arrives, as `tee` or a CI runner would:
 /// for tests of what reaches a reader, and when, while the command still runs. stderr goes to a private file.
@@ -8,10 +9,9 @@ public final class PipedCommand: @unchecked Sendable {
     private let child: ChildProcess
     private let reader: Int32
     private let errorPath: String
-    private var pending: [UInt8] = []
+    private var splitter = LineSplitter()
     private var closed = false
-    private var exitStatus: Int32?
-    /// The complete lines read so far.
+    /// The complete lines read so far (a line longer than 64 KiB comes in pieces, see `LineSplitter`).
     public private(set) var lines: [String] = []
 
     /// Starts `argv` with stdin from /dev/null and stdout into a pipe.
@@ -19,29 +19,15 @@ public final class PipedCommand: @unchecked Sendable {
     /// - Throws: `SandboxError` when it cannot start.
     public init(_ argv: [String], environment: [String: String] = [:], cwd: String? = nil) throws {
         errorPath = NSTemporaryDirectory() + "shipkeep-piped-\(UUID().uuidString).err"
-        var fds: [Int32] = [-1, -1]
-        guard pipe(&fds) == 0 else { throw SandboxError("pipe: \(String(cString: strerror(errno)))") }
-        // Close-on-exec in this process, so no other child inherits the pipe and holds it open.
-        for fd in fds { _ = fcntl(fd, F_SETFD, FD_CLOEXEC) }
-        let input = try openForChild("/dev/null", O_RDONLY)
-        defer { close(input) }
-        let errors = try openForChild(errorPath, O_WRONLY | O_CREAT | O_TRUNC)
-        defer { close(errors) }
-        do {
-            child = try ChildProcess.spawn(argv, cwd: cwd, environment: environment, descriptors: (input, fds[1], errors))
-        } catch {
-            close(fds[0])
-            close(fds[1])
-            throw error
-        }
-        close(fds[1])
-        reader = fds[0]
+        child = try spawnChild(ChildCommand(argv, environment: sandboxEnvironment(adding: environment), directory: cwd,
+                                            stdout: .capture, stderr: .file(errorPath, append: false)))
+        reader = child.stdoutPipe ?? -1
     }
 
     deinit {
-        if exitStatus == nil, child.poll() == nil {
-            kill(child.pid, SIGKILL)
-            _ = child.wait()
+        if child.poll() == nil {
+            child.signal(SIGKILL)
+            child.wait()
         }
         close(reader)
         unlink(errorPath)
@@ -80,15 +66,12 @@ public final class PipedCommand: @unchecked Sendable {
 
     /// Sends `signal` without waiting for the command to end.
     public func signal(_ signal: Int32) {
-        kill(child.pid, signal)
+        child.signal(signal)
     }
 
     /// Waits for it to end and returns its exit status (128 + the signal when a signal killed it).
     public func wait() -> Int32 {
-        if let exitStatus { return exitStatus }
-        let status = child.wait()
-        exitStatus = status
-        return status
+        child.wait().shellStatus
     }
 
     /// Waits (up to `deadline`) for bytes, and splits what came into lines.
@@ -100,16 +83,9 @@ public final class PipedCommand: @unchecked Sendable {
         let count = Platform.read(reader, &buffer, buffer.count)
         if count <= 0 {
             if count == 0 || errno != EINTR { closed = true }
-            if closed && !pending.isEmpty {
-                lines.append(String(decoding: pending, as: UTF8.self))
-                pending = []
-            }
+            if closed, let last = splitter.finish() { lines.append(last) }
             return
         }
-        pending += buffer[0..<count]
-        while let newline = pending.firstIndex(of: UInt8(ascii: "\n")) {
-            lines.append(String(decoding: pending[..<newline], as: UTF8.self))
-            pending.removeSubrange(...newline)
-        }
+        lines += splitter.append(buffer[0..<count])
     }
 }

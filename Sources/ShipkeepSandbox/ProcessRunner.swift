@@ -1,5 +1,6 @@
 import Foundation
 import Platform
+import ProcessKit
 
 /// How a process ended and what it printed.
 public struct ProcessResult: Sendable {
@@ -26,11 +27,15 @@ public struct SandboxError: Error, CustomStringConvertible {
     public var description: String { message }
 }
 
-/// Runs `argv` (no shell) to completion and captures its output.
+/// Bytes kept of each output of ``runProcess(_:cwd:environment:stdin:stdinBytes:)``: far above what a test
+/// command prints, and a bound on what a runaway one can make the test runner hold.
+let processCaptureLimit = 64 << 20
+
+/// Runs `argv` (no shell) to completion and captures its output, through ProcessKit: no descriptor of the
+/// test runner reaches it and its signals are reset. It stays in the runner's process group.
 ///
-/// Output goes to temporary files rather than pipes: a process that leaves a daemon behind holding its
-/// stdout (ssh-agent without `-D`, for one) would otherwise keep a pipe reader waiting forever, and a
-/// chatty stderr cannot fill a pipe and stall the child.
+/// Output still in the pipes is read for a bounded time after the process exits: a process that leaves a daemon
+/// behind holding its stdout (ssh-agent without `-D`, for one) cannot keep the caller waiting.
 /// - Parameters:
 ///   - argv: The program (looked up in `PATH` unless it contains a `/`) and its arguments.
 ///   - cwd: The working directory; the current one if nil.
@@ -46,52 +51,27 @@ public func runProcess(
     stdin: String? = nil,
     stdinBytes: Data? = nil
 ) throws -> ProcessResult {
-    let scratch = try ScratchFiles()
-    defer { scratch.remove() }
-    guard FileManager.default.createFile(atPath: scratch.stdin, contents: stdinBytes ?? Data((stdin ?? "").utf8)) else {
-        throw SandboxError("cannot write \(scratch.stdin)")
+    let input = stdinBytes.map { [UInt8]($0) } ?? Array((stdin ?? "").utf8)
+    let command = ChildCommand(argv, environment: sandboxEnvironment(adding: environment), directory: cwd,
+                               stdin: .bytes(input), stdout: .capture, stderr: .capture)
+    do {
+        let result = try command.run(captureLimit: processCaptureLimit)
+        return ProcessResult(status: result.status.shellStatus, stdout: result.stdout, stderr: result.stderr)
+    } catch {
+        throw SandboxError("\(error)")
     }
-    let input = try openForChild(scratch.stdin, O_RDONLY)
-    defer { close(input) }
-    let output = try openForChild(scratch.stdout, O_WRONLY | O_CREAT | O_TRUNC)
-    defer { close(output) }
-    let errors = try openForChild(scratch.stderr, O_WRONLY | O_CREAT | O_TRUNC)
-    defer { close(errors) }
-    let child = try ChildProcess.spawn(
-        argv,
-        cwd: cwd,
-        environment: environment,
-        descriptors: (input, output, errors)
-    )
-    let status = child.wait()
-    return ProcessResult(status: status, stdout: scratch.read(scratch.stdout), stderr: scratch.read(scratch.stderr))
 }
 
-/// A private temporary directory holding one process's stdin, stdout and stderr files.
-private struct ScratchFiles {
-    let directory: String
-    var stdin: String { directory + "/stdin" }
-    var stdout: String { directory + "/stdout" }
-    var stderr: String { directory + "/stderr" }
+/// What the sandbox's children get: the test runner's environment with `environment` on top.
+func sandboxEnvironment(adding environment: [String: String]) -> [String: String] {
+    ProcessEnvironment.current().merging(environment) { $1 }
+}
 
-    init() throws {
-        directory = NSTemporaryDirectory() + "shipkeep-run-" + UUID().uuidString
-        do {
-            try FileManager.default.createDirectory(
-                atPath: directory,
-                withIntermediateDirectories: true,
-                attributes: [.posixPermissions: 0o700]
-            )
-        } catch {
-            throw SandboxError("cannot create \(directory): \(error)")
-        }
-    }
-
-    func read(_ path: String) -> String {
-        String(decoding: FileManager.default.contents(atPath: path) ?? Data(), as: UTF8.self)
-    }
-
-    func remove() {
-        try? FileManager.default.removeItem(atPath: directory)
+/// Starts `command`, with its errors as ``SandboxError``.
+func spawnChild(_ command: ChildCommand) throws -> ChildProcess {
+    do {
+        return try ChildProcess.spawn(command)
+    } catch {
+        throw SandboxError("\(error)")
     }
 }

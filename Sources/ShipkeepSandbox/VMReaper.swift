@@ -1,5 +1,6 @@
 import Foundation
 import Platform
+import ProcessKit
 
 /// A watcher that removes a ``SystemdVM`` whose owner dies without stopping it (SIGKILL, a crash, a cancelled
 /// test run): `shipkeep-sandbox vm-reap`, reading a pipe whose only write end this process holds
@@ -16,17 +17,15 @@ final class VMReaper {
     init(subnet: Int) throws {
         var ends: [Int32] = [-1, -1]
         // pipe2 is not visible to Swift; a child spawned by another thread in between would hold the write end
-        // only until it exits.
+        // only until it exits (ProcessKit's children inherit no descriptor but their stdio).
         guard pipe(&ends) == 0 else { throw SandboxError("pipe: \(String(cString: strerror(errno)))") }
         for end in ends { _ = fcntl(end, F_SETFD, FD_CLOEXEC) }
         defer { close(ends[0]) }
-        let output = try openForChild("/dev/null", O_WRONLY)
-        defer { close(output) }
         do {
-            child = try ChildProcess.spawn(
+            child = try spawnChild(ChildCommand(
                 [try BuildProducts.path("shipkeep-sandbox"), "vm-reap", "--subnet", String(subnet),
                  "--owner", String(getpid())],
-                cwd: nil, environment: [:], descriptors: (ends[0], output, 2))
+                environment: sandboxEnvironment(adding: [:]), stdin: .descriptor(ends[0]), stderr: .inherit))
         } catch {
             close(ends[1])
             throw error
@@ -43,7 +42,7 @@ final class VMReaper {
         guard writeEnd >= 0 else { return }
         close(writeEnd)
         writeEnd = -1
-        _ = child.wait()
+        child.wait()
     }
 
     /// The watcher's side: waits for end of file on stdin, then removes the VM of `subnet` if its claim still

@@ -65,7 +65,7 @@ struct RestartGate {
             if outcome.succeeded { return nil }
             let lines = (outcome.stdout + "\n" + outcome.stderr).split(separator: "\n")
                 .map { $0.trimming(while: \.isWhitespace) }.filter { !$0.isEmpty }
-            let how = "(\(gate.command.joined(separator: " ")) \(outcome.describe(timeout: timeout)))"
+            let how = "(\(gate.command.joined(separator: " ")) \(outcome.summary))"
             guard let last = lines.last else { return how }
             return Self.quote(last) + " " + how
         } catch {

@@ -114,7 +114,7 @@ struct Services {
             }
             guard outcome.succeeded else {
                 let said = outcome.stderr.split(separator: "\n").last.map { ": \(redact(String($0)))" } ?? ""
-                return "\(name) \(what) (\(argv.joined(separator: " "))) \(outcome.describe(timeout: timeout))\(said)"
+                return "\(name) \(what) (\(argv.joined(separator: " "))) \(outcome.summary)\(said)"
             }
             return nil
         } catch {

@@ -1,5 +1,6 @@
 import FoundationEssentials
 import Platform
+import ProcessKit
 import Shared
 
 /// A failed git command, with what git said.
@@ -33,7 +34,7 @@ struct Git {
     @discardableResult
     func run(_ arguments: [String], timeout: Double? = nil) throws -> String {
         let argv = ["git", "-C", tree, "-c", "safe.directory=\(tree)", "-c", "core.quotePath=false"] + arguments
-        let outcome: ProcessOutcome
+        let outcome: ChildResult
         do {
             outcome = try ProcessRunner.run(argv, environment: Self.environment, timeout: timeout ?? self.timeout)
         } catch {
@@ -42,7 +43,7 @@ struct Git {
         guard outcome.succeeded else {
             let lines = Self.said(outcome.stderr)
             let last = lines.last ?? ""
-            let failed = last.isEmpty || outcome.timedOut ? outcome.describe(timeout: timeout ?? self.timeout) : last
+            let failed = last.isEmpty || outcome.timedOut ? outcome.summary : last
             throw GitError(arguments: arguments, message: failed, stderr: lines)
         }
         return outcome.stdout

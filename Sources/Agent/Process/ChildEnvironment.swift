@@ -1,5 +1,6 @@
 import FoundationEssentials
 import Platform
+import ProcessKit
 import Shared
 
 /// The environment of everything the agent starts: the worker, git, hooks and services.
@@ -14,7 +15,7 @@ enum ChildEnvironment {
     static let inherited = ["PATH", "HOME", "USER", "LOGNAME", "SHELL", "TZ"]
 
     /// What every child gets: the allow-listed variables of `environment` (the agent's own by default).
-    static func base(from environment: [String: String] = ProcessInfo.processInfo.environment) -> [String: String] {
+    static func base(from environment: [String: String] = ProcessEnvironment.current()) -> [String: String] {
         environment.filter { inherited.contains($0.key) }
     }
 

@@ -1,4 +1,4 @@
-// GNU extensions the agent needs that Swift's Glibc module does not show (they sit behind _GNU_SOURCE).
+// GNU extensions the agent and ProcessKit need that Swift's Glibc module does not show (behind _GNU_SOURCE).
 #ifndef SHIPKEEP_CAGENTSUPPORT_H
 #define SHIPKEEP_CAGENTSUPPORT_H
 
@@ -29,5 +29,12 @@ int shipkeep_renameat_noreplace(int old_dir, const char *old_name, int new_dir, 
 
 /// Whether /proc/locks shows an flock on the file with this device and inode, and by which pid (0 if none).
 int shipkeep_flock_holder(unsigned long long dev_major, unsigned long long dev_minor, unsigned long long inode);
+
+/// Whether child `pid` has ended (1), still runs (0), or is not a child (-1), without reaping it: its pid, and
+/// its process group's id, stay taken until it is waited for, so a signal to the group cannot reach a stranger.
+int shipkeep_has_exited(pid_t pid);
+
+/// memfd_create(name, MFD_CLOEXEC): an anonymous file, for bytes a child reads as stdin.
+int shipkeep_memfd(const char *name);
 
 #endif

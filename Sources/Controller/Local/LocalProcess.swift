@@ -1,12 +1,15 @@
 import Foundation
 import Platform
+import ProcessKit
 
-/// Runs a local program (`git`) with an argv array, never through a shell.
+/// How the controller runs a local program (`git`), through ProcessKit: argv only, no descriptor of shipkeep's
+/// (the SSH session's socket, the deploy key's file), an empty signal mask (shipkeep blocks SIGINT & co. for
+/// ``Interrupts``, and a child would inherit the mask and be deaf to Ctrl-C).
 ///
-/// Built on `posix_spawnp` rather than Foundation's `Process`, which on this platform can block reaping
-/// children; the child inherits stdin so `git push` can still ask for a passphrase on a laptop. The child gets
-/// this process's environment without ``secretVariables``: `git push` runs hooks, credential helpers and an
-/// ssh of the user's choosing, none of which has any business with the deploy key.
+/// The child stays in shipkeep's process group and inherits stdin, so that Ctrl-C reaches it and `git push` can
+/// still ask for a passphrase on a laptop. It gets this process's environment without ``secretVariables``:
+/// `git push` runs hooks, credential helpers and an ssh of the user's choosing, none of which has any business
+/// with the deploy key.
 enum LocalProcess {
     /// The controller's own secrets: the deploy key and its passphrase, which only the SSH client reads.
     static let secretVariables: Set<String> = ["SHIPKEEP_SSH_KEY", "SHIPKEEP_SSH_PASSPHRASE"]
@@ -19,7 +22,7 @@ enum LocalProcess {
         var output: String
     }
 
-    /// Runs `arguments` (the first is looked up on `PATH`) and waits for it.
+    /// Runs `arguments` (the first is looked up on `PATH`) and waits for it. Its stderr is shipkeep's.
     ///
     /// - Parameters:
     ///   - arguments: The argv, the program first.
@@ -30,71 +33,21 @@ enum LocalProcess {
     /// - Throws: ``ControllerError`` with kind `.local` when the program cannot be started.
     static func run(_ arguments: [String], captureOutput: Bool, input: Int32? = nil,
                     output outputFD: Int32? = nil) throws(ControllerError) -> Outcome {
-        var fds: [Int32] = [-1, -1]
-        if captureOutput {
-            guard pipe(&fds) == 0 else {
-                throw ControllerError(.local, "cannot create a pipe to run \(arguments[0]): \(String(cString: strerror(errno)))")
-            }
+        let command = ChildCommand(arguments, environment: childEnvironment(), group: .inherit,
+                                   stdin: input.map { .descriptor($0) } ?? .inherit,
+                                   stdout: captureOutput ? .capture : .descriptor(outputFD ?? 2), stderr: .inherit)
+        do {
+            // git's stdout here is a commit list or an object list: a cap far above any real one, so that a
+            // runaway child cannot fill the memory.
+            let result = try command.run(captureLimit: 256 << 20)
+            return Outcome(status: result.status.shellStatus, output: result.stdout)
+        } catch {
+            throw ControllerError(.local, "\(error)")
         }
-        var actions = posix_spawn_file_actions_t()
-        posix_spawn_file_actions_init(&actions)
-        defer { posix_spawn_file_actions_destroy(&actions) }
-        if captureOutput {
-            posix_spawn_file_actions_addclose(&actions, fds[0])
-            posix_spawn_file_actions_adddup2(&actions, fds[1], 1)
-            posix_spawn_file_actions_addclose(&actions, fds[1])
-        } else {
-            posix_spawn_file_actions_adddup2(&actions, outputFD ?? 2, 1)
-        }
-        if let input { posix_spawn_file_actions_adddup2(&actions, input, 0) }
-        let argv = arguments.map { strdup($0) } + [nil]
-        defer { argv.forEach { free($0) } }
-        let environment = childEnvironment().map { strdup($0) } + [nil]
-        defer { environment.forEach { free($0) } }
-        var pid: pid_t = 0
-        // The child starts with no signal blocked: shipkeep blocks SIGINT & co. for ``Interrupts``, and a mask is
-        // inherited, which would leave a `git push` deaf to Ctrl-C.
-        var attributes = posix_spawnattr_t()
-        posix_spawnattr_init(&attributes)
-        defer { posix_spawnattr_destroy(&attributes) }
-        var unblocked = Interrupts.unblocked
-        posix_spawnattr_setsigmask(&attributes, &unblocked)
-        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK))
-        let spawned = posix_spawnp(&pid, arguments[0], &actions, &attributes, argv, environment)
-        if captureOutput { close(fds[1]) }
-        guard spawned == 0 else {
-            if captureOutput { close(fds[0]) }
-            throw ControllerError(.local, "cannot run \(arguments[0]): \(String(cString: strerror(spawned)))")
-        }
-        var output = Data()
-        if captureOutput {
-            var buffer = [UInt8](repeating: 0, count: 65_536)
-            while true {
-                let count = read(fds[0], &buffer, buffer.count)
-                if count > 0 {
-                    output.append(contentsOf: buffer[0..<count])
-                } else if count == 0 || errno != EINTR {
-                    break
-                }
-            }
-            close(fds[0])
-        }
-        var status: Int32 = 0
-        while waitpid(pid, &status, 0) == -1 && errno == EINTR {}
-        let exit: Int32 = (status & 0x7f) == 0 ? (status >> 8) & 0xff : 128 + (status & 0x7f)
-        return Outcome(status: exit, output: String(decoding: output, as: UTF8.self))
     }
 
-    /// This process's environment as `NAME=value` entries, without ``secretVariables``.
-    static func childEnvironment() -> [String] {
-        var entries: [String] = []
-        var cursor = environ
-        while let entry = cursor.pointee {
-            let text = String(cString: entry)
-            let name = text.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false).first.map(String.init)
-            if !secretVariables.contains(name ?? "") { entries.append(text) }
-            cursor += 1
-        }
-        return entries
+    /// This process's environment without ``secretVariables``.
+    static func childEnvironment() -> [String: String] {
+        ProcessEnvironment.current().filter { !secretVariables.contains($0.key) }
     }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import ProcessKit
 import Shared
 
 /// The controller's side of the protocol over one exec channel: sends requests, reads events in order and
@@ -12,7 +13,9 @@ final class AgentSession {
     private var sawEOF = false
     private var nextID = 1
     private var stderrLines: [String] = []
-    private var stderrPartial: [UInt8] = []
+    /// The agent's stderr in lines of at most 4 KiB: what it says there is for people, and a hostile or broken
+    /// agent that never ends a line must not grow this side's memory.
+    private var stderrSplitter = LineSplitter(maxLineBytes: 4096)
     private let onDiagnostic: (String) -> Void
 
     /// The agent's `hello`, once ``hello()`` has run.
@@ -160,10 +163,7 @@ final class AgentSession {
                     throw ControllerError(.protocolError, "the agent's output is not the shipkeep protocol: \(error)\(preview)")
                 }
             case .stderr(let bytes):
-                stderrPartial.append(contentsOf: bytes)
-                while let newline = stderrPartial.firstIndex(of: UInt8(ascii: "\n")) {
-                    let line = String(decoding: stderrPartial[..<newline], as: UTF8.self)
-                    stderrPartial.removeSubrange(...newline)
+                for line in stderrSplitter.append(bytes) {
                     stderrLines.append(line)
                     if stderrLines.count > 50 { stderrLines.removeFirst() }
                     onDiagnostic(line)

@@ -81,14 +81,6 @@ enum Interrupts {
         notice.withLock { $0 = make }
     }
 
-    /// The blocked set, empty: what a child process starts with (`posix_spawnattr_setsigmask`), so that git and
-    /// the like can still be interrupted.
-    static var unblocked: sigset_t {
-        var set = sigset_t()
-        sigemptyset(&set)
-        return set
-    }
-
     private static func signalSet() -> sigset_t {
         var set = sigset_t()
         sigemptyset(&set)
