@@ -1,4 +1,5 @@
 import FoundationEssentials
+import ProcessKit
 import Shared
 
 /// Runs restic for one app: argv only, never a shell, each command bounded by `backup.restic.timeout`.
@@ -82,9 +83,9 @@ struct Restic {
     /// - Throws: ``Failure`` when restic cannot start, times out or exits non-zero, with its last error lines.
     @discardableResult
     func run(_ arguments: [String], setup: Setup, cwd: String? = nil,
-             onLine: (String, String) -> Void = { _, _ in }) throws(Failure) -> ProcessOutcome {
+             onLine: (String, String) -> Void = { _, _ in }) throws(Failure) -> ChildResult {
         let what = "restic " + (arguments.first ?? "")
-        let outcome: ProcessOutcome
+        let outcome: ChildResult
         do {
             outcome = try withoutActuallyEscaping(onLine) { onLine in
                 try ProcessRunner.run(argv(arguments), cwd: cwd, environment: setup.environment,
@@ -97,10 +98,10 @@ struct Restic {
         }
         guard outcome.succeeded else {
             if outcome.timedOut {
-                throw Failure(description: "\(what) \(outcome.describe(timeout: Double(config.timeout))) "
+                throw Failure(description: "\(what) \(outcome.summary) "
                     + "(backup.restic.timeout in agent.yml)")
             }
-            throw Failure(description: "\(what) \(outcome.describe(timeout: 0)): " + Self.explain(setup.redact(
+            throw Failure(description: "\(what) \(outcome.summary): " + Self.explain(setup.redact(
                 outcome.stderr)))
         }
         return outcome
