@@ -65,19 +65,23 @@ extension SnapshotStore {
         var offset: Int64 = 0
         while offset < size {
             let want = Int(min(chunkSize, size - offset))
-            let count = try SnapshotFileReader.fill(UnsafeMutableRawBufferPointer(rebasing: buffer[0..<want]),
-                                                    from: input, at: offset, path: path)
-            if count == 0 { break }
-            let bytes = UnsafeRawBufferPointer(rebasing: buffer[0..<count])
             var chunk = ContentHash()
-            // Both hashes a slice at a time, while it is in the cache.
-            var start = 0
-            while start < count {
-                let slice = UnsafeRawBufferPointer(rebasing: bytes[start..<min(count, start + (1 << 18))])
+            // Read and hash (both hashes) a slice at a time, while it is in the CPU's cache: a whole chunk read
+            // first and hashed after would go through memory twice more.
+            var count = 0
+            while count < want {
+                let end = min(want, count + (1 << 18))
+                let requested = end - count
+                let read = try SnapshotFileReader.fill(UnsafeMutableRawBufferPointer(rebasing: buffer[count..<end]),
+                                                       from: input, at: offset + Int64(count), path: path)
+                let slice = UnsafeRawBufferPointer(rebasing: buffer[count..<(count + read)])
                 chunk.update(slice)
                 whole.update(slice)
-                start += slice.count
+                count += read
+                if read < requested { break }  // the end of the file
             }
+            if count == 0 { break }
+            let bytes = UnsafeRawBufferPointer(rebasing: buffer[0..<count])
             let hash = chunk.value
             let index = names.count
             var proven: String?
