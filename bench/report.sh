@@ -35,6 +35,7 @@ machine() {
     echo "| Swift | $(swift --version 2>&1 | grep -m1 -o 'Swift version [^ ]*') (release build) |"
     echo "| OpenSSH | $(ssh -V 2>&1 | cut -d, -f1) |"
     echo "| rsync, ansible-core | $(rsync --version | head -n 1 | awk '{print $3}'), $("$ANSIBLE_VENV/bin/ansible-playbook" --version | head -n 1 | grep -o '[0-9][0-9.]*') |"
+    echo "| restic | $(restic version 2>/dev/null | awk '{print $2}') |"
     echo "| date | $(date -u '+%Y-%m-%d %H:%M UTC') |"
     echo "| load average (1 min) | $load_before before; $(load_during) during; $load_after after |"
     echo "| duration of the run | $((took_s / 60)) min $((took_s % 60)) s (\`make bench\`, build already done) |"
@@ -95,6 +96,7 @@ targets() {
         "$(t "$(med download.zst.ms)") (\`.tar.gz\`: $(t "$(med download.gz.ms)"))" \
         "$(awk -v v="$(med download.zst.ms)" 'BEGIN {if (v != "") print v / 1000}')" \
         "$([ "$DOWNLOAD_JSON_MB" -ge 900 ] && echo 8 || echo "")" "8 s (1 GB)"
+    growing_targets
 }
 
 ## mb BYTES: bytes as MB (10^6) with no decimals.
@@ -114,6 +116,49 @@ downloads() {
     done
     echo "| zst / gz | $(ratio "$(med download.zst.ms)" "$(med download.gz.ms)") |" \
         "$(ratio "$(med download.zst.bytes)" "$(med download.gz.bytes)") | | | |"
+}
+
+## bytes B: a byte count for the tables ("20.0 MB", "1.95 GB"; "–" when missing).
+bytes() {
+    awk -v v="$1" 'BEGIN {if (v == "") print "–"; else if (v < 1e9) printf "%.1f MB", v / 1e6; else printf "%.2f GB", v / 1e9}'
+}
+
+## growing_targets: issue 14's targets on the growing-file row ([§9](#9-a-growing-file-shipkeep-vs-rsync---link-dest-and-restic)).
+growing_targets() {
+    local appended limit second dir data restic
+    appended=$(med growing.appended); second=$(med growing.sk.2.disk)
+    limit=$(awk -v a="$appended" 'BEGIN {if (a != "") printf "%.0f", 2 * a + 16 * 1048576}')
+    target_row "second deploy, $GROWING_NAME ([§9](#9-a-growing-file-shipkeep-vs-rsync---link-dest-and-restic))" \
+        "$(t "$(med growing.sk.2.ms)")" "$(med growing.sk.2.ms)" 1500 "1.5 s"
+    target_row "its snapshot's disk (bytes written), $(bytes "$appended") appended" "$(bytes "$second")" "$second" \
+        "$limit" "2 × appended + 16 MiB = $(bytes "$limit")"
+    dir=$(med growing.sk.dir); data=$(med growing.data)
+    target_row "snapshot dir after 5 deploys (\`keep: 5\`) / data" "$(bytes "$dir") / $(bytes "$data") = $(ratio "$dir" "$data")" \
+        "$(quotient "$dir" "$data")" 1.15 "1.15×"
+    restic=$(med growing.restic.later.disk)
+    target_row "restic repository growth per backup / appended (median of backups 2–5)" \
+        "$(bytes "$restic") / $(bytes "$appended") = $(ratio "$restic" "$appended")" "$(quotient "$restic" "$appended")" \
+        1.2 "1.2×"
+}
+
+growing() {
+    local i
+    echo "| run | appended before it | shipkeep deploy | its snapshot phase | snapshot disk added | \`rsync -a --link-dest\` | rsync disk added | \`restic backup\` of the new snapshot | restic repository growth |"
+    echo "|---|---|---|---|---|---|---|---|---|"
+    for i in 1 2 3 4 5; do
+        echo "| $i | $([ "$i" = 1 ] && echo "– (first: nothing to link against)" || bytes "$(sed -n "$((i - 1))p" "$WORK/results/growing.appended" 2>/dev/null)") |" \
+            "$(t "$(med "growing.sk.$i.ms")") | $(t "$(med "growing.sk.$i.snapshot.ms")") | $(bytes "$(med "growing.sk.$i.disk")") |" \
+            "$(t "$(med "growing.rsync.$i.ms")") | $(bytes "$(med "growing.rsync.$i.disk")") |" \
+            "$(t "$(med "growing.restic.$i.ms")") | $(bytes "$(med "growing.restic.$i.disk")") |"
+    done
+    echo
+    echo "| after 5 runs | data dirs | shipkeep snapshot dir ($(med growing.snapshots) snapshots) | rsync copies (5) | restic repository (5 backups) |"
+    echo "|---|---|---|---|---|"
+    echo "| disk | $(bytes "$(med growing.data)") | $(bytes "$(med growing.sk.dir)") ($(ratio "$(med growing.sk.dir)" "$(med growing.data)")) |" \
+        "$(bytes "$(med growing.rsync.dir)") ($(ratio "$(med growing.rsync.dir)" "$(med growing.data)")) |" \
+        "$(bytes "$(med growing.restic.dir)") ($(ratio "$(med growing.restic.dir)" "$(med growing.data)")) |"
+    echo
+    echo "Lines lost by shipkeep over the 5 deploys: $(for i in 1 2 3 4 5; do lost "growing.sk.$i"; done | awk '{l += $1; w += $3} END {print l + 0 " of " w + 0}')."
 }
 
 ship() {
@@ -267,6 +312,8 @@ report() {
     SMALL_NAME=$(awk -v f="${SMALL% *}" -v k="${SMALL#* }" 'BEGIN {printf "%.0f MB", f * k * 1.024 / 1000}')
     LARGE_NAME=$(awk -v f="${LARGE% *}" -v k="${LARGE#* }" \
         'BEGIN {v = f * k * 1.024 / 1000; if (v >= 1000) printf "%.0f GB", v / 1000; else printf "%.0f MB", v}')
+    GROWING_NAME=$(awk -v m="${GROWING%% *}" -v r="${GROWING#* }" \
+        'BEGIN {split(r, a, " "); printf "%s JSONL + %d small files", (m >= 1000 ? sprintf("%.0f GB", m / 1000) : m " MB"), a[1]}')
     local quick=""
     [ "$QUICK" = 1 ] && quick=" **Quick mode (BENCH_QUICK=1): tiny fixtures, few runs; it checks the bench, not shipkeep.**"
     cat <<EOF
@@ -411,5 +458,21 @@ the manifest as the bytes arrive, then fsync and rename. zstd at level 1 with it
 the runs. \`BENCH_ONLY=download make bench\` (or \`bench/run.sh --only download\`) runs this row alone.
 
 $(downloads)
+
+## 9. A growing file: shipkeep vs \`rsync -a --link-dest\` and restic
+
+Issue 14's fixture: **$GROWING_NAME** (1 KiB each) in \`paper_trading_outputs/\`, on a sandbox VM with
+\`snapshots: {keep: 5}\`, deployed 5 times; before each deploy after the first, $(echo "$GROWING" | awk '{print $3}') MB of new
+lines are appended to the JSONL file (random base64, so that nothing dedups or compresses away beyond base64's
+own redundancy). Each shipkeep deploy is of a new commit, with the bot running and \`writer.sh\` appending, as in
+§1; the first one has no earlier snapshot (the snapshot dir is emptied before it). shipkeep stores a file larger
+than one chunk (4 MiB) as chunks, hard-linked from the previous snapshot when the bytes read now hash as the
+chunk recorded there, so a file that grew costs its last chunk and its new bytes. After each deploy the bot is
+stopped and the same data dirs are copied by \`rsync -a --link-dest\` against rsync's previous copy (a changed
+file is copied whole: it has no chunks), and the snapshot just taken is backed up by \`restic backup\` into one
+local repository (content-defined chunks, deduplicated across backups, compressed). "Disk added" is the growth
+of \`du -B1\` of each tool's directory (hard-linked files counted once), a close measure of the bytes written.
+
+$(growing)
 EOF
 }

@@ -287,3 +287,98 @@ download_rows() {
         done
     done
 }
+## du_bytes PATH...: the disk PATH uses, in bytes (allocated blocks; a hard-linked inode counted once).
+du_bytes() { { du -scB1 "$@" 2>/dev/null || true; } | tail -n 1 | cut -f1; }
+
+## file_bytes FILE: FILE's size in bytes (0 when missing).
+file_bytes() { stat -c %s "$1" 2>/dev/null || echo 0; }
+
+## grow_jsonl FILE MB: appends about MB megabytes of JSON lines to FILE, random (base64 of /dev/urandom), so that
+## neither shipkeep, rsync nor restic can dedup or compress away more than base64's redundancy.
+grow_jsonl() {
+    # Whole lines only: the partial last line is dropped (the writers upstream end on SIGPIPE, as intended).
+    ( (base64 -w 96 /dev/urandom || true) | sed 's/^/{"bench":"growing","d":"/; s/$/"}/' || true) \
+        | head -c "$(($2 * 1000000))" | head -n -1 >>"$1"
+}
+
+## newest_snapshot DIR: the path of the newest complete snapshot in DIR (by its manifest's mtime).
+newest_snapshot() { dirname "$(ls -t "$1"/*/manifest.json | head -n 1)"; }
+
+## growing_rows: issue 14's fixture — one JSONL file of GROWING's MB that the bot appends to (GROWING's last
+## number of MB between deploys) plus GROWING's count of small files — deployed 5 times with `keep: 5`. After each
+## shipkeep deploy, the same data dirs are copied by `rsync -a --link-dest` against its previous copy, and the
+## new shipkeep snapshot is backed up by `restic backup` into one local repository. Records times, the disk each
+## adds (du: a hard-linked file counted once), and the sizes after the 5 runs.
+growing_rows() {
+    local mb=${GROWING%% *} rest=${GROWING#* } files add i log snaps data before after appended jsonl copies repo
+    files=${rest%% *}; add=${rest#* }
+    echo "bench: starting the growing VM ($mb MB JSONL, $files small files, $add MB appended per deploy)" >&2
+    start_vms "$files 1" growing-sk
+    use_vm growing-sk
+    sed -i -E 's/keep: [0-9]+ }/keep: 5 }/' "$SANDBOX_AGENT_CONFIG"
+    jsonl="$SANDBOX_APP_PATH/paper_trading_outputs/growing.jsonl"
+    grow_jsonl "$jsonl" "$mb"
+    data="$SANDBOX_APP_PATH/paper_trading_outputs $SANDBOX_APP_PATH/logs"
+    "$SANDBOX_APP_PATH/restart.sh" >/dev/null
+    forget_snapshots
+    snaps="$WORK/growing-sk/vm/state/bots/snapshots"
+    copies="$WORK/growing-rsync"
+    repo="$WORK/growing-restic"
+    mkdir -p "$copies"
+    echo "bench-only password" >"$WORK/restic.pw"
+    export RESTIC_PASSWORD_FILE="$WORK/restic.pw" RESTIC_CACHE_DIR="$WORK/restic-cache"
+    restic init -q --repo "$repo" >/dev/null
+    for i in 1 2 3 4 5; do
+        appended=0
+        if [ "$i" -gt 1 ]; then
+            before=$(file_bytes "$jsonl")
+            grow_jsonl "$jsonl" "$add"
+            appended=$(($(file_bytes "$jsonl") - before))
+            rec growing.appended "$appended"
+        fi
+        push_commit "bench: growing $i"
+        log="$WORK/growing-$i.jsonl"
+        sync
+        before=$(du_bytes "$snaps")
+        with_writer sk_deploy "$log"
+        grep -q '"ok":true' <(tail -n 1 "$log") || { cat "$WORK/last.out" "$log" >&2; echo "bench: growing $i failed" >&2; exit 1; }
+        rec "growing.sk.$i.ms" "$(ms "$TOOK")"; rec "growing.sk.$i.lost" "$LOST"; rec "growing.sk.$i.written" "$WRITTEN"
+        rec "growing.sk.$i.snapshot.ms" "$(ms "$(phase_us "$log" snapshot)")"
+        rec "growing.sk.$i.disk" "$(($(du_bytes "$snaps") - before))"
+        stop_bot
+        # rsync of the same data (the writer's file included), linked against its previous copy.
+        before=$(du_bytes "$copies")
+        if [ "$i" = 1 ]; then
+            (cd "$SANDBOX_APP_PATH" && timed "growing.rsync.$i.ms" rsync -a paper_trading_outputs logs "$copies/$i/")
+        else
+            (cd "$SANDBOX_APP_PATH" && timed "growing.rsync.$i.ms" \
+                rsync -a --link-dest="$copies/$((i - 1))" paper_trading_outputs logs "$copies/$i/")
+        fi
+        rec "growing.rsync.$i.disk" "$(($(du_bytes "$copies") - before))"
+        # restic backup of the snapshot just taken, into one repository.
+        before=$(du_bytes "$repo")
+        timed "growing.restic.$i.ms" restic backup -q --repo "$repo" "$(newest_snapshot "$snaps")" >/dev/null
+        rec "growing.restic.$i.disk" "$(($(du_bytes "$repo") - before))"
+        echo "bench:   growing deploy $i: shipkeep $(ms "$TOOK") ms (+$(med "growing.sk.$i.disk") B of snapshot)," \
+            "rsync $(med "growing.rsync.$i.ms") ms (+$(med "growing.rsync.$i.disk") B)," \
+            "restic $(med "growing.restic.$i.ms") ms (+$(med "growing.restic.$i.disk") B), appended $appended B" >&2
+        "$SANDBOX_APP_PATH/restart.sh" >/dev/null
+    done
+    # shellcheck disable=SC2086
+    rec growing.data "$(du_bytes $data)"
+    rec growing.sk.dir "$(du_bytes "$snaps")"
+    rec growing.rsync.dir "$(du_bytes "$copies")"
+    rec growing.restic.dir "$(du_bytes "$repo")"
+    rec growing.snapshots "$(ls "$snaps" | grep -vc partial || true)"
+    for i in 2 3 4 5; do
+        rec growing.sk.later.disk "$(med "growing.sk.$i.disk")"
+        rec growing.rsync.later.disk "$(med "growing.rsync.$i.disk")"
+        rec growing.restic.later.disk "$(med "growing.restic.$i.disk")"
+        rec growing.sk.later.ms "$(med "growing.sk.$i.ms")"
+        rec growing.rsync.later.ms "$(med "growing.rsync.$i.ms")"
+        rec growing.restic.later.ms "$(med "growing.restic.$i.ms")"
+    done
+    unset RESTIC_PASSWORD_FILE RESTIC_CACHE_DIR
+    stop_bot
+    rm -rf "$copies" "$repo" "$WORK/restic-cache"
+}

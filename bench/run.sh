@@ -6,9 +6,10 @@
 #   bench/run.sh                 the full run (≤ 15 min on 2 cores); writes docs/BENCHMARKS.md
 #   BENCH_QUICK=1 bench/run.sh   tiny fixtures and few repetitions, to check the bench itself (~2 min);
 #                                writes .build/bench/BENCHMARKS-quick.md
-#   bench/run.sh --only ROW…     only some rows (deploy snapshot ansible status ship fleet download; or
+#   bench/run.sh --only ROW…     only some rows (deploy snapshot ansible status ship fleet download growing; or
 #                                BENCH_ONLY="ROW…", e.g. BENCH_ONLY=download make bench); writes
 #                                .build/bench/BENCHMARKS-partial.md (so do BENCH_SMALL=…, BENCH_RUNS_LARGE=… overrides)
+#   BENCH_ONLY="ROW…" bench/run.sh   the same as --only (`BENCH_ONLY=growing make bench`: only the growing-file row)
 #
 # The comparisons: ../shared/bench/seed-deploy.sh (the common recipe) over OpenSSH (SEED_DIR overrides the
 # directory); `cp -a` and `rsync -a --link-dest`; `ssh HOST true`; an Ansible playbook (bench/ansible/deploy.yml,
@@ -25,18 +26,22 @@ SEED_ABS=$(cd "$SEED_DIR" && pwd)
 QUICK=${BENCH_QUICK:-0}
 ONLY=${BENCH_ONLY:+ $BENCH_ONLY }  # BENCH_ONLY="download" make bench: the same as --only download
 if [ "${1:-}" = --only ]; then shift; ONLY=" $* "; fi
+if [ -z "$ONLY" ] && [ -n "${BENCH_ONLY:-}" ]; then ONLY=" $BENCH_ONLY "; fi
 ## wanted ROW: whether ROW runs (all do unless --only names some).
 wanted() { [ -z "$ONLY" ] || [[ "$ONLY" == *" all "* ]] || [[ "$ONLY" == *" $1 "* ]]; }
 if [ "$QUICK" = 1 ]; then
     SMALL="20 10"; LARGE="200 20"; FLEET_SIZES="1 2 4"; FLEET_PARALLEL="2 4"
     RUNS_SMALL=2; RUNS_LARGE=1; RUNS_PROBE=3; RUNS_FLEET=1; RUNS_CAPPED=1; RUNS_ANSIBLE=1; WATCH_PROBES=5
     DOWNLOAD_JSON_MB=40; DOWNLOAD_RANDOM="5 1024"; RUNS_DOWNLOAD=1
+    GROWING="64 200 2"
     DOC=${BENCH_DOC:-.build/bench/BENCHMARKS-quick.md}
 else
     SMALL="100 100"; LARGE="10000 100"; FLEET_SIZES="1 8 32"; FLEET_PARALLEL="8 32"
     RUNS_SMALL=5; RUNS_LARGE=2; RUNS_PROBE=10; RUNS_FLEET=2; RUNS_CAPPED=4; RUNS_ANSIBLE=2; WATCH_PROBES=50
     # The download row: 900 MB of JSON lines and 100 files × 1 MiB of random bytes, 1 GB in all.
     DOWNLOAD_JSON_MB=900; DOWNLOAD_RANDOM="100 1024"; RUNS_DOWNLOAD=3
+    # The growing-file row (issue 14): MB of JSONL, small files, MB appended before each later deploy.
+    GROWING="2000 5000 20"
     DOC=${BENCH_DOC:-docs/BENCHMARKS.md}
 fi
 FLEET_CAP_US=5000  # each VM's CPU per 100 ms in the capped fleet rows (bench/fleet.sh)
@@ -44,7 +49,7 @@ FLEET_CAP_US=5000  # each VM's CPU per 100 ms in the capped fleet rows (bench/fl
 # such a run, or one with --only or BENCH_BIN_DIR (binaries from elsewhere, e.g. .build/debug), does not overwrite
 # docs/BENCHMARKS.md.
 for setting in SMALL LARGE FLEET_SIZES FLEET_PARALLEL FLEET_CAP_US RUNS_SMALL RUNS_LARGE RUNS_PROBE RUNS_FLEET \
-    RUNS_CAPPED RUNS_ANSIBLE WATCH_PROBES DOWNLOAD_JSON_MB DOWNLOAD_RANDOM RUNS_DOWNLOAD; do
+    RUNS_CAPPED RUNS_ANSIBLE WATCH_PROBES DOWNLOAD_JSON_MB DOWNLOAD_RANDOM RUNS_DOWNLOAD GROWING; do
     override="BENCH_$setting"
     if [ -n "${!override:-}" ]; then printf -v "$setting" '%s' "${!override}"; ONLY=${ONLY:-" all "}; fi
 done
@@ -112,6 +117,7 @@ if wanted download; then
     start_vms "$DOWNLOAD_RANDOM" download
     download_rows "$RUNS_DOWNLOAD"
 fi
+if wanted growing; then growing_rows; fi
 load_after=$(cut -d' ' -f1 /proc/loadavg)
 took_s=$(( (${EPOCHREALTIME/./} - started_us) / 1000000 ))
 

@@ -4,8 +4,8 @@
 # OpenSSH server and client (the tests start a real sshd), git, pkg-config, python3 (the tests' database writers)
 # with prometheus_client (the tests' Prometheus parser), restic (the off-VM backup tests), systemd-container and
 # mmdebstrap (the systemd VM). Debian/Ubuntu (apt-get). Runs apt only when needed.
-# `install-deps.sh bench` adds what `make bench` compares with or measures through: rsync, GNU time, pgrep, and
-# Python's venv (for the ansible-core it installs under .build/).
+# `install-deps.sh bench` adds what `make bench` compares with or measures through: rsync, restic, GNU time, pgrep,
+# and Python's venv (for the ansible-core it installs under .build/).
 # `install-deps.sh runtime` installs only what a built `shipkeep` needs to run (libssh2), and
 # `install-deps.sh controller` only what building it needs: the GitHub Action uses these, never the test packages.
 set -euo pipefail
@@ -79,6 +79,7 @@ command -v mmdebstrap >/dev/null || missing+=(mmdebstrap)
 command -v nsenter >/dev/null || missing+=(util-linux)
 if [ "${1:-}" = bench ]; then
   command -v rsync >/dev/null || missing+=(rsync)
+  command -v restic >/dev/null || missing+=(restic)
   [ -x /usr/bin/time ] || missing+=(time)
   command -v pgrep >/dev/null || missing+=(procps)
   command -v python3 >/dev/null || missing+=(python3)

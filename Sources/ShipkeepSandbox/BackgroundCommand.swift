@@ -31,6 +31,9 @@ public final class BackgroundCommand: @unchecked Sendable {
         unlink(errorPath)
     }
 
+    /// Its process id (to signal it, or to read its state in /proc).
+    public var pid: Int32 { child.pid }
+
     /// Everything it has printed on stdout so far.
     public var output: String {
         String(decoding: FileManager.default.contents(atPath: outputPath) ?? Data(), as: UTF8.self)

@@ -72,7 +72,13 @@ struct DataScan {
             let old = previous[item.path]
             let unchanged = old?.kind == .file && old?.data != .sqlite && !databases.contains(item.path)
                 && old?.size == size && old?.mtime == FileSystem.mtime(item.info)
-            return unchanged ? total : total + size
+            if unchanged { return total }
+            // A chunked file that kept its inode costs its chunks from the first one it grew into, if it only grew.
+            if let old, old.chunks != nil, let chunkSize = old.chunkSize, old.inode == UInt64(item.info.st_ino),
+               SnapshotStore.chunks(size, dataDirs: []) {
+                return total + size - min(size, old.size ?? 0) / chunkSize * chunkSize
+            }
+            return total + size
         }
     }
 }

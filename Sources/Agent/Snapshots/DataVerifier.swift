@@ -310,6 +310,8 @@ struct DataVerifier {
     private func rewritePrefix(_ entry: Manifest.Entry) throws -> Repair {
         let live = root + "/" + entry.path
         let size = entry.size ?? 0
+        // The snapshot's copy is checked whole first: a damaged one must not be half written over the live file.
+        try SnapshotFileReader(store: store, id: manifest.info.id, entry: entry).check()
         let (directory, name) = try DirectoryHandle.parent(of: entry.path, root: root)
         let fd = try directory.openFile(name, O_RDWR)
         defer { close(fd) }
@@ -318,9 +320,8 @@ struct DataVerifier {
         let liveSize = Int64(info.st_size)
         // Keep what is there now, whole, before touching it: nothing written after the snapshot is lost.
         let preserved = try FileSystem.preserve(fd, length: liveSize, in: directory, as: name + ".shipkeep-\(deploy)")
-        let source = try FileSystem.open(store.filePath(manifest.info.id, entry.path), O_RDONLY)
-        defer { close(source) }
-        try FileSystem.copy(from: source, to: fd, length: size, path: live)
+        var source = try SnapshotFileReader(store: store, id: manifest.info.id, entry: entry)
+        _ = try source.copy(to: fd, path: live)
         fsync(fd)
         let what = liveSize < size ? "had shrunk from \(size) to \(liveSize) bytes" : "had changed within its first \(size) bytes"
         return Repair(path: entry.path, message: "\(entry.path) \(what); restored its \(size) snapshotted bytes "

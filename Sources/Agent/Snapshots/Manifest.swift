@@ -33,6 +33,13 @@ struct Manifest: Codable, Equatable {
         /// removes by itself, which verify does not resurrect if it is mutable.
         var firstSeen: Bool?
 
+        /// The chunked layout (``SnapshotChunks``): the file's bytes are stored as chunks of `chunkSize` bytes
+        /// (the last one shorter), in the snapshot's chunk dir under these names, in order; `hash` stays the
+        /// hash of the whole file. Nil: the file is stored whole at its path in the snapshot.
+        var chunks: [String]?
+        /// Bytes per chunk of a chunked file.
+        var chunkSize: Int64?
+
         /// The kind, for manifests that predate kinds too.
         var dataKind: DataKind { data ?? .append }
     }
@@ -55,6 +62,8 @@ struct Manifest: Codable, Equatable {
         // Entry paths are joined to the work tree and the snapshot dir before anything is written: one that
         // could climb out of them (`..`, absolute) makes the whole manifest unusable.
         guard manifest.entries.allSatisfy({ FileSystem.isPlainRelative($0.path) }) else { return nil }
+        // Chunk names are joined to the chunk dir: each must be a chunk's name, and the list must cover the size.
+        guard manifest.entries.allSatisfy(SnapshotChunks.isWellFormed) else { return nil }
         return manifest
     }
 

@@ -115,28 +115,28 @@ struct SnapshotExporter {
     /// Streams one snapshot file into the open tar entry and checks its size and hash.
     private func copyFile(_ entry: Manifest.Entry, into tar: inout TarWriter, gzip: GzipCompressor?,
                           buffer: UnsafeMutableRawBufferPointer, onBytes: (Int) -> Void) throws {
-        let path = store.filePath(manifest.info.id, entry.path)
-        let fd: Int32
+        // Either layout; every chunk is checked against its hash before any of its bytes are archived.
+        var reader: SnapshotFileReader
         do {
-            fd = try FileSystem.open(path, O_RDONLY | O_NOFOLLOW)
+            reader = try SnapshotFileReader(store: store, id: manifest.info.id, entry: entry)
         } catch let error as FileSystemError where error.code == ENOENT {
             throw gone(entry.path)
+        } catch let error as SnapshotFileReader.Damaged {
+            throw unreadable(error)
         }
-        defer { close(fd) }
-        var info = stat()
-        guard fstat(fd, &info) == 0 else { throw FileSystemError("fstat", path) }
         let size = entry.size ?? 0
-        guard (info.st_mode & S_IFMT) == S_IFREG, Int64(info.st_size) == size else {
-            throw damaged(entry.path, "it is \(info.st_size) bytes, the manifest records \(size)")
-        }
         var hash = ContentHash()
         var remaining = size
         let start = (in: gzip?.bytesIn ?? 0, out: gzip?.bytesOut ?? 0)
         var probing = gzip != nil && size > Self.probeBytes
         while remaining > 0 {
-            let count = Platform.read(fd, buffer.baseAddress, Int(min(Int64(buffer.count), remaining)))
-            if count < 0 && errno == EINTR { continue }
-            guard count >= 0 else { throw FileSystemError("read", path) }
+            let count: Int
+            do {
+                count = try reader.read(into: UnsafeMutableRawBufferPointer(
+                    rebasing: buffer[0..<Int(min(Int64(buffer.count), remaining))]))
+            } catch let error as SnapshotFileReader.Damaged {
+                throw unreadable(error)
+            }
             guard count > 0 else { throw damaged(entry.path, "it ends \(remaining) bytes early") }
             let bytes = UnsafeRawBufferPointer(rebasing: buffer[0..<count])
             hash.update(bytes)
@@ -166,6 +166,11 @@ struct SnapshotExporter {
     private func damaged(_ path: String, _ why: String) -> Damaged {
         Damaged(description: "snapshot \(manifest.info.id) is damaged: \(path) no longer matches its manifest "
             + "(\(why)); it was not downloaded — choose another snapshot (shipkeep snapshots)")
+    }
+
+    /// A stored copy that does not match: damaged, or gone with its snapshot (retention pruned it meanwhile).
+    private func unreadable(_ error: SnapshotFileReader.Damaged) -> Damaged {
+        store.manifest(manifest.info.id) == nil ? gone(error.path) : damaged(error.path, error.why)
     }
 
     private func gone(_ path: String) -> Damaged {

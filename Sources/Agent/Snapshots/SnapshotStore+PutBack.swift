@@ -26,7 +26,9 @@ extension SnapshotStore {
     ///   - unplaced: the suffix to keep the copy under (`NAME<unplaced>-<random>`) when it could not be put in
     ///     place; nil to drop it (the snapshot still holds it).
     ///   - fill: given the staged copy's descriptor (open for writing) and path before anything is moved.
-    /// - Throws: ``FileSystemError``; the staged copy is removed, and what was moved aside stays there.
+    /// - Throws: ``FileSystemError``, or ``SnapshotFileReader/Damaged`` when the snapshot's copy is damaged (a
+    ///   chunk that no longer matches its hash), before anything is moved; the staged copy is removed, and what
+    ///   was moved aside stays there.
     func putBack(_ entry: Manifest.Entry, of id: String, in directory: DirectoryHandle, as name: String,
                  aside: String?, companions: [String] = [], unplaced: String? = nil,
                  fill: ((Int32, String) throws -> Void)? = nil) throws -> PutBack {
@@ -55,16 +57,15 @@ extension SnapshotStore {
     /// Copies `entry` out of snapshot `id` into a new temporary file in `directory` (where the entry goes),
     /// with the recorded mode and mtime, then `fill`s it, fsyncs it, and returns its name there.
     ///
-    /// - Throws: ``FileSystemError``; no temporary file is left behind.
+    /// - Throws: ``FileSystemError``, ``SnapshotFileReader/Damaged``; no temporary file is left behind.
     private func stage(_ entry: Manifest.Entry, of id: String, in directory: DirectoryHandle,
                        fill: ((Int32, String) throws -> Void)?) throws -> String {
-        let source = try FileSystem.open(filePath(id, entry.path), O_RDONLY | O_NOFOLLOW)
-        defer { close(source) }
+        var source = try SnapshotFileReader(store: self, id: id, entry: entry)
         let mode = mode_t(entry.mode ?? 0o644)
         let (temp, output) = try directory.createUnique(".shipkeep-restore-\(getpid())", mode: mode)
         defer { close(output) }
         do {
-            try FileSystem.copy(from: source, to: output, length: entry.size ?? 0, path: directory.path + "/" + temp)
+            _ = try source.copy(to: output, path: directory.path + "/" + temp)
             FileSystem.setMtime(output, entry.mtime ?? 0)
             try fill?(output, directory.path + "/" + temp)
             guard fsync(output) == 0 else { throw FileSystemError("fsync", directory.path + "/" + temp) }

@@ -15,7 +15,8 @@ struct SnapshotError: Error, CustomStringConvertible {
 /// The snapshots of one app: incremental, hard-link-deduplicated copies of its data dirs.
 ///
 /// A file unchanged since the previous snapshot (same size and mtime) is hard-linked to it; a changed one is
-/// copied with `copy_file_range`. Files are read-only. A snapshot is complete only when `manifest.json` is
+/// copied with `copy_file_range`, or, above one chunk, stored as chunks of which only those that changed are
+/// written (``SnapshotChunks``). Files are read-only. A snapshot is complete only when `manifest.json` is
 /// in it and the `.partial` directory has been renamed to its id; partial ones are never used and are
 /// removed before the next snapshot. Retention: ``RetentionPolicy``.
 struct SnapshotStore {
@@ -203,6 +204,14 @@ struct SnapshotStore {
         var lastReport = Date()
         var buffer = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
         var parents = DirectoryHandle.Parents(root: root)
+        var pool = ChunkPool(snapshot: partial)
+        var chunkBuffer: UnsafeMutableRawBufferPointer?
+        defer { chunkBuffer?.deallocate() }
+        var wroteAny = false
+        func wrote() {
+            if !wroteAny { afterFirstCopy() }
+            wroteAny = true
+        }
 
         for item in scan.items {
             let source = root + "/" + item.path
@@ -234,7 +243,8 @@ struct SnapshotStore {
                 if previous != nil && old == nil { entry.firstSeen = true }
                 // A database is backed up every time: commits in its -wal change neither its size nor its mtime.
                 if let previous, let old, old.kind == .file, old.size == size, old.mtime == mtime,
-                   let kind = old.data, kind != .sqlite, link(filePath(previous.info.id, item.path), destination) == 0 {
+                   let kind = old.data, kind != .sqlite,
+                   try linkUnchanged(old, of: previous.info.id, to: destination, pool: &pool, entry: &entry) {
                     entry.hash = old.hash
                     entry.data = kind
                     linked += 1
@@ -248,19 +258,31 @@ struct SnapshotStore {
                         sameAsPrevious = try backUpDatabase(&entry, from: database, to: destination, previous: old,
                                                             previousFile: previousFile)
                     } else {
+                        let written = pool.writtenBytes
                         do {
-                            entry.hash = try copyFile(item.path, in: &parents, to: destination, size: &entry.size,
-                                                      mtime: mtime)
+                            if Self.chunks(size, dataDirs: dataDirs) {
+                                if chunkBuffer == nil {
+                                    chunkBuffer = .allocate(byteCount: Int(SnapshotChunks.size), alignment: 16)
+                                }
+                                try copyChunked(item.path, in: &parents, entry: &entry, size: size, old: old,
+                                                previous: previous?.info.id, pool: &pool, buffer: chunkBuffer!,
+                                                afterWrite: wrote)
+                            } else {
+                                entry.hash = try copyFile(item.path, in: &parents, to: destination, size: &entry.size,
+                                                          mtime: mtime)
+                            }
                         } catch let error as FileSystemError where error.code == ENOENT && error.operation == "open" {
                             continue  // gone since the scan (a temporary file renamed away): not part of the data now
                         }
+                        // A chunked file whose every chunk was proven unchanged and linked wrote nothing.
+                        sameAsPrevious = entry.chunks != nil && pool.writtenBytes == written
                     }
                     if sameAsPrevious {
                         linked += 1
                     } else {
                         copied += 1
-                        copiedBytes += entry.size ?? 0
-                        if copied == 1 { afterFirstCopy() }
+                        copiedBytes += entry.chunks == nil ? entry.size ?? 0 : 0
+                        if entry.chunks == nil { wrote() }
                     }
                 }
                 files += 1
@@ -275,6 +297,8 @@ struct SnapshotStore {
         }
         progress(files, bytes)
 
+        // Bytes written: whole files copied, plus the chunks written (linked ones cost nothing).
+        copiedBytes += pool.writtenBytes
         var info = SnapshotInfo(id: id, createdAt: created, deploy: deploy, commit: commit, files: files, bytes: bytes,
                                 linked: linked, copied: copied, copiedBytes: copiedBytes)
         info.kinds = kindCounts

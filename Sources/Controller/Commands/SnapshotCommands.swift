@@ -45,7 +45,7 @@ struct SnapshotsCommand: ParsableCommand {
     }
 
     /// A header, then one line per snapshot, newest first: id, time, what took it and how that ended, commit,
-    /// files, bytes, linked and copied; made inert.
+    /// files, bytes, linked and copied and the bytes that cost (a grown chunked file: its new chunks); made inert.
     static func lines(_ snapshots: [SnapshotInfo]) -> [String] {
         guard !snapshots.isEmpty else { return [] }
         let formatter = ISO8601DateFormatter()
@@ -54,7 +54,7 @@ struct SnapshotsCommand: ParsableCommand {
              snapshot.outcome ?? (snapshot.origin == nil ? "-" : "unfinished"),
              snapshot.commit.map { String($0.prefix(12)) } ?? "?"].map(ControlCharacters.escaped)
                 + ["\(snapshot.files)", ByteCount.format(snapshot.bytes),
-                   "\(snapshot.linked) linked, \(snapshot.copied) copied"]
+                   "\(snapshot.linked) linked, \(snapshot.copied) copied, \(ByteCount.format(snapshot.copiedBytes)) written"]
         }
         let header = ["SNAPSHOT", "TIME", "MADE BY", "OUTCOME", "COMMIT", "FILES", "BYTES", "STORED"]
         let widths = header.indices.map { column in ([header] + rows).map { $0[column].count }.max() ?? 0 }

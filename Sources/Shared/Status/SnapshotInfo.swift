@@ -18,7 +18,8 @@ public struct SnapshotInfo: Codable, Equatable, Sendable {
     public var linked: Int
     /// Files copied (new or changed).
     public var copied: Int
-    /// Bytes copied.
+    /// Bytes written: the files copied whole, plus the chunks written of chunked files (a chunk hard-linked from
+    /// the previous snapshot costs none).
     public var copiedBytes: Int64
     /// Regular files of each kind (`append`, `sqlite`, `mutable`); nil in snapshots taken before kinds.
     public var kinds: [String: Int]?
