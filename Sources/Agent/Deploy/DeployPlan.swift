@@ -29,10 +29,4 @@ struct DeployPlan: Codable {
         let suffix = String(UInt16.random(in: 0...UInt16.max), radix: 16)
         return "d-" + Timestamp.compact(now) + "-" + String(repeating: "0", count: 4 - suffix.count) + suffix
     }
-
-    /// Whether `id` looks like a deploy id (it becomes part of file names).
-    static func isValidID(_ id: String) -> Bool {
-        id.hasPrefix("d-") && id.count <= 64
-            && id.unicodeScalars.allSatisfy { CharacterSet.alphanumerics.contains($0) || $0 == "-" }
-    }
 }

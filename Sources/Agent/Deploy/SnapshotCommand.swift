@@ -62,7 +62,7 @@ struct SnapshotCommand: ParsableCommand {
         }.last
         guard let result else { throw ExitCode(1) }
         if result.ok { return }
-        throw ExitCode(result.error?.code == "locked" ? 4 : 1)
+        throw ExitCode(result.error?.code == .locked ? 4 : 1)
     }
 
     /// Who the history says asked: the timer, as this user on this host.
@@ -74,7 +74,7 @@ struct SnapshotCommand: ParsableCommand {
             return
         }
         switch message.event {
-        case .phase(let phase) where phase.state != "started":
+        case .phase(let phase) where phase.state != .started:
             print("\(phase.name): \(phase.state)" + (phase.detail.map { " — \($0)" } ?? ""))
         case .warning(let warning):
             print("warning: \(warning.message)")

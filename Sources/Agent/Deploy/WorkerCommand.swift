@@ -23,9 +23,8 @@ struct WorkerCommand: ParsableCommand {
         signal(SIGHUP, SIG_IGN)
         signal(SIGPIPE, SIG_IGN)
         let agentConfig = try AgentConfig.load(file: config)
-        guard let app = agentConfig.app(app), DeployPlan.isValidID(deploy) else {
-            throw ValidationError("invalid worker arguments")
-        }
+        guard let app = agentConfig.app(app) else { throw ValidationError("no app \"\(app)\" in \(config)") }
+        _ = try DeployID(validating: deploy)
         let payload = try DeployRequestFile.read(deploy: deploy, state: StateDirectory(path: app.state))
         let worker = try DeployWorker(app: app, deploy: deploy, request: payload,
                                       action: [.rollback, .snapshot].first { $0.rawValue == action } ?? .deploy)

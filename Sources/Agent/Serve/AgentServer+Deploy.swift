@@ -22,7 +22,7 @@ extension AgentServer {
                                                   output: log)
         } catch {
             unlink(state.bundle(deploy))
-            reply.emit(.result(.failure("state", "cannot start the deploy worker: \(error)")))
+            reply.emit(.result(.failure(.state, "cannot start the deploy worker: \(error)")))
             return
         }
         let follower = JournalFollower(path: state.journal(deploy))
@@ -39,11 +39,15 @@ extension AgentServer {
         let state = StateDirectory(path: app.state)
         let holder = DeployLock.inspect(state)
         guard let deploy = request.deploy ?? holder?.deploy ?? state.latestDeploy() else {
-            reply.emit(.result(.failure("no_deploy", "app \(app.name) has no deploy to attach to yet")))
+            reply.emit(.result(.failure(.noDeploy, "app \(app.name) has no deploy to attach to yet")))
             return
         }
-        guard DeployPlan.isValidID(deploy), FileManager.default.fileExists(atPath: state.journal(deploy)) else {
-            reply.emit(.result(.failure("no_deploy", "app \(app.name) has no deploy \"\(deploy)\"")))
+        if let invalid = Self.invalidDeploy(deploy, deployOnly: true) {
+            reply.emit(.result(.failure(invalid.code, invalid.description)))
+            return
+        }
+        guard FileManager.default.fileExists(atPath: state.journal(deploy)) else {
+            reply.emit(.result(.failure(.noDeploy, "app \(app.name) has no deploy \"\(deploy)\"")))
             return
         }
         let follower = JournalFollower(path: state.journal(deploy), fromSeq: max(1, request.fromSeq ?? 1))
@@ -70,7 +74,7 @@ extension AgentServer {
         }
         let follower = JournalFollower(path: state.journal(deploy), fromSeq: reply.seq + 1)
         if follower.follow(isRunning: { false }, forward: { reply.forward($0) }) == nil {
-            reply.emit(.result(.failure("worker_died", "the deploy worker \(deploy) stopped without a result; "
+            reply.emit(.result(.failure(.workerDied, "the deploy worker \(deploy) stopped without a result; "
                 + "see `shipkeep status` and \(state.log(deploy))")))
         }
     }
@@ -82,7 +86,7 @@ extension AgentServer {
         let events = Journal.read(state.journal(deploy))
         guard !events.contains(where: { if case .result = $0.event { true } else { false } }),
               let journal = try? Journal(state: state, deploy: deploy) else { return }
-        journal.append(.result(.failure("not_started", "deploy \(deploy) stopped before it took the lock (its "
+        journal.append(.result(.failure(.notStarted, "deploy \(deploy) stopped before it took the lock (its "
             + "worker died; see \(state.log(deploy))); nothing was changed")), id: deploy)
     }
 
@@ -94,7 +98,7 @@ extension AgentServer {
     func rollback(app: AppConfig, reply: inout Reply) {
         let state = StateDirectory(path: app.state)
         guard let last = state.lastDeploy(), let previous = last.rollbackTarget else {
-            reply.emit(.result(.failure("nothing_to_roll_back", "no deploy of \(app.name) recorded a commit that was "
+            reply.emit(.result(.failure(.nothingToRollBack, "no deploy of \(app.name) recorded a commit that was "
                 + "live before the live one, so there is nothing to roll back to; deploy a commit with --commit "
                 + "instead")))
             return
@@ -106,17 +110,21 @@ extension AgentServer {
 
     /// `unlock`: releases a lock only if its worker is dead, recovering the app first.
     func unlock(app: AppConfig, deploy: String, reply: inout Reply) {
+        if let invalid = Self.invalidDeploy(deploy, deployOnly: false) {
+            reply.emit(.result(.failure(invalid.code, invalid.description)))
+            return
+        }
         let state = StateDirectory(path: app.state)
         guard let holder = DeployLock.inspect(state) else {
             reply.emit(.result(.success))
             return
         }
         guard holder.deploy == deploy else {
-            reply.emit(.result(.failure("not_holder", "the lock of \(app.name) is held by \(holder.deploy), not \(deploy)")))
+            reply.emit(.result(.failure(.notHolder, "the lock of \(app.name) is held by \(holder.deploy), not \(deploy)")))
             return
         }
         guard !holder.alive else {
-            reply.emit(.result(.failure("running", "deploy \(deploy) is running (pid \(holder.pid)); it releases the "
+            reply.emit(.result(.failure(.running, "deploy \(deploy) is running (pid \(holder.pid)); it releases the "
                 + "lock when it ends — follow it with `shipkeep attach`")))
             return
         }
@@ -163,11 +171,11 @@ extension AgentServer {
 /// Tells the controller a deploy is alive while its journal is quiet (a long hook or restart without output):
 /// a `progress` event counting the seconds spent in the current phase.
 struct Heartbeat {
-    private var phase = "preflight"
+    private var phase = DeployPhase.preflight
     private var since = Date()
 
     mutating func note(_ message: EventMessage) {
-        if case .phase(let event) = message.event, event.state == "started" {
+        if case .phase(let event) = message.event, event.state == .started {
             phase = event.name
             since = Date()
         }

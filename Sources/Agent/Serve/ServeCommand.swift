@@ -41,7 +41,7 @@ struct ServeCommand: ParsableCommand {
             try PermissionCheck.check(agentConfig)
         } catch {
             StandardStreams.diagnose("\(error)")
-            send(EventMessage(id: nil, seq: 1, event: .result(.failure("config_error", "\(error)"))))
+            send(EventMessage(id: nil, seq: 1, event: .result(.failure(.configError, "\(error)"))))
             throw ExitCode(Self.exitConfigError)
         }
         // A deploy whose worker died holding the lock is finished (recovered) before any new work.

@@ -61,9 +61,9 @@ struct StatusCollector {
 
         let disks = diskStatus(app, reasons: &reasons)
         let lastDeploy = state.lastDeploy()
-        if let lastDeploy, lastDeploy.outcome != "succeeded" {
+        if let lastDeploy, lastDeploy.outcome != .succeeded {
             let what = lastDeploy.message.map { ": \($0)" } ?? ""
-            reasons.append((.warning, "last deploy \(lastDeploy.deploy) \(lastDeploy.outcome.replacingOccurrences(of: "_", with: " "))\(what)"))
+            reasons.append((.warning, "last deploy \(lastDeploy.deploy) \(lastDeploy.outcome.words)\(what)"))
         }
 
         return AppStatus(

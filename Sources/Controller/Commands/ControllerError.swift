@@ -1,3 +1,5 @@
+import Shared
+
 /// A failure the controller reports as one line on stderr, with an exit code that says what kind it was.
 struct ControllerError: Error, CustomStringConvertible {
     /// What went wrong, which decides the exit code.
@@ -22,9 +24,9 @@ struct ControllerError: Error, CustomStringConvertible {
     let kind: Kind
     let message: String
     /// The agent's error code, for `.agent` errors.
-    var code: String?
+    var code: ErrorCode?
 
-    init(_ kind: Kind, _ message: String, code: String? = nil) {
+    init(_ kind: Kind, _ message: String, code: ErrorCode? = nil) {
         self.kind = kind
         self.message = message
         self.code = code
@@ -42,7 +44,7 @@ struct ControllerError: Error, CustomStringConvertible {
     }
 
     /// The machine-readable code for `--json`.
-    var wireCode: String { code ?? kind.rawValue }
+    var wireCode: ErrorCode { code ?? ErrorCode(rawValue: kind.rawValue) }
 
     var description: String { message }
 }

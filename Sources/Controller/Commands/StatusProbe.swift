@@ -39,7 +39,7 @@ struct StatusProbe {
 
     /// The probe as the Prometheus renderer takes it.
     var metrics: Prometheus.Probe {
-        Prometheus.Probe(target: target, report: report, reason: error?.wireCode, time: time)
+        Prometheus.Probe(target: target, report: report, reason: error?.wireCode.rawValue, time: time)
     }
 
     /// Asks for the status over an open connection.

@@ -48,7 +48,7 @@ struct SnapshotDownload {
                 connection.close()
                 throw ControllerError(.agent, "the agent on \(resolved.display) (version "
                     + "\(connection.session.agent?.agentVersion ?? "?")) cannot download snapshots; install a "
-                    + "shipkeep-agent as new as this shipkeep", code: "unsupported")
+                    + "shipkeep-agent as new as this shipkeep", code: .unsupported)
             }
             let received: Received
             let result: Event.Result
