@@ -151,7 +151,7 @@ struct LeastPrivilegeTests {
                 chmod(path, mode)
                 defer { chmod(path, safe) }
                 let raw = try ssh(vm, [])
-                #expect(raw.status == 78, "\(path) mode \(String(mode, radix: 8)): exit \(raw.status)")
+                #expect(raw.status == 64, "\(path) mode \(String(mode, radix: 8)): exit \(raw.status)")
                 let status = try shipkeep(["status"] + vm.controllerArguments)
                 #expect(status.status == 3, "\(status.stdout)")
                 let said = status.stdout + status.stderr

@@ -17,8 +17,8 @@ struct SnapshotCommand: ParsableCommand {
             snapshot dir another user can write. Run it as the agent's user, e.g. from a systemd user timer:
               ExecStart=/usr/local/bin/shipkeep-agent snapshot --config /etc/shipkeep/agent.yml --app bots
             Exit status: 0 snapshot taken; 1 failed or refused (nothing changed); 4 the app is locked by a deploy \
-            (try again later). A config that cannot be used (unreadable, invalid, writable by another user) or an \
-            unknown app is a failure too (1), said on stderr.
+            (try again later); 64 a usage or configuration error: a config that cannot be used (unreadable, \
+            invalid, writable by another user) or an unknown app, said on stderr.
             """
     )
 
@@ -40,12 +40,12 @@ struct SnapshotCommand: ParsableCommand {
             try PermissionCheck.check(agentConfig)
         } catch {
             StandardStreams.diagnose("shipkeep-agent: \(error)")
-            throw ExitCode(1)
+            throw ExitCode(ServeCommand.exitConfigError)
         }
         guard let app = agentConfig.app(app) else {
             let known = agentConfig.apps.map(\.name).joined(separator: ", ")
             StandardStreams.diagnose("shipkeep-agent: no app named \"\(app)\" in \(config) (configured: \(known))")
-            throw ExitCode(1)
+            throw ExitCode(ServeCommand.exitConfigError)
         }
         if let record = Recovery.runIfNeeded(app), let message = record.message {
             StandardStreams.diagnose("recovered \(app.name): \(message)")

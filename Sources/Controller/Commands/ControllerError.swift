@@ -33,15 +33,21 @@ struct ControllerError: Error, CustomStringConvertible {
     }
 
     /// The exit status for this failure: bad flags, environment or target (64, EX_USAGE: the VM was never
-    /// asked, and asking again will not help); a local step failed safely (1: nothing on the VM changed);
-    /// anything else means the VM could not be asked (3).
+    /// asked, and asking again will not help); a local step failed safely (1: nothing on the VM changed); the
+    /// agent's answer that the command or its configuration is wrong (64: an app agent.yml does not name, an id
+    /// or path it refuses, an agent.yml it cannot use); anything else means the VM could not be asked (3).
     var exitCode: Int32 {
         switch kind {
         case .usage: DeployExit.usage
         case .local: DeployExit.failed
+        case .agent where DeployExit.code(for: .failure(wireCode, message)) == DeployExit.usage: DeployExit.usage
         default: DeployExit.unreachable
         }
     }
+
+    /// Whether this is a usage or configuration error (exit 64), which `status` reports as such rather than as
+    /// UNKNOWN: the VM was asked, or never needed to be, and asking again will not help.
+    var isUsage: Bool { exitCode == DeployExit.usage }
 
     /// The machine-readable code for `--json`.
     var wireCode: ErrorCode { code ?? ErrorCode(rawValue: kind.rawValue) }
