@@ -7,7 +7,12 @@ struct ShipkeepAgent: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "shipkeep-agent",
         abstract: "The shipkeep agent: deploys git apps on this VM without losing their data.",
-        discussion: "It is run by sshd for the controller (`shipkeep`), never as a server of its own.",
+        discussion: """
+            It is run by sshd for the controller (`shipkeep`), never as a server of its own.
+            Exit status, every command: 0 done; 1 failed or refused; 2 a protocol violation (serve); 4 locked \
+            (snapshot); 64 a usage or configuration error (a bad flag, an unknown app, an agent.yml that cannot \
+            be used).
+            """,
         version: "shipkeep-agent \(WireProtocol.toolVersion) (protocol v\(WireProtocol.version))",
         subcommands: [ServeCommand.self, VersionCommand.self, CheckCommand.self, WorkerCommand.self,
                       SnapshotBenchCommand.self, SnapshotCommand.self]

@@ -12,6 +12,10 @@ struct Shipkeep: ParsableCommand {
             its JSON protocol. Settings come from flags, SHIPKEEP_* environment variables, shipkeep.yml and \
             ~/.ssh/config, in that order.
 
+            Exit status, every command: 0 done; 1 failed safely (refused, rolled back); 2 needs attention; \
+            3 the VM could not be asked (and only then); 4 locked or superseded; 64 a usage or configuration \
+            error; 130/143 interrupted. `status` uses 0-3 as OK, WARNING, CRITICAL, UNKNOWN, and 64 too.
+
             Shell completions: shipkeep --generate-completion-script bash|zsh|fish
             """,
         version: "shipkeep \(WireProtocol.toolVersion) (protocol v\(WireProtocol.version))",

@@ -52,7 +52,7 @@ import Testing
         #expect(agent.handle(line: chunk(Array(repeating: 7, count: 40))) == .serve)
         #expect(agent.handle(line: Array(#"{"v":1,"type":"status","id":"s"}"#.utf8)) == .exit(2))
         #expect(transcript.events.last?.id == "d")
-        #expect(lastError(transcript)?.code == "unexpected")
+        #expect(lastError(transcript)?.code == .unexpected)
         #expect(files(state).isEmpty, "\(files(state))")
     }
 
@@ -61,7 +61,7 @@ import Testing
         let (agent, state) = try server(transcript)
         defer { try? FileManager.default.removeItem(atPath: state) }
         #expect(agent.handle(line: chunk([1, 2, 3])) == .exit(2))
-        #expect(lastError(transcript)?.code == "unexpected")
+        #expect(lastError(transcript)?.code == .unexpected)
         let (second, secondState) = try server(transcript)
         defer { try? FileManager.default.removeItem(atPath: secondState) }
         _ = second.handle(line: deploy(ship: 10))
@@ -74,16 +74,16 @@ import Testing
         let (off, offState) = try server(transcript, ship: false)
         defer { try? FileManager.default.removeItem(atPath: offState) }
         #expect(off.handle(line: deploy(ship: 10)) == .serve)
-        #expect(lastError(transcript)?.code == "ship_not_allowed")
+        #expect(lastError(transcript)?.code == .shipNotAllowed)
         #expect(off.handle(line: Array(#"{"v":1,"type":"ship_tips","id":"t","app":"bots"}"#.utf8)) == .serve)
-        #expect(lastError(transcript)?.code == "ship_not_allowed")
+        #expect(lastError(transcript)?.code == .shipNotAllowed)
 
         let (agent, state) = try server(transcript)
         defer { try? FileManager.default.removeItem(atPath: state) }
         for (line, code) in [(deploy(ship: 1001), "ship_too_large"), (deploy(ship: 0), "bad_ship"),
                              (deploy(ship: 10, commit: "abc123"), "bad_commit")] {
             #expect(agent.handle(line: line) == .serve)
-            #expect(lastError(transcript)?.code == code)
+            #expect(lastError(transcript)?.code.rawValue == code)
         }
         #expect(files(state).isEmpty)
     }

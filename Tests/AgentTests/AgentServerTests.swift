@@ -35,7 +35,7 @@ import Testing
         let agent = try server(transcript)
         #expect(agent.handle(line: line(#"{"v":1,"type":"status","id":"1"}"#)) == .exit(2))
         guard case .result(let result) = transcript.events.last?.event else { Issue.record("no result"); return }
-        #expect(result.error?.code == "unexpected")
+        #expect(result.error?.code == .unexpected)
     }
 
     @Test func aHelloWithoutAProtocolInCommonIsRefused() throws {
@@ -43,7 +43,7 @@ import Testing
         let agent = try server(transcript)
         #expect(agent.handle(line: line(#"{"v":1,"type":"hello","id":"h","client":"t","protocols":[7]}"#)) == .exit(2))
         guard case .result(let result) = transcript.events.last?.event else { Issue.record("no result"); return }
-        #expect(result.error?.code == "unsupported_version")
+        #expect(result.error?.code == .unsupportedVersion)
     }
 
     @Test(arguments: [
@@ -61,7 +61,7 @@ import Testing
         #expect(last.id == id)
         guard case .result(let result) = last.event else { Issue.record("no result"); return }
         #expect(!result.ok)
-        #expect(result.error?.code == code)
+        #expect(result.error?.code.rawValue == code)
     }
 
     @Test func anUnknownAppFailsOnlyThatRequest() throws {
@@ -70,7 +70,7 @@ import Testing
         _ = agent.handle(line: line(#"{"v":1,"type":"hello","id":"h","client":"t","protocols":[1]}"#))
         #expect(agent.handle(line: line(#"{"v":1,"type":"status","id":"2","app":"web"}"#)) == .serve)
         guard case .result(let result) = transcript.events.last?.event else { Issue.record("no result"); return }
-        #expect(result.error?.code == "unknown_app")
+        #expect(result.error?.code == .unknownApp)
         #expect(result.error?.message.contains("configured: bots") == true)
     }
 

@@ -18,7 +18,7 @@ import Testing
         let writer = Thread {
             guard let journal = try? Journal(state: state, deploy: "d-1") else { return }
             for name in phases {
-                journal.append(.phase(.init(name: name, state: "completed")), id: "1")
+                journal.append(.phase(.init(name: DeployPhase(rawValue: name), state: .completed)), id: "1")
                 forwarded.wait()
             }
             journal.append(.result(.init(ok: true)), id: "1")
@@ -27,7 +27,7 @@ import Testing
         var seen: [String] = []
         let result = JournalFollower(path: state.journal("d-1")).follow(isRunning: { true }) { message in
             if case .phase(let phase) = message.event {
-                seen.append(phase.name)
+                seen.append(phase.name.rawValue)
                 forwarded.signal()
             }
         }
@@ -40,8 +40,8 @@ import Testing
     @Test func aWriterGoneWithoutAResultEndsTheFollowAfterItsLastEvent() throws {
         let tmp = try TemporaryDirectory()
         let journal = try Journal(state: StateDirectory(path: tmp.path + "/state"), deploy: "d-2")
-        journal.append(.phase(.init(name: "preflight", state: "started")), id: "1")
-        journal.append(.phase(.init(name: "preflight", state: "completed")), id: "1")
+        journal.append(.phase(.init(name: .preflight, state: .started)), id: "1")
+        journal.append(.phase(.init(name: .preflight, state: .completed)), id: "1")
         var seqs: [Int] = []
         let result = JournalFollower(path: journal.path, fromSeq: 2).follow(isRunning: { false }) {
             seqs.append($0.seq)

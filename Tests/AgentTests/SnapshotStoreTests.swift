@@ -48,16 +48,16 @@ import Testing
         let tmp = try TemporaryDirectory()
         let (dir, good) = try threeSnapshots(tmp)
         let store = SnapshotStore(dir: dir)
-        for id in good { store.recordOutcome(id, outcome: "succeeded") }
-        #expect(store.info(good[0])?.outcome == "succeeded")
+        for id in good { store.recordOutcome(id, outcome: .succeeded) }
+        #expect(store.info(good[0])?.outcome == .succeeded)
         var failed: [String] = []
         for _ in 0..<3 {
             let id = try SnapshotBenchCommand.measure(root: tmp.path + "/app", data: ["out"], snapshots: dir)
                 .snapshot.id
-            store.recordOutcome(id, outcome: "rolled_back")
+            store.recordOutcome(id, outcome: .rolledBack)
             failed.append(id)
         }
-        #expect(store.infos().map(\.outcome) == ["succeeded", "succeeded", "succeeded", "rolled_back", "rolled_back",
+        #expect(store.infos().map { $0.outcome?.rawValue } == ["succeeded", "succeeded", "succeeded", "rolled_back", "rolled_back",
                                                   "rolled_back"])
         #expect(store.prune(RetentionPolicy(keep: 2, keepFailed: 1)) == [good[0], failed[0], failed[1]])
         #expect(store.ids() == [good[1], good[2], failed[2]])

@@ -123,7 +123,7 @@ import Testing
         try tmp.write("app/logs/x", "1")
         try tmp.write("state/last-deploy.json", #"{"deploy":"d-2","commit":"abc","startedAt":"2026-11-25T10:00:00Z","finishedAt":"2026-11-25T10:01:00Z","outcome":"rolled_back","message":"check.sh exited 1"}"#)
         let status = StatusCollector().collect(try app(tmp))
-        #expect(status.lastDeploy?.outcome == "rolled_back")
+        #expect(status.lastDeploy?.outcome == .rolledBack)
         #expect(status.health == .warning)
         #expect(status.reasons == ["last deploy d-2 rolled back: check.sh exited 1"])
     }

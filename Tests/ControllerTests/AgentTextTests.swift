@@ -36,7 +36,7 @@ import Testing
             disks: [], lock: LockHolder(deploy: "d" + hostile, controller: Self.title + "ci" + Self.erase,
                                         commit: hostile, startedAt: now, pid: 1, alive: true),
             lastDeploy: DeployRecord(deploy: "d1", commit: "c", previousCommit: nil, startedAt: now, finishedAt: now,
-                                     outcome: "failed", message: "\n::error::injected" + hostile),
+                                     outcome: .failed, message: "\n::error::injected" + hostile),
             health: .warning, reasons: [hostile + "reason", "::warning::fake"])
         return StatusReport(host: "vm" + hostile, agentVersion: "1" + Self.csi, time: now, apps: [app])
     }
@@ -61,9 +61,10 @@ import Testing
         defer { try? FileManager.default.removeItem(atPath: file) }
         let hostile = Self.title + "\n::error::injected" + Self.erase
         let deploy = DeploySummary(deploy: "d" + hostile, app: "bots" + hostile, commit: "c" + hostile,
-                                   previousCommit: "p", liveCommit: "l" + hostile, outcome: "failed" + hostile,
+                                   previousCommit: "p", liveCommit: "l" + hostile,
+                                   outcome: Outcome(rawValue: "failed" + hostile),
                                    snapshot: nil, repairs: 0, seconds: 1)
-        let result = Event.Result(ok: false, error: WireError(code: "x", message: hostile), deploy: deploy)
+        let result = Event.Result(ok: false, error: WireError(code: .unknown("x"), message: hostile), deploy: deploy)
         GitHubActions(summaryFile: file).writeSummary(target: "vm", result: result,
                                                       phases: [(name: "update" + hostile, state: "failed", seconds: 1)])
         let text = try String(contentsOfFile: file, encoding: .utf8)
@@ -100,8 +101,8 @@ import Testing
         let hostile = AgentTextTests.title + AgentTextTests.erase + "\n::error::x" + AgentTextTests.csi
         let events: [Event] = [
             .started(Event.Started(deploy: "d" + hostile, app: "bots" + hostile, pid: 1)),
-            .phase(.init(name: "update" + hostile, state: "started")),
-            .phase(.init(name: "update" + hostile, state: "completed", detail: hostile)),
+            .phase(.init(name: DeployPhase(rawValue: "update" + hostile), state: .started)),
+            .phase(.init(name: DeployPhase(rawValue: "update" + hostile), state: .completed, detail: hostile)),
             .log(.init(stream: "stdout", line: hostile, source: "bot" + hostile)),
             .warning(.init(code: "repaired", message: hostile)),
         ]
@@ -109,9 +110,10 @@ import Testing
             renderer.render(EventMessage(id: "1", seq: index + 1, event: event))
         }
         let summary = DeploySummary(deploy: "d", app: "bots", commit: hostile, previousCommit: hostile,
-                                    liveCommit: hostile, outcome: "rolled_back" + hostile, snapshot: nil, repairs: 0,
-                                    seconds: 1)
-        renderer.summary(Event.Result(ok: false, error: WireError(code: "x", message: hostile), deploy: summary))
+                                    liveCommit: hostile, outcome: Outcome(rawValue: "rolled_back" + hostile),
+                                    snapshot: nil, repairs: 0, seconds: 1)
+        let error = WireError(code: .unknown("x"), message: hostile)
+        renderer.summary(Event.Result(ok: false, error: error, deploy: summary))
         #expect(lines.count == 7, "\(lines)")
         for line in lines {
             #expect(ControlCharacters.first(in: line) == nil, "\(line.debugDescription)")
@@ -122,7 +124,7 @@ import Testing
         let actions = DeployRenderer(terminal: Terminal(colors: false), target: "vm", verbose: false,
                                      actions: GitHubActions(summaryFile: nil)) { actionLines.append($0) }
         actions.render(EventMessage(id: "1", seq: 1, event: .warning(.init(code: "w", message: hostile))))
-        actions.summary(Event.Result(ok: false, error: WireError(code: "x", message: hostile), deploy: nil))
+        actions.summary(Event.Result(ok: false, error: WireError(code: .unknown("x"), message: hostile), deploy: nil))
         #expect(actionLines.filter { $0.hasPrefix("::warning::") || $0.hasPrefix("::error::") }.count == 2,
                 "\(actionLines)")
         for line in actionLines {

@@ -1,5 +1,6 @@
 import Foundation
 import Shared
+import ShipkeepSandbox
 import SnapshotArchive
 import Testing
 @testable import Controller
@@ -95,6 +96,25 @@ import Testing
         let message = try mismatch(goodEntries + [TarEntry(path: path, kind: .file, size: 3)], manifest: manifest,
                                    content: { $0 == path ? [1, 2, 3] : Self.content })
         #expect(message.contains("unsafe") || message.contains("symbolic link"), "\(message)")
+    }
+
+    /// The one table of hostile paths (``HostileInputs``): an archive entry spelled so is refused, and the
+    /// download is not kept, whatever the manifest says. Spellings tar itself cannot carry (NUL) are refused by
+    /// the writer first; the verifier's rule is checked on them directly.
+    @Test("every hostile path of the table is refused in an archive", arguments: HostileInputs.paths)
+    func hostilePathsAreRefused(hostile: HostileInputs.Case) throws {
+        let path = hostile.text
+        let manifest = Self.manifest + [ArchiveEntry(path: path, kind: .file, size: 3, hash: ContentHash.of([1, 2, 3]))]
+        let message: String
+        do {
+            message = try mismatch(goodEntries + [TarEntry(path: path, kind: .file, size: 3)], manifest: manifest,
+                                   content: { $0 == path ? [1, 2, 3] : Self.content })
+        } catch {
+            #expect(RelativePath.problem(path) != nil, "tar refused \(hostile) (\(error)) but the rule accepts it")
+            return
+        }
+        #expect(message != "passed", "\(hostile)")
+        if message.contains("unsafe") { #expect(message.lowercased().contains(hostile.mentions), "\(message)") }
     }
 
     @Test func aLinkPointingElsewhereOrAKindChangeIsCaught() throws {

@@ -55,10 +55,10 @@ import Testing
 
     @Test func deployExitCodesFollowTheResult() {
         #expect(DeployExit.code(for: .success) == 0)
-        #expect(DeployExit.code(for: .failure("rolled_back", "x")) == 1)
-        #expect(DeployExit.code(for: .failure("refused", "x")) == 1)
-        #expect(DeployExit.code(for: .failure("rollback_unhealthy", "x")) == 2)
-        #expect(DeployExit.code(for: .failure("locked", "x")) == 4)
-        #expect(DeployExit.code(for: .failure("superseded", "x")) == 4)
+        #expect(DeployExit.code(for: .failure(.rolledBack, "x")) == 1)
+        #expect(DeployExit.code(for: .failure(.refused, "x")) == 1)
+        #expect(DeployExit.code(for: .failure(.rollbackUnhealthy, "x")) == 2)
+        #expect(DeployExit.code(for: .failure(.locked, "x")) == 4)
+        #expect(DeployExit.code(for: .failure(.superseded, "x")) == 4)
     }
 }

@@ -181,9 +181,9 @@ struct ConnectionFailureTests {
     }
 
     @Test func missingSettingsAreOneLineUsageErrors() throws {
-        // status keeps the monitoring convention (UNKNOWN); every other command exits 64 (EX_USAGE).
+        // status too: 3 (UNKNOWN) is only for a VM that could not be asked.
         let result = try shipkeep(["status"])
-        #expect(result.status == 3)
+        #expect(result.status == 64)
         #expect(result.stderr.contains("--host"))
         for command in ["deploy", "rollback", "snapshots", "history"] {
             let other = try shipkeep([command, "--json"])

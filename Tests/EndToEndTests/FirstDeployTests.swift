@@ -99,12 +99,12 @@ struct FirstDeployTests {
             // An option-looking URL is refused by the agent's config check, naming the line and key.
             try vm.addAgentConfigLines(["remote_url: --upload-pack=touch /tmp/pwned"])
             let option = try shipkeep(["deploy"] + vm.controllerArguments)
-            #expect(option.status == 3, "\(option.stderr)")
+            #expect(option.status == 64, "\(option.stderr)")
             #expect(option.stderr.contains("apps.bots.remote_url: must not start with \"-\""), "\(option.stderr)")
             try clean.write(toFile: vm.agentConfigPath, atomically: true, encoding: .utf8)
             try vm.addAgentConfigLines(["remote_url: \"ext::sh -c touch% /tmp/pwned\""])
             let helper = try shipkeep(["deploy"] + vm.controllerArguments)
-            #expect(helper.status == 3 && helper.stderr.contains("apps.bots.remote_url"), "\(helper.stderr)")
+            #expect(helper.status == 64 && helper.stderr.contains("apps.bots.remote_url"), "\(helper.stderr)")
 
             // An unreachable remote: git's whole stderr, on one line, and --ship named.
             try clean.write(toFile: vm.agentConfigPath, atomically: true, encoding: .utf8)

@@ -1,4 +1,5 @@
 import Foundation
+import Shared
 import Testing
 import ShipkeepSandbox
 
@@ -81,7 +82,10 @@ struct HostileArgumentTests {
                     apps.append(errorCode(app))
                 }
                 let restore = try request(vm, ["app": vm.appName, "snapshot": value], type: "restore")
-                #expect(errorCode(restore) == control ?? "unknown_snapshot", "\(value): \(restore.stdout)")
+                // A value that is no snapshot id is refused as such (SnapshotID), before any directory is read.
+                let idCode = (try? SnapshotID(validating: value, allowingLatest: true)) == nil
+                    ? "invalid_snapshot" : "unknown_snapshot"
+                #expect(errorCode(restore) == control ?? idCode, "\(value): \(restore.stdout)")
                 snapshots.append(errorCode(restore))
                 #expect(!FileManager.default.fileExists(atPath: marker), "\(value) ran a command")
             }

@@ -155,7 +155,7 @@ struct PushDeployTests {
             unknown[unknown.firstIndex(of: "--app")! + 1] = "nope"
             let noApp = try runProcess([shipkeepPath, "deploy", "--push", "--allow-branch"] + unknown,
                                        cwd: vm.developer, environment: isolatedEnvironment)
-            #expect(noApp.status == 3 && noApp.stderr.contains("nothing was pushed"), "\(noApp.stderr)")
+            #expect(noApp.status == 64 && noApp.stderr.contains("nothing was pushed"), "\(noApp.stderr)")
             #expect(try git(["for-each-ref", "--format=%(refname)", "refs/heads/"], in: vm.origin) == "refs/heads/main")
 
             // --allow-branch pushes it; the agent deploys it because agent.yml's allow_refs lists the branch.

@@ -165,12 +165,12 @@ struct SnapshotEndToEndTests {
             // The same permission checks as serve: a config another user can write is refused.
             chmod(vm.agentConfigPath, 0o664)
             let unsafe = try agent(vm, [])
-            #expect(unsafe.status == 1)
+            #expect(unsafe.status == 64, "a configuration error")
             #expect(unsafe.stderr.contains("writable by group or others"), "\(unsafe.stderr)")
             chmod(vm.agentConfigPath, 0o600)
             let unknown = try runProcess([try BuildProducts.path("shipkeep-agent"), "snapshot", "--config",
                                           vm.agentConfigPath, "--app", "nope"])
-            #expect(unknown.status == 1)
+            #expect(unknown.status == 64, "a usage error")
             #expect(unknown.stderr.contains("no app named \"nope\""))
             vm.stopBot()
         }

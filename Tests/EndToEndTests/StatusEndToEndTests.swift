@@ -115,12 +115,12 @@ struct StatusEndToEndTests {
         }
     }
 
-    @Test func anUnknownAppIsUnknownWithTheAgentsMessage() throws {
+    @Test func anUnknownAppIsAUsageErrorWithTheAgentsMessage() throws {
         try withSandbox { vm in
             var arguments = vm.controllerArguments
             arguments[try #require(arguments.firstIndex(of: "bots"))] = "web"
             let result = try shipkeep(["status", "--json"] + arguments)
-            #expect(result.status == 3)
+            #expect(result.status == 64, "the VM answered: a configuration error, not UNKNOWN")
             #expect(result.stderr.contains("no app named \"web\""))
             let last = try #require(jsonLines(result.stdout).last)
             #expect((last["error"] as? [String: Any])?["code"] as? String == "unknown_app")
@@ -132,7 +132,7 @@ struct StatusEndToEndTests {
             try "apps:\n  bots:\n    path: /srv/bots\n    snapshot: {}\n"
                 .write(toFile: vm.agentConfigPath, atomically: false, encoding: .utf8)
             let result = try shipkeep(["status"] + vm.controllerArguments)
-            #expect(result.status == 3)
+            #expect(result.status == 64)
             #expect(result.stderr.contains("agent.yml:4: apps.bots.snapshot: unknown key"), "\(result.stderr)")
             #expect(result.stderr.split(separator: "\n").count == 1, "one line on stderr: \(result.stderr)")
         }

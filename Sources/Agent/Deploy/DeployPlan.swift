@@ -30,19 +30,4 @@ struct DeployPlan: Codable {
         let suffix = String(UInt16.random(in: 0...UInt16.max), radix: 16)
         return "d-" + Timestamp.compact(now) + "-" + String(repeating: "0", count: 4 - suffix.count) + suffix
     }
-
-    /// Whether `id` looks like a deploy id (it becomes part of file names).
-    static func isValidID(_ id: String) -> Bool {
-        id.hasPrefix("d-") && id.count <= 64
-            && id.unicodeScalars.allSatisfy { isAlphanumeric($0) || $0 == "-" }
-    }
-
-    /// Letters, marks and numbers, as `CharacterSet.alphanumerics` has them.
-    private static func isAlphanumeric(_ scalar: Unicode.Scalar) -> Bool {
-        switch scalar.properties.generalCategory {
-        case .uppercaseLetter, .lowercaseLetter, .titlecaseLetter, .modifierLetter, .otherLetter,
-             .nonspacingMark, .spacingMark, .enclosingMark, .decimalNumber, .letterNumber, .otherNumber: true
-        default: false
-        }
-    }
 }

@@ -8,8 +8,8 @@ extension DeployRecord {
     /// after a refusal, a rollback or a recovery (which all put it back); nil when unknown (a failed rollback).
     var leftLive: String? {
         let live = switch outcome {
-        case "succeeded": commit
-        case "refused", "rolled_back", "recovered": previousCommit
+        case .succeeded: commit
+        case .refused, .rolledBack, .recovered: previousCommit
         default: String?.none
         }
         return live?.isEmpty == false ? live : nil
@@ -19,7 +19,7 @@ extension DeployRecord {
     var rollbackTarget: String? {
         if let rollbackCommit, !rollbackCommit.isEmpty, rollbackCommit != leftLive { return rollbackCommit }
         // Records written before `rollbackCommit` existed: the commit before a successful deploy that changed it.
-        guard outcome == "succeeded", let previousCommit, !previousCommit.isEmpty, previousCommit != commit else {
+        guard outcome == .succeeded, let previousCommit, !previousCommit.isEmpty, previousCommit != commit else {
             return nil
         }
         return previousCommit
@@ -31,7 +31,7 @@ extension DeployRecord {
         var record = self
         record.rollbackCommit = nil
         guard let live = leftLive else { return record }
-        if outcome == "succeeded", let previousCommit, !previousCommit.isEmpty, previousCommit != live {
+        if outcome == .succeeded, let previousCommit, !previousCommit.isEmpty, previousCommit != live {
             record.rollbackCommit = previousCommit
         } else if let prior, prior.leftLive == live, let target = prior.rollbackTarget, target != live {
             record.rollbackCommit = target

@@ -40,7 +40,7 @@ struct DeployRule {
     /// and again by the worker (agent.yml may have changed in between).
     static func shipRefusal(_ app: AppConfig) -> DeployFailure? {
         guard !app.ship.allowed else { return nil }
-        return .refused("ship_not_allowed", "app \(app.name) does not take code shipped over the session: a shipped "
+        return .refused(.shipNotAllowed, "app \(app.name) does not take code shipped over the session: a shipped "
             + "commit need not be on any git host, so agent.yml must allow it with `ship: true` under the app (and "
             + "`require_signed:` to take only signed commits); or deploy without --ship")
     }
@@ -89,7 +89,7 @@ struct DeployRule {
             }
             guard allowed else {
                 let also = app.allowRefs.isEmpty ? "" : " or from \(app.allowRefs.joined(separator: ", "))"
-                throw DeployFailure.refused("unreachable", "commit \(commit.prefix(12)) is not reachable from "
+                throw DeployFailure.refused(.unreachable, "commit \(commit.prefix(12)) is not reachable from "
                     + "\(app.remote)/\(app.branch)\(also), so this agent does not deploy it: push it to \(app.branch), "
                     + "deploy a branch or tag with --ref, or list its ref under allow_refs in agent.yml")
             }
@@ -98,7 +98,7 @@ struct DeployRule {
             do {
                 try git.verifySignature(of: commit, allowedSigners: signers)
             } catch let error as GitError {
-                throw DeployFailure.refused("unsigned", "commit \(commit.prefix(12)) has no valid signature by a key "
+                throw DeployFailure.refused(.unsigned, "commit \(commit.prefix(12)) has no valid signature by a key "
                     + "in \(signers) (require_signed; git: \(error.message)); sign it with an allowed key "
                     + "(git commit -S, gpg.format=ssh)")
             }

@@ -24,7 +24,7 @@ final class DeployWorker {
     private var guardVerifier: DataVerifier?
     /// Tracked files with edits that `--force` discards (their patch is saved first).
     private var discarded: [String] = []
-    private var phase: (name: String, started: Date)?
+    private var phase: (name: DeployPhase, started: Date)?
     /// The deploy that finished, successfully, while this one waited for the lock: its commit went live.
     private var liveWhileWaiting: DeployRecord?
     /// Whether this is the app's first deploy: its work tree was created from `remote_url` in preflight.
@@ -60,7 +60,7 @@ final class DeployWorker {
         heartbeat.start()
         // The fault point of preflight waits until the lock is held: a worker killed "in preflight" must be one
         // that recovery can see.
-        begin("preflight", pause: false)
+        begin(.preflight, pause: false)
         let lock: DeployLock.Held
         // agent.yml caps the wait, whatever the request asks: a waiting worker is a process and its memory.
         let wait = Double(min(max(request.waitLock ?? 0, 0), app.lock.maxWait))
@@ -77,7 +77,7 @@ final class DeployWorker {
                     + "\(Int(wait))s for it to finish")))
             }
         } catch let superseded as DeployLock.Superseded {
-            return finish(DeployFailure(outcome: "superseded", code: "superseded",
+            return finish(DeployFailure(outcome: .superseded, code: .superseded,
                                         message: "deploy \(deploy) was superseded by deploy \(superseded.by), a newer "
                                             + "request for \(app.name), while it waited for the lock (at most one "
                                             + "deploy waits per app); nothing was changed"), lock: nil)
@@ -85,29 +85,29 @@ final class DeployWorker {
             let holder = busy.holder
             let by = holder.controller.map { " by \($0)" } ?? ""
             let commit = holder.commit.map { " (commit \($0.prefix(12)))" } ?? ""
-            return finish(DeployFailure(outcome: "locked", code: "locked",
+            return finish(DeployFailure(outcome: .locked, code: .locked,
                                         message: "app \(app.name) is locked by deploy \(holder.deploy)\(commit), "
                                             + "started at \(Self.format(holder.startedAt))\(by); wait for it or "
                                             + "follow it with `shipkeep attach`"), lock: nil)
         } catch {
-            return finish(.refused("state", "cannot take the lock in \(app.state): \(error)"), lock: nil)
+            return finish(.refused(.state, "cannot take the lock in \(app.state): \(error)"), lock: nil)
         }
         if let stale = lock.stale {
             let recovery = Recovery(app: app).recover(stale.deploy)
             emit(.warning(.init(code: "recovered", message: recovery.message ?? "recovered deploy \(stale.deploy)")))
         }
-        if waited, let last = state.lastDeploy(), last.deploy != lastBefore, last.outcome == "succeeded",
+        if waited, let last = state.lastDeploy(), last.deploy != lastBefore, last.outcome == .succeeded,
            !last.commit.isEmpty {
             liveWhileWaiting = last
         }
-        FaultPoint.pauseIfRequested(state: state, phase: "preflight")
+        FaultPoint.pauseIfRequested(state: state, phase: DeployPhase.preflight.rawValue)
         do {
             if action == .snapshot { try snapshotOnly() } else { try runPhases() }
             return finish(nil, lock: lock)
         } catch let failure as DeployFailure {
             return finish(failure, lock: lock)
         } catch {
-            return finish(DeployFailure(outcome: "failed", code: "internal", message: "\(error)"), lock: lock)
+            return finish(DeployFailure(outcome: .failed, code: .internal, message: "\(error)"), lock: lock)
         }
     }
 
@@ -119,11 +119,11 @@ final class DeployWorker {
             try update(to: target)
             try verify()
             captureTail()
-            begin("restart")
+            begin(.restart)
             let services = Services(app: app, onLine: streamLine)
             if let failure = services.restartAll() { throw RollbackReason(failure) }
             end()
-            begin("health")
+            begin(.health)
             if let unchecked = HealthChecker.uncheckedWarning(app) { emit(.warning(unchecked)) }
             var checker = HealthChecker(app: app, services: services)
             checker.dataGuard = { [unowned self] depth in guardData(depth) }
@@ -148,7 +148,7 @@ final class DeployWorker {
         do {
             head = try git.head()
         } catch {
-            throw DeployFailure.refused("work_tree", "\(app.path) is not a usable git checkout: \(error)")
+            throw DeployFailure.refused(.workTree, "\(app.path) is not a usable git checkout: \(error)")
         }
         plan.previousCommit = head?.commit
         let scan = try DataScan.walk(root: app.path, dataDirs: app.data)
@@ -166,7 +166,7 @@ final class DeployWorker {
         if let space = DiskSpace.measure(app.snapshots.dir) {
             let margin = Int64(16 << 20) + space.total / 100
             if needed + margin > space.free {
-                throw DeployFailure.refused("no_space", "the snapshot needs \(ByteCount.format(needed)) plus a "
+                throw DeployFailure.refused(.noSpace, "the snapshot needs \(ByteCount.format(needed)) plus a "
                     + "margin of \(ByteCount.format(margin)) but \(space.measured) has \(ByteCount.format(space.free)) free; "
                     + "free space or lower snapshots.keep")
             }
@@ -180,7 +180,7 @@ final class DeployWorker {
             return
         }
         let relation = target == last.commit ? "the same commit" : "an ancestor of it"
-        throw DeployFailure(outcome: "superseded", code: "superseded",
+        throw DeployFailure(outcome: .superseded, code: .superseded,
                             message: "deploy \(deploy) was superseded by deploy \(last.deploy), which made "
                                 + "\(last.commit.prefix(12)) live while this one waited for the lock; "
                                 + "\(target.prefix(12)) is \(relation), so deploying it would undo that. Nothing "
@@ -197,7 +197,7 @@ final class DeployWorker {
         do {
             try EnvFile(app: app).check()
         } catch {
-            throw DeployFailure.refused("env_file", "\(error)")
+            throw DeployFailure.refused(.envFile, "\(error)")
         }
         // Files the live commit tracks inside a data dir are data now: the bot may write to them.
         let trackedData = try git.trackedPaths(in: nil, under: app.data)
@@ -205,7 +205,7 @@ final class DeployWorker {
             !app.data.contains { AppConfig.contains($0, path) }
         }
         if !changed.isEmpty && request.force != true {
-            throw DeployFailure.refused("dirty", "\(changed.count) tracked file(s) were modified on the VM "
+            throw DeployFailure.refused(.dirty, "\(changed.count) tracked file(s) were modified on the VM "
                 + "(\(Self.sample(changed))); "
                 + "commit them in the repository, or deploy with --force to discard them (their edits are saved "
                 + "as a patch first)")
@@ -215,7 +215,7 @@ final class DeployWorker {
         plan.targetCommit = target
         let tracked = try git.trackedPaths(in: target, under: app.data)
         if !tracked.isEmpty {
-            throw DeployFailure.refused("tracked_data", "the target commit \(target.prefix(12)) tracks \(tracked.count) "
+            throw DeployFailure.refused(.trackedData, "the target commit \(target.prefix(12)) tracks \(tracked.count) "
                 + "path(s) inside a data dir (\(tracked.prefix(3).joined(separator: ", "))); git would overwrite data "
                 + "there. Remove them from the repository (git rm --cached) first")
         }
@@ -232,7 +232,7 @@ final class DeployWorker {
         }
         let blocking = try git.trackedNonDirectories(in: target, above: app.data)
         if !blocking.isEmpty {
-            throw DeployFailure.refused("tracked_data", "the target commit \(target.prefix(12)) tracks "
+            throw DeployFailure.refused(.trackedData, "the target commit \(target.prefix(12)) tracks "
                 + "\(blocking.joined(separator: ", ")) as a file or link, but it holds a data dir; git would delete the "
                 + "data below it. Make it a directory in the repository again")
         }
@@ -254,14 +254,14 @@ final class DeployWorker {
             // A shipped first deploy brings every object it needs in its bundle: no remote is needed.
             let url = app.remoteURL
             guard url != nil || request.ship != nil else {
-                throw DeployFailure.refused("work_tree", "\(app.path) \(what) and agent.yml names no remote_url for "
+                throw DeployFailure.refused(.workTree, "\(app.path) \(what) and agent.yml names no remote_url for "
                     + "\(app.name) to clone it from: add remote_url: (the repository's URL) to the app in agent.yml, "
                     + "deploy with --ship (and ship: true in agent.yml), or clone it there by hand")
             }
             do {
                 try git.initialize(remote: app.remote, url: url, branch: app.branch)
             } catch {
-                throw DeployFailure.refused("clone", "\(app.path) \(what) and cannot be created for the first deploy: "
+                throw DeployFailure.refused(.clone, "\(app.path) \(what) and cannot be created for the first deploy: "
                     + "\(error)")
             }
             firstDeploy = true
@@ -270,15 +270,15 @@ final class DeployWorker {
         do {
             return try git.head()
         } catch {
-            throw DeployFailure.refused("work_tree", "\(app.path) is not a usable git checkout: \(error)")
+            throw DeployFailure.refused(.workTree, "\(app.path) is not a usable git checkout: \(error)")
         }
     }
 
     /// agent.yml's `gate:`, last in preflight (every refusal is known by then, and nothing has changed): waits
     /// while it says busy, and refuses the deploy when it still does at `gate_timeout`.
     private func askGate() throws {
-        if let refusal = RestartGate.ask(app, ignore: request.ignoreGate == true, phase: "preflight", emit: emit) {
-            throw DeployFailure.refused("gate_busy", refusal)
+        if let refusal = RestartGate.ask(app, ignore: request.ignoreGate == true, phase: .preflight, emit: emit) {
+            throw DeployFailure.refused(.gateBusy, refusal)
         }
     }
 
@@ -289,14 +289,14 @@ final class DeployWorker {
         do {
             if let commit = request.commit {
                 guard Git.isCommitID(commit) else {
-                    throw DeployFailure.refused("bad_commit", "\"\(commit)\" is not a commit id (4 to 64 hex digits)")
+                    throw DeployFailure.refused(.badCommit, "\"\(commit)\" is not a commit id (4 to 64 hex digits)")
                 }
                 // The live commit and the one before it (rollback) need no fetch: they deploy with the remote down.
                 if let found = git.commitIfPresent(commit), rule.wasLive(found) { return found }
                 try rule.fetch(timeout: Self.fetchTimeout)
                 guard let found = git.commitIfPresent(commit) else {
                     let also = app.allowRefs.isEmpty ? "" : " or on \(app.allowRefs.joined(separator: ", "))"
-                    throw DeployFailure.refused("unknown_commit", "commit \(commit) is not on "
+                    throw DeployFailure.refused(.unknownCommit, "commit \(commit) is not on "
                         + "\(app.remote)/\(app.branch)\(also); push it first")
                 }
                 try rule.check(found, source: .commit)
@@ -304,7 +304,7 @@ final class DeployWorker {
             }
             if let ref = request.ref {
                 guard git.isValidRef(ref), let candidates = DeployRule.candidates(for: ref) else {
-                    throw DeployFailure.refused("bad_ref", "\"\(ref)\" is not a branch or tag: name refs/heads/…, "
+                    throw DeployFailure.refused(.badRef, "\"\(ref)\" is not a branch or tag: name refs/heads/…, "
                         + "refs/tags/… or a bare branch or tag name")
                 }
                 var failure: GitError?
@@ -326,7 +326,7 @@ final class DeployWorker {
         } catch let error as GitError {
             let what = firstDeploy ? "cannot clone \(app.name) from \(app.remote) (remote_url) for its first deploy"
                 : "cannot fetch from \(app.remote)"
-            throw DeployFailure.refused("fetch", "\(what): git: \(error.wholeStderr) — if the VM has no credential "
+            throw DeployFailure.refused(.fetch, "\(what): git: \(error.wholeStderr) — if the VM has no credential "
                 + "for the repository, deploy with --ship, which sends the commit over this SSH session instead")
         }
     }
@@ -337,19 +337,19 @@ final class DeployWorker {
         let bundle = state.bundle(deploy)
         defer { unlink(bundle) }
         guard let commit = request.commit, Git.isCommitID(commit) else {
-            throw DeployFailure.refused("bad_commit", "a shipped deploy names the full id of the commit it ships")
+            throw DeployFailure.refused(.badCommit, "a shipped deploy names the full id of the commit it ships")
         }
         if let refusal = DeployRule.shipRefusal(app) { throw refusal }
         do {
             try git.importBundle(bundle, commit: commit, deploy: deploy, timeout: Self.fetchTimeout)
         } catch let error as GitError {
             git.dropIncoming(deploy: deploy)
-            throw DeployFailure.refused("ship_rejected", "git on the VM refused the shipped bundle (\(error.message)); "
+            throw DeployFailure.refused(.shipRejected, "git on the VM refused the shipped bundle (\(error.message)); "
                 + "nothing was changed. Ship again; if the VM lacks what the bundle builds on, its clone lost commits")
         }
         do {
             guard let found = git.commitIfPresent(commit), found == commit.lowercased() else {
-                throw DeployFailure.refused("ship_rejected", "the shipped bundle does not hold commit "
+                throw DeployFailure.refused(.shipRejected, "the shipped bundle does not hold commit "
                     + "\(commit.prefix(12))")
             }
             try rule.check(found, source: .shipped)
@@ -362,7 +362,7 @@ final class DeployWorker {
     }
 
     private func takeSnapshot(_ scan: DataScan) throws {
-        begin("snapshot")
+        begin(.snapshot)
         let store = SnapshotStore(dir: app.snapshots.dir)
         do {
             let manifest = try store.create(root: app.path, dataDirs: app.data, kinds: app.kinds, scan: scan,
@@ -370,8 +370,8 @@ final class DeployWorker {
                                             afterFirstCopy: {
                 FaultPoint.pauseIfRequested(state: state, phase: "snapshot-copy")
             }) { files, bytes in
-                emit(.progress(.init(phase: "snapshot", done: Int64(files), total: Int64(scan.fileCount), unit: "files")))
-                emit(.progress(.init(phase: "snapshot", done: bytes, total: scan.byteCount, unit: "bytes")))
+                emit(.progress(.init(phase: .snapshot, done: Int64(files), total: Int64(scan.fileCount), unit: "files")))
+                emit(.progress(.init(phase: .snapshot, done: bytes, total: scan.byteCount, unit: "bytes")))
             }
             snapshot = manifest.info
             plan.snapshot = manifest.info.id
@@ -382,13 +382,13 @@ final class DeployWorker {
                 + "(\(ByteCount.format(info.copiedBytes)))")
         } catch let error as SnapshotError {
             fail(detail: error.message)
-            throw DeployFailure.refused(error.noSpace ? "no_space" : "snapshot",
+            throw DeployFailure.refused(error.noSpace ? .noSpace : .snapshot,
                                         "snapshot failed, nothing was changed: \(error.message)")
         }
     }
 
     private func update(to target: String) throws {
-        begin("update")
+        begin(.update)
         do {
             if !discarded.isEmpty {
                 let patch = try git.uncommittedPatch(excluding: app.data)
@@ -423,7 +423,7 @@ final class DeployWorker {
     }
 
     private func verify() throws {
-        begin("verify")
+        begin(.verify)
         guard let outcome = try verifyData(reportingProgress: true) else {
             throw RollbackReason("the snapshot \(plan.snapshot ?? "?") is gone")
         }
@@ -439,8 +439,8 @@ final class DeployWorker {
         let bytes = manifest.info.bytes
         let outcome = try DataVerifier(root: app.path, store: store, manifest: manifest, deploy: deploy).run { checked, hashed in
             guard reportingProgress else { return }
-            emit(.progress(.init(phase: "verify", done: Int64(checked), total: files, unit: "files")))
-            emit(.progress(.init(phase: "verify", done: hashed, total: bytes, unit: "bytes")))
+            emit(.progress(.init(phase: .verify, done: Int64(checked), total: files, unit: "files")))
+            emit(.progress(.init(phase: .verify, done: hashed, total: bytes, unit: "bytes")))
         }
         for repair in outcome.repairs { emit(.warning(.init(code: "repaired", message: repair.message))) }
         repairs += outcome.repairs.count
@@ -493,20 +493,20 @@ final class DeployWorker {
 
     private func rollback(because reason: String) throws {
         guard let previous = plan.previousCommit else {
-            guard firstDeploy else { throw DeployFailure(outcome: "failed", code: "failed", message: reason) }
+            guard firstDeploy else { throw DeployFailure(outcome: .failed, code: .failed, message: reason) }
             let target = plan.targetCommit?.prefix(12) ?? "?"
-            throw DeployFailure(outcome: "failed", code: "first_deploy_unhealthy",
+            throw DeployFailure(outcome: .failed, code: .firstDeployUnhealthy,
                                 message: "\(reason); this was the first deploy of \(app.name), so there is no earlier "
                                     + "commit to roll back to: the code stays at \(target); fix it and deploy again")
         }
-        begin("rollback")
+        begin(.rollback)
         let services = Services(app: app, onLine: streamLine)
         do {
             reportDisplaced(try CodeRestore(app: app, deploy: deploy).restore(to: previous, git: git, services: services),
                             commit: previous)
         } catch {
             fail(detail: "\(error)")
-            throw DeployFailure(outcome: "failed", code: "rollback_failed",
+            throw DeployFailure(outcome: .failed, code: .rollbackFailed,
                                 message: "\(reason); rolling back to \(previous.prefix(12)) failed too: \(error)")
         }
         let restored = repairAfterNewCode()
@@ -514,13 +514,13 @@ final class DeployWorker {
         let health = restarted ?? HealthChecker(app: app, services: services).wait()
         if let health {
             fail(detail: health)
-            throw DeployFailure(outcome: "failed", code: "rollback_unhealthy",
+            throw DeployFailure(outcome: .failed, code: .rollbackUnhealthy,
                                 message: "\(reason); rolled back to \(previous.prefix(12)), but it is not healthy either: \(health)")
         }
         end(detail: previous)
         let data = restored.isEmpty ? "" : "; restored \(restored.joined(separator: ", ")) from snapshot "
             + "\(plan.snapshot ?? "?") (what the new code wrote is kept beside each)"
-        throw DeployFailure(outcome: "rolled_back", code: "rolled_back",
+        throw DeployFailure(outcome: .rolledBack, code: .rolledBack,
                             message: "\(reason); rolled back to \(previous.prefix(12)), which is healthy\(data)")
     }
 
@@ -547,7 +547,7 @@ final class DeployWorker {
 
     private func finish(_ failure: DeployFailure?, lock: DeployLock.Held?) -> Int32 {
         let live = (try? git.head())?.commit
-        let outcome = failure?.outcome ?? "succeeded"
+        let outcome = failure?.outcome ?? .succeeded
         let summary = DeploySummary(deploy: deploy, app: app.name, commit: plan.targetCommit,
                                     previousCommit: plan.previousCommit, liveCommit: live, outcome: outcome,
                                     snapshot: snapshot, repairs: repairs, seconds: Date().timeIntervalSince(started),
@@ -559,8 +559,8 @@ final class DeployWorker {
         if let lock {
             // A superseded deploy changed nothing and must not become the one `rollback` undoes; nor does a
             // snapshot, which deploys nothing.
-            if action != .snapshot && failure?.outcome != "superseded"
-                && (failure?.outcome != "refused" || plan.targetCommit != nil) {
+            if action != .snapshot && failure?.outcome != .superseded
+                && (failure?.outcome != .refused || plan.targetCommit != nil) {
                 try? state.recordLastDeploy(DeployRecord(deploy: deploy, commit: plan.targetCommit ?? "",
                                                          previousCommit: plan.previousCommit, startedAt: started,
                                                          finishedAt: Date(), outcome: outcome, message: failure?.message))
@@ -583,7 +583,7 @@ final class DeployWorker {
 
     /// Records this snapshot's outcome, then applies the retention: an unsuccessful deploy's snapshot is counted
     /// apart and pushes out no successful one. Under the lock, so no other snapshot is being made.
-    private func pruneSnapshots(outcome: String) {
+    private func pruneSnapshots(outcome: Shared.Outcome) {
         let store = SnapshotStore(dir: app.snapshots.dir)
         if let snapshot { store.recordOutcome(snapshot.id, outcome: outcome) }
         let pruned = store.prune(RetentionPolicy(app.snapshots))
@@ -601,22 +601,22 @@ final class DeployWorker {
         OffsiteBackup(app: app, config: backup.restic, emit: { self.emit($0) }).run(snapshot)
     }
 
-    private func begin(_ name: String, pause: Bool = true) {
+    private func begin(_ name: DeployPhase, pause: Bool = true) {
         phase = (name, Date())
-        emit(.phase(.init(name: name, state: "started")))
-        if pause { FaultPoint.pauseIfRequested(state: state, phase: name) }
+        emit(.phase(.init(name: name, state: .started)))
+        if pause { FaultPoint.pauseIfRequested(state: state, phase: name.rawValue) }
     }
 
     private func end(detail: String? = nil) {
         guard let current = phase else { return }
-        emit(.phase(.init(name: current.name, state: "completed", detail: detail,
+        emit(.phase(.init(name: current.name, state: .completed, detail: detail,
                           seconds: Date().timeIntervalSince(current.started))))
         phase = nil
     }
 
     private func fail(detail: String? = nil) {
         guard let current = phase else { return }
-        emit(.phase(.init(name: current.name, state: "failed", detail: detail,
+        emit(.phase(.init(name: current.name, state: .failed, detail: detail,
                           seconds: Date().timeIntervalSince(current.started))))
         phase = nil
     }

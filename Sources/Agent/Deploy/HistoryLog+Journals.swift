@@ -12,7 +12,7 @@ extension HistoryLog {
         let state = StateDirectory(path: app.state)
         let journals = ((try? FileManager.default.contentsOfDirectory(atPath: state.deploysDir)) ?? [])
             .filter { $0.hasSuffix(".jsonl") }.map { String($0.dropLast(6)) }
-            .filter { DeployPlan.isValidID($0) && !named.contains($0) }
+            .filter { DeployID.isValid($0) && !named.contains($0) }
         let rebuilt = journals.compactMap { Self.record(of: $0, state: state) }
         // Stable for equal times: the file's order (the order things finished) wins.
         return (recorded + rebuilt).enumerated().sorted {
@@ -31,9 +31,9 @@ extension HistoryLog {
         let finished = (try? FileManager.default.attributesOfItem(atPath: state.journal(deploy)))?[.modificationDate]
             as? Date ?? Date()
         let seconds = summary.deploy?.seconds
-        let outcome = summary.deploy?.outcome ?? (summary.ok ? "succeeded" : summary.error?.code ?? "failed")
+        let outcome = summary.deploy?.outcome ?? .of(summary)
         let who = plan?.controller
-        let action: HistoryAction = outcome == "recovered" ? .recovery
+        let action: HistoryAction = outcome == .recovered ? .recovery
             : who?.hasPrefix("rollback of ") == true ? .rollback : .deploy
         return HistoryRecord(time: plan?.startedAt ?? finished.addingTimeInterval(-(seconds ?? 0)), action: action,
                              who: who, before: summary.deploy?.previousCommit ?? plan?.previousCommit,

@@ -21,13 +21,13 @@ struct Recovery {
             if case .phase(let phase) = message.event { return phase }
             return nil
         }
-        let reached = Set(phases.filter { $0.state == "started" }.map(\.name))
-        let last = phases.last?.name ?? "preflight"
+        let reached = Set(phases.filter { $0.state == .started }.map(\.name))
+        let last = phases.last?.name ?? .preflight
         var done: [String] = []
         var repairs = 0
         let git = Git(tree: app.path, timeout: 300)
 
-        if reached.contains("update") || reached.contains("rollback"), let previous = plan?.previousCommit {
+        if reached.contains(.update) || reached.contains(.rollback), let previous = plan?.previousCommit {
             // systemd units start by themselves (at boot, after a power cut; on Restart=) from the code on disk:
             // if the deploy had changed it, a unit may run the new code although the restart never began.
             let codeChanged = (try? git.head())?.commit != previous
@@ -44,7 +44,7 @@ struct Recovery {
                 let verifier = DataVerifier(root: app.path, store: store, manifest: manifest, deploy: deploy)
                 // Once the new code has run, what it damaged is moved aside whole (it may still be running and
                 // writing); before that, the old app is the writer and repairs happen in place.
-                let newCodeRan = reached.contains("restart") || reached.contains("rollback")
+                let newCodeRan = reached.contains(.restart) || reached.contains(.rollback)
                 let verified = try? newCodeRan
                     ? verifier.repairAll(tail: AppendedTail(dir: state.tail(deploy)))
                     : verifier.run { _, _ in }
@@ -52,7 +52,7 @@ struct Recovery {
                 done.append(verified.map { "data verified (\($0.checkedFiles) files, \($0.repairs.count) repaired)" }
                             ?? "data verification failed")
             }
-            if reached.contains("restart") || reached.contains("rollback") || unitsMayRunIt {
+            if reached.contains(.restart) || reached.contains(.rollback) || unitsMayRunIt {
                 let failure = services.restartAll(resettingStartLimit: true)
                 done.append(failure.map { "restart failed: \($0)" } ?? "services restarted")
             }
@@ -64,7 +64,7 @@ struct Recovery {
         let message = "deploy \(deploy) died during \(last); " + done.joined(separator: ", ")
         let live = (try? git.head())?.commit
         let record = DeployRecord(deploy: deploy, commit: plan?.targetCommit ?? "", previousCommit: plan?.previousCommit,
-                                  startedAt: plan?.startedAt ?? Date(), finishedAt: Date(), outcome: "recovered",
+                                  startedAt: plan?.startedAt ?? Date(), finishedAt: Date(), outcome: .recovered,
                                   message: message)
         // A lock left by a restore or a service action (`restart-…`) names no deploy: it has no journal and no
         // plan, and must not replace the record of the last deploy (which `rollback` reads), nor enter the history
@@ -74,16 +74,16 @@ struct Recovery {
             if plan?.snapshotOnly != true { try? state.recordLastDeploy(record) }
             HistoryLog(state: state).append(HistoryRecord(
                 time: Date(), action: .recovery, who: "shipkeep-agent recovery", before: plan?.previousCommit,
-                after: live, outcome: "recovered", snapshot: plan?.snapshot, deploy: deploy, detail: message))
+                after: live, outcome: .recovered, snapshot: plan?.snapshot, deploy: deploy, detail: message))
         }
         let hasResult = events.contains { if case .result = $0.event { true } else { false } }
         if wasDeploy, !hasResult, let journal = try? Journal(state: state, deploy: deploy) {
             journal.append(.warning(.init(code: "recovered", message: message)), id: deploy)
             let summary = DeploySummary(deploy: deploy, app: app.name, commit: plan?.targetCommit,
-                                        previousCommit: plan?.previousCommit, liveCommit: live, outcome: "recovered",
+                                        previousCommit: plan?.previousCommit, liveCommit: live, outcome: .recovered,
                                         snapshot: nil, repairs: repairs,
                                         seconds: Date().timeIntervalSince(plan?.startedAt ?? Date()))
-            journal.append(.result(.init(ok: false, error: WireError(code: "recovered", message: message), deploy: summary)),
+            journal.append(.result(.init(ok: false, error: WireError(code: .recovered, message: message), deploy: summary)),
                            id: deploy)
         }
         return record

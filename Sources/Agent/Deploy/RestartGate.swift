@@ -22,7 +22,7 @@ struct RestartGate {
     /// and a progress event of `phase`.
     ///
     /// - Returns: nil for go, else the refusal.
-    static func ask(_ app: AppConfig, ignore: Bool, phase: String, emit: (Event) -> Void) -> String? {
+    static func ask(_ app: AppConfig, ignore: Bool, phase: DeployPhase, emit: (Event) -> Void) -> String? {
         guard let gate = app.gate else { return nil }
         if ignore {
             emit(.warning(.init(code: "gate_ignored", message: "--ignore-gate: the gate "

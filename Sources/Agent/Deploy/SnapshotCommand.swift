@@ -15,8 +15,8 @@ struct SnapshotCommand: ParsableCommand {
             snapshot dir another user can write. Run it as the agent's user, e.g. from a systemd user timer:
               ExecStart=/usr/local/bin/shipkeep-agent snapshot --config /etc/shipkeep/agent.yml --app bots
             Exit status: 0 snapshot taken; 1 failed or refused (nothing changed); 4 the app is locked by a deploy \
-            (try again later). A config that cannot be used (unreadable, invalid, writable by another user) or an \
-            unknown app is a failure too (1), said on stderr.
+            (try again later); 64 a usage or configuration error: a config that cannot be used (unreadable, \
+            invalid, writable by another user) or an unknown app, said on stderr.
             """
     )
 
@@ -38,12 +38,12 @@ struct SnapshotCommand: ParsableCommand {
             try PermissionCheck.check(agentConfig)
         } catch {
             StandardStreams.diagnose("shipkeep-agent: \(error)")
-            throw ExitCode(1)
+            throw ExitCode(ServeCommand.exitConfigError)
         }
         guard let app = agentConfig.app(app) else {
             let known = agentConfig.apps.map(\.name).joined(separator: ", ")
             StandardStreams.diagnose("shipkeep-agent: no app named \"\(app)\" in \(config) (configured: \(known))")
-            throw ExitCode(1)
+            throw ExitCode(ServeCommand.exitConfigError)
         }
         if let record = Recovery.runIfNeeded(app), let message = record.message {
             StandardStreams.diagnose("recovered \(app.name): \(message)")
@@ -60,7 +60,7 @@ struct SnapshotCommand: ParsableCommand {
         }.last
         guard let result else { throw ExitCode(1) }
         if result.ok { return }
-        throw ExitCode(result.error?.code == "locked" ? 4 : 1)
+        throw ExitCode(result.error?.code == .locked ? 4 : 1)
     }
 
     /// Who the history says asked: the timer, as this user on this host.
@@ -75,7 +75,7 @@ struct SnapshotCommand: ParsableCommand {
             return
         }
         switch message.event {
-        case .phase(let phase) where phase.state != "started":
+        case .phase(let phase) where phase.state != .started:
             print("\(phase.name): \(phase.state)" + (phase.detail.map { " — \($0)" } ?? ""))
         case .warning(let warning):
             print("warning: \(warning.message)")

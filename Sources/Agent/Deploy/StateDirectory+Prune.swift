@@ -19,7 +19,7 @@ extension StateDirectory {
         guard let names = try? FileManager.default.contentsOfDirectory(atPath: deploysDir) else { return [] }
         var files: [String: [String]] = [:]
         for name in names {
-            guard let dot = name.firstIndex(of: "."), DeployPlan.isValidID(String(name[..<dot])) else { continue }
+            guard let dot = name.firstIndex(of: "."), DeployID.isValid(String(name[..<dot])) else { continue }
             files[String(name[..<dot]), default: []].append(name)
         }
         // Kept over and above the newest ones: the app's history that a restore or a rollback still reads. A

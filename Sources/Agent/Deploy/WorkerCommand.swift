@@ -24,9 +24,8 @@ struct WorkerCommand: ParsableCommand {
         // The same check as `serve`'s: agent.yml names the commands this worker runs, and the state dir holds
         // the request it reads.
         try PermissionCheck.check(agentConfig)
-        guard let app = agentConfig.app(app), DeployPlan.isValidID(deploy) else {
-            throw ValidationError("invalid worker arguments")
-        }
+        guard let app = agentConfig.app(app) else { throw ValidationError("no app \"\(app)\" in \(config)") }
+        _ = try DeployID(validating: deploy)
         let payload = try DeployRequestFile.read(deploy: deploy, state: StateDirectory(path: app.state))
         let worker = try DeployWorker(app: app, deploy: deploy, request: payload,
                                       action: [.rollback, .snapshot].first { $0.rawValue == action } ?? .deploy)

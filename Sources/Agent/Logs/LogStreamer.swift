@@ -66,7 +66,7 @@ struct LogStreamer {
                 lastEvent = Date()
             } else if Date().timeIntervalSince(lastEvent) >= JournalFollower.heartbeatInterval {
                 // The controller takes a silent peer for dead: a quiet log must not look like a dead link.
-                emit(.progress(.init(phase: "logs", done: Int64(Date().timeIntervalSince(started)), total: nil,
+                emit(.progress(.init(phase: .logs, done: Int64(Date().timeIntervalSince(started)), total: nil,
                                      unit: "seconds")))
                 lastEvent = Date()
             }

@@ -30,7 +30,7 @@ extension AgentServer {
         } catch {
             unlink(state.bundle(deploy))
             Self.closeJournal(deploy, state: state,
-                              with: .failure("state", "cannot start the deploy worker: \(error)"), reply: &reply)
+                              with: .failure(.state, "cannot start the deploy worker: \(error)"), reply: &reply)
             return
         }
         relay(deploy, app: app, from: reply.seq + 1, reply: &reply) { Self.isRunning(pid) }
@@ -41,11 +41,15 @@ extension AgentServer {
         let state = StateDirectory(path: app.state)
         let holder = DeployLock.inspect(state)
         guard let deploy = request.deploy ?? holder?.deploy ?? state.latestDeploy() else {
-            reply.emit(.result(.failure("no_deploy", "app \(app.name) has no deploy to attach to yet")))
+            reply.emit(.result(.failure(.noDeploy, "app \(app.name) has no deploy to attach to yet")))
             return
         }
-        guard DeployPlan.isValidID(deploy), FileManager.default.fileExists(atPath: state.journal(deploy)) else {
-            reply.emit(.result(.failure("no_deploy", "app \(app.name) has no deploy \"\(deploy)\"")))
+        if let invalid = Self.invalidDeploy(deploy, deployOnly: true) {
+            reply.emit(.result(.failure(invalid.code, invalid.description)))
+            return
+        }
+        guard FileManager.default.fileExists(atPath: state.journal(deploy)) else {
+            reply.emit(.result(.failure(.noDeploy, "app \(app.name) has no deploy \"\(deploy)\"")))
             return
         }
         let worker = Self.workerPID(deploy, state: state)
@@ -80,7 +84,7 @@ extension AgentServer {
         }, forward: { forward($0, &reply) })
         if recovered == nil {
             // Not journaled: a later recovery (the next agent start) writes the deploy's real end there.
-            reply.emit(.result(.failure("worker_died", "the deploy worker \(deploy) stopped without a result; "
+            reply.emit(.result(.failure(.workerDied, "the deploy worker \(deploy) stopped without a result; "
                 + "see `shipkeep status` and \(state.log(deploy))")), seq: next)
         }
     }
@@ -105,7 +109,7 @@ extension AgentServer {
         guard !events.contains(where: \.isResult), let journal = try? Journal(state: state, deploy: deploy) else {
             return
         }
-        journal.append(.result(.failure("not_started", "deploy \(deploy) stopped before it took the lock (its "
+        journal.append(.result(.failure(.notStarted, "deploy \(deploy) stopped before it took the lock (its "
             + "worker died; see \(state.log(deploy))); nothing was changed")), id: deploy)
     }
 
@@ -117,7 +121,7 @@ extension AgentServer {
     func rollback(app: AppConfig, reply: inout Reply) {
         let state = StateDirectory(path: app.state)
         guard let last = state.lastDeploy(), let previous = last.rollbackTarget else {
-            reply.emit(.result(.failure("nothing_to_roll_back", "no deploy of \(app.name) recorded a commit that was "
+            reply.emit(.result(.failure(.nothingToRollBack, "no deploy of \(app.name) recorded a commit that was "
                 + "live before the live one, so there is nothing to roll back to; deploy a commit with --commit "
                 + "instead")))
             return
@@ -129,17 +133,21 @@ extension AgentServer {
 
     /// `unlock`: releases a lock only if its worker is dead, recovering the app first.
     func unlock(app: AppConfig, deploy: String, reply: inout Reply) {
+        if let invalid = Self.invalidDeploy(deploy, deployOnly: false) {
+            reply.emit(.result(.failure(invalid.code, invalid.description)))
+            return
+        }
         let state = StateDirectory(path: app.state)
         guard let holder = DeployLock.inspect(state) else {
             reply.emit(.result(.success))
             return
         }
         guard holder.deploy == deploy else {
-            reply.emit(.result(.failure("not_holder", "the lock of \(app.name) is held by \(holder.deploy), not \(deploy)")))
+            reply.emit(.result(.failure(.notHolder, "the lock of \(app.name) is held by \(holder.deploy), not \(deploy)")))
             return
         }
         guard !holder.alive else {
-            reply.emit(.result(.failure("running", "deploy \(deploy) is running (pid \(holder.pid)); it releases the "
+            reply.emit(.result(.failure(.running, "deploy \(deploy) is running (pid \(holder.pid)); it releases the "
                 + "lock when it ends — follow it with `shipkeep attach`")))
             return
         }

@@ -19,22 +19,21 @@ extension AgentServer {
         }
         let store = SnapshotStore(dir: app.snapshots.dir)
         let manifest: Manifest
-        if let id = request.snapshot, id != SnapshotStore.latestName {
-            guard !id.isEmpty, !id.contains("/"), !id.hasPrefix("."), !id.contains("..") else {
-                reply.emit(.result(.failure("invalid_snapshot", "\"\(id)\" is not a snapshot id; "
-                    + "use an id from `shipkeep snapshots`")))
-                return
-            }
+        if let invalid = request.snapshot.flatMap({ Self.invalidSnapshot($0) }) {
+            reply.emit(.result(.failure(invalid.code, invalid.description)))
+            return
+        }
+        if let id = request.snapshot, id != SnapshotID.latestName {
             guard let found = store.manifest(id) else {
                 let ids = store.list().map(\.info.id).suffix(5).joined(separator: ", ")
-                reply.emit(.result(.failure("unknown_snapshot", "app \(app.name) has no complete snapshot \"\(id)\""
+                reply.emit(.result(.failure(.unknownSnapshot, "app \(app.name) has no complete snapshot \"\(id)\""
                     + (ids.isEmpty ? "" : " (newest: \(ids))"))))
                 return
             }
             manifest = found
         } else {
             guard let latest = store.latest() else {
-                reply.emit(.result(.failure("no_snapshot", "app \(app.name) has no complete snapshot yet; "
+                reply.emit(.result(.failure(.noSnapshot, "app \(app.name) has no complete snapshot yet; "
                     + "each deploy takes one")))
                 return
             }
@@ -62,13 +61,13 @@ extension AgentServer {
 
         do {
             _ = try exporter.run(chunk: { reply.emit(.chunk(.init(data: $0))) }, progress: { done in
-                reply.emit(.progress(.init(phase: "download", done: done, total: info.bytes, unit: "bytes")))
+                reply.emit(.progress(.init(phase: .download, done: done, total: info.bytes, unit: "bytes")))
             })
             reply.emit(.result(.success))
         } catch let damaged as SnapshotExporter.Damaged {
             reply.emit(.result(.failure(damaged.code, damaged.description)))
         } catch {
-            reply.emit(.result(.failure("download_failed", "cannot read snapshot \(info.id): \(error)")))
+            reply.emit(.result(.failure(.downloadFailed, "cannot read snapshot \(info.id): \(error)")))
         }
     }
 }

@@ -14,26 +14,26 @@ extension AgentServer {
                 reply.emit(.env(Event.EnvKeys(app: app.name, file: file.path, keys: keys)))
                 reply.emit(.result(.success))
             } catch {
-                reply.emit(.result(.failure("env_file", "\(error)")))
+                reply.emit(.result(.failure(.envFile, "\(error)")))
             }
             return
         }
         guard let key = request.key else {
-            reply.emit(.result(.failure("bad_key", "env \(request.action.rawValue) needs a key")))
+            reply.emit(.result(.failure(.badKey, "env \(request.action.rawValue) needs a key")))
             return
         }
         if let refusal = EnvKey.refusal(key, allowed: app.envKeys) {
-            reply.emit(.result(.failure("bad_key", refusal)))
+            reply.emit(.result(.failure(.badKey, refusal)))
             return
         }
         var value: String?
         if request.action == .set {
             guard let given = request.value else {
-                reply.emit(.result(.failure("bad_value", "env set \(key) needs a value")))
+                reply.emit(.result(.failure(.badValue, "env set \(key) needs a value")))
                 return
             }
             if let refusal = EnvKey.valueRefusal(given) {
-                reply.emit(.result(.failure("bad_value", "\(key): \(refusal)")))
+                reply.emit(.result(.failure(.badValue, "\(key): \(refusal)")))
                 return
             }
             value = given
@@ -50,7 +50,7 @@ extension AgentServer {
             if value != nil || existed { try file.write(variables) }
             keys = variables.map(\.key).sorted()
         } catch {
-            reply.emit(.result(.failure("env_file", "\(error)")))
+            reply.emit(.result(.failure(.envFile, "\(error)")))
             return
         }
         guard value != nil || existed else {
@@ -62,7 +62,7 @@ extension AgentServer {
         }
         let change = "\(request.action.rawValue) \(key)"
         HistoryLog(state: StateDirectory(path: app.state)).append(HistoryRecord(
-            time: Date(), action: .env, who: controller, outcome: "succeeded", detail: change))
+            time: Date(), action: .env, who: controller, outcome: .succeeded, detail: change))
         let when = request.restart == true ? "restarting the services now" : "it takes effect at the next restart "
             + "(a deploy, or `shipkeep env … \(change) --restart`)"
         reply.emit(.log(.init(stream: "stdout", line: "\(change) in \(file.path); \(when)", source: "env")))

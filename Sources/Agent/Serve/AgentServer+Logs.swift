@@ -12,11 +12,11 @@ extension AgentServer {
     func logs(_ request: Command.Logs, app: AppConfig, reply: inout Reply) {
         let lines = request.lines ?? 10
         guard (0...Self.maxLogLines).contains(lines) else {
-            reply.emit(.result(.failure("refused", "lines must be 0 to \(Self.maxLogLines), got \(lines)")))
+            reply.emit(.result(.failure(.refused, "lines must be 0 to \(Self.maxLogLines), got \(lines)")))
             return
         }
         if let since = request.since, since <= 0 {
-            reply.emit(.result(.failure("refused", "since must be a positive number of seconds, got \(since)")))
+            reply.emit(.result(.failure(.refused, "since must be a positive number of seconds, got \(since)")))
             return
         }
         var warnings: [Event.Warning] = []
@@ -24,7 +24,7 @@ extension AgentServer {
         do {
             sources = try LogSelection.sources(request, app: app) { warnings.append(.init(code: $0, message: $1)) }
         } catch {
-            reply.emit(.result(.failure("refused", error.description)))
+            reply.emit(.result(.failure(.refused, error.description)))
             return
         }
         for warning in warnings { reply.emit(.warning(warning)) }

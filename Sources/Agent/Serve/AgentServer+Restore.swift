@@ -11,10 +11,14 @@ extension AgentServer {
             return
         }
         let store = SnapshotStore(dir: app.snapshots.dir)
+        if let invalid = Self.invalidSnapshot(request.snapshot) ?? Self.invalidPaths(request.paths) {
+            reply.emit(.result(.failure(invalid.code, invalid.description)))
+            return
+        }
         // `latest` names the newest complete snapshot; the history and the lock name the id it was.
         guard let manifest = store.resolve(request.snapshot).flatMap(store.manifest) else {
             let ids = store.list().map(\.info.id).suffix(5).joined(separator: ", ")
-            reply.emit(.result(.failure("unknown_snapshot", "app \(app.name) has no complete snapshot \"\(request.snapshot)\""
+            reply.emit(.result(.failure(.unknownSnapshot, "app \(app.name) has no complete snapshot \"\(request.snapshot)\""
                 + (ids.isEmpty ? "" : " (newest: \(ids))"))))
             return
         }
@@ -30,10 +34,10 @@ extension AgentServer {
                                           record: .init(deploy: deploy, controller: "restore", commit: nil,
                                                         startedAt: Date(), pid: getpid()))
         } catch let busy as DeployLock.Busy {
-            reply.emit(.result(.failure("locked", "app \(app.name) is locked by deploy \(busy.holder.deploy); "
+            reply.emit(.result(.failure(.locked, "app \(app.name) is locked by deploy \(busy.holder.deploy); "
                 + "restore once it has finished")))
         } catch {
-            reply.emit(.result(.failure("state", "cannot take the lock: \(error)")))
+            reply.emit(.result(.failure(.state, "cannot take the lock: \(error)")))
         }
         return nil
     }
@@ -47,7 +51,7 @@ extension AgentServer {
         var warnings: [String] = []
         let started = Date()
         let from = source.map { " (from \($0))" } ?? ""
-        let history = { (outcome: String, detail: String) -> Void in
+        let history = { (outcome: Outcome, detail: String) -> Void in
             HistoryLog(state: state).append(HistoryRecord(
                 time: started, action: .restore, who: self.controller, outcome: outcome,
                 duration: Date().timeIntervalSince(started), snapshot: manifest.info.id, detail: detail + from))
@@ -58,15 +62,15 @@ extension AgentServer {
             for warning in warnings { reply.emit(.warning(.init(code: "restore", message: warning))) }
             let said = "restored \(outcome.restored.count) file(s), kept \(outcome.kept.count) that differ, "
                 + "\(outcome.unchanged) already identical"
-            history("succeeded", said + (request.paths.map { " (of \($0.joined(separator: ", ")))" } ?? ""))
+            history(.succeeded, said + (request.paths.map { " (of \($0.joined(separator: ", ")))" } ?? ""))
             reply.emit(.log(.init(stream: "stdout", line: said + from, source: "restore")))
             reply.emit(.result(.success))
         } catch let refusal as Restorer.Refusal {
-            history("refused", refusal.description)
-            reply.emit(.result(.failure("refused", refusal.description)))
+            history(.refused, refusal.description)
+            reply.emit(.result(.failure(.refused, refusal.description)))
         } catch {
-            history("failed", "\(error)")
-            reply.emit(.result(.failure("restore_failed", "\(error)")))
+            history(.failed, "\(error)")
+            reply.emit(.result(.failure(.restoreFailed, "\(error)")))
         }
     }
 }

@@ -16,7 +16,7 @@ extension AgentServer {
         if let name = request.service {
             guard let service = app.services.first(where: { $0.name == name }) else {
                 let known = app.services.map(\.name).joined(separator: ", ")
-                reply.emit(.result(.failure("unknown_service", "app \(app.name) has no service \"\(name)\" "
+                reply.emit(.result(.failure(.unknownService, "app \(app.name) has no service \"\(name)\" "
                     + "(configured: \(known.isEmpty ? "none" : known))")))
                 return
             }
@@ -25,12 +25,12 @@ extension AgentServer {
             selected = app.services
         }
         guard !selected.isEmpty else {
-            reply.emit(.result(.failure("no_services", "app \(app.name) has no services in \(config.file)")))
+            reply.emit(.result(.failure(.noServices, "app \(app.name) has no services in \(config.file)")))
             return
         }
         if action == .stop {
             for case .command(let name, _, _, _) in selected where app.stopCommand(of: name) == nil {
-                reply.emit(.result(.failure("no_stop_command", "\(name) has no stop: command in \(config.file): "
+                reply.emit(.result(.failure(.noStopCommand, "\(name) has no stop: command in \(config.file): "
                     + "add stop: [argv…] beside its restart: (e.g. [\"./stop.sh\"]); nothing was stopped")))
                 return
             }
@@ -42,11 +42,11 @@ extension AgentServer {
                                                                 controller: request.controller, commit: nil,
                                                                 startedAt: started, pid: getpid()))
         } catch let busy as DeployLock.Busy {
-            reply.emit(.result(.failure("locked", "app \(app.name) is locked by \(busy.holder.deploy)"
+            reply.emit(.result(.failure(.locked, "app \(app.name) is locked by \(busy.holder.deploy)"
                 + "\(busy.holder.controller.map { " (\($0))" } ?? ""); \(action.rawValue) once it has finished")))
             return
         } catch {
-            reply.emit(.result(.failure("state", "cannot take the lock: \(error)")))
+            reply.emit(.result(.failure(.state, "cannot take the lock: \(error)")))
             return
         }
         defer { lock.release() }

@@ -46,7 +46,7 @@ final class ShipUpload {
             let written = bytes.withUnsafeBytes { Platform.write(fd, $0.baseAddress! + offset, bytes.count - offset) }
             if written < 0 {
                 if errno == EINTR { continue }
-                failure = .failure(errno == ENOSPC ? "no_space" : "state", "cannot write the shipped bundle to "
+                failure = .failure(errno == ENOSPC ? .noSpace : .state, "cannot write the shipped bundle to "
                     + "\(path): \(String(cString: strerror(errno))); nothing was changed")
                 discard()
                 return
@@ -55,7 +55,7 @@ final class ShipUpload {
         }
         if received - reported >= Self.progressStep || isComplete && expected >= Self.progressStep {
             reported = received
-            let progress = Event.progress(.init(phase: "ship", done: received, total: expected, unit: "bytes"))
+            let progress = Event.progress(.init(phase: .ship, done: received, total: expected, unit: "bytes"))
             sent.append(progress)
             reply.emit(progress)
         }
@@ -106,15 +106,15 @@ extension AgentServer {
         }
         guard let commit = request.commit, [40, 64].contains(commit.count), Git.isCommitID(commit),
               request.ref == nil else {
-            reply.emit(.result(.failure("bad_commit", "a shipped deploy names the full id of the commit it ships")))
+            reply.emit(.result(.failure(.badCommit, "a shipped deploy names the full id of the commit it ships")))
             return nil
         }
         guard bytes > 0 else {
-            reply.emit(.result(.failure("bad_ship", "a shipped bundle has at least one byte, not \(bytes)")))
+            reply.emit(.result(.failure(.badShip, "a shipped bundle has at least one byte, not \(bytes)")))
             return nil
         }
         guard bytes <= app.ship.maxBytes else {
-            reply.emit(.result(.failure("ship_too_large", "the bundle is \(ByteCount.format(bytes)), more than the "
+            reply.emit(.result(.failure(.shipTooLarge, "the bundle is \(ByteCount.format(bytes)), more than the "
                 + "\(ByteCount.format(app.ship.maxBytes)) app \(app.name) takes (ship_max_bytes in agent.yml); "
                 + "nothing was sent or changed. Raise ship_max_bytes, or deploy without --ship")))
             return nil
@@ -126,14 +126,14 @@ extension AgentServer {
             try FileSystem.makeDirectories(state.deploysDir)
             Self.removeAbandonedUploads(in: state.deploysDir)
             if let space = DiskSpace.measure(state.deploysDir), bytes + (64 << 20) > space.free {
-                reply.emit(.result(.failure("no_space", "the bundle needs \(ByteCount.format(bytes)) plus a margin "
+                reply.emit(.result(.failure(.noSpace, "the bundle needs \(ByteCount.format(bytes)) plus a margin "
                     + "of 64 MiB, but \(space.measured) has \(ByteCount.format(space.free)) free; nothing was "
                     + "changed")))
                 return nil
             }
             fd = try FileSystem.open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, 0o600)
         } catch {
-            reply.emit(.result(.failure("state", "cannot store the shipped bundle in \(state.deploysDir): \(error)")))
+            reply.emit(.result(.failure(.state, "cannot store the shipped bundle in \(state.deploysDir): \(error)")))
             return nil
         }
         _ = flock(fd, LOCK_EX | LOCK_NB)
@@ -164,7 +164,7 @@ extension AgentServer {
         do {
             try upload.finish(to: StateDirectory(path: upload.app.state).bundle(upload.deploy))
         } catch {
-            upload.reply.emit(.result(.failure("state", "cannot keep the shipped bundle: \(error)")))
+            upload.reply.emit(.result(.failure(.state, "cannot keep the shipped bundle: \(error)")))
             return .serve
         }
         startDeploy(upload.request, app: upload.app, reply: &upload.reply, deploy: upload.deploy, sent: upload.sent)
@@ -175,7 +175,7 @@ extension AgentServer {
     func abortShip(_ upload: ShipUpload, _ error: ProtocolError) -> Next {
         shipUpload = nil
         upload.discard()
-        upload.reply.emit(.result(.failure(error.code.rawValue, error.message)))
+        upload.reply.emit(.result(.failure(error.code.wire, error.message)))
         return .exit(Self.exitProtocolError)
     }
 

@@ -151,7 +151,7 @@ final class AgentServer {
     func reject(id: String?, _ error: ProtocolError) -> Next {
         if let upload = shipUpload { return abortShip(upload, error) }
         var reply = Reply(id: id, send: send)
-        reply.emit(.result(.failure(error.code.rawValue, error.message)))
+        reply.emit(.result(.failure(error.code.wire, error.message)))
         return .exit(Self.exitProtocolError)
     }
 
@@ -165,7 +165,7 @@ final class AgentServer {
 
     private func unknownApp(_ name: String) -> Event.Result {
         let known = config.apps.map(\.name).joined(separator: ", ")
-        return .failure("unknown_app", "no app named \"\(name)\" in \(config.file) (configured: \(known))")
+        return .failure(.unknownApp, "no app named \"\(name)\" in \(config.file) (configured: \(known))")
     }
 }
 

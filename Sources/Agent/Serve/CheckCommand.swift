@@ -11,7 +11,7 @@ struct CheckCommand: ParsableCommand {
         commandName: "check",
         abstract: "Check that an agent.yml parses and is safe to use (as `serve` reads it), and list its apps.",
         discussion: """
-            Changes nothing. Exit status: 0 usable (the apps are printed); 78 it cannot be used: unreadable, \
+            Changes nothing. Exit status: 0 usable (the apps are printed); 64 it cannot be used: unreadable, \
             invalid (the line and key are named), or it or a state or snapshot dir is writable by another user.
             """
     )

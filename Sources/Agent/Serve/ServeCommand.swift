@@ -12,13 +12,14 @@ struct ServeCommand: ParsableCommand {
             Reads JSON Lines requests on stdin and writes JSON Lines events on stdout; diagnostics go to \
             stderr. Put it in authorized_keys as:
               restrict,command="/usr/local/bin/shipkeep-agent serve --config /etc/shipkeep/agent.yml" ssh-ed25519 AAAA...
-            Exit status: 0 at end of input, 2 after a protocol violation, 78 when the config cannot be used \
+            Exit status: 0 at end of input, 2 after a protocol violation, 64 when the config cannot be used \
             (unreadable, invalid, or it or a state or snapshot dir is writable by another user).
             """
     )
 
-    /// Exit status when `agent.yml` cannot be used (sysexits' EX_CONFIG).
-    static let exitConfigError: Int32 = 78
+    /// Exit status when `agent.yml` cannot be used: 64 (EX_USAGE), as every shipkeep and shipkeep-agent command
+    /// exits for a usage or configuration error (it was 78, EX_CONFIG, before one policy covered both programs).
+    static let exitConfigError: Int32 = 64
 
     @Option(name: .long, help: ArgumentHelp("The agent configuration.", valueName: "FILE"))
     var config: String = "/etc/shipkeep/agent.yml"
@@ -39,7 +40,7 @@ struct ServeCommand: ParsableCommand {
             try PermissionCheck.check(agentConfig)
         } catch {
             StandardStreams.diagnose("\(error)")
-            send(EventMessage(id: nil, seq: 1, event: .result(.failure("config_error", "\(error)"))))
+            send(EventMessage(id: nil, seq: 1, event: .result(.failure(.configError, "\(error)"))))
             throw ExitCode(Self.exitConfigError)
         }
         // A deploy whose worker died holding the lock is finished (recovered) before any new work.

@@ -206,13 +206,6 @@ enum FileSystem {
         try DirectoryHandle.firstSymbolicLink(root: root, relative: relative, includingLast: includingLast)
     }
 
-    /// Whether `path` is relative and plain: no empty, `.` or `..` component, so it stays below whatever it
-    /// is appended to (symbolic links aside).
-    static func isPlainRelative(_ path: String) -> Bool {
-        let parts = path.split(separator: "/", omittingEmptySubsequences: false)
-        return !path.hasPrefix("/") && !parts.contains { $0.isEmpty || $0 == "." || $0 == ".." }
-    }
-
     /// Reads a whole small file (journals, manifests, records), or nil if it does not exist.
     static func read(_ path: String) -> [UInt8]? {
         FileManager.default.contents(atPath: path).map(Array.init)

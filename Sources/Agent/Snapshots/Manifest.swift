@@ -61,7 +61,7 @@ struct Manifest: Codable, Equatable {
         guard let manifest = try? StateDirectory.decoder.decode(Manifest.self, from: Data(bytes)) else { return nil }
         // Entry paths are joined to the work tree and the snapshot dir before anything is written: one that
         // could climb out of them (`..`, absolute) makes the whole manifest unusable.
-        guard manifest.entries.allSatisfy({ FileSystem.isPlainRelative($0.path) }) else { return nil }
+        guard manifest.entries.allSatisfy({ RelativePath.isValid($0.path) }) else { return nil }
         // Chunk names are joined to the chunk dir: each must be a chunk's name, and the list must cover the size.
         guard manifest.entries.allSatisfy(SnapshotChunks.isWellFormed) else { return nil }
         return manifest

@@ -13,7 +13,7 @@ struct SnapshotExporter {
     /// A snapshot file that does not match the manifest (or is gone).
     struct Damaged: Error, CustomStringConvertible {
         /// `snapshot_damaged`, or `snapshot_removed` when retention removed it mid-download.
-        var code = "snapshot_damaged"
+        var code = ErrorCode.snapshotDamaged
         var description: String
     }
 
@@ -157,9 +157,9 @@ struct SnapshotExporter {
 
     /// The manifest is the agent's own, but a path that could escape the archive's root is refused anyway.
     private func checkPath(_ path: String) throws {
-        let parts = path.split(separator: "/", omittingEmptySubsequences: false)
-        guard !path.hasPrefix("/"), !parts.contains(".."), !parts.contains(""), !parts.contains(".") else {
-            throw Damaged(description: "snapshot \(manifest.info.id) has an unsafe path in its manifest: \"\(path)\"")
+        if let problem = RelativePath.problem(path) {
+            throw Damaged(description: "snapshot \(manifest.info.id) has an unsafe path in its manifest, "
+                + "\(InvalidInput.quoted(path)): \(problem)")
         }
     }
 
@@ -175,7 +175,7 @@ struct SnapshotExporter {
 
     private func gone(_ path: String) -> Damaged {
         if store.manifest(manifest.info.id) == nil {
-            return Damaged(code: "snapshot_removed", description: "snapshot \(manifest.info.id) was removed while it "
+            return Damaged(code: .snapshotRemoved, description: "snapshot \(manifest.info.id) was removed while it "
                 + "was being downloaded (a deploy's retention pruned it); download a newer one")
         }
         return damaged(path, "the file is missing")

@@ -92,7 +92,7 @@ struct SnapshotStore {
 
     /// The snapshot with this id.
     func manifest(_ id: String) -> Manifest? {
-        guard !id.contains("/"), !id.hasPrefix("."), !id.hasSuffix(Self.partialSuffix) else { return nil }
+        guard (try? SnapshotID(validating: id)) != nil, !id.hasSuffix(Self.partialSuffix) else { return nil }
         return ManifestCache.shared.load(dir + "/" + id + "/" + Manifest.fileName)
     }
 
@@ -104,7 +104,7 @@ struct SnapshotStore {
 
     /// The summary of snapshot `id` (see ``infos()``).
     func info(_ id: String) -> SnapshotInfo? {
-        guard !id.contains("/"), !id.hasPrefix("."), !id.hasSuffix(Self.partialSuffix) else { return nil }
+        guard (try? SnapshotID(validating: id)) != nil, !id.hasSuffix(Self.partialSuffix) else { return nil }
         if let bytes = FileSystem.read(dir + "/" + id + "/" + Self.infoName),
            let info = try? StateDirectory.decoder.decode(SnapshotInfo.self, from: Data(bytes)), info.id == id {
             return info
@@ -118,10 +118,10 @@ struct SnapshotStore {
     }
 
     /// What `--snapshot` takes for the newest snapshot.
-    static let latestName = "latest"
+    static let latestName = SnapshotID.latestName
 
     /// Records how what took snapshot `id` ended, in its `info.json` (replaced by rename: never half-written).
-    func recordOutcome(_ id: String, outcome: String) {
+    func recordOutcome(_ id: String, outcome: Outcome) {
         guard var info = info(id) else { return }
         info.outcome = outcome
         try? FileSystem.writeAtomically(StateDirectory.encode(info), to: dir + "/" + id + "/" + Self.infoName,

@@ -62,9 +62,9 @@ struct StatusCollector {
 
         let disks = diskStatus(app, reasons: &reasons)
         let lastDeploy = state.lastDeploy()
-        if let lastDeploy, lastDeploy.outcome != "succeeded" {
+        if let lastDeploy, lastDeploy.outcome != .succeeded {
             let what = lastDeploy.message.map { ": \($0)" } ?? ""
-            reasons.append((.warning, "last deploy \(lastDeploy.deploy) \(lastDeploy.outcome.replacing("_", with: " "))\(what)"))
+            reasons.append((.warning, "last deploy \(lastDeploy.deploy) \(lastDeploy.outcome.words)\(what)"))
         }
 
         let snapshots = SnapshotStore(dir: app.snapshots.dir).count()

@@ -67,7 +67,7 @@ struct AgentRequest {
             if !result.ok, let error = result.error, json || actions == nil {
                 Terminal.error("shipkeep: \(error.message)")
             }
-            if result.error?.code == "locked" {
+            if result.error?.code == .locked {
                 // The agent cannot know how the target was named here: the exact command comes from this side.
                 Terminal.error("shipkeep: follow the running deploy with `\(options.commandLine("attach"))`")
             }

@@ -21,7 +21,7 @@ extension DeployCommand {
         }
         let target = connection.target
         guard session.agent?.capabilities.contains(Command.shipTips(app: "").type) == true else {
-            return .failure("unsupported", "the agent on \(target.display) is too old to take shipped code: "
+            return .failure(.unsupported, "the agent on \(target.display) is too old to take shipped code: "
                 + "`shipkeep install \(target.name)` updates it; or deploy without --ship")
         }
         var tips: Event.ShipTips?
@@ -38,7 +38,7 @@ extension DeployCommand {
         defer { bundle.remove() }
         let size = ByteCount.format(bundle.bytes)
         guard bundle.bytes <= tips.maxBytes else {
-            return .failure("ship_too_large", "the bundle of \(bundle.commit.prefix(12)) is \(size), more than the "
+            return .failure(.shipTooLarge, "the bundle of \(bundle.commit.prefix(12)) is \(size), more than the "
                 + "\(ByteCount.format(tips.maxBytes)) app \(request.app) takes (ship_max_bytes in the VM's agent.yml); "
                 + "nothing was sent or changed. Raise ship_max_bytes, or deploy without --ship")
         }

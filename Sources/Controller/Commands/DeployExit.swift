@@ -20,12 +20,14 @@ enum DeployExit {
     static func code(for result: Event.Result) -> Int32 {
         if result.ok { return ok }
         switch result.error?.code {
-        case "locked", "superseded": return locked
-        case "rollback_unhealthy", "rollback_failed", "worker_died", "first_deploy_unhealthy": return needsAttention
+        case .locked, .superseded: return locked
+        case .rollbackUnhealthy, .rollbackFailed, .workerDied, .firstDeployUnhealthy: return needsAttention
         // restart, stop, start: the services were touched and are not as asked, and nothing rolls them back.
-        case "unhealthy", "restart_failed", "stop_failed", "start_failed": return needsAttention
-        case "unknown_app", "config_error": return usage
-        case "unsupported": return unreachable
+        case .unhealthy, .restartFailed, .stopFailed, .startFailed: return needsAttention
+        // A request the agent refused as written (an app agent.yml does not name, an id or path that is not
+        // one): fix the command; asking again will not help.
+        case .unknownApp, .configError, .invalidPath, .invalidSnapshot, .invalidDeploy: return usage
+        case .unsupported: return unreachable
         default: return failed
         }
     }

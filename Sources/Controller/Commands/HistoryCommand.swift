@@ -58,7 +58,7 @@ enum HistoryTable {
             ? "\(short(record.before)) → \(short(record.after))"
             : record.service.map { "service " + inert($0) } ?? "-"
         let duration = record.duration.map { String(format: "%.1fs", $0) } ?? "-"
-        var lines = [row(time, inert(record.action.rawValue), inert(record.outcome), duration, what,
+        var lines = [row(time, inert(record.action.rawValue), inert(record.outcome.rawValue), duration, what,
                          inert(record.snapshot ?? "-"), inert(record.who ?? "-"))]
         if let detail = record.detail { lines.append("    " + inert(detail)) }
         return lines

@@ -22,7 +22,7 @@ struct InterruptNotice {
             guard json else { return Interrupts.Notice(stdout: erase + said) }
             let code = Interrupts.exitCode(for: signal)
             let result = JSONLines.Result(ok: false, exitCode: code, target: target,
-                                          error: WireError(code: "interrupted", message: said), attach: follow)
+                                          error: WireError(code: .interrupted, message: said), attach: follow)
             return Interrupts.Notice(stdout: String(decoding: WireCodec.encode(result), as: UTF8.self),
                                      stderr: "shipkeep: \(said)")
         }

@@ -51,7 +51,7 @@ struct SnapshotsCommand: ParsableCommand {
         let formatter = ISO8601DateFormatter()
         let rows = snapshots.reversed().map { snapshot in
             [snapshot.id, formatter.string(from: snapshot.createdAt), snapshot.origin ?? "deploy",
-             snapshot.outcome ?? (snapshot.origin == nil ? "-" : "unfinished"),
+             snapshot.outcome?.rawValue ?? (snapshot.origin == nil ? "-" : "unfinished"),
              snapshot.commit.map { String($0.prefix(12)) } ?? "?"].map(ControlCharacters.escaped)
                 + ["\(snapshot.files)", ByteCount.format(snapshot.bytes),
                    "\(snapshot.linked) linked, \(snapshot.copied) copied, \(ByteCount.format(snapshot.copiedBytes)) written"]

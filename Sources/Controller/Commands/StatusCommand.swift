@@ -15,7 +15,9 @@ struct StatusCommand: ParsableCommand {
             (its own health phase runs them). TARGET may be a group of shipkeep.yml: every member is probed \
             in parallel, and the exit status is the worst of them.
             Exit status follows the Nagios plugin convention, so the command works as a monitoring check:
-              0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN (unreachable, refused host key, failed login, no agent).
+              0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN (unreachable, refused host key, failed login, no agent);
+              64 a usage or configuration error (a flag, shipkeep.yml, an app agent.yml does not name, a \
+            --textfile that cannot be written): fix the check, retrying will not help.
             With --textfile the exit status is 0 whenever the file was written (the verdict is in the metrics).
             Examples:
               shipkeep status deploy@vm.example.com --app bots
@@ -72,7 +74,7 @@ struct StatusCommand: ParsableCommand {
     func run() throws {
         var targetName = target.target ?? target.host ?? "?"
         let resolved: ResolvedTarget
-        // A monitor reads a configuration error as UNKNOWN, as it reads an unreachable VM.
+        // A configuration error exits 64 (the probe says so), not UNKNOWN: the VM was never asked.
         let members: [String]?
         do {
             members = try target.groupMembers()
@@ -125,14 +127,14 @@ struct StatusCommand: ParsableCommand {
     /// Writes `text` to `file` the way the textfile collector needs: a temporary file beside it (whose name
     /// does not end in `.prom`, so it is never collected half-written), flushed to disk, renamed into place.
     ///
-    /// - Returns: 0 when written, else 3 with one line on stderr.
+    /// - Returns: 0 when written, else 64 (the path given cannot be used) with one line on stderr.
     static func write(_ text: String, to file: String) -> Int32 {
         let temporary = "\(file).\(getpid()).tmp"
         let fd = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
         guard fd >= 0 else {
             Terminal.error("shipkeep: status: cannot write \(temporary): \(String(cString: strerror(errno))); "
                 + "check that its directory exists and is writable")
-            return Health.unknown.exitCode
+            return DeployExit.usage
         }
         let bytes = Array(text.utf8)
         var written = 0
@@ -148,7 +150,7 @@ struct StatusCommand: ParsableCommand {
             let why = String(cString: strerror(errno))
             unlink(temporary)
             Terminal.error("shipkeep: status: cannot write \(file): \(why)")
-            return Health.unknown.exitCode
+            return DeployExit.usage
         }
         return 0
     }

@@ -34,12 +34,13 @@ struct StatusProbe {
     /// The verdict: the report's, or UNKNOWN.
     var health: Health { report?.health ?? .unknown }
 
-    /// The Nagios exit status.
-    var exitCode: Int32 { health.exitCode }
+    /// The Nagios exit status; 64 instead of UNKNOWN (3) for a usage or configuration error (a bad flag or
+    /// shipkeep.yml, an app the VM's agent.yml does not name): 3 means only that the VM could not be asked.
+    var exitCode: Int32 { error?.isUsage == true ? DeployExit.usage : health.exitCode }
 
     /// The probe as the Prometheus renderer takes it.
     var metrics: Prometheus.Probe {
-        Prometheus.Probe(target: target, report: report, reason: error?.wireCode, time: time)
+        Prometheus.Probe(target: target, report: report, reason: error?.wireCode.rawValue, time: time)
     }
 
     /// Asks for the status over an open connection.

@@ -3,7 +3,8 @@ import SnapshotArchive
 
 /// Checks a downloaded `.tar.zst` or `.tar.gz`, as it arrives, against the manifest the agent sent: every entry
 /// is in the manifest, once, of the same kind, with the same size and XXH64 (files) or target (links); none is
-/// missing; no path is absolute, has `..`, or passes through a symbolic link of the archive. Also checks the
+/// missing; every path is a ``RelativePath`` (not absolute, no `..`, …) and
+/// passes through no symbolic link of the archive. Also checks the
 /// compressed stream whole (zstd's frame checksum, or zlib's CRC-32 and length) and the tar stream complete.
 ///
 /// Works through fixed buffers, so an archive of any size is checked in flat memory.
@@ -145,12 +146,14 @@ struct ArchiveVerifier {
 
     /// A path that `tar -x` could write outside the directory it extracts into is refused outright.
     private func checkSafe(_ path: String) throws(Mismatch) {
-        let parts = path.split(separator: "/", omittingEmptySubsequences: false)
-        guard !path.hasPrefix("/"), !parts.contains(".."), !parts.contains("."), !parts.contains("") else {
-            throw Mismatch(description: "the archive holds an unsafe path \"\(path)\" (absolute or with \"..\")")
+        let relative: RelativePath
+        do {
+            relative = try RelativePath(validating: path, expected: "a plain relative path")
+        } catch {
+            throw Mismatch(description: "the archive holds an unsafe path: \(error)")
         }
         var parent = ""
-        for part in parts.dropLast() {
+        for part in relative.components.dropLast() {
             parent += parent.isEmpty ? String(part) : "/" + part
             if links.contains(parent) {
                 throw Mismatch(description: "the archive holds \(path), which lies under the symbolic link \(parent)")

@@ -56,7 +56,7 @@ struct SnapshotDownload {
                 connection.close()
                 throw ControllerError(.agent, "the agent on \(resolved.display) (version "
                     + "\(connection.session.agent?.agentVersion ?? "?")) cannot download snapshots; install a "
-                    + "shipkeep-agent as new as this shipkeep", code: "unsupported")
+                    + "shipkeep-agent as new as this shipkeep", code: .unsupported)
             }
             if let capability = format.capability, connection.session.agent?.capabilities.contains(capability) != true {
                 connection.close()

@@ -95,8 +95,8 @@ struct FleetCommand {
             }
             print(renderer.table(results))
         }
-        for host in results where !host.ok && host.outcome != "skipped" {
-            Terminal.error("shipkeep: \(host.target): \(host.error?.message ?? host.outcome)")
+        for host in results where !host.ok && host.outcome != .skipped {
+            Terminal.error("shipkeep: \(host.target): \(host.error?.message ?? host.outcome.rawValue)")
         }
         throw ExitCode(code)
     }
@@ -115,7 +115,7 @@ struct FleetCommand {
             let said = "interrupted (\(Interrupts.name(signal))): \(message)"
             guard json else { return Interrupts.Notice(stdout: said) }
             let result = JSONLines.Result(ok: false, exitCode: Interrupts.exitCode(for: signal), target: target,
-                                          error: WireError(code: "interrupted", message: said))
+                                          error: WireError(code: .interrupted, message: said))
             return Interrupts.Notice(stdout: String(decoding: WireCodec.encode(result), as: UTF8.self),
                                      stderr: "shipkeep: \(said)")
         }

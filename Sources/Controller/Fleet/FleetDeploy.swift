@@ -22,7 +22,7 @@ struct FleetDeploy {
         var ok: Bool
         var exitCode: Int32
         /// `succeeded`, `rolled_back`, …, `unreachable`, or `skipped` (not started: a canary failed).
-        var outcome: String
+        var outcome: Outcome
         var seconds: Double
         var error: WireError?
         var deploy: DeploySummary?
@@ -54,8 +54,8 @@ struct FleetDeploy {
             for index in rest {
                 let member = members[index]
                 let skipped = HostResult(target: member.name, address: member.target.display, ok: false,
-                                         exitCode: DeployExit.failed, outcome: "skipped", seconds: 0,
-                                         error: WireError(code: "skipped", message: "not deployed: a canary failed"))
+                                         exitCode: DeployExit.failed, outcome: .skipped, seconds: 0,
+                                         error: WireError(code: .skipped, message: "not deployed: a canary failed"))
                 results.set(index, skipped)
                 onHost(skipped)
             }
@@ -79,7 +79,7 @@ struct FleetDeploy {
     /// One host's deploy, start to result, on the calling thread.
     private static func deploy(_ member: Member) -> HostResult {
         let started = Date()
-        func finish(ok: Bool, code: Int32, outcome: String, error: WireError?, deploy: DeploySummary?) -> HostResult {
+        func finish(ok: Bool, code: Int32, outcome: Outcome, error: WireError?, deploy: DeploySummary?) -> HostResult {
             HostResult(target: member.name, address: member.target.display, ok: ok, exitCode: code, outcome: outcome,
                        seconds: Date().timeIntervalSince(started), error: error, deploy: deploy)
         }
@@ -90,13 +90,13 @@ struct FleetDeploy {
             let result = try connection.session.request(member.command) { message in
                 if case .snapshots(let list) = message.event { snapshots = list.snapshots }
             }
-            let outcome = result.deploy?.outcome ?? (result.ok ? "succeeded" : result.error?.code ?? "failed")
+            let outcome = result.deploy?.outcome ?? .of(result)
             var host = finish(ok: result.ok, code: DeployExit.code(for: result), outcome: outcome, error: result.error,
                               deploy: result.deploy)
             host.snapshots = snapshots
             return host
         } catch {
-            return finish(ok: false, code: error.exitCode, outcome: "unreachable",
+            return finish(ok: false, code: error.exitCode, outcome: .unreachable,
                           error: WireError(code: error.wireCode, message: error.message), deploy: nil)
         }
     }

@@ -12,8 +12,8 @@ struct FleetRenderer {
     /// The line for one finished host.
     func hostLine(_ host: FleetDeploy.HostResult) -> String {
         let mark = host.ok ? terminal.paint("✓", .ok)
-            : terminal.paint("✗", host.outcome == "skipped" || host.exitCode == DeployExit.failed ? .warning : .critical)
-        let detail = host.ok ? commits(host) : ControlCharacters.escaped(host.error?.message ?? host.outcome)
+            : terminal.paint("✗", host.outcome == .skipped || host.exitCode == DeployExit.failed ? .warning : .critical)
+        let detail = host.ok ? commits(host) : ControlCharacters.escaped(host.error?.message ?? host.outcome.rawValue)
         return "  \(mark) \(host.target)  \(String(format: "%.1fs", host.seconds))  \(detail)"
     }
 
@@ -21,7 +21,7 @@ struct FleetRenderer {
     func table(_ hosts: [FleetDeploy.HostResult]) -> String {
         let rows = [["host", "address", "commit", "time", "outcome"]] + hosts.map { host in
             [host.target, host.address, commits(host), String(format: "%.1fs", host.seconds),
-             ControlCharacters.escaped(host.outcome)]
+             ControlCharacters.escaped(host.outcome.rawValue)]
         }
         let widths = (0..<5).map { column in rows.map { $0[column].count }.max() ?? 0 }
         let lines = rows.map { row in

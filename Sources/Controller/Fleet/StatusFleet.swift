@@ -30,7 +30,7 @@ struct StatusFleet {
     func run() -> Int32 {
         guard !members.isEmpty else {
             Terminal.error("shipkeep: status: the group \(group) is empty")
-            return Health.unknown.exitCode
+            return DeployExit.usage
         }
         var resolved: [ResolvedTarget] = []
         for name in members {

@@ -50,27 +50,29 @@ final class DeployRenderer {
             line(terminal.dim("  the deploy runs on the VM: interrupting this command does not stop it; "
                 + "`\(inert(follow(started.deploy)))` follows it"))
         case .phase(let phase):
+            let key = phase.name.rawValue
             switch phase.state {
-            case "started":
-                phaseStarted[phase.name] = Date()
-                if let actions { line(actions.group(phase.name)) }
-                if verbose { line("  → \(inert(phase.name))") }
+            case .started:
+                phaseStarted[key] = Date()
+                if let actions { line(actions.group(key)) }
+                if verbose { line("  → \(inert(key))") }
             default:
-                bars[phase.name] = nil
+                bars[key] = nil
                 // The agent's own measure, when it sent one: a replay (`attach`) gets the phases' real durations.
-                let seconds = phase.seconds ?? phaseStarted[phase.name].map { Date().timeIntervalSince($0) } ?? 0
-                phases.append((phase.name, phase.state, seconds))
-                let mark = phase.state == "completed" ? terminal.paint("✓", .ok) : terminal.paint("✗", .critical)
-                let name = inert(phase.name).padding(toLength: 9, withPad: " ", startingAt: 0)
+                let seconds = phase.seconds ?? phaseStarted[key].map { Date().timeIntervalSince($0) } ?? 0
+                phases.append((key, phase.state.rawValue, seconds))
+                let mark = phase.state == .completed ? terminal.paint("✓", .ok) : terminal.paint("✗", .critical)
+                let name = inert(key).padding(toLength: 9, withPad: " ", startingAt: 0)
                 line("  \(mark) \(name) \(String(format: "%5.1fs", seconds))  \(inert(phase.detail ?? ""))")
                 if let actions { line(actions.endGroup) }
             }
         case .progress(let progress):
+            let key = progress.phase.rawValue
             let now = Date()
-            var bar = bars[progress.phase]
-                ?? ProgressBar(phase: inert(progress.phase), started: phaseStarted[progress.phase] ?? now)
+            var bar = bars[key]
+                ?? ProgressBar(phase: inert(key), started: phaseStarted[key] ?? now)
             bar.update(progress)
-            bars[progress.phase] = bar
+            bars[key] = bar
             // Files and bytes arrive as a pair, files first: draw once the pair is complete.
             guard progress.unit != "files" else { return }
             if terminal.interactive {
@@ -80,8 +82,8 @@ final class DeployRenderer {
                 progressShown = true
             } else {
                 // In a log (CI), a plain line now and then shows a long phase is moving without flooding it.
-                guard now.timeIntervalSince(lastPlainProgress[progress.phase] ?? bar.started) >= 5 else { return }
-                lastPlainProgress[progress.phase] = now
+                guard now.timeIntervalSince(lastPlainProgress[key] ?? bar.started) >= 5 else { return }
+                lastPlainProgress[key] = now
                 line(bar.plainLine(now: now))
             }
         case .log(let log):
@@ -121,9 +123,9 @@ final class DeployRenderer {
         } else if result.ok {
             line(terminal.paint("deployed", .ok) + " \(previous) → \(live) in \(time)\(snapshot)\(repairs)")
         } else {
-            let what = inert(deploy.outcome.replacingOccurrences(of: "_", with: " "))
+            let what = inert(deploy.outcome.words)
             let message = actions == nil ? ": \(inert(result.error?.message ?? ""))" : ""
-            line(terminal.paint(what, deploy.outcome == "rolled_back" || deploy.outcome == "refused" ? .warning : .critical)
+            line(terminal.paint(what, deploy.outcome == .rolledBack || deploy.outcome == .refused ? .warning : .critical)
                 + "\(message) — live commit \(live) (\(time)\(snapshot)\(repairs))")
         }
     }

@@ -43,16 +43,16 @@ struct GitHubActions {
         let deploy = result.deploy
         return [("commit", deploy?.liveCommit ?? ""), ("previous-commit", deploy?.previousCommit ?? ""),
                 ("deploy-id", deploy?.deploy ?? ""), ("snapshot", deploy?.snapshot?.id ?? ""),
-                ("outcome", outcome(of: result, exitCode: exitCode))]
+                ("outcome", outcome(of: result, exitCode: exitCode).rawValue)]
     }
 
     /// What happened, in one word of the outcome vocabulary (`succeeded`, `rolled_back`, …, `unreachable`).
-    static func outcome(of result: Event.Result, exitCode: Int32) -> String {
+    static func outcome(of result: Event.Result, exitCode: Int32) -> Outcome {
         if let deploy = result.deploy { return deploy.outcome }
-        if result.ok { return "succeeded" }
-        if exitCode == DeployExit.unreachable { return "unreachable" }
-        if exitCode == DeployExit.usage { return "usage_error" }
-        return result.error?.code ?? "failed"
+        if result.ok { return .succeeded }
+        if exitCode == DeployExit.unreachable { return .unreachable }
+        if exitCode == DeployExit.usage { return .usageError }
+        return .of(result)
     }
 
     /// Appends step outputs to `$GITHUB_OUTPUT` as `name=value` lines; each value is made one inert line first, so
@@ -71,8 +71,8 @@ struct GitHubActions {
         let outcome = Self.outcome(of: result, exitCode: exitCode ?? DeployExit.code(for: result))
         let title = result.ok
             ? (result.deploy == nil ? "done ✅" : "deployed ✅")
-            : outcome == "unreachable" ? "the VM could not be asked ❌"
-            : "deploy failed ❌ (\(Self.markdown(outcome.replacingOccurrences(of: "_", with: " "))))"
+            : outcome == .unreachable ? "the VM could not be asked ❌"
+            : "deploy failed ❌ (\(Self.markdown(outcome.words)))"
         var lines = ["### shipkeep: " + title, ""]
         lines.append("| | |")
         lines.append("|---|---|")
@@ -83,7 +83,7 @@ struct GitHubActions {
             lines.append("| deploy | `\(Self.markdown(deploy.deploy))` |")
             lines.append("| commit | `\(commit(deploy.previousCommit))` → `\(commit(deploy.liveCommit))`"
                 + (deploy.commit != deploy.liveCommit ? " (asked for `\(commit(deploy.commit))`)" : "") + " |")
-            lines.append("| outcome | \(Self.markdown(deploy.outcome.replacingOccurrences(of: "_", with: " "))) |")
+            lines.append("| outcome | \(Self.markdown(deploy.outcome.words)) |")
             if let snapshot = deploy.snapshot {
                 lines.append("| snapshot | `\(Self.markdown(snapshot.id))`: \(snapshot.files) files, "
                     + "\(ByteCount.format(snapshot.bytes)); \(snapshot.linked) linked, \(snapshot.copied) copied "
@@ -92,7 +92,7 @@ struct GitHubActions {
             lines.append("| data repairs | \(deploy.repairs) |")
             lines.append("| duration | \(String(format: "%.1f", deploy.seconds)) s |")
         } else {
-            lines.append("| outcome | \(Self.markdown(outcome.replacingOccurrences(of: "_", with: " "))) |")
+            lines.append("| outcome | \(Self.markdown(outcome.words)) |")
         }
         if let error = result.error { lines.append("| error | \(Self.markdown(error.message)) |") }
         if let exitCode, exitCode != 0 { lines.append("| exit status | \(exitCode) |") }

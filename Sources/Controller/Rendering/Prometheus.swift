@@ -94,9 +94,9 @@ struct Prometheus {
                 metric("shipkeep_last_deploy_age_seconds", "Seconds since the last deploy finished.", labels,
                        max(0, now.timeIntervalSince(last.finishedAt)))
                 metric("shipkeep_last_deploy_success", "1 when the last deploy succeeded.", labels,
-                       last.outcome == "succeeded" ? 1 : 0)
+                       last.outcome == .succeeded ? 1 : 0)
                 metric("shipkeep_last_deploy_info", "The last deploy's outcome and commit, as labels.",
-                       labels.merging(["outcome": last.outcome, "commit": last.commit]) { $1 }, 1)
+                       labels.merging(["outcome": last.outcome.rawValue, "commit": last.commit]) { $1 }, 1)
             }
             if let snapshots = app.snapshots {
                 metric("shipkeep_snapshots", "Complete snapshots of the data dirs.", labels, Double(snapshots.count))

@@ -137,7 +137,7 @@ struct StatusText {
     private func deploy(_ record: DeployRecord?, now: Date) -> String {
         guard let record else { return "none yet" }
         let inert = ControlCharacters.escaped
-        var text = "\(inert(record.deploy)) \(inert(record.outcome.replacingOccurrences(of: "_", with: " "))) "
+        var text = "\(inert(record.deploy)) \(inert(record.outcome.words)) "
             + "\(Self.age(now.timeIntervalSince(record.finishedAt))) ago, "
             + "commit \(inert(String(record.commit.prefix(12))))"
         if let message = record.message { text += ": \(inert(message))" }

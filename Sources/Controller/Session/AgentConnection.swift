@@ -44,7 +44,7 @@ final class AgentConnection {
             reply = try session.hello()
         } catch {
             ssh.disconnect()
-            if error.code == ProtocolError.Code.unsupportedVersion.rawValue {
+            if error.code == ProtocolError.Code.unsupportedVersion.wire {
                 throw ControllerError(error.kind, "\(error.message); the agent speaks another protocol version: "
                     + upgrade, code: error.code)
             }

@@ -22,12 +22,12 @@ extension AppConfig {
         let root = Self.normalize(path)
         let data = try map.stringList("data") ?? []
         for dir in data {
-            guard Self.isInside(dir) else {
-                throw map.error("data", "\"\(dir)\" must be a path inside the work tree, relative to \"path\" (no \"..\", not absolute)")
+            if let problem = RelativePath.problem(dir) {
+                throw map.error("data", "\"\(dir)\" must be a plain path inside the work tree, relative to \"path\": "
+                    + problem)
             }
         }
-        let normalizedData = data.map(Self.normalize)
-        if let overlap = Self.firstOverlap(normalizedData) {
+        if let overlap = Self.firstOverlap(data) {
             throw map.error("data", "\"\(overlap.0)\" and \"\(overlap.1)\" overlap; list each data dir once")
         }
         let state = try Self.absolute(map.string("state"), in: root, key: "state", map: map)
@@ -37,7 +37,7 @@ extension AppConfig {
             path: root,
             remote: try map.string("remote") ?? "origin",
             branch: try map.string("branch") ?? "main",
-            data: normalizedData,
+            data: data,
             state: state,
             snapshots: try Self.snapshots(map, root: root, state: state),
             hooks: try Self.hooks(map),
@@ -218,13 +218,17 @@ extension AppConfig {
         var fresh: FreshnessCheck?
         if let freshMap = try health.map("fresh") {
             try freshMap.allowOnly(["path", "within"])
-            guard let path = try freshMap.string("path"), isInside(path) else {
+            guard let path = try freshMap.string("path") else {
                 throw freshMap.error("path", "expected a path inside the work tree, relative to \"path\"")
+            }
+            if let problem = RelativePath.problem(path) {
+                throw freshMap.error("path", "expected a plain path inside the work tree, relative to \"path\": "
+                    + problem)
             }
             guard let within = try freshMap.positiveInt("within") else {
                 throw freshMap.error(nil, "missing required key \"within\" (seconds)")
             }
-            fresh = FreshnessCheck(path: normalize(path), within: within)
+            fresh = FreshnessCheck(path: path, within: within)
         }
         let timeout = try health.positiveInt("timeout") ?? 30
         let settle = try health.positiveInt("settle") ?? 0
@@ -238,15 +242,10 @@ extension AppConfig {
         guard let value else { return nil }
         guard !value.isEmpty else { throw map.error(key, "must not be empty") }
         if value.hasPrefix("/") { return normalize(value) }
-        guard isInside(value) else { throw map.error(key, "\"\(value)\" must be absolute or inside the work tree") }
+        if let problem = RelativePath.problem(value) {
+            throw map.error(key, "\"\(value)\" must be absolute or a plain path inside the work tree: \(problem)")
+        }
         return normalize(root + "/" + value)
-    }
-
-    /// A relative path that stays inside its base: not empty, not absolute, no `..` component.
-    static func isInside(_ relative: String) -> Bool {
-        guard !relative.isEmpty, !relative.hasPrefix("/") else { return false }
-        let parts = relative.split(separator: "/")
-        return !parts.isEmpty && !parts.contains("..") && !parts.allSatisfy { $0 == "." }
     }
 
     /// Drops `.` components, repeated and trailing slashes.

@@ -44,7 +44,7 @@ public struct HistoryRecord: Codable, Equatable, Sendable {
     /// The commit the action deployed (for a rolled-back deploy, the one it tried).
     public var after: String?
     /// `succeeded`, `rolled_back`, `refused`, `failed`, `locked`, `superseded`, `recovered`…
-    public var outcome: String
+    public var outcome: Outcome
     /// Seconds it took.
     public var duration: Double?
     /// The snapshot it took or restored from.
@@ -63,7 +63,7 @@ public struct HistoryRecord: Codable, Equatable, Sendable {
 
     /// Creates a record; `detail` and `who` are cut to ``maxDetail`` and ``maxWho`` characters.
     public init(time: Date, action: HistoryAction, who: String?, before: String? = nil, after: String? = nil,
-                outcome: String, duration: Double? = nil, snapshot: String? = nil, service: String? = nil,
+                outcome: Outcome, duration: Double? = nil, snapshot: String? = nil, service: String? = nil,
                 deploy: String? = nil, detail: String? = nil) {
         self.time = time
         self.action = action

@@ -59,16 +59,16 @@ public enum Event: Equatable, Sendable {
     /// `preflight, snapshot, update, verify, restart, health, rollback`.
     public struct Phase: Codable, Equatable, Sendable {
         /// The phase name.
-        public var name: String
+        public var name: DeployPhase
         /// `started`, `completed`, `failed` or `skipped`.
-        public var state: String
+        public var state: PhaseState
         /// Optional detail, e.g. the resolved commit or why the phase failed.
         public var detail: String?
         /// How long the phase took, in seconds, on the state that ends it (`completed`, `failed`): measured by the
         /// worker and kept in the journal, so a replay shows the real durations.
         public var seconds: Double?
         /// Creates the event.
-        public init(name: String, state: String, detail: String? = nil, seconds: Double? = nil) {
+        public init(name: DeployPhase, state: PhaseState, detail: String? = nil, seconds: Double? = nil) {
             self.name = name
             self.state = state
             self.detail = detail
@@ -79,7 +79,7 @@ public enum Event: Equatable, Sendable {
     /// Progress of a long step.
     public struct Progress: Codable, Equatable, Sendable {
         /// The phase this progress belongs to.
-        public var phase: String
+        public var phase: DeployPhase
         /// Units done so far.
         public var done: Int64
         /// Units in all, when known.
@@ -87,7 +87,7 @@ public enum Event: Equatable, Sendable {
         /// `bytes` or `files`.
         public var unit: String
         /// Creates the event.
-        public init(phase: String, done: Int64, total: Int64?, unit: String) {
+        public init(phase: DeployPhase, done: Int64, total: Int64?, unit: String) {
             self.phase = phase
             self.done = done
             self.total = total
@@ -172,7 +172,7 @@ public enum Event: Equatable, Sendable {
         public static let success = Result(ok: true)
 
         /// A failed result with `code` and `message`.
-        public static func failure(_ code: String, _ message: String) -> Result {
+        public static func failure(_ code: ErrorCode, _ message: String) -> Result {
             Result(ok: false, error: WireError(code: code, message: message))
         }
     }
@@ -204,11 +204,11 @@ public enum Event: Equatable, Sendable {
 /// An error as carried in a `result` event.
 public struct WireError: Codable, Equatable, Sendable {
     /// A stable machine-readable code, e.g. `unknown_app`, `locked`, `malformed`.
-    public var code: String
+    public var code: ErrorCode
     /// One line for a human, saying what failed and what to do.
     public var message: String
     /// Creates an error.
-    public init(code: String, message: String) {
+    public init(code: ErrorCode, message: String) {
         self.code = code
         self.message = message
     }

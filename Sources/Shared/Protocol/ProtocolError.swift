@@ -36,3 +36,8 @@ public struct ProtocolError: Error, Equatable, Sendable, CustomStringConvertible
     /// `code: message`, one line.
     public var description: String { "\(code.rawValue): \(message)" }
 }
+
+extension ProtocolError.Code {
+    /// The code a `result` carries for this violation.
+    public var wire: ErrorCode { ErrorCode(rawValue: rawValue) }
+}

@@ -11,7 +11,7 @@ public struct DeploySummary: Codable, Equatable, Sendable {
     /// The commit live now.
     public var liveCommit: String?
     /// `succeeded`, `rolled_back`, `failed`, `refused`, `locked`, `superseded` or `recovered`.
-    public var outcome: String
+    public var outcome: Outcome
     /// The snapshot taken, if one was.
     public var snapshot: SnapshotInfo?
     /// Data files repaired by verify.
@@ -23,7 +23,7 @@ public struct DeploySummary: Codable, Equatable, Sendable {
 
     /// Creates a summary.
     public init(deploy: String, app: String, commit: String?, previousCommit: String?, liveCommit: String?,
-                outcome: String, snapshot: SnapshotInfo?, repairs: Int, seconds: Double, workerPeakRSS: Int64? = nil) {
+                outcome: Outcome, snapshot: SnapshotInfo?, repairs: Int, seconds: Double, workerPeakRSS: Int64? = nil) {
         self.deploy = deploy
         self.app = app
         self.commit = commit

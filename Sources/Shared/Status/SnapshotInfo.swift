@@ -28,11 +28,11 @@ public struct SnapshotInfo: Codable, Equatable, Sendable {
     public var origin: String?
     /// How what took it ended (`succeeded`, `rolled_back`, `failed`…); nil while it runs, for a worker that died,
     /// and in snapshots taken before it was recorded. Retention counts only successful ones against each other.
-    public var outcome: String?
+    public var outcome: Outcome?
 
     /// Whether retention counts it among the good snapshots: its deploy or snapshot succeeded, or it predates
     /// the recording of origins (today's snapshots keep today's meaning).
-    public var isSuccessful: Bool { outcome == "succeeded" || (origin == nil && outcome == nil) }
+    public var isSuccessful: Bool { outcome == .succeeded || (origin == nil && outcome == nil) }
 
     /// Creates a listing entry.
     public init(id: String, createdAt: Date, deploy: String?, commit: String?, files: Int, bytes: Int64, linked: Int,

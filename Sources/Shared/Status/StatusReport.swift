@@ -205,7 +205,7 @@ public struct DeployRecord: Codable, Equatable, Sendable {
     /// When it finished.
     public var finishedAt: Date
     /// `succeeded`, `rolled_back`, `failed` or `recovered`.
-    public var outcome: String
+    public var outcome: Outcome
     /// A line saying what happened, for anything but success.
     public var message: String?
     /// The commit `rollback` goes back to from the commit this deploy left live: the last one live before it that
@@ -215,7 +215,7 @@ public struct DeployRecord: Codable, Equatable, Sendable {
 
     /// Creates a record.
     public init(deploy: String, commit: String, previousCommit: String?, startedAt: Date, finishedAt: Date,
-                outcome: String, message: String?, rollbackCommit: String? = nil) {
+                outcome: Outcome, message: String?, rollbackCommit: String? = nil) {
         self.rollbackCommit = rollbackCommit
         self.deploy = deploy
         self.commit = commit
