@@ -19,7 +19,7 @@ final class Journal: Sendable {
     private struct Cursor {
         var seq: Int
         /// The phase the heartbeat counts seconds in: the last one started.
-        var phase = "preflight"
+        var phase = DeployPhase.preflight
         var phaseStarted = ContinuousClock.now
         var lastWrite = ContinuousClock.now
         /// Set by the result: nothing is appended after it, not even a heartbeat.
@@ -56,7 +56,7 @@ final class Journal: Sendable {
     @discardableResult
     func append(_ event: Event, id: String) -> EventMessage {
         state.withLock { cursor in
-            if case .phase(let phase) = event, phase.state == "started" {
+            if case .phase(let phase) = event, phase.state == .started {
                 cursor.phase = phase.name
                 cursor.phaseStarted = .now
             }

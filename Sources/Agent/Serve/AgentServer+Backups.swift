@@ -5,7 +5,7 @@ extension AgentServer {
     /// `backups`: the app's restic backups, newest first.
     func listBackups(app: AppConfig, reply: inout Reply) {
         guard let config = app.backup?.restic else {
-            reply.emit(.result(.failure("no_backup", Self.noBackup(app))))
+            reply.emit(.result(.failure(.noBackup, Self.noBackup(app))))
             return
         }
         let restic = Restic(app: app, config: config)
@@ -14,7 +14,7 @@ extension AgentServer {
             reply.emit(.backups(Event.BackupList(app: app.name, backups: backups)))
             reply.emit(.result(.success))
         } catch {
-            reply.emit(.result(.failure("backup_failed", "cannot list the backups of \(app.name): \(error.description)")))
+            reply.emit(.result(.failure(.backupFailed, "cannot list the backups of \(app.name): \(error.description)")))
         }
     }
 
@@ -22,11 +22,11 @@ extension AgentServer {
     /// state dir, then the snapshot found there goes back through the same ``Restorer`` as a local one.
     func restoreBackup(_ id: String, request: Command.Restore, app: AppConfig, reply: inout Reply) {
         guard let config = app.backup?.restic else {
-            reply.emit(.result(.failure("no_backup", Self.noBackup(app))))
+            reply.emit(.result(.failure(.noBackup, Self.noBackup(app))))
             return
         }
         guard Restic.isBackupID(id) else {
-            reply.emit(.result(.failure("unknown_backup", "\"\(id)\" is not a backup id: expected latest or 8 to 64 "
+            reply.emit(.result(.failure(.unknownBackup, "\"\(id)\" is not a backup id: expected latest or 8 to 64 "
                 + "hex digits, as `shipkeep backups` lists them")))
             return
         }
@@ -39,19 +39,19 @@ extension AgentServer {
             let matches = id == "latest" ? Array(backups.prefix(1)) : backups.filter { $0.id.hasPrefix(id) }
             guard matches.count == 1, let match = matches.first else {
                 let newest = backups.prefix(3).map { String($0.id.prefix(8)) }.joined(separator: ", ")
-                reply.emit(.result(.failure("unknown_backup", matches.isEmpty
+                reply.emit(.result(.failure(.unknownBackup, matches.isEmpty
                     ? "app \(app.name) has no backup \"\(id)\"" + (newest.isEmpty ? "" : " (newest: \(newest))")
                     : "\"\(id)\" names \(matches.count) backups; give more of the id")))
                 return
             }
             backup = match
         } catch {
-            reply.emit(.result(.failure("backup_failed", "cannot read the backups of \(app.name): \(error.description)")))
+            reply.emit(.result(.failure(.backupFailed, "cannot read the backups of \(app.name): \(error.description)")))
             return
         }
         let short = String(backup.id.prefix(8))
-        guard let snapshot = backup.snapshot, FileSystem.isPlainRelative(snapshot), !snapshot.contains("/") else {
-            reply.emit(.result(.failure("unknown_backup", "backup \(short) names no shipkeep snapshot (no "
+        guard let snapshot = backup.snapshot, (try? SnapshotID(validating: snapshot, allowingLatest: false)) != nil else {
+            reply.emit(.result(.failure(.unknownBackup, "backup \(short) names no shipkeep snapshot (no "
                 + "snapshot: tag); it was not made by shipkeep-agent")))
             return
         }
@@ -66,15 +66,15 @@ extension AgentServer {
             try FileSystem.makeDirectories(temp)
             try restic.restore(backup, into: temp, setup: setup)
         } catch let failure as Restic.Failure {
-            reply.emit(.result(.failure("backup_failed", "cannot fetch backup \(short): \(failure.description)")))
+            reply.emit(.result(.failure(.backupFailed, "cannot fetch backup \(short): \(failure.description)")))
             return
         } catch {
-            reply.emit(.result(.failure("state", "cannot make \(temp): \(error)")))
+            reply.emit(.result(.failure(.state, "cannot make \(temp): \(error)")))
             return
         }
         let store = SnapshotStore(dir: temp)
         guard let manifest = store.manifest(snapshot) else {
-            reply.emit(.result(.failure("backup_unusable", "backup \(short) holds no complete snapshot \(snapshot) "
+            reply.emit(.result(.failure(.backupUnusable, "backup \(short) holds no complete snapshot \(snapshot) "
                 + "(no usable manifest)")))
             return
         }

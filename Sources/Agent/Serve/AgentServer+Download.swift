@@ -12,7 +12,7 @@ extension AgentServer {
     func download(_ request: Command.Download, app: AppConfig, reply: inout Reply) {
         guard let format = request.format.map({ ArchiveFormat(rawValue: $0) }) ?? .tarGzip else {
             let known = ArchiveFormat.allCases.map(\.rawValue).joined(separator: ", ")
-            reply.emit(.result(.failure("unsupported_format", "this agent (version \(WireProtocol.toolVersion)) "
+            reply.emit(.result(.failure(.unsupportedFormat, "this agent (version \(WireProtocol.toolVersion)) "
                 + "cannot send a \"\(request.format ?? "")\" archive, only \(known); ask for one of those, or "
                 + "install a shipkeep-agent as new as this shipkeep")))
             return

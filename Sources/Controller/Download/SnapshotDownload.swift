@@ -63,7 +63,7 @@ struct SnapshotDownload {
                 throw ControllerError(.agent, "the agent on \(resolved.display) (version "
                     + "\(connection.session.agent?.agentVersion ?? "?")) cannot send \(format.fileExtension) archives; "
                     + "install a shipkeep-agent as new as this shipkeep, or ask for --format gz "
-                    + "(-o FILE.tar.gz)", code: "unsupported")
+                    + "(-o FILE.tar.gz)", code: .unsupported)
             }
             let received: Received
             let result: Event.Result

@@ -147,6 +147,16 @@ public enum ErrorCode: WireName {
     /// The controller's: a fleet host not deployed after a canary failed.
     case skipped
     /// A code this build does not know (a newer agent's).
+    /// The app has no `backup:` in agent.yml (``Command/Backups``, `restore --backup`).
+    case noBackup
+    /// restic could not list or fetch the backups.
+    case backupFailed
+    /// The `--backup` id names no backup of this app.
+    case unknownBackup
+    /// The backup holds no complete shipkeep snapshot.
+    case backupUnusable
+    /// The download asked for an archive format this agent does not write.
+    case unsupportedFormat
     case unknown(String)
 
     /// Every code this build knows.
@@ -161,13 +171,18 @@ public enum ErrorCode: WireName {
         .shipNotAllowed, .shipRejected, .gateBusy, .internal, .failed, .rolledBack, .rollbackFailed,
         .rollbackUnhealthy, .firstDeployUnhealthy, .recovered, .unhealthy, .restartFailed, .stopFailed,
         .startFailed, .usage, .connection, .hostKey, .authentication, .protocolError, .agent, .local,
-        .interrupted, .skipped
+        .interrupted, .skipped, .noBackup, .backupFailed, .unknownBackup, .backupUnusable, .unsupportedFormat
     ]
 
     /// The wire spelling.
     public var rawValue: String {
         switch self {
         case .malformed: "malformed"
+        case .noBackup: "no_backup"
+        case .backupFailed: "backup_failed"
+        case .unknownBackup: "unknown_backup"
+        case .backupUnusable: "backup_unusable"
+        case .unsupportedFormat: "unsupported_format"
         case .lineTooLong: "line_too_long"
         case .unsupportedVersion: "unsupported_version"
         case .unknownType: "unknown_type"
