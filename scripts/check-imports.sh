@@ -20,5 +20,12 @@ if hits=$(grep -rnE --include='*.swift' "$libc" Sources | grep -v '^Sources/Plat
   echo "$hits" >&2
   status=1
 fi
+# A name qualified by the C library's module (`Glibc.write(…)`) ties the file to Linux as an import would.
+if hits=$(grep -rnE --include='*.swift' '(^|[^A-Za-z_.])(Glibc|Darwin|Musl)\.[A-Za-z_]' Sources | grep -v '^Sources/Platform/' \
+    | grep -vE '^[^:]+:[0-9]+:[[:space:]]*///?'); then
+  echo "check-imports: write Platform.NAME, not Glibc.NAME (Sources/Platform is the one place for the C library):" >&2
+  echo "$hits" >&2
+  status=1
+fi
 [ "$status" -eq 0 ] && echo "check-imports: ok (no Foundation in Shared, Agent, SnapshotArchive; the C library only through Platform)"
 exit "$status"

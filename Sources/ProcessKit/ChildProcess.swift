@@ -216,7 +216,7 @@ private struct Stdio {
     }
 
     private mutating func open(_ path: String, _ flags: Int32) throws(SpawnError) -> Int32 {
-        let fd = Glibc.open(path, flags | O_CLOEXEC, 0o600)
+        let fd = Platform.open(path, flags | O_CLOEXEC, 0o600)
         guard fd >= 0 else {
             throw SpawnError(program: program, errno: errno, detail: "cannot open \(path): \(String(cString: strerror(errno)))")
         }

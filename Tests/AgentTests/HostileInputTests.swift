@@ -67,6 +67,16 @@ import Testing
     @Test(arguments: HostileInputs.paths)
     func agentYmlRefusesAHostileDataDir(hostile: HostileInputs.Case) throws {
         let quoted = String(decoding: try JSONEncoder().encode(hostile.text), as: UTF8.self)
+        // `a/`, `./x` and `a//b` are only spellings: agent.yml, which the VM's admin writes, reads them plainly
+        // (as it always has), and the plain path is the one used everywhere after.
+        let plain = RelativePath.configSpelling(hostile.text)
+        if plain != hostile.text && RelativePath.isValid(plain) {
+            let config = try AgentConfig.parse("apps:\n  b:\n    path: /srv/b\n    data: [\(quoted)]\n"
+                                               + "    health: {fresh: {path: \(quoted), within: 5}}\n", file: "agent.yml")
+            let app = try #require(config.app("b"))
+            #expect(app.data == [plain] && app.health.fresh?.path == plain, "\(hostile.name): \(app.data)")
+            return
+        }
         for yaml in ["data: [\(quoted)]", "health: {fresh: {path: \(quoted), within: 5}}"] {
             do {
                 _ = try AgentConfig.parse("apps:\n  b:\n    path: /srv/b\n    \(yaml)\n", file: "agent.yml")

@@ -54,9 +54,9 @@ import Testing
     @Test func aReplayFromAnySeqGetsEveryLaterEventOnceAndPastTheEndTheResult() throws {
         let tmp = try TemporaryDirectory()
         let journal = try Journal(state: StateDirectory(path: tmp.path + "/state"), deploy: "d-3")
-        journal.append(.phase(.init(name: "preflight", state: "started")), id: "d-3")
-        journal.append(.progress(.init(phase: "preflight", done: 5, total: nil, unit: "seconds")), id: "d-3")
-        journal.append(.phase(.init(name: "preflight", state: "completed")), id: "d-3")
+        journal.append(.phase(.init(name: .preflight, state: .started)), id: "d-3")
+        journal.append(.progress(.init(phase: .preflight, done: 5, total: nil, unit: "seconds")), id: "d-3")
+        journal.append(.phase(.init(name: .preflight, state: .completed)), id: "d-3")
         journal.append(.result(.success), id: "d-3")
         for from in 1...6 {
             var seqs: [Int] = []

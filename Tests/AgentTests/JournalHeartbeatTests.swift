@@ -10,7 +10,7 @@ import Testing
     @Test func heartbeatsAreJournaledInTheOneNumberingWhileQuietAndNeverAfterTheResult() throws {
         let tmp = try TemporaryDirectory()
         let journal = try Journal(state: StateDirectory(path: tmp.path + "/state"), deploy: "d-1")
-        journal.append(.phase(.init(name: "update", state: "started")), id: "d-1")
+        journal.append(.phase(.init(name: .update, state: .started)), id: "d-1")
         let heartbeat = JournalHeartbeat(journal: journal, id: "d-1", interval: 0.2)
         heartbeat.start()
         let deadline = Date().addingTimeInterval(60)
@@ -29,7 +29,7 @@ import Testing
             if case .progress(let progress) = message.event { progress } else { nil }
         }
         #expect(beats.count >= 4)
-        #expect(beats.allSatisfy { $0.phase == "update" && $0.unit == "seconds" && $0.total == nil })
+        #expect(beats.allSatisfy { $0.phase == .update && $0.unit == "seconds" && $0.total == nil })
         #expect(events.last?.isResult == true)
     }
 
@@ -37,7 +37,7 @@ import Testing
         let tmp = try TemporaryDirectory()
         let state = StateDirectory(path: tmp.path + "/state")
         let first = try Journal(state: state, deploy: "d-2")
-        first.append(.phase(.init(name: "update", state: "started")), id: "d-2")
+        first.append(.phase(.init(name: .update, state: .started)), id: "d-2")
         // The writer killed in the middle of its next line.
         let handle = try #require(FileHandle(forWritingAtPath: first.path))
         handle.seekToEndOfFile()
@@ -46,7 +46,7 @@ import Testing
         // Recovery continues the journal: its events are read back, numbered after the last whole one.
         let recovery = try Journal(state: state, deploy: "d-2")
         recovery.append(.warning(.init(code: "recovered", message: "recovered")), id: "d-2")
-        recovery.append(.result(.failure("recovered", "recovered")), id: "d-2")
+        recovery.append(.result(.failure(.recovered, "recovered")), id: "d-2")
         let events = Journal.read(first.path)
         #expect(events.map(\.seq) == [1, 2, 3])
         #expect(events.last?.isResult == true)

@@ -69,7 +69,7 @@ import Testing
     /// Exports `manifest` as `download` streams it and unpacks it with tar; returns the big file's bytes.
     private func downloaded(_ manifest: Manifest) throws -> Data {
         var archive = Data()
-        _ = try SnapshotExporter(store: store, manifest: manifest).run(chunk: { archive.append(contentsOf: $0) },
+        _ = try SnapshotExporter(store: store, manifest: manifest, format: .tarGzip).run(chunk: { archive.append(contentsOf: $0) },
                                                                        progress: { _ in })
         let dir = tmp.path + "/download-\(UUID().uuidString)"
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)

@@ -38,7 +38,7 @@ final class Journal: Sendable {
         // of being glued to the torn one (and lost to every reader).
         if let last = bytes.last, last != UInt8(ascii: "\n") {
             var newline = UInt8(ascii: "\n")
-            _ = Glibc.write(fd, &newline, 1)
+            _ = Platform.write(fd, &newline, 1)
         }
         let events = Journal.decode(bytes)
         self.state = Mutex(Cursor(seq: events.last?.seq ?? 0, closed: events.contains(where: \.isResult)))
@@ -86,7 +86,7 @@ final class Journal: Sendable {
         cursor.seq += 1
         let message = EventMessage(id: id, seq: cursor.seq, event: event)
         let line = WireCodec.encode(message) + [UInt8(ascii: "\n")]
-        _ = line.withUnsafeBytes { Glibc.write(fd, $0.baseAddress, $0.count) }
+        _ = line.withUnsafeBytes { Platform.write(fd, $0.baseAddress, $0.count) }
         switch event {
         case .progress, .log: break
         case .result:

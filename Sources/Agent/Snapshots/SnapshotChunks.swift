@@ -1,8 +1,6 @@
 import FoundationEssentials
 import SnapshotArchive
-#if canImport(Glibc)
-import Glibc
-#endif
+import Platform
 
 /// The chunked layout of large snapshot files: what makes a snapshot of a file that only grew cost its new bytes.
 ///
@@ -121,7 +119,7 @@ struct ChunkPool {
             suffix += 1
             let path = dir + "/" + name
             guard let existing = placed[name] else {
-                if let previous, Glibc.link(previous, path) == 0 {
+                if let previous, Platform.link(previous, path) == 0 {
                     placed[name] = .linked(previous)
                     return name
                 }
@@ -140,7 +138,7 @@ struct ChunkPool {
         defer { close(fd) }
         var offset = 0
         while offset < bytes.count {
-            let count = Glibc.write(fd, bytes.baseAddress! + offset, bytes.count - offset)
+            let count = Platform.write(fd, bytes.baseAddress! + offset, bytes.count - offset)
             if count < 0 && errno == EINTR { continue }
             guard count > 0 else { throw FileSystemError("write", path) }
             offset += count

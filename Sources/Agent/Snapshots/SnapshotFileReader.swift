@@ -1,8 +1,6 @@
 import FoundationEssentials
 import SnapshotArchive
-#if canImport(Glibc)
-import Glibc
-#endif
+import Platform
 
 /// Reads the stored bytes of one file of a complete snapshot, in either layout: a whole file at its path in the
 /// snapshot (the layout of every snapshot taken before chunks, and of small files), or chunks

@@ -1,8 +1,6 @@
 import FoundationEssentials
 import SnapshotArchive
-#if canImport(Glibc)
-import Glibc
-#endif
+import Platform
 
 /// Writing large files into a snapshot as chunks (``SnapshotChunks``).
 extension SnapshotStore {

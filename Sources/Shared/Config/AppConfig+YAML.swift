@@ -20,7 +20,8 @@ extension AppConfig {
         guard let path = try map.string("path") else { throw map.error(nil, "missing required key \"path\" (the git work tree)") }
         guard path.hasPrefix("/") else { throw map.error("path", "must be an absolute path, got \"\(path)\"") }
         let root = Self.normalize(path)
-        let data = try map.stringList("data") ?? []
+        // `logs/` and `./logs` are read as `logs`, as agent.yml always allowed.
+        let data = (try map.stringList("data") ?? []).map(RelativePath.configSpelling)
         for dir in data {
             if let problem = RelativePath.problem(dir) {
                 throw map.error("data", "\"\(dir)\" must be a plain path inside the work tree, relative to \"path\": "
@@ -218,7 +219,7 @@ extension AppConfig {
         var fresh: FreshnessCheck?
         if let freshMap = try health.map("fresh") {
             try freshMap.allowOnly(["path", "within"])
-            guard let path = try freshMap.string("path") else {
+            guard let path = try freshMap.string("path").map(RelativePath.configSpelling) else {
                 throw freshMap.error("path", "expected a path inside the work tree, relative to \"path\"")
             }
             if let problem = RelativePath.problem(path) {
@@ -242,7 +243,7 @@ extension AppConfig {
         guard let value else { return nil }
         guard !value.isEmpty else { throw map.error(key, "must not be empty") }
         if value.hasPrefix("/") { return normalize(value) }
-        if let problem = RelativePath.problem(value) {
+        if let problem = RelativePath.problem(RelativePath.configSpelling(value)) {
             throw map.error(key, "\"\(value)\" must be absolute or a plain path inside the work tree: \(problem)")
         }
         return normalize(root + "/" + value)
