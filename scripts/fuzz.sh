@@ -12,6 +12,7 @@ seconds=${FUZZ_SECONDS:-600}
 out=.build/fuzz
 mkdir -p "$out/corpus"
 sources=(Sources/Shared/Protocol/*.swift Sources/Shared/Status/*.swift Sources/Shared/Support/*.swift Sources/Shared/History/*.swift
+         Sources/Shared/Vocabulary/*.swift
          Fuzz/ProtocolFuzzer.swift)
 binary=$out/protocol-fuzzer
 # Rebuild only when a source changed.
