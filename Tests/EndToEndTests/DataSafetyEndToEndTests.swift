@@ -73,10 +73,13 @@ struct DataSafetyEndToEndTests {
                 .filter { $0.hasPrefix("history_1.jsonl.shipkeep-before-restore-") }
             #expect(aside.count == 1, "the overwritten content is preserved")
 
-            for path in ["../../etc", "/etc/passwd", "README.md", "paper_trading_outputs/../../x"] {
+            // A path that is not a plain relative path is a usage error (64, invalid_path); a plain one outside
+            // the data dirs is refused (1).
+            for (path, status, code) in [("../../etc", 64, "invalid_path"), ("/etc/passwd", 64, "invalid_path"),
+                                         ("README.md", 1, "refused"), ("paper_trading_outputs/../../x", 64, "invalid_path")] {
                 let refused = try shipkeep(restore + ["--path", path])
-                #expect(refused.status == 1, "\(path): \(refused.stderr)")
-                #expect((result(refused)?["error"] as? [String: Any])?["code"] as? String == "refused")
+                #expect(refused.status == Int32(status), "\(path): \(refused.stderr)")
+                #expect((result(refused)?["error"] as? [String: Any])?["code"] as? String == code, "\(path)")
             }
             // A symbolic link planted inside a data dir must not redirect the restore outside it.
             let outside = vm.root + "/outside"

@@ -91,7 +91,7 @@ struct FleetTests {
             #expect(partial.status == 3, "\(partial.stderr)\n\(partial.stdout)")
             let text = partial.stdout.split(separator: "\n").map(String.init)
             #expect(text.first == "taking a snapshot on fleet: 2 hosts, 2 at a time", "\(text)")
-            #expect(text.contains { $0.range(of: "✓ vm0 +[0-9.]+s +snapshot [0-9TZ]+-[0-9a-f]+( of [0-9a-f]{12})?$",
+            #expect(text.contains { $0.range(of: "✓ vm0 +[0-9.]+s +snapshot [0-9TZ]+-[0-9a-f]+(-[0-9]+)?( of [0-9a-f]{12})?$",
                                              options: .regularExpression) != nil }, "\(partial.stdout)")
             #expect(text.contains { $0.contains("✗ vm1") }, "\(partial.stdout)")
             #expect(text.last == "1 of 2 hosts snapshotted", "\(partial.stdout)")
