@@ -69,7 +69,7 @@ import Testing
         let quoted = String(decoding: try JSONEncoder().encode(hostile.text), as: UTF8.self)
         // `a/`, `./x` and `a//b` are only spellings: agent.yml, which the VM's admin writes, reads them plainly
         // (as it always has), and the plain path is the one used everywhere after.
-        let plain = RelativePath.configSpelling(hostile.text)
+        let plain = AppConfig.normalize(hostile.text)
         if plain != hostile.text && RelativePath.isValid(plain) {
             let config = try AgentConfig.parse("apps:\n  b:\n    path: /srv/b\n    data: [\(quoted)]\n"
                                                + "    health: {fresh: {path: \(quoted), within: 5}}\n", file: "agent.yml")

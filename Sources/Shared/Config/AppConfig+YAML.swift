@@ -21,7 +21,7 @@ extension AppConfig {
         guard path.hasPrefix("/") else { throw map.error("path", "must be an absolute path, got \"\(path)\"") }
         let root = Self.normalize(path)
         // `logs/` and `./logs` are read as `logs`, as agent.yml always allowed.
-        let data = (try map.stringList("data") ?? []).map(RelativePath.configSpelling)
+        let data = (try map.stringList("data") ?? []).map(Self.normalize)
         for dir in data {
             if let problem = RelativePath.problem(dir) {
                 throw map.error("data", "\"\(dir)\" must be a plain path inside the work tree, relative to \"path\": "
@@ -219,7 +219,7 @@ extension AppConfig {
         var fresh: FreshnessCheck?
         if let freshMap = try health.map("fresh") {
             try freshMap.allowOnly(["path", "within"])
-            guard let path = try freshMap.string("path").map(RelativePath.configSpelling) else {
+            guard let path = try freshMap.string("path").map(Self.normalize) else {
                 throw freshMap.error("path", "expected a path inside the work tree, relative to \"path\"")
             }
             if let problem = RelativePath.problem(path) {
@@ -243,14 +243,16 @@ extension AppConfig {
         guard let value else { return nil }
         guard !value.isEmpty else { throw map.error(key, "must not be empty") }
         if value.hasPrefix("/") { return normalize(value) }
-        if let problem = RelativePath.problem(RelativePath.configSpelling(value)) {
+        if let problem = RelativePath.problem(Self.normalize(value)) {
             throw map.error(key, "\"\(value)\" must be absolute or a plain path inside the work tree: \(problem)")
         }
         return normalize(root + "/" + value)
     }
 
-    /// Drops `.` components, repeated and trailing slashes.
-    static func normalize(_ path: String) -> String {
+    /// Drops `.` components, repeated and trailing slashes (`./logs/` is `logs`): how agent.yml has always read a
+    /// spelling, before the path rule checks it. Only for configuration the VM's admin wrote; what comes over the
+    /// wire is checked as sent.
+    public static func normalize(_ path: String) -> String {
         let parts = path.split(separator: "/").filter { $0 != "." }
         return (path.hasPrefix("/") ? "/" : "") + parts.joined(separator: "/")
     }

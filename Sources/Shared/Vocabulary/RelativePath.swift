@@ -52,16 +52,6 @@ public struct RelativePath: Hashable, Comparable, Sendable, CustomStringConverti
         return nil
     }
 
-    /// `text` as agent.yml may spell it, written plainly: `.` components and empty ones (`logs/`, `./logs`,
-    /// `a//b`) dropped, as agent.yml has always accepted them. Only for configuration the VM's admin wrote; what
-    /// comes over the wire is checked as sent. `..`, an absolute path and the rest of the rule still fail the
-    /// check that follows.
-    public static func configSpelling(_ text: String) -> String {
-        if text.hasPrefix("/") { return text }
-        let parts = text.split(separator: "/", omittingEmptySubsequences: true).filter { $0 != "." }
-        return parts.isEmpty ? text : parts.joined(separator: "/")
-    }
-
     /// The components, in order (none is empty, `.` or `..`).
     public var components: [Substring] { string.split(separator: "/") }
 
