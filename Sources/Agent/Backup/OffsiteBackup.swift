@@ -16,13 +16,13 @@ struct OffsiteBackup {
 
     /// The last attempt recorded for `app`, if any.
     static func lastState(_ app: AppConfig) -> BackupState? {
-        FileSystem.read(statePath(app)).flatMap { try? StateDirectory.decoder.decode(BackupState.self, from: Data($0)) }
+        FileSystem.read(statePath(app)).flatMap { try? StateDirectory.decode(BackupState.self, from: $0) }
     }
 
     /// Backs up snapshot `info` and applies the retention.
     func run(_ info: SnapshotInfo) {
         let restic = Restic(app: app, config: config)
-        let started = Date()
+        let started = Timestamp.now()
         let previous = Self.lastState(app)
         emit(.log(.init(stream: "stdout", line: "backing up snapshot \(info.id) to the restic repository "
             + "(at most \(config.timeout)s per restic command)", source: "backup")))
@@ -37,13 +37,13 @@ struct OffsiteBackup {
         } catch {
             emit(.warning(.init(code: "backup_failed", message: "the off-VM backup of snapshot \(info.id) failed: "
                 + "\(error.description); the snapshot itself is on the VM")))
-            record(BackupState(attemptedAt: Date(), ok: false, snapshot: info.id, message: error.description,
+            record(BackupState(attemptedAt: Timestamp.now(), ok: false, snapshot: info.id, message: error.description,
                                newest: previous?.newest, maxAge: config.maxAge))
             return
         }
         let added = summary.data_added.map { ", \(ByteCount.format($0)) added" } ?? ""
         emit(.log(.init(stream: "stdout", line: "backup \(summary.snapshot_id ?? "?") of snapshot \(info.id) stored "
-            + "in \(Self.seconds(Date().timeIntervalSince(started)))\(added)", source: "backup")))
+            + "in \(Self.seconds(Timestamp.now().timeIntervalSince(started)))\(added)", source: "backup")))
         var message: String?
         do {
             try restic.forget(setup: setup) { stream, line in
@@ -55,7 +55,7 @@ struct OffsiteBackup {
                 + "retention until the next backup"
             emit(.warning(.init(code: "backup_forget", message: message!)))
         }
-        record(BackupState(attemptedAt: Date(), ok: true, snapshot: info.id, backup: summary.snapshot_id,
+        record(BackupState(attemptedAt: Timestamp.now(), ok: true, snapshot: info.id, backup: summary.snapshot_id,
                            message: message, newest: started, maxAge: config.maxAge))
     }
 

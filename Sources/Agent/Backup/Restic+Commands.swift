@@ -33,7 +33,7 @@ extension Restic {
         try run(arguments, setup: setup, cwd: app.snapshots.dir) { stream, line in
             if stream == "stdout", line.hasPrefix("{") {
                 if line.contains("\"message_type\":\"summary\"") {
-                    summary = try? JSONDecoder().decode(BackupSummary.self, from: Data(line.utf8))
+                    summary = try? JSONDecoding.decode(BackupSummary.self, from: Array(line.utf8))
                 }
                 return
             }
@@ -67,12 +67,12 @@ extension Restic {
         let outcome = try run(["snapshots", "--json", "--tag", appTag], setup: setup)
         let listed: [Listed]
         do {
-            listed = try JSONDecoder().decode([Listed].self, from: Data(outcome.stdout.utf8))
+            listed = try JSONDecoding.decode([Listed].self, from: Array(outcome.stdout.utf8))
         } catch {
             throw Failure(description: "restic snapshots printed something other than its JSON list")
         }
         return listed.compactMap { entry -> BackupInfo? in
-            guard let time = Self.parseTime(entry.time) else { return nil }
+            guard let time = Timestamp(iso8601: entry.time) else { return nil }
             let tags = entry.tags ?? []
             func tag(_ name: String) -> String? {
                 tags.first { $0.hasPrefix(name + ":") }.map { String($0.dropFirst(name.count + 1)) }

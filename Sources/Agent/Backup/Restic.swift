@@ -67,7 +67,7 @@ struct Restic {
         environment["RESTIC_REPOSITORY"] = config.repository
         environment["RESTIC_PASSWORD_FILE"] = config.passwordFile
         environment["RESTIC_CACHE_DIR"] = app.state + "/restic-cache"
-        // Times in restic's JSON in UTC, which ``parseTime(_:)`` reads.
+        // Times in restic's JSON in UTC (``Timestamp/init(iso8601:)`` reads any offset, but UTC reads best).
         environment["TZ"] = "UTC"
         return Setup(environment: environment, redact: SecretRedactor(secrets))
     }
@@ -131,15 +131,5 @@ struct Restic {
         guard let colon = userinfo.firstIndex(of: ":") else { return nil }
         let password = userinfo[userinfo.index(after: colon)...]
         return password.isEmpty ? nil : String(password)
-    }
-
-    /// A time as restic's JSON gives it in UTC (`2026-12-01T14:17:56.336222835Z`).
-    static func parseTime(_ text: String) -> Date? {
-        guard text.utf8.count >= 20, text.hasSuffix("Z") else { return nil }
-        let seconds = String(text.prefix(19)) + "Z"
-        guard let whole = try? Date(seconds, strategy: .iso8601) else { return nil }
-        let fraction = text.dropFirst(19).dropLast()
-        guard fraction.hasPrefix("."), let value = Double("0" + fraction) else { return whole }
-        return whole.addingTimeInterval(value)
     }
 }

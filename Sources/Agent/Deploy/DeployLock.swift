@@ -15,7 +15,7 @@ enum DeployLock {
         var deploy: String
         var controller: String?
         var commit: String?
-        var startedAt: Date
+        var startedAt: Timestamp
         var pid: Int32
     }
 
@@ -77,7 +77,7 @@ enum DeployLock {
         try FileSystem.makeDirectories(state.path)
         let fd = try FileSystem.open(state.lockFile, O_RDWR | O_CREAT, 0o600)
         let turn = inTurn ? try Turn(state) : nil
-        let deadline = Date().addingTimeInterval(wait)
+        let deadline = Timestamp.now().addingTimeInterval(wait)
         var announced: String?
         var first = true
         while true {
@@ -100,7 +100,7 @@ enum DeployLock {
             first = false
             if taken { break }
             let holder = readHolder(fd).map { LockHolder(record: $0, alive: true) }
-                ?? LockHolder(deploy: "unknown", controller: nil, commit: nil, startedAt: Date(), pid: 0, alive: true)
+                ?? LockHolder(deploy: "unknown", controller: nil, commit: nil, startedAt: Timestamp.now(), pid: 0, alive: true)
             guard deadline.timeIntervalSinceNow > 0 else {
                 close(fd)
                 throw Busy(holder: holder)
@@ -171,7 +171,7 @@ enum DeployLock {
             bytes.append(contentsOf: buffer[0..<count])
         }
         guard !bytes.isEmpty else { return nil }
-        return try? StateDirectory.decoder.decode(Record.self, from: Data(bytes))
+        return try? StateDirectory.decode(Record.self, from: bytes)
     }
 }
 

@@ -8,7 +8,7 @@ struct DeployPlan: Codable {
     var deploy: String
     var app: String
     var controller: String?
-    var startedAt: Date
+    var startedAt: Timestamp
     var previousCommit: String?
     var targetCommit: String?
     var snapshot: String?
@@ -22,11 +22,11 @@ struct DeployPlan: Codable {
 
     static func load(_ state: StateDirectory, deploy: String) -> DeployPlan? {
         guard let bytes = FileSystem.read(state.plan(deploy)) else { return nil }
-        return try? StateDirectory.decoder.decode(DeployPlan.self, from: Data(bytes))
+        return try? StateDirectory.decode(DeployPlan.self, from: bytes)
     }
 
     /// `d-20261125T101500Z-7f3a`: sortable by time, unique enough for one app's deploys.
-    static func newID(now: Date = Date()) -> String {
+    static func newID(now: Timestamp = Timestamp.now()) -> String {
         let suffix = String(UInt16.random(in: 0...UInt16.max), radix: 16)
         return "d-" + Timestamp.compact(now) + "-" + String(repeating: "0", count: 4 - suffix.count) + suffix
     }

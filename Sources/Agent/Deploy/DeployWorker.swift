@@ -16,7 +16,7 @@ final class DeployWorker {
     /// Journals a `progress` heartbeat while the deploy is quiet (a long hook), for the relay to pass on.
     private let heartbeat: JournalHeartbeat
     private let git: Git
-    private let started = Date()
+    private let started = Timestamp.now()
     private var plan: DeployPlan
     private var snapshot: SnapshotInfo?
     private var repairs = 0
@@ -24,7 +24,7 @@ final class DeployWorker {
     private var guardVerifier: DataVerifier?
     /// Tracked files with edits that `--force` discards (their patch is saved first).
     private var discarded: [String] = []
-    private var phase: (name: DeployPhase, started: Date)?
+    private var phase: (name: DeployPhase, started: Timestamp)?
     /// The deploy that finished, successfully, while this one waited for the lock: its commit went live.
     private var liveWhileWaiting: DeployRecord?
     /// Whether this is the app's first deploy: its work tree was created from `remote_url` in preflight.
@@ -550,7 +550,7 @@ final class DeployWorker {
         let outcome = failure?.outcome ?? .succeeded
         let summary = DeploySummary(deploy: deploy, app: app.name, commit: plan.targetCommit,
                                     previousCommit: plan.previousCommit, liveCommit: live, outcome: outcome,
-                                    snapshot: snapshot, repairs: repairs, seconds: Date().timeIntervalSince(started),
+                                    snapshot: snapshot, repairs: repairs, seconds: Timestamp.now().timeIntervalSince(started),
                                     workerPeakRSS: Self.peakRSS())
         if let failure, phase != nil { fail(detail: failure.message) }
         AppendedTail(dir: state.tail(deploy)).remove()
@@ -563,7 +563,7 @@ final class DeployWorker {
                 && (failure?.outcome != .refused || plan.targetCommit != nil) {
                 try? state.recordLastDeploy(DeployRecord(deploy: deploy, commit: plan.targetCommit ?? "",
                                                          previousCommit: plan.previousCommit, startedAt: started,
-                                                         finishedAt: Date(), outcome: outcome, message: failure?.message))
+                                                         finishedAt: Timestamp.now(), outcome: outcome, message: failure?.message))
             }
             pruneSnapshots(outcome: outcome)
             backUpSnapshot()
@@ -602,7 +602,7 @@ final class DeployWorker {
     }
 
     private func begin(_ name: DeployPhase, pause: Bool = true) {
-        phase = (name, Date())
+        phase = (name, Timestamp.now())
         emit(.phase(.init(name: name, state: .started)))
         if pause { FaultPoint.pauseIfRequested(state: state, phase: name.rawValue) }
     }
@@ -610,14 +610,14 @@ final class DeployWorker {
     private func end(detail: String? = nil) {
         guard let current = phase else { return }
         emit(.phase(.init(name: current.name, state: .completed, detail: detail,
-                          seconds: Date().timeIntervalSince(current.started))))
+                          seconds: Timestamp.now().timeIntervalSince(current.started))))
         phase = nil
     }
 
     private func fail(detail: String? = nil) {
         guard let current = phase else { return }
         emit(.phase(.init(name: current.name, state: .failed, detail: detail,
-                          seconds: Date().timeIntervalSince(current.started))))
+                          seconds: Timestamp.now().timeIntervalSince(current.started))))
         phase = nil
     }
 
@@ -637,8 +637,8 @@ final class DeployWorker {
         return kib * 1024
     }
 
-    static func format(_ date: Date) -> String {
-        date.formatted(.iso8601)
+    static func format(_ date: Timestamp) -> String {
+        date.iso8601
     }
 }
 

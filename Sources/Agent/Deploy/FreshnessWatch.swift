@@ -15,7 +15,7 @@ struct FreshnessWatch {
     /// What the path looked like at the last change seen (at first: when the restart finished).
     private var seen: DirectoryStats?
     /// When a change was last seen, nil before the first since the restart.
-    private var changedAt: Date?
+    private var changedAt: Timestamp?
 
     /// Takes the baseline of `check.path` under `root` now.
     init(_ check: FreshnessCheck, root: String) {
@@ -25,7 +25,7 @@ struct FreshnessWatch {
     }
 
     /// Looks at the path again; returns why the bot is not fresh, or nil when it is.
-    mutating func failure(now: Date = Date()) -> String? {
+    mutating func failure(now: Timestamp = Timestamp.now()) -> String? {
         let current = Self.measure(path)
         if current != seen {
             seen = current
@@ -46,6 +46,6 @@ struct FreshnessWatch {
         if let stats = DirectoryStats.measure(path) { return stats }
         guard let info = try? FileSystem.lstatIfExists(path) else { return nil }
         return DirectoryStats(files: 1, bytes: Int64(info.st_size),
-                              newestMtime: Date(timeIntervalSince1970: Double(FileSystem.mtime(info)) / 1e9))
+                              newestMtime: Timestamp(timeIntervalSince1970: Double(FileSystem.mtime(info)) / 1e9))
     }
 }

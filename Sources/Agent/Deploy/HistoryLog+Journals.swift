@@ -28,8 +28,8 @@ extension HistoryLog {
             return nil
         }).first else { return nil }
         let plan = DeployPlan.load(state, deploy: deploy)
-        let finished = (try? FileManager.default.attributesOfItem(atPath: state.journal(deploy)))?[.modificationDate]
-            as? Date ?? Date()
+        let finished = (try? FileSystem.lstatIfExists(state.journal(deploy))).flatMap { $0 }
+            .map { Timestamp(timeIntervalSince1970: Double(FileSystem.mtime($0)) / 1e9) } ?? Timestamp.now()
         let seconds = summary.deploy?.seconds
         let outcome = summary.deploy?.outcome ?? .of(summary)
         let who = plan?.controller

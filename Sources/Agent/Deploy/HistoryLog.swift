@@ -62,7 +62,7 @@ struct HistoryLog {
     func read() -> [HistoryRecord] {
         guard let bytes = FileSystem.read(path) else { return [] }
         return bytes.split(separator: UInt8(ascii: "\n")).compactMap {
-            try? StateDirectory.decoder.decode(HistoryRecord.self, from: Data($0))
+            try? StateDirectory.decode(HistoryRecord.self, from: Array($0))
         }
     }
 

@@ -64,7 +64,7 @@ struct Recovery {
         let message = "deploy \(deploy) died during \(last); " + done.joined(separator: ", ")
         let live = (try? git.head())?.commit
         let record = DeployRecord(deploy: deploy, commit: plan?.targetCommit ?? "", previousCommit: plan?.previousCommit,
-                                  startedAt: plan?.startedAt ?? Date(), finishedAt: Date(), outcome: .recovered,
+                                  startedAt: plan?.startedAt ?? Timestamp.now(), finishedAt: Timestamp.now(), outcome: .recovered,
                                   message: message)
         // A lock left by a restore or a service action (`restart-…`) names no deploy: it has no journal and no
         // plan, and must not replace the record of the last deploy (which `rollback` reads), nor enter the history
@@ -73,7 +73,7 @@ struct Recovery {
         if wasDeploy {
             if plan?.snapshotOnly != true { try? state.recordLastDeploy(record) }
             HistoryLog(state: state).append(HistoryRecord(
-                time: Date(), action: .recovery, who: "shipkeep-agent recovery", before: plan?.previousCommit,
+                time: Timestamp.now(), action: .recovery, who: "shipkeep-agent recovery", before: plan?.previousCommit,
                 after: live, outcome: .recovered, snapshot: plan?.snapshot, deploy: deploy, detail: message))
         }
         let hasResult = events.contains { if case .result = $0.event { true } else { false } }
@@ -82,7 +82,7 @@ struct Recovery {
             let summary = DeploySummary(deploy: deploy, app: app.name, commit: plan?.targetCommit,
                                         previousCommit: plan?.previousCommit, liveCommit: live, outcome: .recovered,
                                         snapshot: nil, repairs: repairs,
-                                        seconds: Date().timeIntervalSince(plan?.startedAt ?? Date()))
+                                        seconds: Timestamp.now().timeIntervalSince(plan?.startedAt ?? Timestamp.now()))
             journal.append(.result(.init(ok: false, error: WireError(code: .recovered, message: message), deploy: summary)),
                            id: deploy)
         }
@@ -95,7 +95,7 @@ struct Recovery {
         let state = StateDirectory(path: app.state)
         guard let holder = DeployLock.inspect(state), !holder.alive else { return nil }
         let record = DeployLock.Record(deploy: holder.deploy, controller: "shipkeep-agent recovery",
-                                       commit: nil, startedAt: Date(), pid: getpid())
+                                       commit: nil, startedAt: Timestamp.now(), pid: getpid())
         guard let lock = try? DeployLock.acquire(state, record: record) else { return nil }
         defer { lock.release() }
         guard let stale = lock.stale else { return nil }

@@ -40,7 +40,7 @@ struct RestartGate {
     ///
     /// - Returns: nil for go, else the refusal: "the gate said busy for 300 s: …".
     func wait(onBusy: (_ waited: Int, _ said: String) -> Void) -> String? {
-        let started = Date()
+        let started = Timestamp.now()
         let deadline = started.addingTimeInterval(Double(gate.timeout))
         var said = ""
         while true {
@@ -48,7 +48,7 @@ struct RestartGate {
             let answer = ask(timeout: min(Self.questionTimeout, max(1, remaining)))
             guard let busy = answer else { return nil }
             said = busy
-            let waited = Int(Date().timeIntervalSince(started).rounded())
+            let waited = Int(Timestamp.now().timeIntervalSince(started).rounded())
             if deadline.timeIntervalSinceNow <= 0 { break }
             onBusy(waited, said)
             Pause.seconds(min(Self.interval, max(0, deadline.timeIntervalSinceNow)))

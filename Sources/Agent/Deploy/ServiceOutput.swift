@@ -29,7 +29,7 @@ struct ServiceOutput {
 
     /// Appends one line of `stream` output, stamped with the time.
     func append(stream: String, line: String) {
-        let text = Self.timestamp(Date()) + " " + stream + " " + LogLine.cut(line) + "\n"
+        let text = Self.timestamp(Timestamp.now()) + " " + stream + " " + LogLine.cut(line) + "\n"
         do {
             try FileSystem.makeDirectories(directory)
             let path = directory + "/" + fileName
@@ -45,19 +45,11 @@ struct ServiceOutput {
         }
     }
 
-    /// `2026-12-01T11:00:00.123Z`: fixed width, UTC, so lines sort and compare as text. Formatted with the C
-    /// library, as ``Timestamp`` is.
-    static func timestamp(_ date: Date) -> String {
+    /// `2026-12-01T11:00:00.123Z`: fixed width, UTC, so lines sort and compare as text.
+    static func timestamp(_ date: Timestamp) -> String {
         let interval = date.timeIntervalSince1970
-        var seconds = time_t(interval.rounded(.down))
-        let millis = Int((interval - Double(seconds)) * 1000)
-        var parts = tm()
-        gmtime_r(&seconds, &parts)
-        func pad(_ value: Int, _ width: Int) -> String {
-            let text = String(value)
-            return String(repeating: "0", count: max(0, width - text.count)) + text
-        }
-        return "\(pad(Int(parts.tm_year) + 1900, 4))-\(pad(Int(parts.tm_mon) + 1, 2))-\(pad(Int(parts.tm_mday), 2))T"
-            + "\(pad(Int(parts.tm_hour), 2)):\(pad(Int(parts.tm_min), 2)):\(pad(Int(parts.tm_sec), 2)).\(pad(millis, 3))Z"
+        let millis = Int((interval - interval.rounded(.down)) * 1000)
+        let digits = String(millis)
+        return String(date.iso8601.dropLast()) + "." + String(repeating: "0", count: 3 - digits.count) + digits + "Z"
     }
 }

@@ -30,7 +30,7 @@ extension Services {
                        capture: true)
         case .systemd(let unit, let scope, let timeout):
             let systemd = Systemctl(unit: unit, scope: scope)
-            let started = Date()
+            let started = Timestamp.now()
             let failure = run(systemd.argv("start"), name: unit, timeout: Double(timeout), what: "start",
                               environment: systemd.environment)
             journals.since[unit] = started

@@ -37,7 +37,7 @@ struct Services {
             return run(restart, name: name, timeout: Double(timeout), what: "restart", capture: true)
         case .systemd(let unit, let scope, let timeout):
             let systemd = Systemctl(unit: unit, scope: scope)
-            let started = Date()
+            let started = Timestamp.now()
             if resettingStartLimit {
                 // A failure here (no such unit, no sudoers line for it) is said by the restart that follows.
                 _ = run(systemd.resetFailed, name: unit, timeout: Double(timeout), what: "reset-failed", quiet: true,
@@ -136,7 +136,7 @@ extension ServiceConfig {
 /// Journal read positions per unit. A class so that copies of ``Services`` share them; used by one deploy worker
 /// thread at a time.
 final class JournalCursors {
-    var since: [String: Date] = [:]
+    var since: [String: Timestamp] = [:]
     var cursor: [String: String] = [:]
 }
 
@@ -164,11 +164,11 @@ struct HealthChecker {
     /// - Returns: nil when healthy, else the failures of the last attempt.
     func wait() -> String? {
         var fresh = app.health.fresh.map { FreshnessWatch($0, root: app.path) }
-        let deadline = Date().addingTimeInterval(Double(app.health.timeout))
+        let deadline = Timestamp.now().addingTimeInterval(Double(app.health.timeout))
         let settle = Double(app.health.settle)
         var failures: [String] = []
         var interval = Self.firstRetryInterval
-        var passingSince: Date?
+        var passingSince: Timestamp?
         repeat {
             let damaged = dataGuard(.cheap)
             if !damaged.isEmpty { return Self.damageReport(damaged) }
@@ -176,9 +176,9 @@ struct HealthChecker {
             // A unit systemd gave up on stays down: waiting out the timeout would change nothing.
             if failures.contains(where: Systemctl.reportsStartLimit) { break }
             if failures.isEmpty {
-                let since = passingSince ?? Date()
+                let since = passingSince ?? Timestamp.now()
                 passingSince = since
-                if Date().timeIntervalSince(since) >= settle {
+                if Timestamp.now().timeIntervalSince(since) >= settle {
                     let damaged = dataGuard(.full)
                     return damaged.isEmpty ? nil : Self.damageReport(damaged)
                 }
@@ -192,7 +192,7 @@ struct HealthChecker {
             interval = min(interval * 2, Self.maxRetryInterval)
         } while true
         if failures.isEmpty, let since = passingSince {
-            let passed = (Date().timeIntervalSince(since) * 10).rounded(.down) / 10
+            let passed = (Timestamp.now().timeIntervalSince(since) * 10).rounded(.down) / 10
             return "the checks passed for \(passed)s of the \(app.health.settle)s health.settle, then the "
                 + "\(app.health.timeout)s health.timeout ran out"
         }
@@ -234,13 +234,13 @@ struct HealthChecker {
     /// seconds. (A deploy's health phase asks more — written since the restart — through ``FreshnessWatch``.)
     ///
     /// - Returns: nil when fresh, else why not.
-    static func freshness(_ check: FreshnessCheck, app: AppConfig, now: Date = Date()) -> String? {
+    static func freshness(_ check: FreshnessCheck, app: AppConfig, now: Timestamp = Timestamp.now()) -> String? {
         let path = app.path + "/" + check.path
-        var newest: Date?
+        var newest: Timestamp?
         if let stats = DirectoryStats.measure(path) {
             newest = stats.newestMtime
         } else if let info = try? FileSystem.lstatIfExists(path) {
-            newest = Date(timeIntervalSince1970: Double(FileSystem.mtime(info)) / 1e9)
+            newest = Timestamp(timeIntervalSince1970: Double(FileSystem.mtime(info)) / 1e9)
         }
         guard let newest else { return "nothing under \(check.path) was ever written (fresh within \(check.within)s)" }
         let age = now.timeIntervalSince(newest)

@@ -37,7 +37,7 @@ struct StateDirectory {
     /// The last finished deploy, or nil when there has been none (or the record cannot be read).
     func lastDeploy() -> DeployRecord? {
         guard let bytes = FileSystem.read(lastDeployFile) else { return nil }
-        return try? Self.decoder.decode(DeployRecord.self, from: Data(bytes))
+        return try? Self.decode(DeployRecord.self, from: bytes)
     }
 
     /// Records the last finished deploy (atomically), with the commit `rollback` would go to from it, carried
@@ -63,18 +63,16 @@ struct StateDirectory {
         return candidates.max { $0.order < $1.order }?.id
     }
 
-    /// The decoder for everything the agent keeps on disk (records, plans, manifests, the lock).
-    static let decoder: JSONDecoder = {
-        let decoder = JSONDecoder()
-        decoder.dateDecodingStrategy = .iso8601
-        return decoder
-    }()
+    /// Reads what the agent keeps on disk (records, plans, manifests, the lock).
+    ///
+    /// - Throws: `DecodingError` for bytes that are not such a value.
+    static func decode<T: Decodable>(_ type: T.Type, from bytes: [UInt8]) throws -> T {
+        try JSONDecoding.decode(type, from: bytes)
+    }
 
-    /// The encoding for everything the agent keeps on disk: ISO 8601 dates, sorted keys.
+    /// The encoding for everything the agent keeps on disk: ISO 8601 times, sorted keys, `/` escaped as `\/`
+    /// (the bytes `JSONEncoder` wrote there, so files written before and after read and compare the same).
     static func encode(_ value: some Encodable) -> [UInt8] {
-        let encoder = JSONEncoder()
-        encoder.dateEncodingStrategy = .iso8601
-        encoder.outputFormatting = [.sortedKeys]
-        return Array((try? encoder.encode(value)) ?? Data())
+        (try? JSONEncoding.encode(value, escapingSlashes: true)) ?? []
     }
 }

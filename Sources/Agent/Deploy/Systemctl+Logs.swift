@@ -6,7 +6,7 @@ extension Systemctl {
     /// The unit's journal for `shipkeep logs`, with each line's time (`-o short-iso`): the last `lines` (since
     /// `since`, when given) or, with a `cursor`, everything after it; and the cursor to read on from. Empty
     /// with `readable` false when journalctl fails (a system unit's journal needs the `systemd-journal` group).
-    func journalForLogs(lines: Int?, since: Date?, after cursor: String?) -> (lines: [String], cursor: String?,
+    func journalForLogs(lines: Int?, since: Timestamp?, after cursor: String?) -> (lines: [String], cursor: String?,
                                                                           readable: Bool) {
         var argv = ["journalctl"] + (scope == .user ? ["--user"] : [])
         argv += ["-u", unit, "--no-pager", "-q", "-o", "short-iso", "--show-cursor"]

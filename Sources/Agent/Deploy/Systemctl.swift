@@ -50,7 +50,7 @@ struct Systemctl {
 
     /// One line for a failed restart or check: which set-up is missing when systemctl or sudo was refused, the
     /// start limit when the unit hit it (since `restarted`, when the unit was restarted), else `failure` as it is.
-    func explain(_ failure: String, timeout: Double, restarted: Date? = nil) -> String {
+    func explain(_ failure: String, timeout: Double, restarted: Timestamp? = nil) -> String {
         let said = failure.lowercased()
         let user = Self.userName(uid)
         if said.contains("a password is required") || said.contains("access denied")
@@ -89,7 +89,7 @@ struct Systemctl {
     /// Whether systemd refused to start the unit for its start limit. `Result` says `start-limit-hit` only when
     /// the run before had succeeded; a unit that crashed its way into the limit keeps `exit-code`, and only its
     /// journal says "Start request repeated too quickly".
-    func hitStartLimit(timeout: Double, since restarted: Date?) -> Bool {
+    func hitStartLimit(timeout: Double, since restarted: Timestamp?) -> Bool {
         if result(timeout: timeout) == Self.startLimitHit { return true }
         guard let restarted else { return false }
         let lines = journal(after: nil, since: restarted).lines
@@ -107,7 +107,7 @@ struct Systemctl {
     /// The unit's journal lines (messages only) after `cursor`, or since `since` when there is none, and the
     /// cursor to read on from. Empty when the journal cannot be read (a system unit's journal needs the
     /// `systemd-journal` group).
-    func journal(after cursor: String?, since: Date) -> (lines: [String], cursor: String?) {
+    func journal(after cursor: String?, since: Timestamp) -> (lines: [String], cursor: String?) {
         var argv = ["journalctl"] + (scope == .user ? ["--user"] : [])
         argv += ["-u", unit, "--no-pager", "-q", "-o", "cat", "--show-cursor"]
         let start = Self.journalTime(since)
@@ -126,7 +126,7 @@ struct Systemctl {
     }
 
     /// `@SECONDS.MICROSECONDS`, the form journalctl's `--since` takes for an exact time.
-    static func journalTime(_ date: Date) -> String {
+    static func journalTime(_ date: Timestamp) -> String {
         let micros = Int64((date.timeIntervalSince1970 * 1e6).rounded())
         let fraction = String(micros % 1_000_000)
         return "@\(micros / 1_000_000)." + String(repeating: "0", count: 6 - fraction.count) + fraction

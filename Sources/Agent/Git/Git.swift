@@ -70,7 +70,7 @@ struct Git {
             commit: String(fields[0]),
             branch: branch?.isEmpty == false ? branch : nil,
             subject: fields.count > 1 ? String(fields[1]) : nil,
-            committedAt: fields.count > 2 ? Double(fields[2]).map { Date(timeIntervalSince1970: $0) } : nil
+            committedAt: fields.count > 2 ? Double(fields[2]).map { Timestamp(timeIntervalSince1970: $0) } : nil
         )
     }
 

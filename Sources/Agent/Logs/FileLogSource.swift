@@ -55,7 +55,7 @@ final class FileLogSource {
     /// Opens the file and returns its last `count` lines (only if it was modified since `since`), leaving the
     /// position at its end for ``poll()``. A missing file gives nothing (a followed one is picked up when it
     /// appears).
-    func start(lines count: Int, since: Date?) -> [Output] {
+    func start(lines count: Int, since: Timestamp?) -> [Output] {
         var out: [Output] = []
         guard let (fd, info) = openCurrent(&out) else { return out }
         adopt(fd, info)

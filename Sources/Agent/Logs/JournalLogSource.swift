@@ -7,7 +7,7 @@ import Shared
 final class JournalLogSource {
     let systemctl: Systemctl
     private var cursor: String?
-    private var lastRead = Date.distantPast
+    private var lastRead = Timestamp.distantPast
     private var warned = false
 
     /// How often a followed journal is asked again.
@@ -19,17 +19,17 @@ final class JournalLogSource {
 
     var label: String { systemctl.unit }
 
-    func start(lines: Int, since: Date?) -> [FileLogSource.Output] {
+    func start(lines: Int, since: Timestamp?) -> [FileLogSource.Output] {
         read(lines: lines, since: since)
     }
 
     func poll() -> [FileLogSource.Output] {
-        guard Date().timeIntervalSince(lastRead) >= Self.interval else { return [] }
+        guard Timestamp.now().timeIntervalSince(lastRead) >= Self.interval else { return [] }
         return read(lines: nil, since: cursor == nil ? lastRead : nil)
     }
 
-    private func read(lines: Int?, since: Date?) -> [FileLogSource.Output] {
-        lastRead = Date()
+    private func read(lines: Int?, since: Timestamp?) -> [FileLogSource.Output] {
+        lastRead = Timestamp.now()
         let read = systemctl.journalForLogs(lines: lines, since: since, after: cursor)
         cursor = read.cursor
         guard read.readable else {

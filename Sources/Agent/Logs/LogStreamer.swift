@@ -33,7 +33,7 @@ struct LogStreamer {
     static let minimumInterval = 0.05
 
     /// Streams to `emit`; with `input`, follows until it is readable.
-    func run(lines: Int, since: Date?, follow input: Int32?, emit: (Event) -> Void) {
+    func run(lines: Int, since: Timestamp?, follow input: Int32?, emit: (Event) -> Void) {
         for source in sources {
             let out: [FileLogSource.Output]
             switch source {
@@ -48,10 +48,10 @@ struct LogStreamer {
             return nil
         }
         let watch = DirectoryWatch(directories: directories)
-        let started = Date()
-        var lastEvent = Date()
+        let started = Timestamp.now()
+        var lastEvent = Timestamp.now()
         while true {
-            let round = Date()
+            let round = Timestamp.now()
             var sent = false
             for source in sources {
                 let out: [FileLogSource.Output]
@@ -63,15 +63,15 @@ struct LogStreamer {
                 send(out, from: source, emit: emit)
             }
             if sent {
-                lastEvent = Date()
-            } else if Date().timeIntervalSince(lastEvent) >= JournalFollower.heartbeatInterval {
+                lastEvent = Timestamp.now()
+            } else if Timestamp.now().timeIntervalSince(lastEvent) >= JournalFollower.heartbeatInterval {
                 // The controller takes a silent peer for dead: a quiet log must not look like a dead link.
-                emit(.progress(.init(phase: .logs, done: Int64(Date().timeIntervalSince(started)), total: nil,
+                emit(.progress(.init(phase: .logs, done: Int64(Timestamp.now().timeIntervalSince(started)), total: nil,
                                      unit: "seconds")))
-                lastEvent = Date()
+                lastEvent = Timestamp.now()
             }
             if watch.wait(timeout: Self.pollInterval, orInput: input) { return }
-            let early = Self.minimumInterval - Date().timeIntervalSince(round)
+            let early = Self.minimumInterval - Timestamp.now().timeIntervalSince(round)
             if early > 0 { Pause.seconds(early) }
         }
     }

@@ -28,7 +28,7 @@ extension AgentServer {
             return
         }
         for warning in warnings { reply.emit(.warning(warning)) }
-        let since = request.since.map { Date().addingTimeInterval(-Double($0)) }
+        let since = request.since.map { Timestamp.now().addingTimeInterval(-Double($0)) }
         var local = reply
         LogStreamer(sources: sources).run(lines: lines, since: since, follow: request.follow == true ? input : nil) {
             local.emit($0)

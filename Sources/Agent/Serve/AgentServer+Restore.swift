@@ -32,7 +32,7 @@ extension AgentServer {
         do {
             return try DeployLock.acquire(StateDirectory(path: app.state),
                                           record: .init(deploy: deploy, controller: "restore", commit: nil,
-                                                        startedAt: Date(), pid: getpid()))
+                                                        startedAt: Timestamp.now(), pid: getpid()))
         } catch let busy as DeployLock.Busy {
             reply.emit(.result(.failure(.locked, "app \(app.name) is locked by deploy \(busy.holder.deploy); "
                 + "restore once it has finished")))
@@ -49,12 +49,12 @@ extension AgentServer {
                  source: String? = nil, reply: inout Reply) {
         let state = StateDirectory(path: app.state)
         var warnings: [String] = []
-        let started = Date()
+        let started = Timestamp.now()
         let from = source.map { " (from \($0))" } ?? ""
         let history = { (outcome: Outcome, detail: String) -> Void in
             HistoryLog(state: state).append(HistoryRecord(
                 time: started, action: .restore, who: self.controller, outcome: outcome,
-                duration: Date().timeIntervalSince(started), snapshot: manifest.info.id, detail: detail + from))
+                duration: Timestamp.now().timeIntervalSince(started), snapshot: manifest.info.id, detail: detail + from))
         }
         do {
             let outcome = try Restorer(app: app, store: store, manifest: manifest)

@@ -10,7 +10,7 @@ extension AgentServer {
     /// rolled back, so unhealthy means "needs attention". Each action that took the lock is recorded in
     /// `<state>/history.jsonl`.
     func controlServices(_ request: Command.ServiceControl, app: AppConfig, reply: inout Reply) {
-        let started = Date()
+        let started = Timestamp.now()
         let action = request.action
         let selected: [ServiceConfig]
         if let name = request.service {
@@ -56,7 +56,7 @@ extension AgentServer {
                                     emit: { box.reply.emit($0) }).run()
         HistoryLog(state: state).append(HistoryRecord(
             time: started, action: HistoryAction(rawValue: action.rawValue), who: request.controller ?? controller,
-            outcome: outcome.record, duration: Date().timeIntervalSince(started), service: request.service))
+            outcome: outcome.record, duration: Timestamp.now().timeIntervalSince(started), service: request.service))
         box.reply.emit(.result(outcome.failure.map { .failure($0.code, $0.message) } ?? .success))
     }
 }

@@ -150,7 +150,7 @@ struct DataVerifier {
         var damages: [Damage] = []
         var links: Set<String> = []
         var checked = 0
-        var lastReport = Date()
+        var lastReport = Timestamp.now()
         var live: LiveTree?
         for entry in manifest.entries {
             if let link = try FileSystem.symlinkOnTheWay(root: root, relative: entry.path, includingLast: false) {
@@ -174,9 +174,9 @@ struct DataVerifier {
                     damages.append(Damage(entry: entry, kind: kind))
                 }
                 checked += 1
-                if Date().timeIntervalSince(lastReport) > 0.2 {
+                if Timestamp.now().timeIntervalSince(lastReport) > 0.2 {
                     progress(checked, hashed)
-                    lastReport = Date()
+                    lastReport = Timestamp.now()
                 }
             }
         }

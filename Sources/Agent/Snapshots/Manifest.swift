@@ -58,7 +58,7 @@ struct Manifest: Codable, Equatable {
 
     static func load(_ path: String) -> Manifest? {
         guard let bytes = FileSystem.read(path) else { return nil }
-        guard let manifest = try? StateDirectory.decoder.decode(Manifest.self, from: Data(bytes)) else { return nil }
+        guard let manifest = try? StateDirectory.decode(Manifest.self, from: bytes) else { return nil }
         // Entry paths are joined to the work tree and the snapshot dir before anything is written: one that
         // could climb out of them (`..`, absolute) makes the whole manifest unusable.
         guard manifest.entries.allSatisfy({ RelativePath.isValid($0.path) }) else { return nil }

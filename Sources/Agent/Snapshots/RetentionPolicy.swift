@@ -1,4 +1,3 @@
-import FoundationEssentials
 import Platform
 import Shared
 
@@ -13,7 +12,7 @@ struct RetentionPolicy {
     /// One snapshot as the policy sees it.
     struct Candidate: Equatable {
         var id: String
-        var createdAt: Date
+        var createdAt: Timestamp
         var successful: Bool
     }
 
@@ -37,12 +36,6 @@ struct RetentionPolicy {
         self.keepFailed = keepFailed ?? keep
     }
 
-    private static let calendar: Calendar = {
-        var calendar = Calendar(identifier: .iso8601)
-        calendar.timeZone = TimeZone(identifier: "UTC")!
-        return calendar
-    }()
-
     /// The ids kept, of `snapshots`, oldest first (in the order of ``SnapshotStore/ids()``, which decides which
     /// of two snapshots is newer; `createdAt` only places each in its hour, day and week).
     func kept(_ snapshots: [Candidate]) -> Set<String> {
@@ -50,23 +43,26 @@ struct RetentionPolicy {
         let good = newestFirst.filter(\.successful)
         var kept = Set(good.prefix(keep).map(\.id))
         kept.formUnion(newestFirst.filter { !$0.successful }.prefix(keepFailed).map(\.id))
-        kept.formUnion(Self.newestPerPeriod(good, periods: hourly) {
-            Self.calendar.dateComponents([.year, .month, .day, .hour], from: $0)
-        })
-        kept.formUnion(Self.newestPerPeriod(good, periods: daily) {
-            Self.calendar.dateComponents([.year, .month, .day], from: $0)
-        })
+        kept.formUnion(Self.newestPerPeriod(good, periods: hourly) { Self.periods($0, of: 3600) })
+        kept.formUnion(Self.newestPerPeriod(good, periods: daily) { Self.periods($0, of: 86_400) })
+        // ISO weeks begin on Monday, and 1970-01-01 was a Thursday: weeks counted from Monday 1969-12-29.
         kept.formUnion(Self.newestPerPeriod(good, periods: weekly) {
-            Self.calendar.dateComponents([.yearForWeekOfYear, .weekOfYear], from: $0)
+            Self.periods($0.addingTimeInterval(3 * 86_400), of: 7 * 86_400)
         })
         return kept
     }
 
+    /// Which UTC period of `length` seconds since the epoch `time` falls in (hours, days and weeks of UTC
+    /// have no leap seconds to count).
+    private static func periods(_ time: Timestamp, of length: Double) -> Int64 {
+        Int64((time.timeIntervalSince1970 / length).rounded(.down))
+    }
+
     /// The newest snapshot of each of the newest `periods` periods that have one; `newestFirst` is sorted so.
     private static func newestPerPeriod(_ newestFirst: [Candidate], periods: Int,
-                                        period: (Date) -> DateComponents) -> [String] {
+                                        period: (Timestamp) -> Int64) -> [String] {
         guard periods > 0 else { return [] }
-        var seen = Set<DateComponents>()
+        var seen = Set<Int64>()
         var ids: [String] = []
         for snapshot in newestFirst {
             guard seen.count < periods || seen.contains(period(snapshot.createdAt)) else { break }

@@ -23,7 +23,7 @@ final class SQLiteDatabase {
 
     /// How long a statement or a backup step waits for another connection's lock before giving up: a writer
     /// holds its lock for one commit (milliseconds); seconds mean a stuck or exclusive-mode writer.
-    static let busyLimit: TimeInterval = 10
+    static let busyLimit: Double = 10
 
     /// The C handle, valid for the lifetime of this object.
     let raw: OpaquePointer
@@ -161,12 +161,12 @@ final class SQLiteDatabase {
     /// - Throws: ``SQLiteError``: `.locked` once the limit has passed, or the failure ``check(_:_:what:)`` found.
     func untilNotBusy(_ function: String, what: @autoclosure () -> String,
                       _ operation: () -> Int32) throws(SQLiteError) -> Int32 {
-        let deadline = Date().addingTimeInterval(Self.busyLimit)
+        let deadline = Timestamp.now().addingTimeInterval(Self.busyLimit)
         var pause: useconds_t = 1_000
         while true {
             let result = operation()
             if let done = try check(result, function, what: what()) { return done }
-            guard Date() < deadline else {
+            guard Timestamp.now() < deadline else {
                 throw SQLiteError(.locked, path: path, "another process kept the database locked for more than "
                     + "\(Int(Self.busyLimit)) s (\(what())); is a writer stuck in a transaction, or using "
                     + "locking_mode=EXCLUSIVE?", sqliteCode: result, function: function)

@@ -63,10 +63,7 @@ struct SnapshotBenchCommand: ParsableCommand {
     func run() throws {
         do {
             let measurement = try Self.measure(root: root, data: data, snapshots: snapshots)
-            let encoder = JSONEncoder()
-            encoder.outputFormatting = .sortedKeys
-            encoder.dateEncodingStrategy = .iso8601
-            print(String(decoding: try encoder.encode(measurement), as: UTF8.self))
+            print(String(decoding: try JSONEncoding.encode(measurement, escapingSlashes: true), as: UTF8.self))
         } catch {
             StandardStreams.diagnose("snapshot-bench: \(error)")
             throw ExitCode(1)

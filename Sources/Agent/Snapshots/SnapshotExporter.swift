@@ -68,7 +68,7 @@ struct SnapshotExporter {
         let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: Self.readSize, alignment: 16)
         defer { buffer.deallocate() }
         var totals = Totals()
-        var lastProgress = Date()
+        var lastProgress = Timestamp.now()
 
         func send(all: Bool) {
             while outbox.bytes.count >= Event.Chunk.maxBytes || (all && !outbox.bytes.isEmpty) {
@@ -77,9 +77,9 @@ struct SnapshotExporter {
                 outbox.bytes.removeFirst(count)
                 totals.compressedBytes += Int64(count)
             }
-            if Date().timeIntervalSince(lastProgress) >= 1 {
+            if Timestamp.now().timeIntervalSince(lastProgress) >= 1 {
                 progress(totals.bytes)
-                lastProgress = Date()
+                lastProgress = Timestamp.now()
             }
         }
 

@@ -31,9 +31,9 @@ struct SnapshotStore {
     func count() -> SnapshotCount {
         let complete = complete()
         let latest = complete.max { $0.written < $1.written }
-        let newest = latest.map { Date(timeIntervalSince1970: Double($0.written) / 1e9) }
+        let newest = latest.map { Timestamp(timeIntervalSince1970: Double($0.written) / 1e9) }
         let info = latest.flatMap { FileSystem.read(dir + "/" + $0.name + "/" + Self.infoName) }
-            .flatMap { try? StateDirectory.decoder.decode(SnapshotInfo.self, from: Data($0)) }
+            .flatMap { try? StateDirectory.decode(SnapshotInfo.self, from: $0) }
         return SnapshotCount(count: complete.count, newest: newest, kinds: info?.kinds)
     }
 
@@ -64,7 +64,7 @@ struct SnapshotStore {
         complete().map { name, written in
             let prefix = name.prefix(16)
             let second = Self.isSecond(prefix)
-                ? String(prefix) : Timestamp.compact(Date(timeIntervalSince1970: Double(written) / 1e9))
+                ? String(prefix) : Timestamp.compact(Timestamp(timeIntervalSince1970: Double(written) / 1e9))
             return (second: second, written: written, name: name)
         }
         .sorted { ($0.second, $0.written, $0.name) < ($1.second, $1.written, $1.name) }.map(\.name)
@@ -106,7 +106,7 @@ struct SnapshotStore {
     func info(_ id: String) -> SnapshotInfo? {
         guard (try? SnapshotID(validating: id)) != nil, !id.hasSuffix(Self.partialSuffix) else { return nil }
         if let bytes = FileSystem.read(dir + "/" + id + "/" + Self.infoName),
-           let info = try? StateDirectory.decoder.decode(SnapshotInfo.self, from: Data(bytes)), info.id == id {
+           let info = try? StateDirectory.decode(SnapshotInfo.self, from: bytes), info.id == id {
             return info
         }
         return manifest(id)?.info
@@ -169,7 +169,7 @@ struct SnapshotStore {
         } catch {
             throw SnapshotError(message: "cannot create the snapshot dir: \(error)", noSpace: false)
         }
-        let created = Date()
+        let created = Timestamp.now()
         let existing = Set((try? FileManager.default.contentsOfDirectory(atPath: dir)) ?? [])
         let id = Self.id(for: created, commit: commit, existing: existing)
         let partial = dir + "/" + id + Self.partialSuffix
@@ -190,7 +190,7 @@ struct SnapshotStore {
         }
     }
 
-    private func build(id: String, partial: String, created: Date, root: String, dataDirs: [String],
+    private func build(id: String, partial: String, created: Timestamp, root: String, dataDirs: [String],
                        kinds: DataKindRules, scan: DataScan,
                        deploy: String, commit: String?, origin: String?, afterFirstCopy: () -> Void,
                        progress: (Int, Int64) -> Void) throws -> Manifest {
@@ -201,7 +201,7 @@ struct SnapshotStore {
         var files = 0, linked = 0, copied = 0
         var kindCounts: [String: Int] = [:]
         var bytes: Int64 = 0, copiedBytes: Int64 = 0
-        var lastReport = Date()
+        var lastReport = Timestamp.now()
         var buffer = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
         var parents = DirectoryHandle.Parents(root: root)
         var pool = ChunkPool(snapshot: partial)
@@ -289,9 +289,9 @@ struct SnapshotStore {
                 bytes += entry.size ?? 0
                 kindCounts[entry.dataKind.rawValue, default: 0] += 1
                 entries.append(entry)
-                if Date().timeIntervalSince(lastReport) > 0.2 {
+                if Timestamp.now().timeIntervalSince(lastReport) > 0.2 {
                     progress(files, bytes)
-                    lastReport = Date()
+                    lastReport = Timestamp.now()
                 }
             }
         }
@@ -336,7 +336,7 @@ struct SnapshotStore {
     }
 
     /// `20261125T101500Z-3f2c1e0b`, made unique among `existing`.
-    static func id(for date: Date, commit: String?, existing: Set<String>) -> String {
+    static func id(for date: Timestamp, commit: String?, existing: Set<String>) -> String {
         let base = Timestamp.compact(date) + (commit.map { "-" + $0.prefix(8) } ?? "")
         var id = base
         var counter = 2

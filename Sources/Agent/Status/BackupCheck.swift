@@ -9,7 +9,7 @@ struct BackupCheck {
 
     /// The recorded state (nil without `backup:` or before the first attempt), with a reason appended when it
     /// is not OK.
-    func judge(snapshots: SnapshotCount, now: Date = Date(),
+    func judge(snapshots: SnapshotCount, now: Timestamp = Timestamp.now(),
                reasons: inout [StatusCollector.Reason]) -> BackupState? {
         guard let config = app.backup?.restic else { return nil }
         guard let state = OffsiteBackup.lastState(app) else {

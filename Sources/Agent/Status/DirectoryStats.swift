@@ -1,11 +1,12 @@
 import FoundationEssentials
 import Platform
+import Shared
 
 /// Totals for a directory tree: regular files, their bytes and the newest modification time.
 struct DirectoryStats: Equatable {
     var files = 0
     var bytes: Int64 = 0
-    var newestMtime: Date?
+    var newestMtime: Timestamp?
 
     /// Measures the tree at `path` without following symbolic links. Returns nil when `path` is not a
     /// directory (or cannot be read).
@@ -19,7 +20,7 @@ struct DirectoryStats: Equatable {
             let mtime = FileSystem.mtime(info)
             if newest.map({ mtime > $0 }) ?? true { newest = mtime }
         }
-        stats.newestMtime = newest.map { Date(timeIntervalSince1970: Double($0) / 1e9) }
+        stats.newestMtime = newest.map { Timestamp(timeIntervalSince1970: Double($0) / 1e9) }
         return found ? stats : nil
     }
 }

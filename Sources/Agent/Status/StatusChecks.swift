@@ -18,7 +18,7 @@ struct StatusChecks {
     /// Runs the checks, in order: services, the health command, freshness.
     func run() -> [CheckResult] {
         let services = Services(app: app, onLine: { _, _, _ in })
-        let deadline = Date().addingTimeInterval(min(Double(app.health.timeout), Self.maxBudget))
+        let deadline = Timestamp.now().addingTimeInterval(min(Double(app.health.timeout), Self.maxBudget))
         var results: [CheckResult] = []
 
         func timed(_ kind: CheckKind, _ name: String, _ body: (Double) -> String?) {
@@ -29,10 +29,10 @@ struct StatusChecks {
                                                + "\(Int(min(Double(app.health.timeout), Self.maxBudget)))s budget"))
                 return
             }
-            let started = Date()
+            let started = Timestamp.now()
             let failure = body(remaining)
             results.append(CheckResult(kind: kind, name: name, ok: failure == nil,
-                                       seconds: Date().timeIntervalSince(started), message: failure))
+                                       seconds: Timestamp.now().timeIntervalSince(started), message: failure))
         }
 
         for service in app.services {

@@ -39,9 +39,8 @@ struct BackupsCommand: ParsableCommand {
     /// commit, size; made inert.
     static func lines(_ backups: [BackupInfo]) -> [String] {
         guard !backups.isEmpty else { return [] }
-        let formatter = ISO8601DateFormatter()
         let rows = backups.map { backup in
-            [String(backup.id.prefix(8)), formatter.string(from: backup.time), backup.snapshot ?? "?",
+            [String(backup.id.prefix(8)), backup.time.iso8601, backup.snapshot ?? "?",
              backup.commit.map { String($0.prefix(12)) } ?? "?"].map(ControlCharacters.escaped)
                 + [backup.bytes.map(ByteCount.format) ?? "?"]
         }

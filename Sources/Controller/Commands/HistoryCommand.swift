@@ -52,7 +52,7 @@ enum HistoryTable {
 
     static func lines(_ record: HistoryRecord) -> [String] {
         let inert = ControlCharacters.escaped
-        let time = record.time.formatted(.iso8601)
+        let time = record.time.iso8601
         let short = { (commit: String?) in commit.map { inert(String($0.prefix(12))) } ?? "?" }
         let what = record.before != nil || record.after != nil
             ? "\(short(record.before)) → \(short(record.after))"

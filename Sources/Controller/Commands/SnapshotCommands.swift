@@ -48,9 +48,8 @@ struct SnapshotsCommand: ParsableCommand {
     /// files, bytes, linked and copied and the bytes that cost (a grown chunked file: its new chunks); made inert.
     static func lines(_ snapshots: [SnapshotInfo]) -> [String] {
         guard !snapshots.isEmpty else { return [] }
-        let formatter = ISO8601DateFormatter()
         let rows = snapshots.reversed().map { snapshot in
-            [snapshot.id, formatter.string(from: snapshot.createdAt), snapshot.origin ?? "deploy",
+            [snapshot.id, snapshot.createdAt.iso8601, snapshot.origin ?? "deploy",
              snapshot.outcome?.rawValue ?? (snapshot.origin == nil ? "-" : "unfinished"),
              snapshot.commit.map { String($0.prefix(12)) } ?? "?"].map(ControlCharacters.escaped)
                 + ["\(snapshot.files)", ByteCount.format(snapshot.bytes),

@@ -88,7 +88,7 @@ struct StatusText {
     }
 
     /// The restic line: the newest backup's age and how the last attempt went.
-    static func offsite(_ state: BackupState, now: Date) -> String {
+    static func offsite(_ state: BackupState, now: Timestamp) -> String {
         let newest = state.newest.map { "newest backup \(age(now.timeIntervalSince($0))) ago" } ?? "no backup yet"
         let last = state.ok ? "last attempt ok" : "last attempt FAILED \(age(now.timeIntervalSince(state.attemptedAt))) ago"
         return "restic: \(newest), \(last)"
@@ -101,7 +101,7 @@ struct StatusText {
 
     private static let kindNames: [DataKind: String] = [.append: "append-only", .sqlite: "SQLite", .mutable: "mutable"]
 
-    private func code(_ app: AppStatus, now: Date) -> String {
+    private func code(_ app: AppStatus, now: Timestamp) -> String {
         guard let head = app.head else { return "unknown (not a readable git checkout)" }
         let inert = ControlCharacters.escaped
         var text = inert(String(head.commit.prefix(12)))
@@ -116,7 +116,7 @@ struct StatusText {
         return text
     }
 
-    private func data(_ dir: DataDirStatus, width: Int, now: Date) -> String {
+    private func data(_ dir: DataDirStatus, width: Int, now: Timestamp) -> String {
         let name = ControlCharacters.escaped(dir.path).padding(toLength: width, withPad: " ", startingAt: 0)
         guard dir.exists else { return "\(name)  missing" }
         var text = "\(name)  \(ByteCount.format(dir.bytes)) in \(dir.files) file(s)"
@@ -124,7 +124,7 @@ struct StatusText {
         return text
     }
 
-    private func lock(_ lock: LockHolder?, now: Date) -> String {
+    private func lock(_ lock: LockHolder?, now: Timestamp) -> String {
         guard let lock else { return "free" }
         let inert = ControlCharacters.escaped
         let who = lock.controller.map { " by \(inert($0))" } ?? ""
@@ -134,7 +134,7 @@ struct StatusText {
             + "started \(Self.age(now.timeIntervalSince(lock.startedAt))) ago"
     }
 
-    private func deploy(_ record: DeployRecord?, now: Date) -> String {
+    private func deploy(_ record: DeployRecord?, now: Timestamp) -> String {
         guard let record else { return "none yet" }
         let inert = ControlCharacters.escaped
         var text = "\(inert(record.deploy)) \(inert(record.outcome.words)) "

@@ -1,5 +1,3 @@
-import FoundationEssentials
-
 /// What a line of an app's history records: a deploy, a rollback, a restore, a recovery, a snapshot, a service
 /// restart, a change of its secrets. An open set (a newer agent may write actions this build does not know), so a
 /// string on the wire and on disk rather than an enum that would refuse them.
@@ -34,7 +32,7 @@ public struct HistoryAction: RawRepresentable, Codable, Hashable, Sendable {
 /// writes these.
 public struct HistoryRecord: Codable, Equatable, Sendable {
     /// When the action started.
-    public var time: Date
+    public var time: Timestamp
     /// What was done.
     public var action: HistoryAction
     /// Who asked: the controller identity (`user@host`, the CI job), or the agent itself for a recovery.
@@ -62,7 +60,7 @@ public struct HistoryRecord: Codable, Equatable, Sendable {
     public static let maxWho = 200
 
     /// Creates a record; `detail` and `who` are cut to ``maxDetail`` and ``maxWho`` characters.
-    public init(time: Date, action: HistoryAction, who: String?, before: String? = nil, after: String? = nil,
+    public init(time: Timestamp, action: HistoryAction, who: String?, before: String? = nil, after: String? = nil,
                 outcome: Outcome, duration: Double? = nil, snapshot: String? = nil, service: String? = nil,
                 deploy: String? = nil, detail: String? = nil) {
         self.time = time

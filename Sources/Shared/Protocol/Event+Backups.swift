@@ -1,5 +1,3 @@
-import FoundationEssentials
-
 extension Event {
     /// The answer to `backups`: an app's off-VM backups in its restic repository, newest first.
     public struct BackupList: Codable, Equatable, Sendable {
@@ -20,7 +18,7 @@ public struct BackupInfo: Codable, Equatable, Sendable {
     /// restic's snapshot id (64 hex digits); `restore --backup` takes it or a prefix of at least 8.
     public var id: String
     /// When restic took it.
-    public var time: Date
+    public var time: Timestamp
     /// The shipkeep snapshot it copies (`snapshot:` tag).
     public var snapshot: String?
     /// The commit that snapshot was taken at (`commit:` tag).
@@ -31,7 +29,7 @@ public struct BackupInfo: Codable, Equatable, Sendable {
     public var host: String?
 
     /// Creates a backup entry.
-    public init(id: String, time: Date, snapshot: String? = nil, commit: String? = nil, bytes: Int64? = nil,
+    public init(id: String, time: Timestamp, snapshot: String? = nil, commit: String? = nil, bytes: Int64? = nil,
                 host: String? = nil) {
         self.id = id
         self.time = time

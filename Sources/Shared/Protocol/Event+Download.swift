@@ -1,5 +1,3 @@
-import FoundationEssentials
-
 extension Event {
     /// The snapshot a `download` streams. Then come `manifest` events until `entries` entries have been sent,
     /// then `chunk` events with the archive's bytes, then the `result`.
@@ -9,7 +7,7 @@ extension Event {
         /// The snapshot id.
         public var snapshot: String
         /// When the snapshot was taken.
-        public var createdAt: Date
+        public var createdAt: Timestamp
         /// The commit that was live when it was taken.
         public var commit: String?
         /// Regular files in it.
@@ -21,7 +19,7 @@ extension Event {
         /// The archive format; `tar+gzip` (a POSIX pax tar in one gzip stream).
         public var format: String
         /// Creates the event.
-        public init(app: String, snapshot: String, createdAt: Date, commit: String?, files: Int, bytes: Int64,
+        public init(app: String, snapshot: String, createdAt: Timestamp, commit: String?, files: Int, bytes: Int64,
                     entries: Int, format: String = "tar+gzip") {
             self.app = app
             self.snapshot = snapshot
@@ -69,15 +67,15 @@ extension Event.Chunk: Codable {
     public init(from decoder: any Decoder) throws {
         let container = try decoder.container(keyedBy: CodingKeys.self)
         let text = try container.decode(String.self, forKey: .data)
-        guard let bytes = Data(base64Encoded: text) else {
+        guard let bytes = Base64.decode(text) else {
             throw DecodingError.dataCorruptedError(forKey: .data, in: container, debugDescription: "not base64")
         }
-        self.init(data: Array(bytes))
+        self.init(data: bytes)
     }
 
     /// Encodes `data` as base64.
     public func encode(to encoder: any Encoder) throws {
         var container = encoder.container(keyedBy: CodingKeys.self)
-        try container.encode(Data(data).base64EncodedString(), forKey: .data)
+        try container.encode(Base64.encode(data), forKey: .data)
     }
 }

@@ -1,16 +1,17 @@
 /// A JSON value read by a strict RFC 8259 parser: no raw control characters inside strings, no lone surrogate
-/// escapes, no trailing bytes, a top-level object or array. ``WireCodec`` runs it next to the Codable decoder,
-/// which is more lenient where it skips a field, and searches every string in it.
+/// escapes, no trailing bytes, a top-level object or array. ``JSONDecoding`` decodes from it, and ``WireCodec``
+/// searches every string in it (skipped fields included) for control characters.
 enum JSONValue {
     case string(String)
-    case number
+    /// A number as the line spells it (`-1.5e3`), read into the type asked for when decoded.
+    case number(String)
     case bool(Bool)
     case null
     case array([JSONValue])
     /// Members in line order; a key given twice appears twice.
     case object([(key: String, value: JSONValue)])
 
-    /// Deeper than any protocol message nests (the Codable decoder stops at the same depth).
+    /// Deeper than any protocol message nests (`JSONDecoder` stopped at the same depth).
     static let maxDepth = 512
 
     /// The value `bytes` hold, or nil when they are not exactly one JSON object or array.
@@ -128,7 +129,8 @@ enum JSONValue {
                 if peek == UInt8(ascii: "+") || peek == UInt8(ascii: "-") { index += 1 }
                 guard digits() else { return nil }
             }
-            return index > start ? .number : nil
+            guard index > start else { return nil }
+            return .number(String(decoding: bytes[start..<index], as: UTF8.self))
         }
 
         /// One or more decimal digits.

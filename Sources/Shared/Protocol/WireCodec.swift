@@ -1,15 +1,10 @@
-import FoundationEssentials
-
 /// Turns messages into lines and lines into messages, with every failure mapped to a ``ProtocolError``.
 public enum WireCodec {
     /// Encodes a message as one compact line, without the trailing newline. Keys are sorted so the same
     /// message always gives the same bytes (the fixtures depend on it).
     public static func encode(_ value: some Encodable) -> [UInt8] {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        encoder.dateEncodingStrategy = .iso8601
         do {
-            return Array(try encoder.encode(value))
+            return try JSONEncoding.encode(value)
         } catch {
             // Only non-finite doubles can fail here, and none of the protocol's types hold one that is not
             // checked first; reaching this is a programming error.
@@ -23,14 +18,12 @@ public enum WireCodec {
     /// - Throws: ``ProtocolError``: `.malformed` for bytes that are not a JSON object, `.invalidMessage` for a
     ///   payload of the wrong shape, `.controlCharacter` for a string holding one, and the header's own errors.
     public static func decodeRequest(_ line: [UInt8]) throws(ProtocolError) -> Request {
-        let request = try decode(Request.self, line)
-        // The strict parser: a line it refuses (a raw control byte inside a string, which the Codable decoder
-        // lets through where it skips a field) is refused too.
-        guard let object = JSONValue.parse(line) else {
-            throw ProtocolError(.malformed, "the line is not valid JSON (a raw control character in a string?)")
-        }
-        // The line as sent and the request as decoded: with a key given twice, the decoder keeps one value and
-        // the parser the other, so both are searched.
+        // The strict parser refuses a line with a raw control byte inside a string, even in a skipped field.
+        let parsed = JSONValue.parse(line)
+        let request = try decode(Request.self, line, tree: parsed)
+        guard let object = parsed else { throw ProtocolError(.malformed, "the line is not valid JSON") }
+        // The line as sent and the request as decoded: with a key given twice, the decoder keeps the first value
+        // and the line holds both, so both are searched.
         let decoded = JSONValue.parse(encode(request))
         if let (field, scalar) = firstControlCharacter(in: object, at: "")
             ?? decoded.flatMap({ firstControlCharacter(in: $0, at: "") }) {
@@ -45,7 +38,7 @@ public enum WireCodec {
     ///
     /// - Throws: ``ProtocolError`` as ``decodeRequest(_:)`` does.
     public static func decodeEvent(_ line: [UInt8]) throws(ProtocolError) -> EventMessage {
-        try decode(EventMessage.self, line)
+        try decode(EventMessage.self, line, tree: JSONValue.parse(line))
     }
 
     /// Reads the id of a line that failed to decode, so the error can still be addressed to its request.
@@ -78,14 +71,15 @@ public enum WireCodec {
         return nil
     }
 
-    private static func decode<T: Decodable>(_ type: T.Type, _ line: [UInt8]) throws(ProtocolError) -> T {
+    /// Decodes `line`, already parsed into `tree` (nil when it is not JSON).
+    private static func decode<T: Decodable>(_ type: T.Type, _ line: [UInt8],
+                                             tree: JSONValue?) throws(ProtocolError) -> T {
         guard line.first(where: { !isJSONWhitespace($0) }) == UInt8(ascii: "{") else {
             throw ProtocolError(.malformed, "the line is not a JSON object")
         }
-        let decoder = JSONDecoder()
-        decoder.dateDecodingStrategy = .iso8601
+        guard let tree else { throw ProtocolError(.malformed, "the line is not valid JSON") }
         do {
-            return try decoder.decode(T.self, from: Data(line))
+            return try JSONDecoding.decode(T.self, from: tree)
         } catch let error as ProtocolError {
             throw error
         } catch DecodingError.dataCorrupted(let context) where context.codingPath.isEmpty {

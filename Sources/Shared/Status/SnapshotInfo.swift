@@ -1,11 +1,9 @@
-import FoundationEssentials
-
 /// A complete snapshot of an app's data dirs, as listed by `snapshots`.
 public struct SnapshotInfo: Codable, Equatable, Sendable {
     /// The snapshot id (its directory name), e.g. `20261125T101500Z-3f2c1e0b`.
     public var id: String
     /// When it was taken.
-    public var createdAt: Date
+    public var createdAt: Timestamp
     /// The deploy that took it.
     public var deploy: String?
     /// The commit that was live when it was taken.
@@ -35,7 +33,7 @@ public struct SnapshotInfo: Codable, Equatable, Sendable {
     public var isSuccessful: Bool { outcome == .succeeded || (origin == nil && outcome == nil) }
 
     /// Creates a listing entry.
-    public init(id: String, createdAt: Date, deploy: String?, commit: String?, files: Int, bytes: Int64, linked: Int,
+    public init(id: String, createdAt: Timestamp, deploy: String?, commit: String?, files: Int, bytes: Int64, linked: Int,
                 copied: Int, copiedBytes: Int64) {
         self.id = id
         self.createdAt = createdAt

@@ -1,5 +1,3 @@
-import FoundationEssentials
-
 /// The answer to a `status` request: the agent's view of every app it was asked about.
 public struct StatusReport: Codable, Equatable, Sendable {
     /// The VM's host name.
@@ -7,14 +5,14 @@ public struct StatusReport: Codable, Equatable, Sendable {
     /// The agent's version.
     public var agentVersion: String
     /// When the report was taken.
-    public var time: Date
+    public var time: Timestamp
     /// The worst health of all apps.
     public var health: Health
     /// One entry per app.
     public var apps: [AppStatus]
 
     /// Creates a report; `health` is derived from the apps.
-    public init(host: String, agentVersion: String, time: Date, apps: [AppStatus]) {
+    public init(host: String, agentVersion: String, time: Timestamp, apps: [AppStatus]) {
         self.host = host
         self.agentVersion = agentVersion
         self.time = time
@@ -88,12 +86,12 @@ public struct SnapshotCount: Codable, Equatable, Sendable {
     /// Complete snapshots (their manifest written).
     public var count: Int
     /// When the newest was taken.
-    public var newest: Date?
+    public var newest: Timestamp?
     /// The newest snapshot's regular files of each data kind (`append`, `sqlite`, `mutable`), when it says.
     public var kinds: [String: Int]?
 
     /// Creates a count.
-    public init(count: Int, newest: Date?, kinds: [String: Int]? = nil) {
+    public init(count: Int, newest: Timestamp?, kinds: [String: Int]? = nil) {
         self.count = count
         self.newest = newest
         self.kinds = kinds
@@ -109,10 +107,10 @@ public struct GitHead: Codable, Equatable, Sendable {
     /// The commit's subject line.
     public var subject: String?
     /// The commit time.
-    public var committedAt: Date?
+    public var committedAt: Timestamp?
 
     /// Creates a head.
-    public init(commit: String, branch: String?, subject: String?, committedAt: Date?) {
+    public init(commit: String, branch: String?, subject: String?, committedAt: Timestamp?) {
         self.commit = commit
         self.branch = branch
         self.subject = subject
@@ -131,10 +129,10 @@ public struct DataDirStatus: Codable, Equatable, Sendable {
     /// Regular files.
     public var files: Int
     /// The newest modification time of any file in it.
-    public var newestMtime: Date?
+    public var newestMtime: Timestamp?
 
     /// Creates a data dir status.
-    public init(path: String, exists: Bool, bytes: Int64, files: Int, newestMtime: Date?) {
+    public init(path: String, exists: Bool, bytes: Int64, files: Int, newestMtime: Timestamp?) {
         self.path = path
         self.exists = exists
         self.bytes = bytes
@@ -175,14 +173,14 @@ public struct LockHolder: Codable, Equatable, Sendable {
     /// The commit being deployed.
     public var commit: String?
     /// When the deploy started.
-    public var startedAt: Date
+    public var startedAt: Timestamp
     /// The worker's process id.
     public var pid: Int32
     /// False when the lock file names a worker that no longer holds the lock (it died).
     public var alive: Bool
 
     /// Creates a lock holder.
-    public init(deploy: String, controller: String?, commit: String?, startedAt: Date, pid: Int32, alive: Bool) {
+    public init(deploy: String, controller: String?, commit: String?, startedAt: Timestamp, pid: Int32, alive: Bool) {
         self.deploy = deploy
         self.controller = controller
         self.commit = commit
@@ -201,9 +199,9 @@ public struct DeployRecord: Codable, Equatable, Sendable {
     /// The commit before the deploy.
     public var previousCommit: String?
     /// When it started.
-    public var startedAt: Date
+    public var startedAt: Timestamp
     /// When it finished.
-    public var finishedAt: Date
+    public var finishedAt: Timestamp
     /// `succeeded`, `rolled_back`, `failed` or `recovered`.
     public var outcome: Outcome
     /// A line saying what happened, for anything but success.
@@ -214,7 +212,7 @@ public struct DeployRecord: Codable, Equatable, Sendable {
     public var rollbackCommit: String?
 
     /// Creates a record.
-    public init(deploy: String, commit: String, previousCommit: String?, startedAt: Date, finishedAt: Date,
+    public init(deploy: String, commit: String, previousCommit: String?, startedAt: Timestamp, finishedAt: Timestamp,
                 outcome: Outcome, message: String?, rollbackCommit: String? = nil) {
         self.rollbackCommit = rollbackCommit
         self.deploy = deploy
