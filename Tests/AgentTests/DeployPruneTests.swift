@@ -16,7 +16,7 @@ import Testing
             let journal = try Journal(state: state, deploy: id)
             // The second oldest never got a result: its worker may still be starting.
             if index != 1 { journal.append(.result(.success), id: id) }
-            try DeployPlan(deploy: id, app: "bots", startedAt: Date(), snapshot: index == 0 ? "S1" : nil).save(state)
+            try DeployPlan(deploy: id, app: "bots", startedAt: Timestamp.now(), snapshot: index == 0 ? "S1" : nil).save(state)
             try DeployRequestFile.write(Command.Deploy(app: "bots"), deploy: id, state: state)
         }
         // The oldest deploy's snapshot is still kept.
@@ -41,7 +41,7 @@ import Testing
         for (index, id) in ids.enumerated() {
             let snapshot = String(format: "20260101T0000%02dZ", index)
             try Journal(state: state, deploy: id).append(.result(.success), id: id)
-            try DeployPlan(deploy: id, app: "bots", startedAt: Date(), snapshot: snapshot).save(state)
+            try DeployPlan(deploy: id, app: "bots", startedAt: Timestamp.now(), snapshot: snapshot).save(state)
             try tmp.write("state/snapshots/\(snapshot)/manifest.json", "{}")
         }
         #expect(state.pruneDeploys(app: app, running: ids[24]).isEmpty, "every snapshot is kept: so are its deploys")

@@ -7,8 +7,8 @@ import Shared
 @Suite struct DeployRecordRollbackTests {
     private func record(_ previous: String?, _ commit: String, _ outcome: String = "succeeded",
                         after prior: DeployRecord? = nil) -> DeployRecord {
-        DeployRecord(deploy: "d-\(commit)", commit: commit, previousCommit: previous, startedAt: Date(),
-                     finishedAt: Date(), outcome: Outcome(rawValue: outcome), message: nil).withRollbackCommit(after: prior)
+        DeployRecord(deploy: "d-\(commit)", commit: commit, previousCommit: previous, startedAt: Timestamp.now(),
+                     finishedAt: Timestamp.now(), outcome: Outcome(rawValue: outcome), message: nil).withRollbackCommit(after: prior)
     }
 
     @Test func aDeployThatChangesTheCommitRollsBackToTheOneBefore() {
@@ -40,7 +40,7 @@ import Shared
         #expect(record(nil, "a").rollbackTarget == nil)
         #expect(record("x", "x", after: record("a", "b")).rollbackTarget == nil)
         // Records from agents before rollbackCommit existed still work.
-        let old = DeployRecord(deploy: "d", commit: "b", previousCommit: "a", startedAt: Date(), finishedAt: Date(),
+        let old = DeployRecord(deploy: "d", commit: "b", previousCommit: "a", startedAt: Timestamp.now(), finishedAt: Timestamp.now(),
                                outcome: .succeeded, message: nil)
         #expect(old.rollbackTarget == "a" && record("b", "b", after: old).rollbackTarget == "a")
     }

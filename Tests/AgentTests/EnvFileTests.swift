@@ -133,7 +133,7 @@ import Testing
         defer { try? FileManager.default.removeItem(atPath: dir) }
         let log = HistoryLog(state: StateDirectory(path: dir), kept: 50, pruneAbove: 16 * 1024)
         for index in 0..<400 {
-            #expect(log.append(HistoryRecord(time: Date(), action: .restart, who: "t", outcome: .succeeded,
+            #expect(log.append(HistoryRecord(time: Timestamp.now(), action: .restart, who: "t", outcome: .succeeded,
                                              detail: "entry \(index)")) == nil)
         }
         let records = log.read()

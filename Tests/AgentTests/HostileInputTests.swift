@@ -97,7 +97,7 @@ import Testing
         // The restorer's own check, for a caller that does not go through the request.
         #expect(throws: Restorer.Refusal.self) {
             _ = try Restorer(app: app, store: SnapshotStore(dir: app.snapshots.dir), manifest: Manifest(
-                info: SnapshotInfo(id: "x", createdAt: Date(), deploy: nil, commit: nil, files: 0, bytes: 0,
+                info: SnapshotInfo(id: "x", createdAt: Timestamp.now(), deploy: nil, commit: nil, files: 0, bytes: 0,
                                    linked: 0, copied: 0, copiedBytes: 0), dataDirs: ["out"], entries: []))
                 .run(paths: [hostile.text], force: true) { _ in }
         }
@@ -143,7 +143,7 @@ import Testing
     func aManifestWithAHostilePathIsNeverUsed(hostile: HostileInputs.Case) throws {
         let dir = tmp.path + "/snapshots/s1"
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-        let info = SnapshotInfo(id: "s1", createdAt: Date(), deploy: nil, commit: nil, files: 1, bytes: 1, linked: 0,
+        let info = SnapshotInfo(id: "s1", createdAt: Timestamp.now(), deploy: nil, commit: nil, files: 1, bytes: 1, linked: 0,
                                 copied: 1, copiedBytes: 1)
         let manifest = Manifest(info: info, dataDirs: ["out"],
                                 entries: [.init(path: hostile.text, kind: .file, size: 1, hash: "xxh64:0")])

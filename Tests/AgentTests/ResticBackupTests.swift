@@ -109,11 +109,11 @@ import Testing
         let state = try #require(OffsiteBackup.lastState(app))
         #expect(state.ok && state.backup == backups.first.map { String($0.id.prefix(8)) })
         var reasons: [StatusCollector.Reason] = []
-        _ = BackupCheck(app: app).judge(snapshots: SnapshotCount(count: 2, newest: Date()), reasons: &reasons)
+        _ = BackupCheck(app: app).judge(snapshots: SnapshotCount(count: 2, newest: Timestamp.now()), reasons: &reasons)
         #expect(reasons.isEmpty, "\(reasons)")
         // Eight days on, the newest backup is older than max_age: a warning that says how old.
-        _ = BackupCheck(app: app).judge(snapshots: SnapshotCount(count: 2, newest: Date()),
-                                        now: Date().addingTimeInterval(8 * 86400), reasons: &reasons)
+        _ = BackupCheck(app: app).judge(snapshots: SnapshotCount(count: 2, newest: Timestamp.now()),
+                                        now: Timestamp.now().addingTimeInterval(8 * 86400), reasons: &reasons)
         #expect(reasons.count == 1 && reasons[0].health == .warning && reasons[0].text.contains("8d old"))
     }
 
@@ -125,15 +125,15 @@ import Testing
                             (try app(repository: tmp.path + "/nowhere"), "restic init")] {
             let info = try snapshot(app, commit: String(repeating: "a", count: 40))
             var events: [Event] = []
-            let started = Date()
+            let started = Timestamp.now()
             OffsiteBackup(app: app, config: try #require(app.backup?.restic), emit: { events.append($0) }).run(info)
-            #expect(Date().timeIntervalSince(started) < 60)
+            #expect(Timestamp.now().timeIntervalSince(started) < 60)
             let warnings = events.compactMap { if case .warning(let w) = $0 { w } else { nil } }
             #expect(warnings.map(\.code) == ["backup_failed"], "\(text(events))")
             #expect(warnings.first?.message.contains(says) == true, "\(warnings)")
             #expect(!text(events).contains(password) && !text(events).contains(awsSecret))
             var reasons: [StatusCollector.Reason] = []
-            let state = BackupCheck(app: app).judge(snapshots: SnapshotCount(count: 1, newest: Date()), reasons: &reasons)
+            let state = BackupCheck(app: app).judge(snapshots: SnapshotCount(count: 1, newest: Timestamp.now()), reasons: &reasons)
             #expect(state?.ok == false)
             #expect(reasons.first?.health == .warning)
             #expect(reasons.first?.text.contains("last off-VM backup failed") == true, "\(reasons)")
@@ -160,7 +160,7 @@ import Testing
         for bad in ["--password=x", "3f9a1c2", "3F9A1C2E", "../../etc", "", String(repeating: "a", count: 65)] {
             #expect(!Restic.isBackupID(bad))
         }
-        #expect(Restic.parseTime("2026-12-01T14:17:56.5Z") == Date(timeIntervalSince1970: 1_796_134_676.5))
+        #expect(Timestamp(iso8601: "2026-12-01T14:17:56.5Z") == Timestamp(timeIntervalSince1970: 1_796_134_676.5))
         #expect(Restic.urlPassword("rest:https://user:s3cret@host:8000/bots") == "s3cret")
     }
 }

@@ -1,11 +1,12 @@
 import Foundation
 import Testing
 @testable import Agent
+import Shared
 
 /// agent.yml's retention over a simulated month: a pure function of the snapshots' times, no waiting.
 @Suite(.timeLimit(.minutes(5))) struct RetentionPolicyTests {
     /// 2026-11-01T00:30:00Z, a Sunday: the last day of ISO week 44.
-    static let start = Date(timeIntervalSince1970: 1_793_493_000)
+    static let start = Timestamp(timeIntervalSince1970: 1_793_493_000)
 
     /// A snapshot every hour for `days` days from ``start``, named by its hour index.
     static func month(days: Int = 30, failed: Set<Int> = []) -> [RetentionPolicy.Candidate] {
@@ -21,7 +22,7 @@ import Testing
         var calendar = Calendar(identifier: .iso8601)
         calendar.timeZone = TimeZone(identifier: "UTC")!
         let parts = calendar.dateComponents([.year, .month, .day, .hour, .minute, .weekday, .weekOfYear],
-                                            from: Self.start)
+                                            from: Date(timeIntervalSince1970: Self.start.timeIntervalSince1970))
         #expect([parts.year, parts.month, parts.day, parts.hour, parts.minute] == [2026, 11, 1, 0, 30])
         #expect(parts.weekday == 1)
         #expect(parts.weekOfYear == 44)

@@ -133,7 +133,7 @@ import Testing
         // Verify's repair of a shrunk file checks the snapshot's copy before it writes over the live file.
         let shrunk = Self.random(1000)
         try shrunk.write(to: URL(fileURLWithPath: big))
-        try FileManager.default.setAttributes([.modificationDate: Date()], ofItemAtPath: big)
+        try FileManager.default.setAttributes([.modificationDate: Timestamp.now()], ofItemAtPath: big)
         var damaged = try entry(manifest)
         #expect(damaged.dataKind == .append)
         damaged.inode = try #require(FileManager.default.attributesOfItem(atPath: big)[.systemFileNumber] as? UInt64)
@@ -168,7 +168,7 @@ import Testing
         let file = Manifest.Entry(path: "out/big.jsonl", kind: .file, size: Int64(before.count),
                                   mtime: FileSystem.mtime(info), mode: 0o644, hash: ContentHash.of(Array(before)),
                                   data: .append, inode: UInt64(info.st_ino))
-        let manifest = Manifest(info: SnapshotInfo(id: id, createdAt: Date(timeIntervalSince1970: 1_767_225_600),
+        let manifest = Manifest(info: SnapshotInfo(id: id, createdAt: Timestamp(timeIntervalSince1970: 1_767_225_600),
                                                    deploy: "d-old", commit: nil, files: 1,
                                                    bytes: Int64(before.count), linked: 0, copied: 1,
                                                    copiedBytes: Int64(before.count)),
@@ -208,10 +208,10 @@ import Testing
         try FileManager.default.createDirectory(atPath: app.state, withIntermediateDirectories: true)
         try Data().write(to: URL(fileURLWithPath: app.state + "/fault-pause-snapshot-copy"))
         let paused = try BackgroundCommand(argv)
-        let deadline = Date().addingTimeInterval(120)
+        let deadline = Timestamp.now().addingTimeInterval(120)
         while Self.processState(paused.pid) != "T" {
-            #expect(Date() < deadline && paused.isRunning, "the snapshot did not stop at its first chunk")
-            if Date() >= deadline || !paused.isRunning { return }
+            #expect(Timestamp.now() < deadline && paused.isRunning, "the snapshot did not stop at its first chunk")
+            if Timestamp.now() >= deadline || !paused.isRunning { return }
             usleep(20_000)
         }
         paused.kill(SIGKILL)

@@ -2,16 +2,17 @@ import Foundation
 import ShipkeepSandbox
 import Testing
 @testable import Agent
+import Shared
 
 // A hang guard, not a speed bound: in a full run on 2 cores these wait behind end-to-end tests that hold the
 // test runner's threads, and the time limit counts that wait (a 1-minute limit once ran out so, at 81 s).
 @Suite(.timeLimit(.minutes(10))) struct SnapshotStoreTests {
     @Test func idsAreUTCToTheSecondAndSortAsText() {
-        #expect(Timestamp.compact(Date(timeIntervalSince1970: 1_795_588_857.9)) == "20261125T064057Z")
-        #expect(Timestamp.compact(Date(timeIntervalSince1970: 946_684_799)) == "19991231T235959Z")
-        #expect(SnapshotStore.id(for: Date(timeIntervalSince1970: 946_684_799), commit: "0123456789abcdef",
+        #expect(Timestamp.compact(Timestamp(timeIntervalSince1970: 1_795_588_857.9)) == "20261125T064057Z")
+        #expect(Timestamp.compact(Timestamp(timeIntervalSince1970: 946_684_799)) == "19991231T235959Z")
+        #expect(SnapshotStore.id(for: Timestamp(timeIntervalSince1970: 946_684_799), commit: "0123456789abcdef",
                                  existing: ["19991231T235959Z-01234567"]) == "19991231T235959Z-01234567-2")
-        let deploy = DeployPlan.newID(now: Date(timeIntervalSince1970: 946_684_799))
+        let deploy = DeployPlan.newID(now: Timestamp(timeIntervalSince1970: 946_684_799))
         #expect(deploy.range(of: "^d-19991231T235959Z-[0-9a-f]{4}$", options: .regularExpression) != nil, "\(deploy)")
     }
 

@@ -64,7 +64,7 @@ import Testing
 
         let stats = try #require(DirectoryStats.measure(tmp.path + "/out"))
         #expect(stats.files == 2 && stats.bytes == 8)
-        #expect(stats.newestMtime == Date(timeIntervalSince1970: 1_700_000_000.000000005))
+        #expect(stats.newestMtime == Timestamp(timeIntervalSince1970: 1_700_000_000.000000005))
         #expect(DirectoryStats.measure(tmp.path + "/linked-out") == nil)
         #expect(DirectoryStats.measure(tmp.path + "/missing") == nil)
         #expect(DirectoryStats.measure(tmp.path + "/out/a.jsonl") == nil)
@@ -94,9 +94,9 @@ import Testing
         // Not Foundation's Process: its child reaping can block on another test's long-lived child.
         let holder = try ProcessRunner.spawnDetached(["flock", "-o", tmp.path + "/state/lock", "sleep", "60"],
                                                      output: open("/dev/null", O_WRONLY | O_CLOEXEC))
-        let deadline = Date().addingTimeInterval(10)
+        let deadline = Timestamp.now().addingTimeInterval(10)
         var seen: LockHolder?
-        while Date() < deadline {
+        while Timestamp.now() < deadline {
             seen = DeployLock.inspect(StateDirectory(path: config.state))
             if seen?.alive == true { break }
             usleep(10_000)
@@ -108,8 +108,8 @@ import Testing
         kill(holder, SIGKILL)
         var status: Int32 = 0
         waitpid(holder, &status, 0)
-        let released = Date().addingTimeInterval(10)
-        while Date() < released, DeployLock.inspect(StateDirectory(path: config.state))?.alive == true { usleep(20_000) }
+        let released = Timestamp.now().addingTimeInterval(10)
+        while Timestamp.now() < released, DeployLock.inspect(StateDirectory(path: config.state))?.alive == true { usleep(20_000) }
         let stale = StatusCollector().collect(config)
         #expect(stale.lock?.alive == false)
         #expect(stale.health == .warning)

@@ -26,7 +26,7 @@ import Testing
     }
 
     private func report(_ hostile: String) -> StatusReport {
-        let now = Date()
+        let now = Timestamp.now()
         let app = AppStatus(
             name: "bots", path: "/srv/bots" + hostile, branch: "main",
             head: GitHead(commit: String(repeating: "a", count: 40), branch: "main" + hostile,

@@ -8,8 +8,8 @@ import Testing
 @Suite struct PrometheusTests {
     private func app(_ name: String, service: Bool) -> AppStatus {
         AppStatus(name: name, path: "/srv/\(name)", branch: "main", head: nil, dirty: false, dirtyPaths: [],
-                  data: [DataDirStatus(path: "out", exists: true, bytes: 1, files: 1, newestMtime: Date()),
-                         DataDirStatus(path: "logs", exists: true, bytes: 2, files: 1, newestMtime: Date())],
+                  data: [DataDirStatus(path: "out", exists: true, bytes: 1, files: 1, newestMtime: Timestamp.now()),
+                         DataDirStatus(path: "logs", exists: true, bytes: 2, files: 1, newestMtime: Timestamp.now())],
                   disks: [DiskStatus(role: "data", dir: "out", path: "/srv", freeBytes: 5, totalBytes: 10),
                           DiskStatus(role: "state", path: "/var", freeBytes: 5, totalBytes: 10)],
                   lock: nil, lastDeploy: nil, health: service ? .ok : .critical, reasons: [],
@@ -18,7 +18,7 @@ import Testing
     }
 
     @Test func everyFamilyIsDeclaredOnceWithItsSamplesTogether() {
-        let report = StatusReport(host: "vm", agentVersion: "0.1.0", time: Date(),
+        let report = StatusReport(host: "vm", agentVersion: "0.1.0", time: Timestamp.now(),
                                   apps: [app("bots", service: true), app("web", service: false)])
         let text = Prometheus.render([.init(target: "a", report: report), .init(target: "b", report: nil,
                                                                                  reason: "host_key"),
@@ -48,7 +48,7 @@ import Testing
         bots.reasons = ["1 tracked file(s) differ from HEAD: a.py"]
         var web = app("web", service: false)
         web.reasons = ["bot check (./check.sh) exited with status 1", "logs is stale"]
-        let report = StatusReport(host: "vm", agentVersion: "0.1.0", time: Date(), apps: [bots, web])
+        let report = StatusReport(host: "vm", agentVersion: "0.1.0", time: Timestamp.now(), apps: [bots, web])
         #expect(StatusText.headline(report) == "web: bot check (./check.sh) exited with status 1 (and 2 more)")
         let line = StatusText(terminal: Terminal(colors: false)).render(report, target: "t").split(separator: "\n").first
         #expect(line == "CRITICAL t: web: bot check (./check.sh) exited with status 1 (and 2 more) (host vm, agent 0.1.0)")
