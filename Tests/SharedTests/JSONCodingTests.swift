@@ -175,8 +175,8 @@ import Testing
     @Test(arguments: ["", "garbage", "{", #"{"a":1,}"#, #"{"a":01}"#, #"{"a":"\x"}"#, "{\"a\":\"\u{1}\"}", "\"top\"",
                       #"{"a":1} x"#, #"{"a":"\ud800"}"#])
     func bytesThatAreNotJSONAreCorruptAtTheTop(line: String) {
-        #expect(Self.failure(JSONCodingTests.error { try JSONDecoding.decode([String: Int].self, from: Array(line.utf8)) })
-                == "dataCorrupted ")
+        let failure = Self.error { try JSONDecoding.decode([String: Int].self, from: Array(line.utf8)) }
+        #expect(Self.failure(failure) == "dataCorrupted ")
     }
 
     @Test func bytesThatAreNotUTF8AreCorruptAtTheTop() {

@@ -11,7 +11,7 @@ public enum JSONDecoding {
     /// - Throws: `DecodingError`, or whatever the type's own `init(from:)` throws.
     public static func decode<T: Decodable>(_ type: T.Type, from bytes: [UInt8]) throws -> T {
         guard let tree = JSONValue.parse(bytes) else {
-            throw DecodingError.dataCorrupted(.init(codingPath: [], debugDescription: "The given data was not valid JSON."))
+            throw DecodingError.dataCorrupted(.init(codingPath: [], debugDescription: "not valid JSON"))
         }
         return try decode(type, from: tree)
     }
@@ -86,16 +86,14 @@ private struct TreeDecoder: Decoder {
         guard case .number(let text) = value else { throw mismatch(T.self, value, path) }
         if let exact = T(text) { return exact }
         if let double = Double(text), let exact = T(exactly: double) { return exact }
-        throw DecodingError.dataCorrupted(.init(codingPath: path,
-                                                debugDescription: "Parsed JSON number <\(text)> does not fit in \(T.self)."))
+        throw tooBig(text, T.self, path)
     }
 
     private static func floating<T: BinaryFloatingPoint & LosslessStringConvertible>(
         _ type: T.Type, _ value: JSONValue, _ path: [any CodingKey]) throws -> T {
         guard case .number(let text) = value else { throw mismatch(T.self, value, path) }
         guard let number = T(text), number.isFinite else {
-            throw DecodingError.dataCorrupted(.init(codingPath: path,
-                                                    debugDescription: "Parsed JSON number <\(text)> does not fit in \(T.self)."))
+            throw tooBig(text, T.self, path)
         }
         return number
     }
@@ -115,7 +113,12 @@ private struct TreeDecoder: Decoder {
         case .object: "a dictionary"
         }
         return DecodingError.typeMismatch(type, .init(codingPath: path,
-                                                      debugDescription: "Expected to decode \(type) but found \(found) instead."))
+                                                      debugDescription: "expected \(type), found \(found)"))
+    }
+
+    private static func tooBig(_ text: String, _ type: Any.Type, _ path: [any CodingKey]) -> DecodingError {
+        DecodingError.dataCorrupted(.init(codingPath: path,
+                                          debugDescription: "the number \(text) does not fit in \(type)"))
     }
 }
 

@@ -11,7 +11,7 @@ public enum JSONEncoding {
         let tree = try EncodedValue.wrap(value, at: [])
         guard let tree else {
             throw EncodingError.invalidValue(value, .init(codingPath: [],
-                                                          debugDescription: "Top-level \(type(of: value)) did not encode any values."))
+                                                          debugDescription: "\(type(of: value)) encoded nothing"))
         }
         var writer = Writer(escapingSlashes: escapingSlashes)
         writer.write(tree)
@@ -56,16 +56,14 @@ private enum EncodedValue {
 
     static func double(_ number: Double, at path: [any CodingKey]) throws -> EncodedValue {
         guard number.isFinite else {
-            throw EncodingError.invalidValue(number, .init(codingPath: path,
-                                                           debugDescription: "Unable to encode Double.\(number) directly in JSON."))
+            throw EncodingError.invalidValue(number, .init(codingPath: path, debugDescription: "JSON has no \(number)"))
         }
         return .number(trimmed(number.description))
     }
 
     static func float(_ number: Float, at path: [any CodingKey]) throws -> EncodedValue {
         guard number.isFinite else {
-            throw EncodingError.invalidValue(number, .init(codingPath: path,
-                                                           debugDescription: "Unable to encode Float.\(number) directly in JSON."))
+            throw EncodingError.invalidValue(number, .init(codingPath: path, debugDescription: "JSON has no \(number)"))
         }
         return .number(trimmed(number.description))
     }

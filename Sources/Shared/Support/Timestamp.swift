@@ -4,7 +4,8 @@ import Platform
 /// history hold, with the standard library alone (Foundation's `Date` would bring FoundationEssentials into the
 /// agent). Its spelling in JSON is one ISO 8601 string, whole seconds in UTC (`2026-11-25T10:15:00Z`), as
 /// `JSONEncoder`'s `.iso8601` strategy wrote a `Date`; reading also takes fractional seconds and `±hh:mm`
-/// offsets (restic's `2026-12-01T17:00:00.123456789+01:00`).
+/// offsets (restic's `2026-12-01T17:00:00.123456789+01:00`). Dates are proleptic Gregorian (Foundation's calendar
+/// switches to Julian before 1582; no time the agent records is that old).
 ///
 /// For how long something took inside one process, measure with `ContinuousClock`: wall time can jump.
 public struct Timestamp: Hashable, Comparable, Sendable {
@@ -181,7 +182,8 @@ extension Timestamp: Codable {
         let container = try decoder.singleValueContainer()
         let text = try container.decode(String.self)
         guard let time = Timestamp(iso8601: text) else {
-            throw DecodingError.dataCorruptedError(in: container, debugDescription: "Expected date string to be ISO8601-formatted.")
+            throw DecodingError.dataCorruptedError(in: container,
+                                                   debugDescription: "not an ISO 8601 time (2026-11-25T10:15:00Z)")
         }
         self = time
     }
