@@ -1,4 +1,3 @@
-import FoundationEssentials
 import Shared
 
 /// The off-VM copy after a snapshot: `restic backup` of it, then `restic forget --prune` with the app's

@@ -1,4 +1,3 @@
-import FoundationEssentials
 import Shared
 
 /// How `status` judges an app's off-VM backups, from the state the last attempt recorded (``OffsiteBackup``):
