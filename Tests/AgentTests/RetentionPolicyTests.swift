@@ -5,12 +5,13 @@ import Testing
 /// agent.yml's retention over a simulated month: a pure function of the snapshots' times, no waiting.
 @Suite(.timeLimit(.minutes(5))) struct RetentionPolicyTests {
     /// 2026-11-01T00:30:00Z, a Sunday: the last day of ISO week 44.
-    static let start = Date(timeIntervalSince1970: 1_793_493_000)
+    static let startSeconds: Int64 = 1_793_493_000
+    static let start = Date(timeIntervalSince1970: Double(startSeconds))
 
     /// A snapshot every hour for `days` days from ``start``, named by its hour index.
     static func month(days: Int = 30, failed: Set<Int> = []) -> [RetentionPolicy.Candidate] {
         (0..<(days * 24)).map { hour in
-            .init(id: String(format: "h%03d", hour), createdAt: start.addingTimeInterval(Double(hour) * 3600),
+            .init(id: String(format: "h%03d", hour), createdAt: startSeconds + Int64(hour) * 3600,
                   successful: !failed.contains(hour))
         }
     }
@@ -71,7 +72,7 @@ import Testing
     }
 
     @Test func theOrderGivenDecidesWhichIsNewerWithinASecond() {
-        let same = Self.start
+        let same = Self.startSeconds
         let kept = RetentionPolicy(keep: 1, hourly: 1).kept([.init(id: "b", createdAt: same, successful: true),
                                                              .init(id: "a", createdAt: same, successful: true)])
         #expect(kept == ["a"])

@@ -1,4 +1,3 @@
-import FoundationEssentials
 import Platform
 import Shared
 
@@ -13,7 +12,8 @@ struct RetentionPolicy {
     /// One snapshot as the policy sees it.
     struct Candidate: Equatable {
         var id: String
-        var createdAt: Date
+        /// When it was taken, in seconds since the epoch (only its UTC hour, day and ISO week matter).
+        var createdAt: Int64
         var successful: Bool
     }
 
@@ -37,11 +37,9 @@ struct RetentionPolicy {
         self.keepFailed = keepFailed ?? keep
     }
 
-    private static let calendar: Calendar = {
-        var calendar = Calendar(identifier: .iso8601)
-        calendar.timeZone = TimeZone(identifier: "UTC")!
-        return calendar
-    }()
+    /// The time of a snapshot whose summary cannot be read: the second of Foundation's `Date.distantPast`, as
+    /// before, which places all of them in one hour, day and week, long before any other.
+    static let longAgo: Int64 = -62_135_769_600
 
     /// The ids kept, of `snapshots`, oldest first (in the order of ``SnapshotStore/ids()``, which decides which
     /// of two snapshots is newer; `createdAt` only places each in its hour, day and week).
@@ -50,23 +48,35 @@ struct RetentionPolicy {
         let good = newestFirst.filter(\.successful)
         var kept = Set(good.prefix(keep).map(\.id))
         kept.formUnion(newestFirst.filter { !$0.successful }.prefix(keepFailed).map(\.id))
-        kept.formUnion(Self.newestPerPeriod(good, periods: hourly) {
-            Self.calendar.dateComponents([.year, .month, .day, .hour], from: $0)
-        })
-        kept.formUnion(Self.newestPerPeriod(good, periods: daily) {
-            Self.calendar.dateComponents([.year, .month, .day], from: $0)
-        })
-        kept.formUnion(Self.newestPerPeriod(good, periods: weekly) {
-            Self.calendar.dateComponents([.yearForWeekOfYear, .weekOfYear], from: $0)
-        })
+        kept.formUnion(Self.newestPerPeriod(good, periods: hourly, period: Self.hour))
+        kept.formUnion(Self.newestPerPeriod(good, periods: daily, period: Self.day))
+        kept.formUnion(Self.newestPerPeriod(good, periods: weekly, period: Self.week))
         return kept
+    }
+
+    /// The UTC hour of `seconds` since the epoch: year, month, day, hour.
+    static func hour(_ seconds: Int64) -> [Int] {
+        let time = CivilTime(epochSeconds: seconds)
+        return [time.year, time.month, time.day, time.hour]
+    }
+
+    /// The UTC day of `seconds` since the epoch: year, month, day.
+    static func day(_ seconds: Int64) -> [Int] {
+        let time = CivilTime(epochSeconds: seconds)
+        return [time.year, time.month, time.day]
+    }
+
+    /// The ISO 8601 week of `seconds` since the epoch, in UTC: week-numbering year, week.
+    static func week(_ seconds: Int64) -> [Int] {
+        let time = CivilTime(epochSeconds: seconds)
+        return [time.weekYear, time.week]
     }
 
     /// The newest snapshot of each of the newest `periods` periods that have one; `newestFirst` is sorted so.
     private static func newestPerPeriod(_ newestFirst: [Candidate], periods: Int,
-                                        period: (Date) -> DateComponents) -> [String] {
+                                        period: (Int64) -> [Int]) -> [String] {
         guard periods > 0 else { return [] }
-        var seen = Set<DateComponents>()
+        var seen = Set<[Int]>()
         var ids: [String] = []
         for snapshot in newestFirst {
             guard seen.count < periods || seen.contains(period(snapshot.createdAt)) else { break }
