@@ -40,7 +40,7 @@ struct SnapshotStore {
     /// The complete snapshots (those with a manifest, usable or not), unordered, with when each manifest was
     /// written (ns since the epoch); no manifest is read.
     private func complete() -> [(name: String, written: Int64)] {
-        guard let names = try? FileManager.default.contentsOfDirectory(atPath: dir) else { return [] }
+        guard let names = try? FileSystem.names(in: dir) else { return [] }
         return names.compactMap { name in
             guard !name.hasSuffix(Self.partialSuffix), !name.hasPrefix(".") else { return nil }
             var info = stat()
@@ -133,7 +133,7 @@ struct SnapshotStore {
 
     /// Removes snapshots that never completed (a crash or a full disk mid-copy).
     func removePartials() {
-        guard let names = try? FileManager.default.contentsOfDirectory(atPath: dir) else { return }
+        guard let names = try? FileSystem.names(in: dir) else { return }
         for name in names where name.hasSuffix(Self.partialSuffix) { FileSystem.removeTree(dir + "/" + name) }
     }
 
@@ -172,7 +172,7 @@ struct SnapshotStore {
             throw SnapshotError(message: "cannot create the snapshot dir: \(error)", noSpace: false)
         }
         let created = Date()
-        let existing = Set((try? FileManager.default.contentsOfDirectory(atPath: dir)) ?? [])
+        let existing = Set((try? FileSystem.names(in: dir)) ?? [])
         let id = Self.id(for: created, commit: commit, existing: existing)
         let partial = dir + "/" + id + Self.partialSuffix
         do {
