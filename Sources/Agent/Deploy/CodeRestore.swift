@@ -1,4 +1,3 @@
-import FoundationEssentials
 import Shared
 
 /// Puts an app's code at a commit: the one routine behind every reset of the work tree — the update, the

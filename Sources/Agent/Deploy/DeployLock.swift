@@ -133,7 +133,7 @@ enum DeployLock {
 
     /// The deploy that claimed the app's turn last (the one running, or the one waiting), if any.
     static func turnClaimant(_ state: StateDirectory) -> String? {
-        guard FileManager.default.fileExists(atPath: state.turnFile), let turn = try? Turn(state) else { return nil }
+        guard FileSystem.exists(state.turnFile), let turn = try? Turn(state) else { return nil }
         return try? turn.whileHeld { turn.claimant() }
     }
 

@@ -630,7 +630,7 @@ final class DeployWorker {
 
     /// This process's peak resident set size (VmHWM in /proc/self/status), in bytes.
     static func peakRSS() -> Int64? {
-        guard let status = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8),
+        guard let status = FileSystem.read("/proc/self/status").map({ String(decoding: $0, as: UTF8.self) }),
               let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmHWM:") }),
               let kib = Int64(line.split(separator: " ").dropFirst().first ?? "") else { return nil }
         return kib * 1024

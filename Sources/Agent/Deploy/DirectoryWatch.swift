@@ -1,4 +1,3 @@
-import FoundationEssentials
 import Platform
 
 /// Wakes a reader as soon as a file in one directory is created or written (inotify), so that a follower of a

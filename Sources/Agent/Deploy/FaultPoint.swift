@@ -1,4 +1,3 @@
-import FoundationEssentials
 import Platform
 
 /// A test hook that makes fault injection exact instead of timing-based: if the file

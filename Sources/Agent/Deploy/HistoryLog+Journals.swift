@@ -10,7 +10,7 @@ extension HistoryLog {
         let recorded = read()
         let named = Set(recorded.compactMap(\.deploy))
         let state = StateDirectory(path: app.state)
-        let journals = ((try? FileManager.default.contentsOfDirectory(atPath: state.deploysDir)) ?? [])
+        let journals = ((try? FileSystem.names(in: state.deploysDir)) ?? [])
             .filter { $0.hasSuffix(".jsonl") }.map { String($0.dropLast(6)) }
             .filter { DeployID.isValid($0) && !named.contains($0) }
         let rebuilt = journals.compactMap { Self.record(of: $0, state: state) }
@@ -28,8 +28,8 @@ extension HistoryLog {
             return nil
         }).first else { return nil }
         let plan = DeployPlan.load(state, deploy: deploy)
-        let finished = (try? FileSystem.lstatIfExists(state.journal(deploy))).flatMap { $0 }
-            .map { Timestamp(timeIntervalSince1970: Double(FileSystem.mtime($0)) / 1e9) } ?? Timestamp.now()
+        let finished = FileSystem.modificationSeconds(state.journal(deploy)).map(Timestamp.init(timeIntervalSince1970:))
+            ?? Timestamp.now()
         let seconds = summary.deploy?.seconds
         let outcome = summary.deploy?.outcome ?? .of(summary)
         let who = plan?.controller

@@ -1,5 +1,4 @@
 import ArgumentParser
-import FoundationEssentials
 import Shared
 import Platform
 
@@ -66,7 +65,7 @@ struct SnapshotCommand: ParsableCommand {
     /// Who the history says asked: the timer, as this user on this host.
     private static var who: String {
         let user = getpwuid(geteuid()).map { String(cString: $0.pointee.pw_name) } ?? "uid \(geteuid())"
-        return "schedule (\(user)@\(ProcessInfo.processInfo.hostName))"
+        return "schedule (\(user)@\(HostName.current))"
     }
 
     private func report(_ message: EventMessage) {

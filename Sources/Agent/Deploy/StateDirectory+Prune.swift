@@ -1,4 +1,3 @@
-import FoundationEssentials
 import Shared
 import Platform
 
@@ -16,7 +15,7 @@ extension StateDirectory {
     /// Returns the deploys removed.
     @discardableResult
     func pruneDeploys(app: AppConfig, running: String) -> [String] {
-        guard let names = try? FileManager.default.contentsOfDirectory(atPath: deploysDir) else { return [] }
+        guard let names = try? FileSystem.names(in: deploysDir) else { return [] }
         var files: [String: [String]] = [:]
         for name in names {
             guard let dot = name.firstIndex(of: "."), DeployID.isValid(String(name[..<dot])) else { continue }

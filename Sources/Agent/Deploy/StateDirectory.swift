@@ -50,7 +50,7 @@ struct StateDirectory {
 
     /// The newest deploy journal's id, for `attach` without an id.
     func latestDeploy() -> String? {
-        guard let names = try? FileManager.default.contentsOfDirectory(atPath: deploysDir) else { return nil }
+        guard let names = try? FileSystem.names(in: deploysDir) else { return nil }
         // An id is `d-TIMESTAMP-RANDOM` with a timestamp to the second: two deploys of one second (a deploy and
         // the rollback right after it) are told apart by when their journals were last written, not by the
         // random part. A snapshot taken on its own (`shipkeep snapshot`, a timer) is not what `attach` follows.

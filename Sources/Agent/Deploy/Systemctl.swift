@@ -44,7 +44,7 @@ struct Systemctl {
     /// Extra environment for every systemctl call of this scope.
     var environment: [String: String] {
         guard scope == .user else { return [:] }
-        let set = ProcessInfo.processInfo.environment["XDG_RUNTIME_DIR"] ?? ""
+        let set = getenv("XDG_RUNTIME_DIR").map { String(cString: $0) } ?? ""
         return ["XDG_RUNTIME_DIR": set.isEmpty ? "/run/user/\(uid)" : set]
     }
 

@@ -1,4 +1,3 @@
-import FoundationEssentials
 import Platform
 import Shared
 
@@ -30,14 +29,14 @@ extension Git {
         }
         guard let info = found else { return .absent }
         guard (info.st_mode & S_IFMT) == S_IFDIR,
-              let names = try? FileManager.default.contentsOfDirectory(atPath: path) else { return nil }
+              let names = try? FileSystem.names(in: path) else { return nil }
         if names.isEmpty { return .empty }
         guard names == [".git"], let git = try? FileSystem.lstatIfExists(path + "/.git"),
               (git.st_mode & S_IFMT) == S_IFDIR else { return nil }
         let tree = Git(tree: path)
         // This repository's own top level (not a parent's), with no commit checked out.
         guard let top = try? tree.run(["rev-parse", "--show-toplevel"]).trimming(while: \.isNewline),
-              top == URL(fileURLWithPath: path).resolvingSymlinksInPath().path,
+              top == FileSystem.realPath(path),
               tree.commitIfPresent("HEAD") == nil else { return nil }
         return .begun
     }

@@ -1,4 +1,3 @@
-import FoundationEssentials
 import Platform
 
 /// Which running processes have a file open, from `/proc/PID/fd`.
@@ -38,7 +37,7 @@ enum FileHolders {
     /// Whether one of the open files of `pid` is one of `inodes`, or a deleted file named in `deleted`.
     private static func holds(_ pid: Int32, inodes: Set<[UInt64]>, deleted: Set<String>) -> Bool {
         let dir = "/proc/\(pid)/fd"
-        guard let fds = try? FileManager.default.contentsOfDirectory(atPath: dir) else { return false }
+        guard let fds = try? FileSystem.names(in: dir) else { return false }
         var buffer = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
         return fds.contains { fd in
             var info = stat()

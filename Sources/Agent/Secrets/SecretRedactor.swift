@@ -1,4 +1,3 @@
-import FoundationEssentials
 import Platform
 
 /// Replaces an app's secret values in a line of its services' output with `***`, as CI systems mask theirs.

@@ -1,4 +1,3 @@
-import FoundationEssentials
 import Shared
 import Platform
 
@@ -48,7 +47,7 @@ extension AgentServer {
             reply.emit(.result(.failure(invalid.code, invalid.description)))
             return
         }
-        guard FileManager.default.fileExists(atPath: state.journal(deploy)) else {
+        guard FileSystem.exists(state.journal(deploy)) else {
             reply.emit(.result(.failure(.noDeploy, "app \(app.name) has no deploy \"\(deploy)\"")))
             return
         }
@@ -93,7 +92,7 @@ extension AgentServer {
     /// deploy's), and out under the journal's number.
     private static func closeJournal(_ deploy: String, state: StateDirectory, with result: Event.Result,
                                      reply: inout Reply) {
-        guard FileManager.default.fileExists(atPath: state.journal(deploy)),
+        guard FileSystem.exists(state.journal(deploy)),
               let journal = try? Journal(state: state, deploy: deploy) else {
             reply.emit(.result(result))
             return
@@ -175,7 +174,7 @@ extension AgentServer {
 
     /// Whether `pid` is alive and still the worker of `deploy` (not a later process that reused the pid).
     static func isWorker(_ pid: pid_t, of deploy: String) -> Bool {
-        guard let data = FileManager.default.contents(atPath: "/proc/\(pid)/cmdline") else { return false }
+        guard let data = FileSystem.read("/proc/\(pid)/cmdline") else { return false }
         let words = data.split(separator: 0).map { String(decoding: $0, as: UTF8.self) }
         return words.contains("worker") && words.contains(deploy)
     }
@@ -187,6 +186,6 @@ extension AgentServer {
 
     /// This executable, for starting workers.
     static var executable: String {
-        (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
+        FileSystem.symbolicLinkTarget("/proc/self/exe") ?? CommandLine.arguments[0]
     }
 }

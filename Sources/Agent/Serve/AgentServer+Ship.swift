@@ -1,4 +1,3 @@
-import FoundationEssentials
 import Shared
 import Platform
 
@@ -182,7 +181,7 @@ extension AgentServer {
     /// Removes the `.bundle.part` files no agent is writing any more (a killed session's), which nothing else
     /// would: they belong to no deploy yet.
     static func removeAbandonedUploads(in directory: String) {
-        for name in (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []
+        for name in (try? FileSystem.names(in: directory)) ?? []
         where name.hasSuffix(".bundle.part") {
             let path = directory + "/" + name
             let fd = Platform.open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)

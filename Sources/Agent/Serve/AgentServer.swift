@@ -31,7 +31,7 @@ final class AgentServer {
 
     /// The config file, absolute, for the workers this agent starts.
     var configFile: String {
-        config.file.hasPrefix("/") ? config.file : FileManager.default.currentDirectoryPath + "/" + config.file
+        config.file.hasPrefix("/") ? config.file : FileSystem.currentDirectory() + "/" + config.file
     }
 
     /// The request types this agent serves, announced in `hello`, and the download formats that need saying.
@@ -81,7 +81,7 @@ final class AgentServer {
                 apps = config.apps
             }
             let collector = StatusCollector()
-            let report = StatusReport(host: ProcessInfo.processInfo.hostName, agentVersion: WireProtocol.toolVersion,
+            let report = StatusReport(host: HostName.current, agentVersion: WireProtocol.toolVersion,
                                       time: Timestamp.now(), apps: apps.map(collector.collect))
             reply.emit(.status(report))
             reply.emit(.result(.success))

@@ -1,4 +1,3 @@
-import FoundationEssentials
 import Platform
 
 /// A stat-only walk of an app's data dirs: what a snapshot will hold, and how much it will need to copy.

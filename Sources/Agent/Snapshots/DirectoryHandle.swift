@@ -1,5 +1,4 @@
 import CAgentSupport
-import FoundationEssentials
 import Platform
 
 /// An open directory reached from a root the agent trusts without following any symbolic link, and the `…at`

@@ -1,5 +1,4 @@
 import CAgentSupport
-import FoundationEssentials
 import Platform
 import Shared
 
@@ -187,7 +186,7 @@ enum FileSystem {
         guard let info = try? lstatIfExists(path) else { return }
         if (info.st_mode & S_IFMT) == S_IFDIR {
             chmod(path, 0o700)
-            if let names = try? FileManager.default.contentsOfDirectory(atPath: path) {
+            if let names = try? Self.names(in: path) {
                 for name in names { removeTree(path + "/" + name) }
             }
             rmdir(path)
@@ -206,8 +205,67 @@ enum FileSystem {
         try DirectoryHandle.firstSymbolicLink(root: root, relative: relative, includingLast: includingLast)
     }
 
-    /// Reads a whole small file (journals, manifests, records), or nil if it does not exist.
+    /// Reads a whole small file (journals, manifests, records, `/proc` files, whose size `stat` reports as 0),
+    /// or nil if it does not exist or cannot be read (a directory).
     static func read(_ path: String) -> [UInt8]? {
-        FileManager.default.contents(atPath: path).map(Array.init)
+        guard let fd = try? open(path, O_RDONLY) else { return nil }
+        defer { close(fd) }
+        var bytes: [UInt8] = []
+        var info = stat()
+        if fstat(fd, &info) == 0, info.st_size > 0 { bytes.reserveCapacity(Int(info.st_size)) }
+        var chunk = [UInt8](repeating: 0, count: 1 << 16)
+        while true {
+            let count = chunk.withUnsafeMutableBytes { Platform.read(fd, $0.baseAddress, $0.count) }
+            if count < 0 {
+                if errno == EINTR { continue }
+                return nil
+            }
+            if count == 0 { return bytes }
+            bytes.append(contentsOf: chunk[0..<count])
+        }
+    }
+
+    /// The names in the directory at `path` (following a link to it), `.` and `..` aside, in no particular order.
+    ///
+    /// - Throws: ``FileSystemError`` when it cannot be opened (absent, not a directory, not readable).
+    static func names(in path: String) throws -> [String] {
+        guard let stream = opendir(path) else { throw FileSystemError("opendir", path) }
+        defer { closedir(stream) }
+        var names: [String] = []
+        while let entry = readdir(stream) {
+            let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
+                String(cString: raw.bindMemory(to: CChar.self).baseAddress!)
+            }
+            if name != "." && name != ".." { names.append(name) }
+        }
+        return names
+    }
+
+    /// Whether something exists at `path`, following links (`stat`): a dangling link does not count.
+    static func exists(_ path: String) -> Bool {
+        var info = stat()
+        return stat(path, &info) == 0
+    }
+
+    /// Where the symbolic link at `path` points (`readlink(2)`), or nil when it is not a link.
+    static func symbolicLinkTarget(_ path: String) -> String? {
+        var buffer = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
+        let length = readlink(path, &buffer, buffer.count - 1)
+        guard length >= 0 else { return nil }
+        return String(decoding: buffer[0..<length].map { UInt8(bitPattern: $0) }, as: UTF8.self)
+    }
+
+    /// When the file at `path` (not followed if a link) was last modified, in seconds since the epoch with the
+    /// nanoseconds as the fraction, or nil when it cannot be examined.
+    static func modificationSeconds(_ path: String) -> Double? {
+        guard let info = try? lstatIfExists(path) else { return nil }
+        return Double(info.modificationTime.tv_sec) + Double(info.modificationTime.tv_nsec) / 1e9
+    }
+
+    /// This process's working directory (`getcwd(3)`), or "" when it cannot be read (removed under it).
+    static func currentDirectory() -> String {
+        guard let path = getcwd(nil, 0) else { return "" }
+        defer { free(path) }
+        return String(cString: path)
     }
 }

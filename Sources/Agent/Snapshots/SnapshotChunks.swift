@@ -1,4 +1,3 @@
-import FoundationEssentials
 import SnapshotArchive
 import Platform
 

@@ -40,7 +40,7 @@ struct SnapshotStore {
     /// The complete snapshots (those with a manifest, usable or not), unordered, with when each manifest was
     /// written (ns since the epoch); no manifest is read.
     private func complete() -> [(name: String, written: Int64)] {
-        guard let names = try? FileManager.default.contentsOfDirectory(atPath: dir) else { return [] }
+        guard let names = try? FileSystem.names(in: dir) else { return [] }
         return names.compactMap { name in
             guard !name.hasSuffix(Self.partialSuffix), !name.hasPrefix(".") else { return nil }
             var info = stat()
@@ -133,7 +133,7 @@ struct SnapshotStore {
 
     /// Removes snapshots that never completed (a crash or a full disk mid-copy).
     func removePartials() {
-        guard let names = try? FileManager.default.contentsOfDirectory(atPath: dir) else { return }
+        guard let names = try? FileSystem.names(in: dir) else { return }
         for name in names where name.hasSuffix(Self.partialSuffix) { FileSystem.removeTree(dir + "/" + name) }
     }
 
@@ -149,7 +149,9 @@ struct SnapshotStore {
         // still removes it in its turn, as before policies.
         let kept = policy.kept(all.map { id in
             let info = info(id)
-            return .init(id: id, createdAt: info?.createdAt ?? .distantPast, successful: info?.isSuccessful ?? true)
+            let createdAt = info.map { Int64($0.createdAt.timeIntervalSince1970.rounded(.down)) }
+            return .init(id: id, createdAt: createdAt ?? RetentionPolicy.longAgo,
+                         successful: info?.isSuccessful ?? true)
         })
         let doomed = all.filter { !kept.contains($0) }
         for id in doomed { FileSystem.removeTree(dir + "/" + id) }
@@ -170,7 +172,7 @@ struct SnapshotStore {
             throw SnapshotError(message: "cannot create the snapshot dir: \(error)", noSpace: false)
         }
         let created = Timestamp.now()
-        let existing = Set((try? FileManager.default.contentsOfDirectory(atPath: dir)) ?? [])
+        let existing = Set((try? FileSystem.names(in: dir)) ?? [])
         let id = Self.id(for: created, commit: commit, existing: existing)
         let partial = dir + "/" + id + Self.partialSuffix
         do {
