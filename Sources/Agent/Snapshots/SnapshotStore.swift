@@ -149,9 +149,7 @@ struct SnapshotStore {
         // still removes it in its turn, as before policies.
         let kept = policy.kept(all.map { id in
             let info = info(id)
-            let createdAt = info.map { Int64($0.createdAt.timeIntervalSince1970.rounded(.down)) }
-            return .init(id: id, createdAt: createdAt ?? RetentionPolicy.longAgo,
-                         successful: info?.isSuccessful ?? true)
+            return .init(id: id, createdAt: info?.createdAt ?? .distantPast, successful: info?.isSuccessful ?? true)
         })
         let doomed = all.filter { !kept.contains($0) }
         for id in doomed { FileSystem.removeTree(dir + "/" + id) }
