@@ -28,23 +28,24 @@ enum AgentCommandLine {
     static func parse(_ arguments: [String]) throws(UsageError) -> Action {
         let root = ShipkeepAgent.spec
         let commands = ShipkeepAgent.commands
-        let named = arguments.first.flatMap { first in commands.first { $0.spec.name == first } }
-        var rest = arguments[...]
-        if named != nil || arguments.first == "help" { rest.removeFirst() }
-        let spec = named?.spec ?? root
-        let flagged = rest.prefix { $0 != "--" }
-        // `--help-hidden` too: swift-argument-parser had it, and it showed what `--help` shows (no option is hidden;
-        // a hidden command is left out of both).
-        if flagged.contains(where: isHelp) || flagged.contains("--help-hidden") {
-            return .help(HelpText.render(spec))
+        func command(_ name: String?) -> (any AgentCommand.Type)? {
+            name.flatMap { name in commands.first { $0.spec.name == name } }
         }
         if arguments.first == "help" {
             // `help [subcommand]`, as swift-argument-parser's own help command: an unknown name is the tool's help.
-            if let option = rest.first(where: { $0.hasPrefix("-") }) {
+            let rest = arguments.dropFirst()
+            if let option = rest.first(where: { $0.hasPrefix("-") && !isHelp($0) && $0 != "--help-hidden" }) {
                 throw UsageError(command: nil, "unknown option '\(option)'")
             }
-            let asked = rest.first.flatMap { name in commands.first { $0.spec.name == name } }
-            return .help(HelpText.render(asked?.spec ?? root))
+            return .help(HelpText.render(command(rest.first { !$0.hasPrefix("-") })?.spec ?? root))
+        }
+        let named = command(arguments.first)
+        let rest = named == nil ? arguments[...] : arguments.dropFirst()
+        let flagged = rest.prefix { $0 != "--" }
+        // `--help-hidden` too: swift-argument-parser had it, and it showed what `--help` shows (no option is
+        // hidden, and a hidden command is left out of both).
+        if flagged.contains(where: isHelp) || flagged.contains("--help-hidden") {
+            return .help(HelpText.render(named?.spec ?? root))
         }
         if flagged.contains("--version") { return .version }
         guard let named else {
