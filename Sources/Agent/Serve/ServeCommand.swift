@@ -20,7 +20,7 @@ struct ServeCommand: AgentCommand {
 
     /// Exit status when `agent.yml` cannot be used: 64 (EX_USAGE), as every shipkeep and shipkeep-agent command
     /// exits for a usage or configuration error (it was 78, EX_CONFIG, before one policy covered both programs).
-    static let exitConfigError: Int32 = 64
+    static let exitConfigError: Int32 = UsageError.exitStatus
 
     var config: String
 
