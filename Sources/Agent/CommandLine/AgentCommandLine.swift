@@ -1,13 +1,11 @@
-import Platform
-
 /// `shipkeep-agent`'s command line, read with the standard library alone (swift-argument-parser imports
 /// FoundationEssentials, which alone is 7 MB of the static agent).
 ///
 /// It keeps the command line swift-argument-parser gave the agent: the subcommands of ``ShipkeepAgent``, long
 /// options as `--name value` or `--name=value`, `--` ending the options, `--help`/`-h` (and `--help-hidden`,
-/// `help [subcommand]`) anywhere before `--` winning over every error, `--version` on every command, and the
-/// tool alone printing its help. What changed: a usage error is one line on stderr, ``UsageError``, still exit
-/// 64.
+/// `help [subcommand]`) anywhere before `--` winning over every error, `--version` on every command, and
+/// `shipkeep-agent` alone printing its help. What changed: a usage error is one line on stderr (``UsageError``),
+/// still exit 64.
 enum AgentCommandLine {
     /// The executable's name, as help and errors spell it.
     static let toolName = "shipkeep-agent"
