@@ -85,7 +85,6 @@ let package = Package(
                 "CSQLite",
                 "ProcessKit",
                 "SnapshotArchive",
-                .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
         // A throwaway "VM": a real sshd on loopback, keys, a git origin and a sample bot app.

@@ -22,6 +22,13 @@ if hits=$(grep -rnE --include='*.swift' "$essentials" Sources/Shared); then
   echo "$hits" >&2
   status=1
 fi
+# swift-argument-parser imports FoundationEssentials: the agent reads its argv itself (Sources/Agent/CommandLine).
+if hits=$(grep -rnE --include='*.swift' '^[[:space:]]*(@[A-Za-z_]+[[:space:]]+)*import[[:space:]]+ArgumentParser' \
+    "${agent_targets[@]}"); then
+  echo "check-imports: the agent's targets must not import ArgumentParser (the agent parses argv itself):" >&2
+  echo "$hits" >&2
+  status=1
+fi
 libc='^[[:space:]]*(@[A-Za-z_]+[[:space:]]+)*((public|internal|package|private|fileprivate)[[:space:]]+)?import[[:space:]]+(Glibc|Darwin|Musl)([[:space:]]|$|\.)'
 if hits=$(grep -rnE --include='*.swift' "$libc" Sources | grep -v '^Sources/Platform/'); then
   echo "check-imports: import Platform instead of the C library (Sources/Platform is the one place for it):" >&2

@@ -1,12 +1,11 @@
-import ArgumentParser
 import Shared
 import Platform
 
 /// `shipkeep-agent snapshot`: a snapshot of one app now, for a systemd timer or cron. The same worker as
 /// `shipkeep snapshot` (lock, snapshot phase, retention, history), run in this process.
-struct SnapshotCommand: ParsableCommand {
-    static let configuration = CommandConfiguration(
-        commandName: "snapshot",
+struct SnapshotCommand: AgentCommand {
+    static let spec = CommandSpec(
+        name: "snapshot",
         abstract: "Take a snapshot of an app's data dirs now (no update, no restart), as a timer would.",
         discussion: """
             Takes the app's lock like a deploy, snapshots its data dirs, applies agent.yml's retention and records \
@@ -16,17 +15,23 @@ struct SnapshotCommand: ParsableCommand {
             Exit status: 0 snapshot taken; 1 failed or refused (nothing changed); 4 the app is locked by a deploy \
             (try again later); 64 a usage or configuration error: a config that cannot be used (unreadable, \
             invalid, writable by another user) or an unknown app, said on stderr.
-            """
+            """,
+        options: [
+            .option("config", valueName: "FILE", default: "/etc/shipkeep/agent.yml", help: "The agent configuration."),
+            .option("app", valueName: "NAME", help: "The app from agent.yml to snapshot."),
+            .flag("json", help: "Print the snapshot's events as JSON Lines; the last line is the result."),
+        ]
     )
 
-    @Option(name: .long, help: ArgumentHelp("The agent configuration.", valueName: "FILE"))
-    var config: String = "/etc/shipkeep/agent.yml"
-
-    @Option(name: .long, help: ArgumentHelp("The app from agent.yml to snapshot.", valueName: "NAME"))
+    var config: String
     var app: String
+    var json: Bool
 
-    @Flag(name: .long, help: "Print the snapshot's events as JSON Lines; the last line is the result.")
-    var json = false
+    init(_ options: ParsedOptions) {
+        config = options.value("config")
+        app = options.value("app")
+        json = options.flag("json")
+    }
 
     func run() throws {
         signal(SIGPIPE, SIG_IGN)

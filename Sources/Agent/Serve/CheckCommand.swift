@@ -1,22 +1,26 @@
-import ArgumentParser
 import Platform
 import Shared
 
 /// `shipkeep-agent check --config FILE`: reads an agent.yml as `serve` would, and says whether it can be used,
 /// without serving or recovering anything. `shipkeep install --agent-yml FILE --replace` runs it on the uploaded
 /// file before moving it into place.
-struct CheckCommand: ParsableCommand {
-    static let configuration = CommandConfiguration(
-        commandName: "check",
+struct CheckCommand: AgentCommand {
+    static let spec = CommandSpec(
+        name: "check",
         abstract: "Check that an agent.yml parses and is safe to use (as `serve` reads it), and list its apps.",
         discussion: """
             Changes nothing. Exit status: 0 usable (the apps are printed); 64 it cannot be used: unreadable, \
             invalid (the line and key are named), or it or a state or snapshot dir is writable by another user.
-            """
+            """,
+        options: [.option("config", valueName: "FILE", default: "/etc/shipkeep/agent.yml",
+                          help: "The agent configuration to check.")]
     )
 
-    @Option(name: .long, help: ArgumentHelp("The agent configuration to check.", valueName: "FILE"))
-    var config: String = "/etc/shipkeep/agent.yml"
+    var config: String
+
+    init(_ options: ParsedOptions) {
+        config = options.value("config")
+    }
 
     func run() throws {
         do {

@@ -1,11 +1,10 @@
-import ArgumentParser
 import Shared
 import Platform
 
 /// `shipkeep-agent serve`: the forced command sshd runs for the deploy key.
-struct ServeCommand: ParsableCommand {
-    static let configuration = CommandConfiguration(
-        commandName: "serve",
+struct ServeCommand: AgentCommand {
+    static let spec = CommandSpec(
+        name: "serve",
         abstract: "Speak the shipkeep protocol on stdin/stdout (run by sshd as the deploy key's forced command).",
         discussion: """
             Reads JSON Lines requests on stdin and writes JSON Lines events on stdout; diagnostics go to \
@@ -13,15 +12,20 @@ struct ServeCommand: ParsableCommand {
               restrict,command="/usr/local/bin/shipkeep-agent serve --config /etc/shipkeep/agent.yml" ssh-ed25519 AAAA...
             Exit status: 0 at end of input, 2 after a protocol violation, 64 when the config cannot be used \
             (unreadable, invalid, or it or a state or snapshot dir is writable by another user).
-            """
+            """,
+        options: [.option("config", valueName: "FILE", default: "/etc/shipkeep/agent.yml",
+                          help: "The agent configuration.")]
     )
 
     /// Exit status when `agent.yml` cannot be used: 64 (EX_USAGE), as every shipkeep and shipkeep-agent command
     /// exits for a usage or configuration error (it was 78, EX_CONFIG, before one policy covered both programs).
-    static let exitConfigError: Int32 = 64
+    static let exitConfigError: Int32 = UsageError.exitStatus
 
-    @Option(name: .long, help: ArgumentHelp("The agent configuration.", valueName: "FILE"))
-    var config: String = "/etc/shipkeep/agent.yml"
+    var config: String
+
+    init(_ options: ParsedOptions) {
+        config = options.value("config")
+    }
 
     func run() throws {
         // A controller that disappears must not kill the agent mid-write with SIGPIPE; writes fail instead.

@@ -1,4 +1,3 @@
-import ArgumentParser
 import Platform
 import Shared
 
@@ -9,11 +8,17 @@ import Shared
 /// exactly what a deploy runs
 /// for its snapshot (the stat walk of the data dirs, then ``SnapshotStore/create``) into a snapshot dir of
 /// the caller's choosing, and prints one JSON line with the times measured in-process.
-struct SnapshotBenchCommand: ParsableCommand {
-    static let configuration = CommandConfiguration(
-        commandName: "snapshot-bench",
+struct SnapshotBenchCommand: AgentCommand {
+    static let spec = CommandSpec(
+        name: "snapshot-bench",
         abstract: "Time one snapshot of data dirs into a snapshot dir (for `make bench`; not for deploys).",
-        shouldDisplay: false
+        hidden: true,
+        options: [
+            .option("root", valueName: "dir", help: "The work tree the data dirs are in."),
+            .repeated("data", valueName: "dir", help: "A data dir, relative to --root (repeat for several)."),
+            .option("snapshots", valueName: "dir",
+                    help: "The snapshot dir (the previous snapshot in it is linked against)."),
+        ]
     )
 
     /// What one timed snapshot did.
@@ -26,18 +31,15 @@ struct SnapshotBenchCommand: ParsableCommand {
         var snapshot: SnapshotInfo
     }
 
-    @Option(help: ArgumentHelp("The work tree the data dirs are in.", valueName: "dir"))
     var root: String
-
-    @Option(help: ArgumentHelp("A data dir, relative to --root (repeat for several).", valueName: "dir"))
+    /// At least one: the spec makes `--data` required.
     var data: [String]
-
-    @Option(help: ArgumentHelp("The snapshot dir (the previous snapshot in it is linked against).",
-                               valueName: "dir"))
     var snapshots: String
 
-    func validate() throws {
-        if data.isEmpty { throw ValidationError("name at least one --data dir") }
+    init(_ options: ParsedOptions) {
+        root = options.value("root")
+        data = options.values("data")
+        snapshots = options.value("snapshots")
     }
 
     /// Takes the snapshot and times its two steps.
