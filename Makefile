@@ -8,7 +8,7 @@ RELIABILITY_DIR = $(CURDIR)/.build/reliability
 # `swift build` and `swift test`, or the test build would recompile everything.
 SWIFT_FLAGS ?= $(if $(filter true,$(CI)),-Xswiftc -warnings-as-errors,)
 
-.PHONY: all deps build static-agent check-imports test reliability fuzz fuzz-short demo bench release man clean help
+.PHONY: all deps build static-agent check-imports check-agent-size test reliability fuzz fuzz-short demo bench release man clean help
 
 all: build
 
@@ -36,14 +36,19 @@ STATIC_AGENT = $(CURDIR)/.build-static/release/shipkeep-agent
 static-agent: deps
 	$(SWIFT) build $(SWIFT_FLAGS) -c release --static-swift-stdlib --product shipkeep-agent --build-path .build-static
 
-## No Foundation (only FoundationEssentials) in the agent's targets, the C library only through Platform.
+## No Foundation module (not even FoundationEssentials), Yams or ArgumentParser in the agent's targets, the C
+## library only through Platform.
 check-imports:
 	@scripts/check-imports.sh
+
+## The stripped static agent within its 12 MB budget, with no Foundation, ArgumentParser or _StringProcessing.
+check-agent-size: static-agent
+	@scripts/check-agent-size.sh
 
 ## Every test, then docs/RELIABILITY.md checked against the rows the tests recorded.
 ## The short fuzz runs first so that the tests' summary stays the last thing printed. The tests run in
 ## TEST_SHARDS (default 2) `swift test` processes side by side: scripts/run-tests.sh says why.
-test: check-imports build static-agent fuzz-short
+test: check-imports build static-agent check-agent-size fuzz-short
 	rm -rf "$(RELIABILITY_DIR)"
 	@# The systemd VM tests' Debian tree, built once per machine before the tests' time limits start (root only).
 	if [ "$$(id -u)" -eq 0 ]; then "$(BIN_DIR)/shipkeep-sandbox" vm-tree; fi

@@ -24,7 +24,8 @@ let package = Package(
             providers: [.apt(["libyaml-dev"])]
         ),
         // The wire protocol and the configuration models both sides read. No libssh2, no processes, no Foundation
-        // beyond FoundationEssentials (scripts/check-imports.sh).
+        // module at all, FoundationEssentials included: its own JSON coder, Timestamp and Base64
+        // (scripts/check-imports.sh).
         .target(
             name: "Shared",
             dependencies: ["CYAML", "Platform"]

@@ -47,7 +47,7 @@ struct OffsiteBackup {
         do {
             try restic.forget(setup: setup) { stream, line in
                 // `forget` lists every snapshot it keeps; only what it removes is worth a line.
-                if stream == "stderr" || line.contains("remove") { log(stream, line) }
+                if stream == "stderr" || line.includes("remove") { log(stream, line) }
             }
         } catch {
             message = "restic forget --prune failed: \(error.description); the repository keeps more than the "

@@ -31,7 +31,7 @@ extension Restic {
         let arguments = ["backup", "--json"] + tags(info).flatMap { ["--tag", $0] } + ["--", info.id]
         try run(arguments, setup: setup, cwd: app.snapshots.dir) { stream, line in
             if stream == "stdout", line.hasPrefix("{") {
-                if line.contains("\"message_type\":\"summary\"") {
+                if line.includes("\"message_type\":\"summary\"") {
                     summary = try? JSONDecoding.decode(BackupSummary.self, from: Array(line.utf8))
                 }
                 return

@@ -108,13 +108,13 @@ struct Restic {
 
     /// restic's last error lines as one line, with the fix for the failures everyone meets first.
     static func explain(_ stderr: String) -> String {
-        let lines = stderr.split(separator: "\n").map { $0.trimmingPrefix(" ") }.filter { !$0.isEmpty }
+        let lines = stderr.split(separator: "\n").map { $0.droppingPrefix(" ") }.filter { !$0.isEmpty }
         let said = lines.suffix(3).joined(separator: "; ")
         let text = said.isEmpty ? "no error message" : String(said.prefix(600))
-        if stderr.contains("wrong password") {
+        if stderr.includes("wrong password") {
             return text + " (the password file does not open this repository)"
         }
-        if stderr.contains("Is there a repository at the following location?") {
+        if stderr.includes("Is there a repository at the following location?") {
             return text + " (create it once with `restic init`, with RESTIC_REPOSITORY and RESTIC_PASSWORD_FILE set "
                 + "as in agent.yml)"
         }
@@ -123,7 +123,7 @@ struct Restic {
 
     /// The password of a `scheme://user:password@host/…` repository, which restic's messages may repeat.
     static func urlPassword(_ repository: String) -> String? {
-        guard let scheme = repository.firstRange(of: "://") else { return nil }
+        guard let scheme = repository.rangeOf("://") else { return nil }
         let rest = repository[scheme.upperBound...]
         guard let at = rest.firstIndex(of: "@") else { return nil }
         let userinfo = rest[..<at]

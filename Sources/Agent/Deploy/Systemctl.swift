@@ -1,4 +1,3 @@
-import FoundationEssentials
 import Platform
 import Shared
 
@@ -53,8 +52,8 @@ struct Systemctl {
     func explain(_ failure: String, timeout: Double, restarted: Timestamp? = nil) -> String {
         let said = failure.lowercased()
         let user = Self.userName(uid)
-        if said.contains("a password is required") || said.contains("access denied")
-            || said.contains("interactive authentication required") || said.contains("not allowed to execute") {
+        if said.includes("a password is required") || said.includes("access denied")
+            || said.includes("interactive authentication required") || said.includes("not allowed to execute") {
             switch scope {
             case .system:
                 return "\(unit) restart: \(user) may not restart the system unit \(unit): add the sudoers rule "
@@ -65,7 +64,7 @@ struct Systemctl {
                     + "~/.config/systemd/user? (a system unit needs scope: system and the sudoers rule) — \(failure)"
             }
         }
-        if scope == .user && (said.contains("failed to connect to bus") || said.contains("no medium found")) {
+        if scope == .user && (said.includes("failed to connect to bus") || said.includes("no medium found")) {
             return "\(unit): \(user) has no running systemd user manager: enable lingering (`sudo loginctl "
                 + "enable-linger \(user)`) so user units run without a login and start at boot — \(failure)"
         }
@@ -83,7 +82,7 @@ struct Systemctl {
     /// Whether `failure` (from ``explain(_:timeout:restarted:)``) says the unit hit the start limit: final, since
     /// systemd does not start it again by itself.
     static func reportsStartLimit(_ failure: String) -> Bool {
-        failure.contains("(\(startLimitHit):")
+        failure.includes("(\(startLimitHit):")
     }
 
     /// Whether systemd refused to start the unit for its start limit. `Result` says `start-limit-hit` only when
@@ -93,7 +92,7 @@ struct Systemctl {
         if result(timeout: timeout) == Self.startLimitHit { return true }
         guard let restarted else { return false }
         let lines = journal(after: nil, since: restarted).lines
-        return lines.contains { $0.contains("Start request repeated too quickly") }
+        return lines.contains { $0.includes("Start request repeated too quickly") }
     }
 
     /// The unit's `Result` property (`success`, `exit-code`, `start-limit-hit`…), or nil when unknown.

@@ -16,8 +16,8 @@ struct SecretRedactor {
     /// `line` with every secret value replaced.
     func callAsFunction(_ line: String) -> String {
         var line = line
-        for value in values where line.contains(value) {
-            line = line.replacing(value, with: "***")
+        for value in values where line.includes(value) {
+            line = line.replacingAll(value, with: "***")
         }
         return line
     }

@@ -270,7 +270,7 @@ struct DataVerifier {
     /// Whether `name` is a rotation of `base`: `base.1`, `base.2.gz`, `base-20261201` — never one of the
     /// agent's own `.shipkeep-` files.
     static func isRotation(_ name: String, of base: String) -> Bool {
-        guard name.count > base.count + 1, name.hasPrefix(base), !name.contains(".shipkeep-") else { return false }
+        guard name.count > base.count + 1, name.hasPrefix(base), !name.includes(".shipkeep-") else { return false }
         let next = name[name.index(name.startIndex, offsetBy: base.count)]
         return next == "." || next == "-"
     }

@@ -1,5 +1,4 @@
 import CAgentSupport
-import FoundationEssentials
 import Shared
 import Platform
 import SnapshotArchive

@@ -110,8 +110,8 @@ extension AppConfig {
             let forbidden = pattern.unicodeScalars.contains { scalar in
                 scalar.value <= 0x20 || scalar.value == 0x7F || "~^:?[\\".unicodeScalars.contains(scalar)
             }
-            guard !forbidden, pattern.filter({ $0 == "*" }).count <= 1, !pattern.contains(".."),
-                  !pattern.contains("//"), !pattern.hasSuffix("/"), !pattern.hasSuffix(".lock") else {
+            guard !forbidden, pattern.filter({ $0 == "*" }).count <= 1, !pattern.includes(".."),
+                  !pattern.includes("//"), !pattern.hasSuffix("/"), !pattern.hasSuffix(".lock") else {
                 throw map.error("allow_refs", "\"\(pattern)\" is not a ref pattern git accepts: at most one \"*\", "
                     + "no spaces, \"..\", \"~^:?[\\\", empty components or trailing \"/\"")
             }

@@ -16,7 +16,7 @@ public enum RemoteURL {
             return "must not contain spaces or control characters; " + usage
         }
         if url.hasPrefix("/") { return url.count > 1 ? nil : usage }
-        if let range = url.firstRange(of: "://") {
+        if let range = url.rangeOf("://") {
             let scheme = url[..<range.lowerBound].lowercased()
             let rest = url[range.upperBound...]
             guard schemes.contains(scheme) else {
@@ -27,12 +27,12 @@ public enum RemoteURL {
             return nil
         }
         // `TRANSPORT::ADDRESS` runs git-remote-TRANSPORT, and `ext::` runs any command: never.
-        if url.contains("::") { return "transport helpers (\"…::…\") are not accepted; " + usage }
+        if url.includes("::") { return "transport helpers (\"…::…\") are not accepted; " + usage }
         // scp-like, as git reads it: a colon before the first slash, with a host before it.
         guard let colon = url.firstIndex(of: ":") else { return usage }
         let host = url[..<colon].split(separator: "@", omittingEmptySubsequences: false).last ?? ""
         let path = url[url.index(after: colon)...]
-        guard !url[..<colon].contains("/"), !host.isEmpty, !host.hasPrefix("-"), !path.isEmpty else { return usage }
+        guard !url[..<colon].includes("/"), !host.isEmpty, !host.hasPrefix("-"), !path.isEmpty else { return usage }
         return nil
     }
 }
