@@ -82,7 +82,7 @@ final class AgentServer {
             }
             let collector = StatusCollector()
             let report = StatusReport(host: ProcessInfo.processInfo.hostName, agentVersion: WireProtocol.toolVersion,
-                                      time: Timestamp.now(), apps: apps.map(collector.collect))
+                                      time: .now(), apps: apps.map(collector.collect))
             reply.emit(.status(report))
             reply.emit(.result(.success))
         case .deploy(let deploy):
