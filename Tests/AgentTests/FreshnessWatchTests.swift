@@ -13,7 +13,7 @@ import Testing
         try FileManager.default.createDirectory(atPath: tmp.path + "/out", withIntermediateDirectories: true)
         let file = tmp.path + "/out/signals.jsonl"
         try "1\n".write(toFile: file, atomically: true, encoding: .utf8)
-        try FileManager.default.setAttributes([.modificationDate: Timestamp.now().addingTimeInterval(60)], ofItemAtPath: file)
+        try FileManager.default.setAttributes([.modificationDate: Date().addingTimeInterval(60)], ofItemAtPath: file)
         var watch = FreshnessWatch(check, root: tmp.path)
         #expect(watch.failure()?.contains("nothing under out was written since the restart") == true)
 

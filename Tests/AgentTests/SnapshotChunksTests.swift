@@ -133,7 +133,7 @@ import Testing
         // Verify's repair of a shrunk file checks the snapshot's copy before it writes over the live file.
         let shrunk = Self.random(1000)
         try shrunk.write(to: URL(fileURLWithPath: big))
-        try FileManager.default.setAttributes([.modificationDate: Timestamp.now()], ofItemAtPath: big)
+        try FileManager.default.setAttributes([.modificationDate: Date()], ofItemAtPath: big)
         var damaged = try entry(manifest)
         #expect(damaged.dataKind == .append)
         damaged.inode = try #require(FileManager.default.attributesOfItem(atPath: big)[.systemFileNumber] as? UInt64)

@@ -36,13 +36,13 @@ struct OffsiteBackup {
         } catch {
             emit(.warning(.init(code: "backup_failed", message: "the off-VM backup of snapshot \(info.id) failed: "
                 + "\(error.description); the snapshot itself is on the VM")))
-            record(BackupState(attemptedAt: Timestamp.now(), ok: false, snapshot: info.id, message: error.description,
+            record(BackupState(attemptedAt: .now(), ok: false, snapshot: info.id, message: error.description,
                                newest: previous?.newest, maxAge: config.maxAge))
             return
         }
         let added = summary.data_added.map { ", \(ByteCount.format($0)) added" } ?? ""
         emit(.log(.init(stream: "stdout", line: "backup \(summary.snapshot_id ?? "?") of snapshot \(info.id) stored "
-            + "in \(Self.seconds(Timestamp.now().timeIntervalSince(started)))\(added)", source: "backup")))
+            + "in \(Self.seconds(Timestamp.now() - started))\(added)", source: "backup")))
         var message: String?
         do {
             try restic.forget(setup: setup) { stream, line in
@@ -54,7 +54,7 @@ struct OffsiteBackup {
                 + "retention until the next backup"
             emit(.warning(.init(code: "backup_forget", message: message!)))
         }
-        record(BackupState(attemptedAt: Timestamp.now(), ok: true, snapshot: info.id, backup: summary.snapshot_id,
+        record(BackupState(attemptedAt: .now(), ok: true, snapshot: info.id, backup: summary.snapshot_id,
                            message: message, newest: started, maxAge: config.maxAge))
     }
 

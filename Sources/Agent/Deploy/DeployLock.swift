@@ -76,7 +76,7 @@ enum DeployLock {
         try FileSystem.makeDirectories(state.path)
         let fd = try FileSystem.open(state.lockFile, O_RDWR | O_CREAT, 0o600)
         let turn = inTurn ? try Turn(state) : nil
-        let deadline = Timestamp.now().addingTimeInterval(wait)
+        let deadline = ContinuousClock.now + .seconds(wait)
         var announced: String?
         var first = true
         while true {
@@ -99,8 +99,8 @@ enum DeployLock {
             first = false
             if taken { break }
             let holder = readHolder(fd).map { LockHolder(record: $0, alive: true) }
-                ?? LockHolder(deploy: "unknown", controller: nil, commit: nil, startedAt: Timestamp.now(), pid: 0, alive: true)
-            guard deadline.timeIntervalSinceNow > 0 else {
+                ?? LockHolder(deploy: "unknown", controller: nil, commit: nil, startedAt: .now(), pid: 0, alive: true)
+            guard deadline.secondsLeft > 0 else {
                 close(fd)
                 throw Busy(holder: holder)
             }
@@ -109,7 +109,7 @@ enum DeployLock {
                 announced = holder.deploy
                 onWait(holder)
             }
-            Pause.seconds(min(retryInterval, max(0.01, deadline.timeIntervalSinceNow)))
+            Pause.seconds(min(retryInterval, max(0.01, deadline.secondsLeft)))
         }
         let stale = readHolder(fd).map { LockHolder(record: $0, alive: false) }
         let held = Held(fd: fd, stale: stale)

@@ -23,7 +23,7 @@ final class DeployWorker {
     private var guardVerifier: DataVerifier?
     /// Tracked files with edits that `--force` discards (their patch is saved first).
     private var discarded: [String] = []
-    private var phase: (name: DeployPhase, started: Timestamp)?
+    private var phase: (name: DeployPhase, started: ContinuousClock.Instant)?
     /// The deploy that finished, successfully, while this one waited for the lock: its commit went live.
     private var liveWhileWaiting: DeployRecord?
     /// Whether this is the app's first deploy: its work tree was created from `remote_url` in preflight.
@@ -549,7 +549,7 @@ final class DeployWorker {
         let outcome = failure?.outcome ?? .succeeded
         let summary = DeploySummary(deploy: deploy, app: app.name, commit: plan.targetCommit,
                                     previousCommit: plan.previousCommit, liveCommit: live, outcome: outcome,
-                                    snapshot: snapshot, repairs: repairs, seconds: Timestamp.now().timeIntervalSince(started),
+                                    snapshot: snapshot, repairs: repairs, seconds: Timestamp.now() - started,
                                     workerPeakRSS: Self.peakRSS())
         if let failure, phase != nil { fail(detail: failure.message) }
         AppendedTail(dir: state.tail(deploy)).remove()
@@ -562,7 +562,7 @@ final class DeployWorker {
                 && (failure?.outcome != .refused || plan.targetCommit != nil) {
                 try? state.recordLastDeploy(DeployRecord(deploy: deploy, commit: plan.targetCommit ?? "",
                                                          previousCommit: plan.previousCommit, startedAt: started,
-                                                         finishedAt: Timestamp.now(), outcome: outcome, message: failure?.message))
+                                                         finishedAt: .now(), outcome: outcome, message: failure?.message))
             }
             pruneSnapshots(outcome: outcome)
             backUpSnapshot()
@@ -601,7 +601,7 @@ final class DeployWorker {
     }
 
     private func begin(_ name: DeployPhase, pause: Bool = true) {
-        phase = (name, Timestamp.now())
+        phase = (name, ContinuousClock.now)
         emit(.phase(.init(name: name, state: .started)))
         if pause { FaultPoint.pauseIfRequested(state: state, phase: name.rawValue) }
     }
@@ -609,14 +609,14 @@ final class DeployWorker {
     private func end(detail: String? = nil) {
         guard let current = phase else { return }
         emit(.phase(.init(name: current.name, state: .completed, detail: detail,
-                          seconds: Timestamp.now().timeIntervalSince(current.started))))
+                          seconds: current.started.secondsElapsed)))
         phase = nil
     }
 
     private func fail(detail: String? = nil) {
         guard let current = phase else { return }
         emit(.phase(.init(name: current.name, state: .failed, detail: detail,
-                          seconds: Timestamp.now().timeIntervalSince(current.started))))
+                          seconds: current.started.secondsElapsed)))
         phase = nil
     }
 

@@ -41,7 +41,7 @@ enum GuardBaseline {
             bytes += size
             entries.append(entry)
         }
-        let info = SnapshotInfo(id: "before-restart", createdAt: Timestamp.now(), deploy: nil, commit: nil, files: entries.count,
+        let info = SnapshotInfo(id: "before-restart", createdAt: .now(), deploy: nil, commit: nil, files: entries.count,
                                 bytes: bytes, linked: 0, copied: 0, copiedBytes: 0)
         return Manifest(info: info, dataDirs: app.data, entries: entries)
     }

@@ -63,7 +63,7 @@ struct Recovery {
         let message = "deploy \(deploy) died during \(last); " + done.joined(separator: ", ")
         let live = (try? git.head())?.commit
         let record = DeployRecord(deploy: deploy, commit: plan?.targetCommit ?? "", previousCommit: plan?.previousCommit,
-                                  startedAt: plan?.startedAt ?? Timestamp.now(), finishedAt: Timestamp.now(), outcome: .recovered,
+                                  startedAt: plan?.startedAt ?? Timestamp.now(), finishedAt: .now(), outcome: .recovered,
                                   message: message)
         // A lock left by a restore or a service action (`restart-…`) names no deploy: it has no journal and no
         // plan, and must not replace the record of the last deploy (which `rollback` reads), nor enter the history
@@ -72,7 +72,7 @@ struct Recovery {
         if wasDeploy {
             if plan?.snapshotOnly != true { try? state.recordLastDeploy(record) }
             HistoryLog(state: state).append(HistoryRecord(
-                time: Timestamp.now(), action: .recovery, who: "shipkeep-agent recovery", before: plan?.previousCommit,
+                time: .now(), action: .recovery, who: "shipkeep-agent recovery", before: plan?.previousCommit,
                 after: live, outcome: .recovered, snapshot: plan?.snapshot, deploy: deploy, detail: message))
         }
         let hasResult = events.contains { if case .result = $0.event { true } else { false } }
@@ -94,7 +94,7 @@ struct Recovery {
         let state = StateDirectory(path: app.state)
         guard let holder = DeployLock.inspect(state), !holder.alive else { return nil }
         let record = DeployLock.Record(deploy: holder.deploy, controller: "shipkeep-agent recovery",
-                                       commit: nil, startedAt: Timestamp.now(), pid: getpid())
+                                       commit: nil, startedAt: .now(), pid: getpid())
         guard let lock = try? DeployLock.acquire(state, record: record) else { return nil }
         defer { lock.release() }
         guard let stale = lock.stale else { return nil }

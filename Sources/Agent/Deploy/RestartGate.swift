@@ -39,18 +39,18 @@ struct RestartGate {
     ///
     /// - Returns: nil for go, else the refusal: "the gate said busy for 300 s: …".
     func wait(onBusy: (_ waited: Int, _ said: String) -> Void) -> String? {
-        let started = Timestamp.now()
-        let deadline = started.addingTimeInterval(Double(gate.timeout))
+        let started = ContinuousClock.now
+        let deadline = started + .seconds(gate.timeout)
         var said = ""
         while true {
-            let remaining = deadline.timeIntervalSinceNow
+            let remaining = deadline.secondsLeft
             let answer = ask(timeout: min(Self.questionTimeout, max(1, remaining)))
             guard let busy = answer else { return nil }
             said = busy
-            let waited = Int(Timestamp.now().timeIntervalSince(started).rounded())
-            if deadline.timeIntervalSinceNow <= 0 { break }
+            let waited = Int(started.secondsElapsed.rounded())
+            if deadline.secondsLeft <= 0 { break }
             onBusy(waited, said)
-            Pause.seconds(min(Self.interval, max(0, deadline.timeIntervalSinceNow)))
+            Pause.seconds(min(Self.interval, max(0, deadline.secondsLeft)))
         }
         return "the gate said busy for \(gate.timeout) s: \(said) — it is asked again at the next deploy or restart; "
             + "--ignore-gate goes ahead anyway"

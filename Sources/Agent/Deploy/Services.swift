@@ -163,35 +163,35 @@ struct HealthChecker {
     /// - Returns: nil when healthy, else the failures of the last attempt.
     func wait() -> String? {
         var fresh = app.health.fresh.map { FreshnessWatch($0, root: app.path) }
-        let deadline = Timestamp.now().addingTimeInterval(Double(app.health.timeout))
+        let deadline = ContinuousClock.now + .seconds(app.health.timeout)
         let settle = Double(app.health.settle)
         var failures: [String] = []
         var interval = Self.firstRetryInterval
-        var passingSince: Timestamp?
+        var passingSince: ContinuousClock.Instant?
         repeat {
             let damaged = dataGuard(.cheap)
             if !damaged.isEmpty { return Self.damageReport(damaged) }
-            failures = attempt(fresh: &fresh, remaining: max(1, deadline.timeIntervalSinceNow))
+            failures = attempt(fresh: &fresh, remaining: max(1, deadline.secondsLeft))
             // A unit systemd gave up on stays down: waiting out the timeout would change nothing.
             if failures.contains(where: Systemctl.reportsStartLimit) { break }
             if failures.isEmpty {
-                let since = passingSince ?? Timestamp.now()
+                let since = passingSince ?? ContinuousClock.now
                 passingSince = since
-                if Timestamp.now().timeIntervalSince(since) >= settle {
+                if since.secondsElapsed >= settle {
                     let damaged = dataGuard(.full)
                     return damaged.isEmpty ? nil : Self.damageReport(damaged)
                 }
             } else {
                 passingSince = nil
             }
-            if deadline.timeIntervalSinceNow <= 0 { break }
-            var pause = min(interval, max(0, deadline.timeIntervalSinceNow))
-            if let since = passingSince { pause = min(pause, max(0, since.timeIntervalSinceNow + settle)) }
+            if deadline.secondsLeft <= 0 { break }
+            var pause = min(interval, max(0, deadline.secondsLeft))
+            if let since = passingSince { pause = min(pause, max(0, since.secondsLeft + settle)) }
             Pause.seconds(pause)
             interval = min(interval * 2, Self.maxRetryInterval)
         } while true
         if failures.isEmpty, let since = passingSince {
-            let passed = (Timestamp.now().timeIntervalSince(since) * 10).rounded(.down) / 10
+            let passed = (since.secondsElapsed * 10).rounded(.down) / 10
             return "the checks passed for \(passed)s of the \(app.health.settle)s health.settle, then the "
                 + "\(app.health.timeout)s health.timeout ran out"
         }

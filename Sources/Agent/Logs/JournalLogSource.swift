@@ -23,7 +23,7 @@ final class JournalLogSource {
     }
 
     func poll() -> [FileLogSource.Output] {
-        guard Timestamp.now().timeIntervalSince(lastRead) >= Self.interval else { return [] }
+        guard Timestamp.now() - lastRead >= Self.interval else { return [] }
         return read(lines: nil, since: cursor == nil ? lastRead : nil)
     }
 

@@ -47,10 +47,10 @@ struct LogStreamer {
             return nil
         }
         let watch = DirectoryWatch(directories: directories)
-        let started = Timestamp.now()
-        var lastEvent = Timestamp.now()
+        let started = ContinuousClock.now
+        var lastEvent = ContinuousClock.now
         while true {
-            let round = Timestamp.now()
+            let round = ContinuousClock.now
             var sent = false
             for source in sources {
                 let out: [FileLogSource.Output]
@@ -62,15 +62,15 @@ struct LogStreamer {
                 send(out, from: source, emit: emit)
             }
             if sent {
-                lastEvent = Timestamp.now()
-            } else if Timestamp.now().timeIntervalSince(lastEvent) >= JournalFollower.heartbeatInterval {
+                lastEvent = .now
+            } else if lastEvent.secondsElapsed >= JournalFollower.heartbeatInterval {
                 // The controller takes a silent peer for dead: a quiet log must not look like a dead link.
-                emit(.progress(.init(phase: .logs, done: Int64(Timestamp.now().timeIntervalSince(started)), total: nil,
+                emit(.progress(.init(phase: .logs, done: Int64(started.secondsElapsed), total: nil,
                                      unit: "seconds")))
-                lastEvent = Timestamp.now()
+                lastEvent = .now
             }
             if watch.wait(timeout: Self.pollInterval, orInput: input) { return }
-            let early = Self.minimumInterval - Timestamp.now().timeIntervalSince(round)
+            let early = Self.minimumInterval - round.secondsElapsed
             if early > 0 { Pause.seconds(early) }
         }
     }

@@ -61,7 +61,7 @@ extension AgentServer {
         }
         let change = "\(request.action.rawValue) \(key)"
         HistoryLog(state: StateDirectory(path: app.state)).append(HistoryRecord(
-            time: Timestamp.now(), action: .env, who: controller, outcome: .succeeded, detail: change))
+            time: .now(), action: .env, who: controller, outcome: .succeeded, detail: change))
         let when = request.restart == true ? "restarting the services now" : "it takes effect at the next restart "
             + "(a deploy, or `shipkeep env … \(change) --restart`)"
         reply.emit(.log(.init(stream: "stdout", line: "\(change) in \(file.path); \(when)", source: "env")))

@@ -31,7 +31,7 @@ extension AgentServer {
         do {
             return try DeployLock.acquire(StateDirectory(path: app.state),
                                           record: .init(deploy: deploy, controller: "restore", commit: nil,
-                                                        startedAt: Timestamp.now(), pid: getpid()))
+                                                        startedAt: .now(), pid: getpid()))
         } catch let busy as DeployLock.Busy {
             reply.emit(.result(.failure(.locked, "app \(app.name) is locked by deploy \(busy.holder.deploy); "
                 + "restore once it has finished")))
@@ -53,7 +53,7 @@ extension AgentServer {
         let history = { (outcome: Outcome, detail: String) -> Void in
             HistoryLog(state: state).append(HistoryRecord(
                 time: started, action: .restore, who: self.controller, outcome: outcome,
-                duration: Timestamp.now().timeIntervalSince(started), snapshot: manifest.info.id, detail: detail + from))
+                duration: Timestamp.now() - started, snapshot: manifest.info.id, detail: detail + from))
         }
         do {
             let outcome = try Restorer(app: app, store: store, manifest: manifest)

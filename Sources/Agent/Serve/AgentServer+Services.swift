@@ -55,7 +55,7 @@ extension AgentServer {
                                     emit: { box.reply.emit($0) }).run()
         HistoryLog(state: state).append(HistoryRecord(
             time: started, action: HistoryAction(rawValue: action.rawValue), who: request.controller ?? controller,
-            outcome: outcome.record, duration: Timestamp.now().timeIntervalSince(started), service: request.service))
+            outcome: outcome.record, duration: Timestamp.now() - started, service: request.service))
         box.reply.emit(.result(outcome.failure.map { .failure($0.code, $0.message) } ?? .success))
     }
 }

@@ -149,7 +149,7 @@ struct DataVerifier {
         var damages: [Damage] = []
         var links: Set<String> = []
         var checked = 0
-        var lastReport = Timestamp.now()
+        var lastReport = ContinuousClock.now
         var live: LiveTree?
         for entry in manifest.entries {
             if let link = try FileSystem.symlinkOnTheWay(root: root, relative: entry.path, includingLast: false) {
@@ -173,9 +173,9 @@ struct DataVerifier {
                     damages.append(Damage(entry: entry, kind: kind))
                 }
                 checked += 1
-                if Timestamp.now().timeIntervalSince(lastReport) > 0.2 {
+                if lastReport.secondsElapsed > 0.2 {
                     progress(checked, hashed)
-                    lastReport = Timestamp.now()
+                    lastReport = .now
                 }
             }
         }

@@ -160,12 +160,12 @@ final class SQLiteDatabase {
     /// - Throws: ``SQLiteError``: `.locked` once the limit has passed, or the failure ``check(_:_:what:)`` found.
     func untilNotBusy(_ function: String, what: @autoclosure () -> String,
                       _ operation: () -> Int32) throws(SQLiteError) -> Int32 {
-        let deadline = Timestamp.now().addingTimeInterval(Self.busyLimit)
+        let deadline = ContinuousClock.now + .seconds(Self.busyLimit)
         var pause: useconds_t = 1_000
         while true {
             let result = operation()
             if let done = try check(result, function, what: what()) { return done }
-            guard Timestamp.now() < deadline else {
+            guard ContinuousClock.now < deadline else {
                 throw SQLiteError(.locked, path: path, "another process kept the database locked for more than "
                     + "\(Int(Self.busyLimit)) s (\(what())); is a writer stuck in a transaction, or using "
                     + "locking_mode=EXCLUSIVE?", sqliteCode: result, function: function)

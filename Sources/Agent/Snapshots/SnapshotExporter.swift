@@ -67,7 +67,7 @@ struct SnapshotExporter {
         let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: Self.readSize, alignment: 16)
         defer { buffer.deallocate() }
         var totals = Totals()
-        var lastProgress = Timestamp.now()
+        var lastProgress = ContinuousClock.now
 
         func send(all: Bool) {
             while outbox.bytes.count >= Event.Chunk.maxBytes || (all && !outbox.bytes.isEmpty) {
@@ -76,9 +76,9 @@ struct SnapshotExporter {
                 outbox.bytes.removeFirst(count)
                 totals.compressedBytes += Int64(count)
             }
-            if Timestamp.now().timeIntervalSince(lastProgress) >= 1 {
+            if lastProgress.secondsElapsed >= 1 {
                 progress(totals.bytes)
-                lastProgress = Timestamp.now()
+                lastProgress = .now
             }
         }
 

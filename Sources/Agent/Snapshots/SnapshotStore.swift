@@ -200,7 +200,7 @@ struct SnapshotStore {
         var files = 0, linked = 0, copied = 0
         var kindCounts: [String: Int] = [:]
         var bytes: Int64 = 0, copiedBytes: Int64 = 0
-        var lastReport = Timestamp.now()
+        var lastReport = ContinuousClock.now
         var buffer = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
         var parents = DirectoryHandle.Parents(root: root)
         var pool = ChunkPool(snapshot: partial)
@@ -288,9 +288,9 @@ struct SnapshotStore {
                 bytes += entry.size ?? 0
                 kindCounts[entry.dataKind.rawValue, default: 0] += 1
                 entries.append(entry)
-                if Timestamp.now().timeIntervalSince(lastReport) > 0.2 {
+                if lastReport.secondsElapsed > 0.2 {
                     progress(files, bytes)
-                    lastReport = Timestamp.now()
+                    lastReport = .now
                 }
             }
         }

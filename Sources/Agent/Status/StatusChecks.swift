@@ -17,21 +17,21 @@ struct StatusChecks {
     /// Runs the checks, in order: services, the health command, freshness.
     func run() -> [CheckResult] {
         let services = Services(app: app, onLine: { _, _, _ in })
-        let deadline = Timestamp.now().addingTimeInterval(min(Double(app.health.timeout), Self.maxBudget))
+        let deadline = ContinuousClock.now + .seconds(min(Double(app.health.timeout), Self.maxBudget))
         var results: [CheckResult] = []
 
         func timed(_ kind: CheckKind, _ name: String, _ body: (Double) -> String?) {
-            let remaining = deadline.timeIntervalSinceNow
+            let remaining = deadline.secondsLeft
             guard remaining > 0 else {
                 results.append(CheckResult(kind: kind, name: name, ok: false, seconds: 0,
                                            message: "\(name) check not run: the checks before it used up the "
                                                + "\(Int(min(Double(app.health.timeout), Self.maxBudget)))s budget"))
                 return
             }
-            let started = Timestamp.now()
+            let started = ContinuousClock.now
             let failure = body(remaining)
             results.append(CheckResult(kind: kind, name: name, ok: failure == nil,
-                                       seconds: Timestamp.now().timeIntervalSince(started), message: failure))
+                                       seconds: started.secondsElapsed, message: failure))
         }
 
         for service in app.services {

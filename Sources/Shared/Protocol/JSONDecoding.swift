@@ -146,7 +146,8 @@ private struct KeyedContainer<Key: CodingKey>: KeyedDecodingContainerProtocol {
 
     func decode<T: Decodable>(_ type: T.Type, forKey key: Key) throws -> T {
         let path = codingPath + [key]
-        return try TreeDecoder(value: try member(key), codingPath: path).unbox(try member(key), as: type, at: path)
+        let value = try member(key)
+        return try TreeDecoder(value: value, codingPath: path).unbox(value, as: type, at: path)
     }
 
     func nestedContainer<NestedKey: CodingKey>(keyedBy type: NestedKey.Type,

@@ -143,6 +143,14 @@ enum JSONValue {
         /// A string, from its opening quote to past its closing one.
         private mutating func string() -> String? {
             index += 1
+            // Most strings hold no escape: read them in one piece.
+            var end = index
+            while end < bytes.count, bytes[end] != UInt8(ascii: "\""), bytes[end] != UInt8(ascii: "\\"),
+                  bytes[end] >= 0x20 { end += 1 }
+            if end < bytes.count, bytes[end] == UInt8(ascii: "\"") {
+                defer { index = end + 1 }
+                return String(validating: bytes[index..<end], as: UTF8.self)
+            }
             var utf8: [UInt8] = []
             while let byte = peek {
                 index += 1

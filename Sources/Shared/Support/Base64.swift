@@ -13,26 +13,32 @@ public enum Base64 {
     /// `bytes` in base64, padded, on one line.
     public static func encode(_ bytes: some Collection<UInt8>) -> String {
         let input = Array(bytes)
-        var output: [UInt8] = []
-        output.reserveCapacity((input.count + 2) / 3 * 4)
-        var index = 0
-        while index + 3 <= input.count {
-            let group = UInt32(input[index]) << 16 | UInt32(input[index + 1]) << 8 | UInt32(input[index + 2])
-            output += [alphabet[Int(group >> 18 & 63)], alphabet[Int(group >> 12 & 63)],
-                       alphabet[Int(group >> 6 & 63)], alphabet[Int(group & 63)]]
-            index += 3
-        }
-        switch input.count - index {
-        case 1:
-            let group = UInt32(input[index]) << 16
-            output += [alphabet[Int(group >> 18 & 63)], alphabet[Int(group >> 12 & 63)], UInt8(ascii: "="),
-                       UInt8(ascii: "=")]
-        case 2:
-            let group = UInt32(input[index]) << 16 | UInt32(input[index + 1]) << 8
-            output += [alphabet[Int(group >> 18 & 63)], alphabet[Int(group >> 12 & 63)],
-                       alphabet[Int(group >> 6 & 63)], UInt8(ascii: "=")]
-        default:
-            break
+        let count = (input.count + 2) / 3 * 4
+        let output = [UInt8](unsafeUninitializedCapacity: count) { out, initialized in
+            alphabet.withUnsafeBufferPointer { table in
+                input.withUnsafeBufferPointer { source in
+                    var index = 0, at = 0
+                    while index + 3 <= source.count {
+                        let group = UInt32(source[index]) << 16 | UInt32(source[index + 1]) << 8
+                            | UInt32(source[index + 2])
+                        out[at] = table[Int(group >> 18 & 63)]
+                        out[at + 1] = table[Int(group >> 12 & 63)]
+                        out[at + 2] = table[Int(group >> 6 & 63)]
+                        out[at + 3] = table[Int(group & 63)]
+                        index += 3
+                        at += 4
+                    }
+                    let rest = source.count - index
+                    if rest > 0 {
+                        let group = UInt32(source[index]) << 16 | (rest == 2 ? UInt32(source[index + 1]) << 8 : 0)
+                        out[at] = table[Int(group >> 18 & 63)]
+                        out[at + 1] = table[Int(group >> 12 & 63)]
+                        out[at + 2] = rest == 2 ? table[Int(group >> 6 & 63)] : UInt8(ascii: "=")
+                        out[at + 3] = UInt8(ascii: "=")
+                    }
+                }
+            }
+            initialized = count
         }
         return String(decoding: output, as: UTF8.self)
     }
@@ -41,32 +47,42 @@ public enum Base64 {
     /// character outside the alphabet (whitespace included), or `=` anywhere but as the last one or two.
     /// Unused low bits of the last character are ignored, as `Data(base64Encoded:)` ignored them.
     public static func decode(_ text: String) -> [UInt8]? {
-        let input = Array(text.utf8)
-        guard input.count % 4 == 0 else { return nil }
-        var padding = 0
-        if input.last == UInt8(ascii: "=") { padding += 1 }
-        if input.count >= 2, input[input.count - 2] == UInt8(ascii: "=") { padding += 1 }
-        var output: [UInt8] = []
-        output.reserveCapacity(input.count / 4 * 3)
-        var index = 0
-        while index < input.count {
-            var group: UInt32 = 0
-            let last = index + 4 == input.count
-            for offset in 0..<4 {
-                let byte = input[index + offset]
-                if last, offset >= 4 - padding {
-                    group <<= 6
-                    continue
+        var text = text
+        return text.withUTF8 { input -> [UInt8]? in
+            guard input.count % 4 == 0 else { return nil }
+            guard !input.isEmpty else { return [] }
+            var padding = 0
+            if input[input.count - 1] == UInt8(ascii: "=") { padding += 1 }
+            if padding == 1, input[input.count - 2] == UInt8(ascii: "=") { padding += 1 }
+            let count = input.count / 4 * 3 - padding
+            var valid = true
+            let output = values.withUnsafeBufferPointer { table in
+                [UInt8](unsafeUninitializedCapacity: count) { out, initialized in
+                    var index = 0, at = 0
+                    while index < input.count {
+                        let last = index + 4 == input.count
+                        let used = last ? 4 - padding : 4
+                        var group: UInt32 = 0
+                        var bad: UInt8 = 0
+                        for offset in 0..<4 {
+                            let value = offset < used ? table[Int(input[index + offset])] : 0
+                            bad |= value
+                            group = group << 6 | UInt32(value & 63)
+                        }
+                        guard bad & 0x80 == 0 else {
+                            valid = false
+                            break
+                        }
+                        out[at] = UInt8(group >> 16 & 0xFF)
+                        if used > 2 { out[at + 1] = UInt8(group >> 8 & 0xFF) }
+                        if used > 3 { out[at + 2] = UInt8(group & 0xFF) }
+                        at += used - 1
+                        index += 4
+                    }
+                    initialized = valid ? count : 0
                 }
-                let value = values[Int(byte)]
-                guard value != 0xFF else { return nil }
-                group = group << 6 | UInt32(value)
             }
-            output.append(UInt8(group >> 16 & 0xFF))
-            if !last || padding < 2 { output.append(UInt8(group >> 8 & 0xFF)) }
-            if !last || padding < 1 { output.append(UInt8(group & 0xFF)) }
-            index += 4
+            return valid ? output : nil
         }
-        return output
     }
 }
