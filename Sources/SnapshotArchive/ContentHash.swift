@@ -32,18 +32,25 @@ public struct ContentHash: Sendable {
         return hash.value
     }
 
+    /// The alignment of every buffer that file bytes are read into to be hashed: a page. The kernel copies
+    /// from the page cache 3–4 times slower into a destination that is not cache-line aligned (measured on this
+    /// project's VM: 2 GB in 1.1–1.5 s of system time into a buffer at +16 bytes, where `malloc` and `[UInt8]`
+    /// put their bytes, against 0.35 s into one aligned to 64 bytes or more).
+    public static let bufferAlignment = 4096
+
     /// Hashes the first `length` bytes of the open file `fd`, reading in bounded chunks (never the whole file).
     /// Returns nil when the file holds fewer than `length` bytes.
     public static func ofPrefix(fd: Int32, length: Int64, onBytes: (Int) -> Void = { _ in }) -> String? {
         var hash = ContentHash()
-        var buffer = [UInt8](repeating: 0, count: 1 << 18)
+        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 1 << 17, alignment: bufferAlignment)
+        defer { buffer.deallocate() }
         var offset: Int64 = 0
         while offset < length {
             let want = Int(min(Int64(buffer.count), length - offset))
-            let count = buffer.withUnsafeMutableBytes { pread(fd, $0.baseAddress, want, off_t(offset)) }
+            let count = pread(fd, buffer.baseAddress, want, off_t(offset))
             if count < 0 && errno == EINTR { continue }
             guard count > 0 else { return nil }
-            buffer.withUnsafeBytes { hash.update(UnsafeRawBufferPointer(rebasing: $0[0..<count])) }
+            hash.update(UnsafeRawBufferPointer(rebasing: buffer[0..<count]))
             offset += Int64(count)
             onBytes(count)
         }
