@@ -25,6 +25,29 @@ public struct ContentHash: Sendable {
         return "xxh64:" + String(repeating: "0", count: 16 - hex.count) + hex
     }
 
+    /// Bytes hashed so far.
+    public var length: Int64 { Int64(state.total_len) }
+
+    /// The state so far as text, to carry the hash on later from here without the bytes (a snapshot's chunked
+    /// file: see `Manifest.Entry.hashState`): `<bytes>:<lane 1>:<lane 2>:<lane 3>:<lane 4>`, in hex. Nil unless
+    /// the bytes so far fill whole 32-byte stripes (nothing is buffered), which any multiple of a chunk does.
+    public var checkpoint: String? {
+        guard state.buffered == 0 else { return nil }
+        let lanes = [state.v.0, state.v.1, state.v.2, state.v.3]
+        return ([state.total_len] + lanes).map { String($0, radix: 16) }.joined(separator: ":")
+    }
+
+    /// The hash in the state ``checkpoint`` recorded; nil when `checkpoint` is not one.
+    public init?(checkpoint: String) {
+        let fields = checkpoint.split(separator: ":", omittingEmptySubsequences: false)
+        guard fields.count == 5, fields.allSatisfy({ $0.utf8.count <= 16 }) else { return nil }
+        let values = fields.compactMap { UInt64($0, radix: 16) }
+        guard values.count == 5, values[0] % 32 == 0 else { return nil }
+        shipkeep_xxh64_reset(&state, 0)
+        state.total_len = values[0]
+        state.v = (values[1], values[2], values[3], values[4])
+    }
+
     /// Hashes `bytes`.
     public static func of(_ bytes: [UInt8]) -> String {
         var hash = ContentHash()
