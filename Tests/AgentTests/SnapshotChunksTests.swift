@@ -178,6 +178,24 @@ import Testing
         try check(try snapshot(), chunks: 3, state: 2)
     }
 
+    /// Verify (and the data guard) prove a chunked file that grew since its snapshot chunk by chunk, against the
+    /// hashes its chunk names record, and find a byte changed within them.
+    @Test func verifyProvesAGrownChunkedFileChunkByChunk() throws {
+        let manifest = try snapshot()
+        try append(Self.random(1000))
+        let verifier = DataVerifier(root: root, store: store, manifest: manifest, deploy: "d-test")
+        var hashed: Int64 = 0
+        #expect(try verifier.inspect(.prefixes, hashed: &hashed).isEmpty)
+        #expect(hashed == Int64(2 * Self.chunk + 1000))
+        let fd = open(big, O_RDWR)
+        var byte: UInt8 = 0
+        #expect(pread(fd, &byte, 1, off_t(Self.chunk + 7)) == 1)
+        byte ^= 0x01
+        #expect(pwrite(fd, &byte, 1, off_t(Self.chunk + 7)) == 1)
+        close(fd)
+        #expect(try verifier.inspect(.prefixes, hashed: &hashed).map(\.kind) == [.altered])
+    }
+
     @Test func aDamagedChunkIsRefusedByDownloadRestoreAndRepair() throws {
         let manifest = try snapshot()
         let path = try chunkFile(manifest, 1)

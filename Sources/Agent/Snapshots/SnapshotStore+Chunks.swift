@@ -89,8 +89,8 @@ extension SnapshotStore {
             return try pool.hash(names[0..<index])
         }
         // The chunks that can be proven before the whole hash is needed, hashed ahead on two threads.
-        let ahead = ChunkHashes.of(fd: input, chunkSize: chunkSize, count: min(resumable, Int(size / chunkSize)),
-                                   path: path)
+        let ahead = ChunkHashes.of(fd: input, chunkSize: chunkSize,
+                                   length: Int64(min(resumable, Int(size / chunkSize))) * chunkSize, path: path)
         while offset < size {
             let index = names.count
             let want = Int(min(chunkSize, size - offset))
