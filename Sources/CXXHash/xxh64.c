@@ -58,10 +58,20 @@ void shipkeep_xxh64_update(shipkeep_xxh64_state *s, const void *data, size_t len
         p += fill;
         s->buffered = 0;
     }
+    // The four lanes in locals: through `s->v` the compiler must store every lane after every stripe (the
+    // input bytes may alias the state), which cost a third of the speed (5.6 vs 8.8 GB/s of CPU time here).
+    uint64_t v1 = s->v[0], v2 = s->v[1], v3 = s->v[2], v4 = s->v[3];
     while (p + 32 <= end) {
-        for (int i = 0; i < 4; i++) s->v[i] = round64(s->v[i], read64(p + 8 * i));
+        v1 = round64(v1, read64(p));
+        v2 = round64(v2, read64(p + 8));
+        v3 = round64(v3, read64(p + 16));
+        v4 = round64(v4, read64(p + 24));
         p += 32;
     }
+    s->v[0] = v1;
+    s->v[1] = v2;
+    s->v[2] = v3;
+    s->v[3] = v4;
     if (p < end) {
         memcpy(s->buffer, p, (size_t)(end - p));
         s->buffered = (uint32_t)(end - p);

@@ -110,6 +110,92 @@ import Testing
         #expect(try restored(third) == after)
     }
 
+    /// The whole file's hash is carried on from the previous snapshot's hash state past the chunks proven and
+    /// linked from it, and stays the hash of the bytes stored whichever way it is taken: carried on, taken again
+    /// over the stored chunks before one in the middle that was rewritten in place, after a shrink to a whole
+    /// number of chunks, and from the start without a state (a manifest from before it).
+    @Test func theWholeHashIsCarriedOnAndAlwaysMatchesTheBytesStored() throws {
+        let bytes = Array(Self.random(3 * 1000))
+        var head = ContentHash()
+        bytes.withUnsafeBytes { head.update(UnsafeRawBufferPointer(rebasing: $0[0..<1024])) }
+        #expect(head.value == ContentHash.of(Array(bytes[0..<1024])))
+        let checkpoint = try #require(head.checkpoint)
+        var carried = try #require(ContentHash(checkpoint: checkpoint))
+        bytes.withUnsafeBytes { carried.update(UnsafeRawBufferPointer(rebasing: $0[1024...])) }
+        #expect(carried.value == ContentHash.of(bytes) && carried.length == 3000)
+        #expect(ContentHash(checkpoint: "21:1:2:3:4") == nil, "not a whole number of stripes")
+        #expect(ContentHash(checkpoint: "0:1:2:3") == nil && ContentHash(checkpoint: "x:1:2:3:4") == nil)
+
+        func check(_ manifest: Manifest, chunks: Int, state: Int?,
+                   sourceLocation: SourceLocation = #_sourceLocation) throws {
+            let file = try entry(manifest)
+            let now = try live()
+            #expect(file.chunks?.count == chunks && file.hash == ContentHash.of(Array(now)),
+                    sourceLocation: sourceLocation)
+            let length = file.hashState.flatMap(ContentHash.init(checkpoint:))?.length
+            #expect(length == state.map { Int64($0 * Self.chunk) }, sourceLocation: sourceLocation)
+            #expect(try downloaded(manifest) == now, sourceLocation: sourceLocation)
+        }
+        let first = try snapshot()
+        try check(first, chunks: 3, state: 2)
+        // Grown within its last chunk, then past a chunk boundary: carried on from the state.
+        try append(Self.random(1000))
+        try check(try snapshot(), chunks: 3, state: 2)
+        try append(Self.random(Self.chunk))
+        let grown = try snapshot()
+        try check(grown, chunks: 4, state: 3)
+        #expect(grown.info.copiedBytes == Int64(Self.chunk + 2000), "the last chunk and the new one written")
+
+        // Chunk 2 of 4 rewritten in place, then appended to: written again, and the hash taken over the chunk
+        // before it as stored.
+        let fd = open(big, O_WRONLY)
+        let other = Array(Self.random(100))
+        #expect(pwrite(fd, other, other.count, off_t(Self.chunk + 500)) == other.count)
+        close(fd)
+        try append(Self.random(10))
+        let rewritten = try snapshot()
+        try check(rewritten, chunks: 4, state: 3)
+        #expect(try entry(rewritten).chunks?[1] != (try entry(grown).chunks?[1]), "the rewritten chunk is new")
+        for index in [0, 2] {
+            var was = stat(), now = stat()
+            let (old, new) = (try chunkFile(grown, index), try chunkFile(rewritten, index))
+            #expect(stat(old, &was) == 0 && stat(new, &now) == 0)
+            #expect(was.st_ino == now.st_ino, "chunk \(index + 1) is linked")
+        }
+
+        // Shrunk (same inode) to exactly two chunks: both proven, the hash state of the previous carried.
+        #expect(truncate(big, off_t(2 * Self.chunk)) == 0)
+        try check(try snapshot(), chunks: 2, state: 2)
+
+        // A previous manifest without a hash state (written before it existed): the file is hashed whole.
+        let latest = try #require(store.latest())
+        var stripped = latest
+        stripped.entries = latest.entries.map { var entry = $0; entry.hashState = nil; return entry }
+        let path = store.dir + "/" + latest.info.id + "/" + Manifest.fileName
+        unlink(path)
+        try Data(stripped.encoded()).write(to: URL(fileURLWithPath: path))
+        try append(Self.random(4000))
+        try check(try snapshot(), chunks: 3, state: 2)
+    }
+
+    /// Verify (and the data guard) prove a chunked file that grew since its snapshot chunk by chunk, against the
+    /// hashes its chunk names record, and find a byte changed within them.
+    @Test func verifyProvesAGrownChunkedFileChunkByChunk() throws {
+        let manifest = try snapshot()
+        try append(Self.random(1000))
+        let verifier = DataVerifier(root: root, store: store, manifest: manifest, deploy: "d-test")
+        var hashed: Int64 = 0
+        #expect(try verifier.inspect(.prefixes, hashed: &hashed).isEmpty)
+        #expect(hashed == Int64(2 * Self.chunk + 1000))
+        let fd = open(big, O_RDWR)
+        var byte: UInt8 = 0
+        #expect(pread(fd, &byte, 1, off_t(Self.chunk + 7)) == 1)
+        byte ^= 0x01
+        #expect(pwrite(fd, &byte, 1, off_t(Self.chunk + 7)) == 1)
+        close(fd)
+        #expect(try verifier.inspect(.prefixes, hashed: &hashed).map(\.kind) == [.altered])
+    }
+
     @Test func aDamagedChunkIsRefusedByDownloadRestoreAndRepair() throws {
         let manifest = try snapshot()
         let path = try chunkFile(manifest, 1)

@@ -73,6 +73,109 @@ struct SnapshotWhileWritingTests {
                 }
             }
             #expect(try Faults.linesLost(vm) == 0)
+
+            // The same sandbox, for a file stored as chunks that grows through a deploy and a rollback.
+            try Self.aChunkedFileGrowingThroughADeployAndARollback(vm)
         }
     }
+
+    /// A JSONL file larger than one chunk (so stored as chunks) that a live writer appends to all through a
+    /// deploy and then a deploy of a commit whose check fails (rolled back): every line it wrote is there once,
+    /// none torn, nothing was put aside, and each deploy's snapshot holds, byte for byte, the file as long as
+    /// its manifest recorded it (downloaded, which checks every chunk and the whole file's hash).
+    static func aChunkedFileGrowingThroughADeployAndARollback(_ vm: VMSandbox) throws {
+        let relative = "paper_trading_outputs/growing.jsonl"
+        let path = vm.appPath + "/" + relative
+        let writer = try BotWriter(growingWriter, name: "growing", in: vm)
+        func size() -> Int { ((try? FileManager.default.attributesOfItem(atPath: path))?[.size] as? Int) ?? 0 }
+        var snapshots: [String] = []
+        let v2 = try vm.commit(["bot.sh": SampleApp.bot(version: "v2")], message: "v2")
+        let healthy = try DeployRun(vm)
+        #expect(healthy.status == 0 && healthy.outcome == "succeeded", "\(healthy)")
+        #expect(try vm.liveCommit() == v2)
+        try vm.commit(["check.sh": "#!/usr/bin/env bash\necho 'strategy self-test failed' >&2\nexit 1\n"],
+                      message: "v3: a check that fails")
+        let failing = try DeployRun(vm)
+        #expect(failing.status == 1 && failing.outcome == "rolled_back", "\(failing)")
+        #expect(try vm.liveCommit() == v2, "v2 is live again")
+        for run in [healthy, failing] {
+            let snapshot = (run.result?["deploy"] as? [String: Any])?["snapshot"] as? [String: Any]
+            snapshots.append(try #require(snapshot?["id"] as? String, "\(run)"))
+        }
+        // Still writing after the rollback, then stopped.
+        let after = size()
+        try waitUntil("the writer appends after the rollback") { size() > after + 10_000 }
+        #expect(writer.isRunning, "the writer died: \(writer.output)")
+        let last = try writer.stop()
+        #expect(writer.problems.isEmpty, "\(writer.problems)")
+
+        let live = try #require(FileManager.default.contents(atPath: path))
+        #expect(live.last == UInt8(ascii: "\n"), "the live file ends in a torn line")
+        let seqs = live.split(separator: UInt8(ascii: "\n")).map { line -> Int in
+            let object = try? JSONSerialization.jsonObject(with: Data(line)) as? [String: Any]
+            return object?["seq"] as? Int ?? -1
+        }
+        let torn = seqs.filter { $0 < 0 }.count, duplicated = seqs.count - Set(seqs).count
+        #expect(seqs.count == last && seqs == Array(1...last),
+                "\(seqs.count) lines of \(last) written, \(torn) torn, \(duplicated) duplicated")
+        #expect(BotDataTests.asideFiles(vm, in: "paper_trading_outputs").isEmpty, "nothing was put aside")
+
+        var recorded: [Int] = []
+        for id in snapshots {
+            let file = vm.snapshotDir + "/" + id + "/manifest.json"
+            let manifest = try #require(FileManager.default.contents(atPath: file))
+            let object = try JSONSerialization.jsonObject(with: manifest) as? [String: Any]
+            let entries = object?["entries"] as? [[String: Any]]
+            let entry = try #require(entries?.first { $0["path"] as? String == relative }, "\(id) holds \(relative)")
+            let bytes = try #require(entry["size"] as? Int)
+            #expect(bytes > 4 << 20 && (entry["chunks"] as? [String])?.count == (bytes + (4 << 20) - 1) / (4 << 20),
+                    "\(id): \(bytes) bytes stored as chunks")
+            let archive = vm.root + "/growing-\(id).tar.gz"
+            let scratch = vm.root + "/growing-\(id)"
+            let downloaded = try shipkeep(["download", "--snapshot", id, "-o", archive] + vm.controllerArguments)
+            #expect(downloaded.status == 0, "\(downloaded.stderr)")
+            try FileManager.default.createDirectory(atPath: scratch, withIntermediateDirectories: true)
+            let unpacked = try runProcess(["tar", "-xzf", archive, "-C", scratch])
+            #expect(unpacked.status == 0, "\(unpacked.stderr)")
+            let copy = try #require(FileManager.default.contents(atPath: scratch + "/" + relative))
+            #expect(copy.count == bytes && copy == live.prefix(bytes), "\(id): the copy is the live file's first bytes")
+            recorded.append(bytes)
+        }
+        #expect(recorded.count == 2 && recorded[0] < recorded[1] && recorded[1] < live.count,
+                "the file grew through both deploys: \(recorded), \(live.count) at the end")
+    }
+
+    /// Appends numbered JSON lines (`{"seq":N,…}`, about 120 bytes, one `write` each) to
+    /// `paper_trading_outputs/growing.jsonl`: 50,000 at once (6 MB, more than one chunk), then one a millisecond.
+    static let growingWriter = """
+        import os, signal, sys, time
+
+        prefix = sys.argv[1]
+        stopping = False
+
+        def stop(*_):
+            global stopping
+            stopping = True
+
+        signal.signal(signal.SIGTERM, stop)
+        fd = os.open("paper_trading_outputs/growing.jsonl", os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+        pad = "x" * 96
+
+        def line(n):
+            return f'{{"seq":{n},"note":"{pad}"}}\\n'.encode()
+
+        n = 0
+        while n < 50000:
+            batch = b"".join(line(i) for i in range(n + 1, n + 1001))
+            os.write(fd, batch)
+            n += 1000
+        with open(prefix + ".pid", "w") as f:
+            f.write(str(os.getpid()))
+        while not stopping:
+            n += 1
+            os.write(fd, line(n))
+            time.sleep(0.001)
+        with open(prefix + ".done", "w") as f:
+            f.write(str(n))
+        """
 }

@@ -221,6 +221,14 @@ struct DataVerifier {
     private func startsWithRecorded(_ path: String, _ entry: Manifest.Entry, hashed: inout Int64) throws -> Bool {
         let fd = try FileSystem.open(path, O_RDONLY | O_NOFOLLOW)
         defer { close(fd) }
+        // A chunked entry: each chunk of the prefix against the hash its name records, on two threads. As strong
+        // a proof as the whole file's hash (each is an XXH64 of the bytes stored), at up to twice the speed.
+        if let names = entry.chunks, let chunkSize = entry.chunkSize, let size = entry.size {
+            let hashes = ChunkHashes.of(fd: fd, chunkSize: chunkSize, length: size, path: path)
+            hashed += size
+            return hashes.count == names.count
+                && zip(hashes, names).allSatisfy { hash, name in hash == SnapshotChunks.hash(ofName: name) }
+        }
         var count: Int64 = 0
         let hash = ContentHash.ofPrefix(fd: fd, length: entry.size ?? 0, onBytes: { count += Int64($0) })
         hashed += count

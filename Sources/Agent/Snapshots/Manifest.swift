@@ -38,6 +38,11 @@ struct Manifest: Codable, Equatable {
         var chunks: [String]?
         /// Bytes per chunk of a chunked file.
         var chunkSize: Int64?
+        /// The state of `hash` after the file's first chunks (a whole number of them), as
+        /// ``ContentHash/checkpoint`` (chunked files): the next snapshot, once it has proven and linked those
+        /// chunks, carries `hash` on from there instead of hashing their bytes a second time. Nil in manifests
+        /// written before it existed: the next snapshot then hashes the whole file.
+        var hashState: String?
 
         /// The kind, for manifests that predate kinds too.
         var dataKind: DataKind { data ?? .append }

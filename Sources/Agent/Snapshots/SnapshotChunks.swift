@@ -28,6 +28,13 @@ import Platform
 /// with the same hash share a file only when their bytes are compared equal. Comparing every chunk byte for
 /// byte would double the reading (the old chunks too) for no protection that matters here; the XXH64 check runs
 /// at memory speed alongside the one read.
+///
+/// **The whole file's hash, once.** The manifest keeps, beside the whole file's hash, the hash's state after
+/// the file's last full chunk (``Manifest/Entry/hashState``). The next snapshot of the file, once it has proven
+/// and linked those chunks from this one, carries the whole hash on from that state over the rest, instead of
+/// hashing every byte a second time; the hash is the same (XXH64 of the whole file, as every reader checks it),
+/// and it is always of the bytes the snapshot stores: when a chunk cannot be linked, the hash is taken again over
+/// the chunks before it as stored, then over the bytes written.
 enum SnapshotChunks {
     /// Bytes per chunk, and the size above which a file is chunked.
     static let size: Int64 = 4 << 20
@@ -155,6 +162,29 @@ struct ChunkPool {
         guard let other, let theirs = try? FileSystem.open(other, O_RDONLY | O_NOFOLLOW) else { return false }
         defer { close(theirs) }
         return try mine == Self.readAll(theirs, length: length, path: other)
+    }
+
+    /// The hash of the chunks `names` of this snapshot, in order: of the bytes it stores for them.
+    ///
+    /// - Throws: ``FileSystemError``.
+    func hash(_ names: ArraySlice<String>) throws -> ContentHash {
+        var hash = ContentHash()
+        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: SnapshotStore.proofSlice,
+                                                            alignment: ContentHash.bufferAlignment)
+        defer { buffer.deallocate() }
+        for name in names {
+            let path = dir + "/" + name
+            let fd = try FileSystem.open(path, O_RDONLY | O_NOFOLLOW)
+            defer { close(fd) }
+            var offset: Int64 = 0
+            while true {
+                let count = try SnapshotFileReader.fill(buffer, from: fd, at: offset, path: path)
+                hash.update(UnsafeRawBufferPointer(rebasing: buffer[0..<count]))
+                offset += Int64(count)
+                if count < buffer.count { break }
+            }
+        }
+        return hash
     }
 
     /// Up to `length` bytes from the start of `fd` (fewer if it is shorter).

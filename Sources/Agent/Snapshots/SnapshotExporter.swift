@@ -64,7 +64,8 @@ struct SnapshotExporter {
         let gzip = format == .tarGzip ? try GzipCompressor(level: Self.compressionLevel, sink: collect) : nil
         let compressor: any StreamCompressor = try gzip ?? ZstdCompressor(level: Self.zstdLevel, sink: collect)
         var tar = TarWriter { try compressor.compress($0) }
-        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: Self.readSize, alignment: 16)
+        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: Self.readSize,
+                                                            alignment: ContentHash.bufferAlignment)
         defer { buffer.deallocate() }
         var totals = Totals()
         var lastProgress = ContinuousClock.now

@@ -117,7 +117,8 @@ struct SnapshotFileReader: ~Copyable {
     /// - Throws: ``Damaged``; ``FileSystemError`` when reading fails.
     consuming func check() throws {
         var whole = ContentHash()
-        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 1 << 18, alignment: 16)
+        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 1 << 18,
+                                                            alignment: ContentHash.bufferAlignment)
         defer { buffer.deallocate() }
         while true {
             let count = try read(into: buffer)
@@ -140,7 +141,7 @@ struct SnapshotFileReader: ~Copyable {
         let length = SnapshotChunks.length(of: next, size: size, chunkSize: chunkSize)
         if chunk == nil || chunk!.count < Int(length) {
             chunk?.deallocate()
-            chunk = .allocate(byteCount: Int(chunkSize), alignment: 16)
+            chunk = .allocate(byteCount: Int(chunkSize), alignment: ContentHash.bufferAlignment)
         }
         let path = SnapshotChunks.directory(of: snapshot) + "/" + name
         let input: Int32

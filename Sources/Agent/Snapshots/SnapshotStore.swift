@@ -261,7 +261,8 @@ struct SnapshotStore {
                         do {
                             if Self.chunks(size, dataDirs: dataDirs) {
                                 if chunkBuffer == nil {
-                                    chunkBuffer = .allocate(byteCount: Int(SnapshotChunks.size), alignment: 16)
+                                    chunkBuffer = .allocate(byteCount: Int(SnapshotChunks.size),
+                                                            alignment: ContentHash.bufferAlignment)
                                 }
                                 try copyChunked(item.path, in: &parents, entry: &entry, size: size, old: old,
                                                 previous: previous?.info.id, pool: &pool, buffer: chunkBuffer!,
