@@ -20,7 +20,12 @@ import Testing
         // Enough for several frames whatever zstd makes of it: 3 MiB that do not compress, and some that do.
         try tmp.write("app/out/signals.jsonl", String(repeating: "{\"seq\":1,\"px\":97000.5}\n", count: 20000))
         var random = SystemRandomNumberGenerator()
-        let bytes = (0..<(3 << 20)).map { _ in UInt8.random(in: 0...255, using: &random) }
+        var bytes = [UInt8](repeating: 0, count: 3 << 20)
+        bytes.withUnsafeMutableBytes { raw in
+            for offset in stride(from: 0, to: raw.count, by: 8) {
+                raw.storeBytes(of: random.next() as UInt64, toByteOffset: offset, as: UInt64.self)
+            }
+        }
         #expect(FileManager.default.createFile(atPath: tmp.path + "/app/out/random.bin", contents: Data(bytes)))
         let store = SnapshotStore(dir: app.snapshots.dir)
         let scan = try DataScan.walk(root: app.path, dataDirs: app.data)
