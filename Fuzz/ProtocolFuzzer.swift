@@ -14,6 +14,7 @@ public func fuzzOneInput(_ data: UnsafePointer<UInt8>, _ size: Int) -> Int32 {
     let chunkSize = 1 + selector % 17
     let limit = selector & 0x80 == 0 ? WireProtocol.maxLineBytes : 64 + selector % 64
     checkFraming(input, chunkSize: chunkSize, limit: limit)
+    checkEventReader(input, chunkSize: chunkSize, limit: limit)
     var framer = LineFramer()
     let lines = ((try? framer.append(input)) ?? []) + (framer.finish().map { [$0] } ?? [])
     for line in lines { checkLine(line) }
@@ -52,6 +53,40 @@ private func checkFraming(_ input: [UInt8], chunkSize: Int, limit: Int) {
         return terminated && line.last == UInt8(ascii: "\r") ? Array(line.dropLast()) : line
     }
     require(lines == expected, "framing lost or changed bytes")
+}
+
+/// The reader of the agent's output (lines and binary frames): whatever the input and its chunking, a frame comes
+/// out with exactly the bytes it announced, a frame in progress never holds more than the frame limit, and the
+/// only failure is a ``ProtocolError`` (typed), after which the input is not read further.
+private func checkEventReader(_ input: [UInt8], chunkSize: Int, limit: Int) {
+    let frameLimit = 1 + limit % 300
+    var reader = EventReader(lineLimit: limit, frameLimit: frameLimit)
+    var offset = 0
+    while offset < input.count {
+        let end = min(input.count, offset + chunkSize)
+        let messages: [EventMessage]
+        do {
+            messages = try reader.append(Array(input[offset..<end]))
+        } catch {
+            _ = error.code
+            return
+        }
+        for message in messages {
+            if case .frame(let frame) = message.event {
+                require(frame.data.count == frame.bytes && frame.bytes <= frameLimit, "a frame of \(frame.bytes) "
+                    + "bytes came out with \(frame.data.count)")
+            }
+        }
+        if let progress = reader.frameProgress {
+            require(progress.read < progress.of && progress.of <= frameLimit, "a frame in progress: \(progress)")
+        }
+        offset = end
+    }
+    do {
+        try reader.finish()
+    } catch {
+        _ = error.code
+    }
 }
 
 /// Decoding never crashes; whatever decodes re-encodes to a line that decodes to the same bytes again.

@@ -112,21 +112,30 @@ struct DownloadTests {
 
     /// A stand-in for the agent on the VM: the real one, with its stdin and stdout passed through `filter`
     /// (python3 code run on every line, as `line`; what it leaves in `line` is sent on, nothing if it is None).
+    /// A `frame` line's raw bytes are read with it, as `data`, and sent on after it; `out` writes text or bytes.
     private func filteredAgent(_ vm: VMSandbox, _ name: String, stdinFilter: String = "",
                                stdoutFilter: String) throws -> String {
         let filter = vm.root + "/\(name).py"
         try """
-            import base64, json, sys
+            import base64, json, os, signal, sys
             direction = sys.argv[1]
             held = []  # lines held back by a filter
-            for line in sys.stdin:
+            def out(text):
+                sys.stdout.buffer.write(text if isinstance(text, bytes) else text.encode())
+                sys.stdout.buffer.flush()
+            while True:
+                raw = sys.stdin.buffer.readline()
+                if not raw:
+                    break
+                line, data = raw.decode(), b""
+                if direction == "out" and line.startswith("{") and json.loads(line).get("type") == "frame":
+                    data = sys.stdin.buffer.read(json.loads(line)["bytes"])
                 if direction == "in":
                     \(stdinFilter.isEmpty ? "pass" : stdinFilter)
                 else:
                     \(stdoutFilter)
                 if line is not None:
-                    sys.stdout.write(line)
-                    sys.stdout.flush()
+                    out(line.encode() + data)
 
             """.write(toFile: filter, atomically: true, encoding: .utf8)
         let script = vm.root + "/\(name).sh"
@@ -160,12 +169,14 @@ struct DownloadTests {
             }
 
             // The last chunk is held back with what follows it, changed by `mutate`, and sent on (in order) before
-            // the result: its last byte is the end of zstd's checksum of the content.
+            // the result: its last byte is the end of zstd's checksum of the content. The agent seems one from
+            // before frames (no download.frames in its hello), so these are base64 chunks.
             func lastChunk(_ mutate: String) -> String {
                 """
-                event = json.loads(line)
+                line = line.replace(',"download.frames"', '')
+                        event = json.loads(line)
                         if event.get("type") == "chunk":
-                            sys.stdout.write("".join(held))
+                            out("".join(held))
                             held, line = [line], None
                         elif held and event.get("type") != "result":
                             held, line = held + [line], None
@@ -174,8 +185,31 @@ struct DownloadTests {
                             data = base64.b64decode(chunk["data"])
                             chunk["data"] = base64.b64encode(\(mutate)).decode()
                             held[0] = json.dumps(chunk, separators=(",", ":")) + "\\n"
-                            sys.stdout.write("".join(held))
-                            held = []
+                            out("".join(held))
+                            held, data = [], b""
+                """
+            }
+            // The same with binary frames: the last frame (its line and its bytes) held back with what follows,
+            // then `mutate` run on its header (a dict, `frame`) and bytes (`data`) before all of it is sent on;
+            // with `cut`, what came after the frame is not, and the output ends there (the whole forced command is
+            // killed: a filter that only exits would leave the channel open).
+            func lastFrame(_ mutate: String, cut: Bool = false) -> String {
+                """
+                event = json.loads(line)
+                        if event.get("type") == "frame":
+                            out(b"".join(held))
+                            held, line = [line.encode() + data], None
+                        elif held and event.get("type") != "result":
+                            held, line = held + [line.encode() + data], None
+                        elif held:
+                            header, _, data = held[0].partition(b"\\n")
+                            frame = json.loads(header)
+                            \(mutate)
+                            held[0] = json.dumps(frame, separators=(",", ":")).encode() + b"\\n" + data
+                            out(b"".join(held))
+                            held, data = [], b""
+                            if \(cut ? "True" : "False"):
+                                os.killpg(0, signal.SIGKILL)  # the agent, the filters and the shell: output ends
                 """
             }
             let damaged = try filteredAgent(vm, "damaged", stdoutFilter: lastChunk("data[:-1] + bytes([data[-1] ^ 1])"))
@@ -190,6 +224,45 @@ struct DownloadTests {
             #expect(short.status == 1, "\(short.stderr)")
             #expect(short.stderr.contains("cut short"), "\(short.stderr)")
             try expectNothingKept("a cut stream")
+
+            // Binary frames (what this agent sends this controller): the archive is byte for byte the one the base64
+            // chunks carry, and verified. Damaged, lying about its length or cut inside a frame, nothing is kept.
+            let framed = out.path + "/framed.tar.zst"
+            let viaFrames = try shipkeep(["download", "--json", "-o", framed, "--agent-command", plain]
+                + vm.controllerArguments)
+            #expect(viaFrames.status == 0, "\(viaFrames.stderr)")
+            #expect(jsonLines(viaFrames.stdout).first?["framing"] as? String == "frames")
+            #expect(!jsonLines(viaFrames.stdout).contains { $0["type"] as? String == "frame" })
+            let chunked = out.path + "/chunked.tar.zst"
+            let chunksOnly = try filteredAgent(vm, "chunks", stdoutFilter: """
+                line = line.replace(',"download.frames"', '')
+                """)
+            let viaChunks = try shipkeep(["download", "--json", "-o", chunked, "--agent-command", chunksOnly]
+                + vm.controllerArguments)
+            #expect(viaChunks.status == 0, "\(viaChunks.stderr)")
+            #expect(jsonLines(viaChunks.stdout).first?["framing"] == nil, "an agent without frames sends chunks")
+            let framedBytes = try #require(FileManager.default.contents(atPath: framed))
+            #expect(framedBytes == FileManager.default.contents(atPath: chunked), "the same archive either way")
+            for name in ["framed.tar.zst", "chunked.tar.zst"] { unlink(out.path + "/" + name) }
+
+            let flipped = try filteredAgent(vm, "flipped",
+                                            stdoutFilter: lastFrame("data = data[:-1] + bytes([data[-1] ^ 1])"))
+            let badFrame = try download(through: flipped)
+            #expect(badFrame.status == 1, "\(badFrame.stderr)")
+            #expect(badFrame.stderr.contains("does not match its manifest") && badFrame.stderr.contains("zstd"),
+                    "\(badFrame.stderr)")
+            try expectNothingKept("a damaged frame")
+            let lying = try filteredAgent(vm, "lying", stdoutFilter: lastFrame("frame[\"bytes\"] += 7"))
+            let liar = try download(through: lying)
+            #expect(liar.status != 0 && liar.status != 64, "\(liar.stderr)")
+            #expect(liar.stderr.contains("not the shipkeep protocol"), "\(liar.stderr)")
+            try expectNothingKept("a frame longer than it says")
+            let truncated = try filteredAgent(vm, "truncated",
+                                              stdoutFilter: lastFrame("data = data[:len(data) // 2]", cut: true))
+            let ended = try download(through: truncated)
+            #expect(ended.status != 0 && ended.status != 64, "\(ended.stderr)")
+            #expect(ended.stderr.contains("cut short") && ended.stderr.contains("into a frame of"), "\(ended.stderr)")
+            try expectNothingKept("a stream cut inside a frame")
 
             // An agent from before zstd: no download.zstd in its hello; the download is refused before it starts.
             let old = try filteredAgent(vm, "old", stdoutFilter: """

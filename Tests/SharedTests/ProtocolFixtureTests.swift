@@ -34,7 +34,7 @@ import Testing
         #expect(requestTypes == Set(Command.allTypes))
         let eventTypes = Set(try Self.fixtures("events").map { try WireCodec.decodeEvent($0.line).event.type })
         #expect(eventTypes == ["hello", "phase", "progress", "log", "warning", "status", "started", "snapshots",
-                               "archive", "manifest", "chunk", "env", "history", "ship_tips", "ship_ready",
+                               "archive", "manifest", "chunk", "frame", "env", "history", "ship_tips", "ship_ready",
                                "backups", "result"])
     }
 

@@ -33,8 +33,10 @@ final class AgentServer {
         config.file.hasPrefix("/") ? config.file : FileSystem.currentDirectory() + "/" + config.file
     }
 
-    /// The request types this agent serves, announced in `hello`, and the download formats that need saying.
+    /// The request types this agent serves, announced in `hello`, and the download formats and framings that need
+    /// saying.
     static let capabilities = Command.allTypes + ArchiveFormat.allCases.compactMap(\.capability)
+        + DownloadFraming.allCases.compactMap(\.capability)
 
     /// Creates a server answering from `config`, writing each event with `send`.
     init(config: AgentConfig, send: @escaping (EventMessage) -> Void) {

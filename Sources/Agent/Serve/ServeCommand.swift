@@ -31,7 +31,10 @@ struct ServeCommand: AgentCommand {
         // A controller that disappears must not kill the agent mid-write with SIGPIPE; writes fail instead.
         signal(SIGPIPE, SIG_IGN)
         let send: (EventMessage) -> Void = { message in
-            if !StandardStreams.writeLine(WireCodec.encode(message)) {
+            var sent = StandardStreams.writeLine(WireCodec.encode(message))
+            // A frame's bytes follow its line raw (Event.Frame).
+            if sent, case .frame(let frame) = message.event { sent = StandardStreams.write(frame.data) }
+            if !sent {
                 StandardStreams.diagnose("the controller went away; stopping")
                 Platform.exit(1)
             }

@@ -15,10 +15,15 @@ enum StandardStreams {
     /// Writes `bytes` and a newline to stdout. Returns false when the reader is gone.
     @discardableResult
     static func writeLine(_ bytes: [UInt8]) -> Bool {
-        let line = bytes + [UInt8(ascii: "\n")]
+        write(bytes + [UInt8(ascii: "\n")])
+    }
+
+    /// Writes `bytes` to stdout, all of them. Returns false when the reader is gone.
+    @discardableResult
+    static func write(_ bytes: [UInt8]) -> Bool {
         var offset = 0
-        while offset < line.count {
-            let written = line[offset...].withUnsafeBytes { Platform.write(1, $0.baseAddress, $0.count) }
+        while offset < bytes.count {
+            let written = bytes[offset...].withUnsafeBytes { Platform.write(1, $0.baseAddress, $0.count) }
             if written < 0 {
                 if errno == EINTR { continue }
                 return false

@@ -50,14 +50,17 @@ struct SnapshotExporter {
         }
     }
 
-    /// Writes the archive, handing it on in chunks of at most ``Event/Chunk/maxBytes``.
+    /// Writes the archive, handing it on in chunks of at most `chunkBytes` (``Event/Chunk/maxBytes`` for `chunk`
+    /// events, ``Event/Frame/maxBytes`` for frames).
     ///
     /// - Parameters:
+    ///   - chunkBytes: The most bytes one call of `chunk` gets; every call but the last gets that many.
     ///   - chunk: Receives the compressed bytes in order.
     ///   - progress: Receives the content bytes archived so far, about once a second.
     /// - Throws: ``Damaged`` for a file that does not match the manifest; ``FileSystemError`` when reading
     ///   fails; ``ArchiveError`` when compressing fails.
-    func run(chunk: ([UInt8]) -> Void, progress: (Int64) -> Void) throws -> Totals {
+    func run(chunkBytes: Int = Event.Chunk.maxBytes, chunk: ([UInt8]) -> Void,
+             progress: (Int64) -> Void) throws -> Totals {
         let outbox = Outbox()
         let collect: (UnsafeRawBufferPointer) -> Void = { outbox.bytes.append(contentsOf: $0) }
         // Only gzip needs the exporter's help with data that does not compress (see copyFile).
@@ -71,10 +74,17 @@ struct SnapshotExporter {
         var lastProgress = ContinuousClock.now
 
         func send(all: Bool) {
-            while outbox.bytes.count >= Event.Chunk.maxBytes || (all && !outbox.bytes.isEmpty) {
-                let count = min(outbox.bytes.count, Event.Chunk.maxBytes)
-                chunk(Array(outbox.bytes[0..<count]))
-                outbox.bytes.removeFirst(count)
+            while outbox.bytes.count >= chunkBytes || (all && !outbox.bytes.isEmpty) {
+                let count = min(outbox.bytes.count, chunkBytes)
+                if count == outbox.bytes.count {
+                    // All of it: handed on as it is, no copy.
+                    chunk(outbox.bytes)
+                    outbox.bytes = []
+                    outbox.bytes.reserveCapacity(chunkBytes + Self.readSize)
+                } else {
+                    chunk(Array(outbox.bytes[0..<count]))
+                    outbox.bytes.removeFirst(count)
+                }
                 totals.compressedBytes += Int64(count)
             }
             if lastProgress.secondsElapsed >= 1 {

@@ -90,8 +90,8 @@ final class DeployRenderer {
             line(terminal.dim("    [\(inert(log.source ?? log.stream))] \(inert(log.line))"))
         case .warning(let warning):
             line(actions?.warning(warning.message) ?? "  \(terminal.paint("!", .warning)) \(inert(warning.message))")
-        case .hello, .status, .snapshots, .archive, .manifest, .chunk, .env, .history, .shipTips, .shipReady, .backups,
-             .result:
+        case .hello, .status, .snapshots, .archive, .manifest, .chunk, .frame, .env, .history, .shipTips, .shipReady,
+             .backups, .result:
             break
         }
     }

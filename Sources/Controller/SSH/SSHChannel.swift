@@ -19,6 +19,8 @@ final class SSHChannel {
     private var eofSeen = false
     private var isClosed = false
     private var readBuffer = [UInt8](repeating: 0, count: 32 * 1024)
+    /// The most bytes of one stream a single `read` collects.
+    private static let maxReadBytes = 1 << 20
 
     /// What the channel is opened for.
     enum Request {
@@ -302,6 +304,9 @@ final class SSHChannel {
             )
             if let count, count > 0 {
                 collected += readBuffer[0..<count]
+                // Bounded: a peer that sends faster than this side takes it in is read in turns, not into one
+                // ever-growing buffer (libssh2 keeps the rest, within the channel's window).
+                if collected.count >= Self.maxReadBytes { return collected }
                 continue
             }
             if count == nil && !sendWasPending && session.isSendPending {

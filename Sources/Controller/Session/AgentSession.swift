@@ -8,7 +8,8 @@ import Shared
 /// Not `Sendable`: it drives a libssh2 channel, which must stay on one thread.
 final class AgentSession {
     private let channel: SSHChannel
-    private var framer = LineFramer()
+    /// Events, and the raw bytes of each `frame` (a download's archive, when asked for), read off stdout.
+    private var reader = EventReader()
     private var buffered: [EventMessage] = []
     private var sawEOF = false
     private var nextID = 1
@@ -155,9 +156,7 @@ final class AgentSession {
             switch event {
             case .stdout(let bytes):
                 do {
-                    for line in try framer.append(bytes) where !line.isEmpty {
-                        buffered.append(try WireCodec.decodeEvent(line))
-                    }
+                    buffered += try reader.append(bytes)
                 } catch {
                     let preview = stderrLines.last.map { " (agent stderr: \($0))" } ?? ""
                     throw ControllerError(.protocolError, "the agent's output is not the shipkeep protocol: \(error)\(preview)")
@@ -170,6 +169,11 @@ final class AgentSession {
                 }
             case .eof:
                 sawEOF = true
+                do {
+                    try reader.finish()
+                } catch {
+                    throw ControllerError(.protocolError, "the agent's output is cut short: \(error)")
+                }
             }
         }
     }

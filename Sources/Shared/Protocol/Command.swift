@@ -123,11 +123,16 @@ public enum Command: Equatable, Sendable {
         /// ask for without saying). A string, not the enum, so that an agent answers a format it does not know
         /// with a clear error instead of refusing the line.
         public var format: String?
+        /// How the archive's bytes are to come, a raw ``DownloadFraming`` value; nil means `chunks` (base64
+        /// `chunk` events, all that agents before frames send). Asked for only from an agent whose `hello` lists
+        /// the framing's capability; an older agent ignores the field.
+        public var framing: String?
         /// Creates the request.
-        public init(app: String, snapshot: String? = nil, format: String? = nil) {
+        public init(app: String, snapshot: String? = nil, format: String? = nil, framing: String? = nil) {
             self.app = app
             self.snapshot = snapshot
             self.format = format
+            self.framing = framing
         }
     }
 

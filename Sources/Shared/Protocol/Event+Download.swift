@@ -1,6 +1,6 @@
 extension Event {
     /// The snapshot a `download` streams. Then come `manifest` events until `entries` entries have been sent,
-    /// then `chunk` events with the archive's bytes, then the `result`.
+    /// then `chunk` (or `frame`) events with the archive's bytes, then the `result`.
     public struct Archive: Codable, Equatable, Sendable {
         /// The app.
         public var app: String
@@ -18,9 +18,12 @@ extension Event {
         public var entries: Int
         /// The archive format; `tar+gzip` (a POSIX pax tar in one gzip stream).
         public var format: String
+        /// How the archive's bytes come: `frames` (``Frame`` events) when the request asked for them and this
+        /// agent sends them; nil means `chunk` events.
+        public var framing: String?
         /// Creates the event.
         public init(app: String, snapshot: String, createdAt: Timestamp, commit: String?, files: Int, bytes: Int64,
-                    entries: Int, format: String = "tar+gzip") {
+                    entries: Int, format: String = "tar+gzip", framing: String? = nil) {
             self.app = app
             self.snapshot = snapshot
             self.createdAt = createdAt
@@ -29,6 +32,7 @@ extension Event {
             self.bytes = bytes
             self.entries = entries
             self.format = format
+            self.framing = framing
         }
     }
 

@@ -23,6 +23,8 @@ public enum Event: Equatable, Sendable {
     case manifest(ManifestPart)
     /// The next bytes of the gzip-compressed tar of a `download`.
     case chunk(Chunk)
+    /// The next bytes of a `download`'s archive as raw bytes after the line (when the controller asked for frames).
+    case frame(Frame)
     /// The keys (never the values) of an app's secrets: the answer to `env`.
     case env(EnvKeys)
     /// One entry of an app's history, newest first: the answer to `history`, one event per entry.
@@ -191,6 +193,7 @@ public enum Event: Equatable, Sendable {
         case .archive: "archive"
         case .manifest: "manifest"
         case .chunk: "chunk"
+        case .frame: "frame"
         case .env: "env"
         case .history: "history"
         case .shipTips: "ship_tips"
