@@ -168,9 +168,7 @@ extension Git {
         try FileSystem.makeDirectories(PathName.parent(of: destination))
         guard let info = try FileSystem.lstatIfExists(source) else { return }
         if (info.st_mode & S_IFMT) == S_IFLNK {
-            var buffer = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
-            let length = readlink(source, &buffer, buffer.count - 1)
-            guard length >= 0, symlink(String(cString: Array(buffer[0..<length]) + [0]), destination) == 0 else {
+            guard let target = FileSystem.symbolicLinkTarget(source), symlink(target, destination) == 0 else {
                 throw FileSystemError("symlink", destination)
             }
             return

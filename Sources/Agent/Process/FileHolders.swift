@@ -20,13 +20,9 @@ enum FileHolders {
             if let identity = FileIdentity(path: path) { inodes.insert([identity.device, identity.inode]) }
         }
         let deleted = Set(paths.map { $0 + " (deleted)" })
-        guard let proc = opendir("/proc") else { return [] }
-        defer { closedir(proc) }
+        guard let names = try? FileSystem.names(in: "/proc") else { return [] }
         var found: [Holder] = []
-        while let entry = readdir(proc) {
-            let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
-                String(cString: raw.bindMemory(to: CChar.self).baseAddress!)
-            }
+        for name in names {
             guard let pid = Int32(name), pid != getpid() else { continue }
             guard holds(pid, inodes: inodes, deleted: deleted) else { continue }
             found.append(Holder(pid: pid, command: command(of: pid)))
