@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 @testable import Agent
+import Shared
 
 /// Retention through ``RetentionPolicy/kept(_:)`` alone, whatever computes its buckets: two snapshots either side
 /// of a boundary are both kept as the newest of two hours, days or ISO weeks exactly when Foundation's ISO 8601
@@ -16,7 +17,7 @@ import Testing
 
     /// The one line that knows how a candidate holds its time.
     static func candidate(_ id: String, _ seconds: Int64) -> RetentionPolicy.Candidate {
-        .init(id: id, createdAt: seconds, successful: true)
+        .init(id: id, createdAt: Timestamp(timeIntervalSince1970: Double(seconds)), successful: true)
     }
 
     /// Whether the policy keeping two of `period` keeps both `older` and `newer` (two periods) or only `newer`.
