@@ -16,11 +16,17 @@ sources=(Sources/Shared/Protocol/*.swift Sources/Shared/Status/*.swift Sources/S
          Fuzz/ProtocolFuzzer.swift)
 binary=$out/protocol-fuzzer
 # Rebuild only when a source changed.
-if [ ! -x "$binary" ] || [ -n "$(find "${sources[@]}" -newer "$binary" 2>/dev/null)" ]; then
+if [ ! -x "$binary" ] || [ -n "$(find "${sources[@]}" Sources/Platform -newer "$binary" 2>/dev/null)" ]; then
   echo "fuzz: building $binary" >&2
   # The linker's notes about ASan's local symbols are noise; show the output only when the build fails.
-  if ! "$SWIFTC" -sanitize=fuzzer,address -parse-as-library -O -g -module-name ShipkeepProtocolFuzz \
-      "${sources[@]}" -o "$binary" >"$out/build.log" 2>&1; then
+  # Platform (the C library seam; Timestamp reads the clock through it) is built first as its own module, as
+  # SwiftPM builds it.
+  mkdir -p "$out/modules"
+  if ! { "$SWIFTC" -sanitize=address -parse-as-library -O -g -module-name Platform -emit-module \
+          -emit-module-path "$out/modules/Platform.swiftmodule" -emit-library -static -o "$out/libPlatform.a" \
+          Sources/Platform/*.swift \
+      && "$SWIFTC" -sanitize=fuzzer,address -parse-as-library -O -g -module-name ShipkeepProtocolFuzz \
+          -I "$out/modules" -L "$out" -lPlatform "${sources[@]}" -o "$binary"; } >"$out/build.log" 2>&1; then
     grep -v "Cannot export local symbol" "$out/build.log" >&2
     echo "fuzz: building the libFuzzer target failed (swiftc -sanitize=fuzzer needs the Linux toolchain)" >&2
     exit 1
