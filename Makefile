@@ -19,6 +19,7 @@ help:
 	@echo "make release  dist/shipkeep and a static dist/shipkeep-agent (no Swift runtime needed on the VM)"
 	@echo "make man    man pages for shipkeep and shipkeep-agent in .build/man"
 	@echo "make reliability  rewrite docs/RELIABILITY.md's tables from the last make test"
+	@echo "make check-agent-size  the stripped static agent within 12 MB, no Foundation or _StringProcessing in it"
 	@echo "make fuzz   fuzz the wire protocol with libFuzzer for FUZZ_SECONDS (default 600)"
 	@echo "make bench  compare shipkeep with the common recipe, rsync, ssh and Ansible on sandbox VMs (≤ 15 min);"
 	@echo "            prints and writes docs/BENCHMARKS.md (BENCH_QUICK=1: tiny fixtures, a quick check)"

@@ -77,13 +77,16 @@ struct ServiceControlTests {
     func stopAndStart() throws {
         try withSandbox(bot: true) { vm in
             let refused = try shipkeep(["stop", "--json"] + vm.controllerArguments)
-            #expect(refused.status == 1, "\(refused.stderr)")
+            #expect(refused.status == 64, "a configuration error: \(refused.stderr)")
             #expect(resultCode(refused.stdout) == "no_stop_command")
             #expect(refused.stderr.contains("stop:"), "\(refused.stderr)")
             #expect(try runProcess([vm.appPath + "/check.sh"]).status == 0, "nothing was stopped")
 
             let unknown = try shipkeep(["restart", "--service", "nope"] + vm.controllerArguments)
-            #expect(unknown.status == 1)
+            #expect(unknown.status == 64, "a usage error: \(unknown.stderr)")
+            let unknownLogs = try shipkeep(["logs", "--json", "--service", "nope"] + vm.controllerArguments)
+            #expect(unknownLogs.status == 64 && resultCode(unknownLogs.stdout) == "unknown_service",
+                    "logs names the same error: \(unknownLogs.stderr)")
             #expect(unknown.stderr.contains("no service \"nope\""), "\(unknown.stderr)")
 
             try vm.writeScript("stop.sh", """

@@ -24,7 +24,7 @@ enum LogSelection {
             guard let service = app.services.first(where: { $0.name == name }) else {
                 let known = app.services.map(\.name).joined(separator: ", ")
                 throw DataPath.Refusal(description: "app \(app.name) has no service \"\(name)\" (configured: "
-                    + "\(known.isEmpty ? "none" : known))")
+                    + "\(known.isEmpty ? "none" : known))", code: .unknownService)
             }
             services = [service]
         } else {

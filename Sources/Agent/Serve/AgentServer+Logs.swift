@@ -23,7 +23,7 @@ extension AgentServer {
         do {
             sources = try LogSelection.sources(request, app: app) { warnings.append(.init(code: $0, message: $1)) }
         } catch {
-            reply.emit(.result(.failure(.refused, error.description)))
+            reply.emit(.result(.failure(error.code, error.description)))
             return
         }
         for warning in warnings { reply.emit(.warning(warning)) }

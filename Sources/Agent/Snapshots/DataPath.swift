@@ -5,9 +5,13 @@ import Shared
 /// (``FileSystem/symlinkOnTheWay(root:relative:includingLast:)``), and its reads and writes go through
 /// ``DirectoryHandle``, which never follows one.
 enum DataPath {
-    /// Why a path was refused; `description` is the whole message.
+    /// Why a path (or, for `logs`, a service) was refused; `description` is the whole message, `code` the
+    /// result's error code: `invalid_path` for a path that is not a ``RelativePath`` (a usage error, exit 64, as
+    /// `restore --path` gives), `unknown_service` for a service agent.yml does not name, `refused` (exit 1) for
+    /// a plain path outside the data dirs or one a link, a missing file or a directory stops.
     struct Refusal: Error, CustomStringConvertible {
         var description: String
+        var code: ErrorCode = .refused
     }
 
     /// `path` if it is a ``RelativePath`` inside a data dir, or a refusal that begins "refusing to `verb` "path"".
@@ -29,7 +33,7 @@ enum DataPath {
     static func relative(_ path: String, verb: String) throws(Refusal) -> String {
         if let problem = RelativePath.problem(path) {
             throw Refusal(description: "refusing to \(verb) \(InvalidInput.quoted(path)): \(problem); give a plain "
-                + "path relative to the work tree")
+                + "path relative to the work tree", code: .invalidPath)
         }
         return path
     }

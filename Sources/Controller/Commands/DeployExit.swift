@@ -24,9 +24,12 @@ enum DeployExit {
         case .rollbackUnhealthy, .rollbackFailed, .workerDied, .firstDeployUnhealthy: return needsAttention
         // restart, stop, start: the services were touched and are not as asked, and nothing rolls them back.
         case .unhealthy, .restartFailed, .stopFailed, .startFailed: return needsAttention
-        // A request the agent refused as written (an app agent.yml does not name, an id or path that is not
-        // one): fix the command; asking again will not help.
-        case .unknownApp, .configError, .invalidPath, .invalidSnapshot, .invalidDeploy: return usage
+        // A request the agent refused as written (an app or service agent.yml does not name, an id or path that
+        // is not one, a stop agent.yml gives no command for): fix the command or agent.yml; asking again will not
+        // help.
+        case .unknownApp, .configError, .invalidPath, .invalidSnapshot, .invalidDeploy, .unknownService,
+             .noStopCommand:
+            return usage
         case .unsupported: return unreachable
         default: return failed
         }

@@ -26,8 +26,9 @@ struct LogsCommand: ParsableCommand {
               shipkeep logs prod 'logs/*.log' -f
               shipkeep logs prod --service bot --since 10m
 
-            Exit status: 0 done; 1 refused (a path outside the data dirs, an unknown service); 3 the VM could \
-            not be asked.
+            Exit status: 0 done; 1 refused (a path outside the data dirs, a link, a missing file); 3 the VM could \
+            not be asked; 64 a usage error (a path that is absolute or has a .. component, a service agent.yml \
+            does not name).
             """
     )
 

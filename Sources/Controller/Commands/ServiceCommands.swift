@@ -28,9 +28,10 @@ struct ServiceOptions: ParsableArguments {
 
     static let exitHelp = """
         Exit status: 0 done (and, after a restart or start, healthy); 1 refused, nothing done (the gate said busy \
-        until gate_timeout, no stop: command, an unknown service); 2 needs attention (the command failed, or the \
-        service came back unhealthy: nothing is rolled back); 3 the VM could not be asked; 4 a deploy or another \
-        action holds the app's lock.
+        until gate_timeout); 2 needs attention (the command failed, or the service came back unhealthy: nothing \
+        is rolled back); 3 the VM could not be asked; 4 a deploy or another action holds the app's lock; 64 a \
+        usage or configuration error, nothing done (a service agent.yml does not name, a stop with no stop: \
+        command).
         """
 }
 
@@ -63,7 +64,7 @@ struct StopCommand: ParsableCommand {
         abstract: "Stop the app's services (or one): systemctl stop, or a command service's stop: argv.",
         discussion: """
             Takes the app's lock and asks agent.yml's gate: first (--ignore-gate skips it). A command service \
-            needs stop: [argv…] in agent.yml; without it nothing is stopped (exit 1). A deploy or a restart \
+            needs stop: [argv…] in agent.yml; without it nothing is stopped (exit 64). A deploy or a restart \
             starts a stopped service again. Recorded in the app's history.
             \(ServiceOptions.exitHelp)
             """
