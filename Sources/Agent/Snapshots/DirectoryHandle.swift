@@ -114,14 +114,7 @@ final class DirectoryHandle {
         }
         defer { closedir(stream) }
         rewinddir(stream)
-        var names: [String] = []
-        while let entry = readdir(stream) {
-            let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
-                String(cString: raw.bindMemory(to: CChar.self).baseAddress!)
-            }
-            if name != "." && name != ".." { names.append(name) }
-        }
-        return names
+        return FileSystem.names(of: stream)
     }
 
     /// `fstatat` of `name` without following it, or nil when nothing has that name.

@@ -231,6 +231,11 @@ enum FileSystem {
     static func names(in path: String) throws -> [String] {
         guard let stream = opendir(path) else { throw FileSystemError("opendir", path) }
         defer { closedir(stream) }
+        return names(of: stream)
+    }
+
+    /// The names `stream` (an open directory stream) lists from where it is, `.` and `..` aside.
+    static func names(of stream: OpaquePointer) -> [String] {
         var names: [String] = []
         while let entry = readdir(stream) {
             let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
