@@ -452,7 +452,7 @@ $(ship)
 sizes and ids that change line by line, bench/rows.sh \`download_fixture\`) and $(size "$DOWNLOAD_RANDOM") of
 random bytes, $(mb "$DOWNLOAD_BYTES") in all, over the sandbox's sshd on loopback, $RUNS_DOWNLOAD of each format,
 alternated. Wall time of the whole command: connect, the agent reading, hashing and compressing every file, the
-base64 chunk events over SSH, and the controller decompressing and checking every file's size and XXH64 against
+binary frames over SSH (raw bytes after a JSON line announcing their length; base64 chunk events for an older agent), and the controller decompressing and checking every file's size and XXH64 against
 the manifest as the bytes arrive, then fsync and rename. zstd at level 1 with its checksum; gzip at level 1
 (stored for files whose first 256 KiB do not compress). Controller peak RSS: \`/usr/bin/time -f %M\`, highest of
 the runs. \`BENCH_ONLY=download make bench\` (or \`bench/run.sh --only download\`) runs this row alone.
