@@ -159,6 +159,23 @@ growing() {
         "$(bytes "$(med growing.restic.dir)") ($(ratio "$(med growing.restic.dir)" "$(med growing.data)")) |"
     echo
     echo "Lines lost by shipkeep over the 5 deploys: $(for i in 1 2 3 4 5; do lost "growing.sk.$i"; done | awk '{l += $1; w += $3} END {print l + 0 " of " w + 0}')."
+    echo
+    echo "Where each shipkeep deploy's time went (its phases as §1 times them; \"outside the phases\" is connecting, the"
+    echo "hello, starting the worker and the result):"
+    echo
+    echo "| run | $(echo "$PHASES" | sed 's/ / | /g') | outside the phases | wall |"
+    echo "|---|---|---|---|---|---|---|---|---|"
+    local phase sum row
+    for i in 1 2 3 4 5; do
+        row="| $i |"
+        sum=0
+        for phase in $PHASES; do
+            row="$row $(t "$(med "growing.sk.$i.$phase.ms")") |"
+            sum=$(awk -v s="$sum" -v v="$(med "growing.sk.$i.$phase.ms")" 'BEGIN {print s + v}')
+        done
+        echo "$row $(t "$(awk -v w="$(med "growing.sk.$i.ms")" -v s="$sum" 'BEGIN {if (w != "") print w - s}')") |" \
+            "$(t "$(med "growing.sk.$i.ms")") |"
+    done
 }
 
 ship() {

@@ -343,7 +343,7 @@ growing_rows() {
         with_writer sk_deploy "$log"
         grep -q '"ok":true' <(tail -n 1 "$log") || { cat "$WORK/last.out" "$log" >&2; echo "bench: growing $i failed" >&2; exit 1; }
         rec "growing.sk.$i.ms" "$(ms "$TOOK")"; rec "growing.sk.$i.lost" "$LOST"; rec "growing.sk.$i.written" "$WRITTEN"
-        rec "growing.sk.$i.snapshot.ms" "$(ms "$(phase_us "$log" snapshot)")"
+        for phase in $PHASES; do rec "growing.sk.$i.$phase.ms" "$(ms "$(phase_us "$log" "$phase")")"; done
         rec "growing.sk.$i.disk" "$(($(du_bytes "$snaps") - before))"
         stop_bot
         # rsync of the same data (the writer's file included), linked against its previous copy.
