@@ -113,4 +113,47 @@ import Shared
         #expect(store.latest()?.info.id == taken[1])
         #expect(store.ids() == taken)
     }
+
+    /// The writer of a snapshot keeps the manifest it wrote instead of decoding it again: what it keeps must be
+    /// exactly what a reader decodes from the file (the time in whole seconds, as the file holds it).
+    @Test func theManifestASnapshotReturnsIsTheOneAReaderDecodes() throws {
+        let tmp = try TemporaryDirectory()
+        try tmp.write("app/out/a.jsonl", "line\n")
+        try tmp.write("app/out/sub/b.txt", "état \"quoted\"\n")
+        let snapshots = tmp.path + "/snapshots"
+        _ = try SnapshotBenchCommand.measure(root: tmp.path + "/app", data: ["out"], snapshots: snapshots)
+        try tmp.write("app/out/a.jsonl", "line\nline 2\n")
+        let second = try SnapshotBenchCommand.measure(root: tmp.path + "/app", data: ["out"], snapshots: snapshots)
+        let store = SnapshotStore(dir: snapshots)
+        let kept = try #require(store.manifest(second.snapshot.id))
+        let decoded = try #require(Manifest.load(snapshots + "/" + second.snapshot.id + "/" + Manifest.fileName))
+        #expect(kept == decoded)
+        #expect(kept.info == second.snapshot)
+        #expect(kept.entries.contains { $0.firstSeen == nil && $0.path == "out/a.jsonl" })
+    }
+
+    /// A deploy's retention only renames the snapshots it drops out of sight, and removes their files after its
+    /// result: gone from every listing at once, the kept ones whole, and removed by the next snapshot when the
+    /// worker died before it could.
+    @Test func prunedSnapshotsAreSetAsideAtOnceAndRemovedAfterwards() throws {
+        let tmp = try TemporaryDirectory()
+        let (dir, taken) = try threeSnapshots(tmp)
+        let store = SnapshotStore(dir: dir)
+        #expect(store.prune(RetentionPolicy(keep: 1), deferringRemoval: true) == Array(taken.prefix(2)))
+        #expect(store.ids() == [taken[2]])
+        #expect(store.infos().map(\.id) == [taken[2]])
+        let hidden = try FileManager.default.contentsOfDirectory(atPath: dir).filter { $0.hasPrefix(".") }.sorted()
+        #expect(hidden == taken.prefix(2).map { ".pruned-" + $0 })
+        #expect(try String(contentsOfFile: dir + "/" + taken[2] + "/out/a.jsonl", encoding: .utf8) == "line\n")
+        store.removePruned()
+        #expect(try FileManager.default.contentsOfDirectory(atPath: dir) == [taken[2]])
+
+        // A worker killed before it removed them: the next snapshot does.
+        let fourth = try SnapshotBenchCommand.measure(root: tmp.path + "/app", data: ["out"], snapshots: dir)
+        #expect(store.prune(RetentionPolicy(keep: 1), deferringRemoval: true) == [taken[2]])
+        #expect(FileManager.default.fileExists(atPath: dir + "/.pruned-" + taken[2] + "/manifest.json"))
+        let fifth = try SnapshotBenchCommand.measure(root: tmp.path + "/app", data: ["out"], snapshots: dir)
+        #expect(try FileManager.default.contentsOfDirectory(atPath: dir).sorted()
+            == [fourth.snapshot.id, fifth.snapshot.id].sorted())
+    }
 }

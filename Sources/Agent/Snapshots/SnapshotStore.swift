@@ -130,10 +130,22 @@ struct SnapshotStore {
     /// The stored copy of `path` in snapshot `id`.
     func filePath(_ id: String, _ path: String) -> String { dir + "/" + id + "/" + path }
 
-    /// Removes snapshots that never completed (a crash or a full disk mid-copy).
+    /// Removes snapshots that never completed (a crash or a full disk mid-copy), and what is left of pruned ones.
     func removePartials() {
         guard let names = try? FileSystem.names(in: dir) else { return }
-        for name in names where name.hasSuffix(Self.partialSuffix) { FileSystem.removeTree(dir + "/" + name) }
+        for name in names where name.hasSuffix(Self.partialSuffix) || name.hasPrefix(Self.prunedPrefix) {
+            FileSystem.removeTree(dir + "/" + name)
+        }
+    }
+
+    /// What a pruned snapshot is renamed to until its files are removed: hidden, so no listing sees it.
+    private static let prunedPrefix = ".pruned-"
+
+    /// Removes the files of the snapshots ``prune(_:deferringRemoval:)`` set aside. Safe without the lock and
+    /// beside another remover: nothing reads or links from a set-aside snapshot.
+    func removePruned() {
+        guard let names = try? FileSystem.names(in: dir) else { return }
+        for name in names where name.hasPrefix(Self.prunedPrefix) { FileSystem.removeTree(dir + "/" + name) }
     }
 
     /// Keeps the newest `keep` complete snapshots and removes the rest.
@@ -142,7 +154,11 @@ struct SnapshotStore {
     }
 
     /// Removes the complete snapshots `policy` does not keep; returns their ids, oldest first.
-    func prune(_ policy: RetentionPolicy) -> [String] {
+    ///
+    /// - Parameter deferringRemoval: only rename each one out of sight (one `rename`, where removing thousands
+    ///   of files takes a tenth of a second), for ``removePruned()`` to remove once the deploy has answered.
+    ///   Either way the snapshot is gone from every listing when this returns.
+    func prune(_ policy: RetentionPolicy, deferringRemoval: Bool = false) -> [String] {
         let all = ids()
         // A snapshot whose summary cannot be read counts as a successful one of long ago: retention by count
         // still removes it in its turn, as before policies.
@@ -151,7 +167,11 @@ struct SnapshotStore {
             return .init(id: id, createdAt: info?.createdAt ?? .distantPast, successful: info?.isSuccessful ?? true)
         })
         let doomed = all.filter { !kept.contains($0) }
-        for id in doomed { FileSystem.removeTree(dir + "/" + id) }
+        for id in doomed {
+            let path = dir + "/" + id
+            if deferringRemoval && rename(path, dir + "/" + Self.prunedPrefix + id) == 0 { continue }
+            FileSystem.removeTree(path)
+        }
         return doomed
     }
 
@@ -168,7 +188,8 @@ struct SnapshotStore {
         } catch {
             throw SnapshotError(message: "cannot create the snapshot dir: \(error)", noSpace: false)
         }
-        let created = Timestamp.now()
+        // In whole seconds, as the manifest records it: the manifest returned is the one a reader decodes.
+        let created = Timestamp(timeIntervalSince1970: Timestamp.now().timeIntervalSince1970.rounded(.down))
         let existing = Set((try? FileSystem.names(in: dir)) ?? [])
         let id = Self.id(for: created, commit: commit, existing: existing)
         let partial = dir + "/" + id + Self.partialSuffix
@@ -212,14 +233,21 @@ struct SnapshotStore {
             wroteAny = true
         }
 
-        for item in scan.items {
+        // The directories first, so that the unchanged files can be linked into them all at once, on two threads.
+        for item in scan.items where item.info.st_mode & S_IFMT == S_IFDIR {
+            let destination = partial + "/" + item.path
+            // A nested data dir (`var/data`) starts the walk below parents the snapshot does not have yet.
+            try FileSystem.makeDirectories(PathName.parent(of: destination))
+            guard mkdir(destination, 0o700) == 0 else { throw FileSystemError("mkdir", destination) }
+        }
+        let prelinked = linkUnchangedWholeFiles(scan, root: root, partial: partial, previous: previous,
+                                                previousIndex: previousIndex)
+
+        for (position, item) in scan.items.enumerated() {
             let source = root + "/" + item.path
             let destination = partial + "/" + item.path
             switch item.info.st_mode & S_IFMT {
             case S_IFDIR:
-                // A nested data dir (`var/data`) starts the walk below parents the snapshot does not have yet.
-                try FileSystem.makeDirectories(PathName.parent(of: destination))
-                guard mkdir(destination, 0o700) == 0 else { throw FileSystemError("mkdir", destination) }
                 entries.append(.init(path: item.path, kind: .directory, mode: UInt32(item.info.st_mode & 0o7777)))
             case S_IFLNK:
                 let length = readlink(source, &buffer, buffer.count - 1)
@@ -230,6 +258,17 @@ struct SnapshotStore {
             default:
                 // A database's -wal, -shm and -journal are in its backup.
                 guard !item.isDatabaseCompanion else { continue }
+                if let info = prelinked[position], let old = previousIndex[item.path] {
+                    let entry = Manifest.Entry(path: item.path, kind: .file, size: Int64(info.st_size),
+                                               mtime: FileSystem.mtime(info), mode: UInt32(info.st_mode & 0o7777),
+                                               hash: old.hash, data: old.data, inode: UInt64(info.st_ino))
+                    linked += 1
+                    files += 1
+                    bytes += entry.size ?? 0
+                    kindCounts[entry.dataKind.rawValue, default: 0] += 1
+                    entries.append(entry)
+                    continue
+                }
                 // Stat again: the bot may have appended since the scan. The snapshot holds the bytes up to now.
                 guard let info = try FileSystem.lstatIfExists(source), (info.st_mode & S_IFMT) == S_IFREG else { continue }
                 let size = Int64(info.st_size)
@@ -313,7 +352,33 @@ struct SnapshotStore {
         guard shipkeep_syncfs(fd) == 0 else { throw FileSystemError("syncfs", partial) }
         guard rename(partial, dir + "/" + id) == 0 else { throw FileSystemError("rename", partial) }
         FileSystem.syncDirectory(of: dir + "/" + id)
+        // Verify, the tail capture and the data guard read it next: not decoded again from the file just written.
+        ManifestCache.shared.remember(manifest, at: dir + "/" + id + "/" + Manifest.fileName)
         return manifest
+    }
+
+    /// Links the files of `scan` that `previous` stores whole and that are unchanged since (see
+    /// ``UnchangedLinks``); returns, by position in `scan`, the stat each linked file was linked on (nil for every
+    /// other item, which the snapshot's loop takes as usual). The same files as that loop links: not a
+    /// database, nor a database's companion, nor a chunked file (whose chunks it links one by one).
+    private func linkUnchangedWholeFiles(_ scan: DataScan, root: String, partial: String, previous: Manifest?,
+                                         previousIndex: [String: Manifest.Entry]) -> [Int: stat] {
+        guard let previous else { return [:] }
+        var positions: [Int] = []
+        var candidates: [UnchangedLinks.Candidate] = []
+        for (position, item) in scan.items.enumerated()
+        where item.info.st_mode & S_IFMT == S_IFREG && !item.isDatabaseCompanion {
+            guard let old = previousIndex[item.path], old.kind == .file, old.chunks == nil,
+                  let kind = old.data, kind != .sqlite, let size = old.size, let mtime = old.mtime else { continue }
+            positions.append(position)
+            candidates.append(.init(source: root + "/" + item.path, stored: filePath(previous.info.id, old.path),
+                                    destination: partial + "/" + item.path, size: size, mtime: mtime))
+        }
+        var linked: [Int: stat] = [:]
+        for (position, info) in zip(positions, UnchangedLinks.link(candidates)) {
+            if let info { linked[position] = info }
+        }
+        return linked
     }
 
     /// Copies `size` bytes (fewer if the file shrank) of the data file `path` into a new read-only file and
@@ -369,6 +434,13 @@ final class ManifestCache: @unchecked Sendable {
         let manifest = Manifest.load(path)
         lock.withLock { _ in entries[path] = (identity, manifest) }
         return manifest
+    }
+
+    /// Takes `manifest` as what the file at `path` holds, for as long as that file stays as it is now: for the
+    /// writer of the file, which need not decode what it has just encoded. Not kept when a reader would refuse it.
+    func remember(_ manifest: Manifest, at path: String) {
+        guard manifest.isUsable, let identity = FileIdentity(path: path) else { return }
+        lock.withLock { _ in entries[path] = (identity, manifest) }
     }
 
     /// Forgets the manifests under `dir` that are not in `paths` (pruned snapshots), so memory stays bounded.
