@@ -51,4 +51,21 @@ import Testing
         guard case .result(let decoded) = decodedMessage.event else { Issue.record("no result"); return }
         #expect(decoded.error?.code == .unknown("quota_exceeded"))
     }
+
+    /// The one-pass check of a relative path (what a manifest's thousands of entries go through) agrees with the
+    /// rule taken apart, on every spelling near a boundary of it.
+    @Test func theOnePassPathRuleIsTheRule() {
+        let long = String(repeating: "n", count: RelativePath.maxComponentBytes)
+        let spellings = ["a", "a/b", "/a", "a/", "a//b", "//", "/", "", ".", "..", "...", "a/.", "a/..", "a/...",
+                         "./a", "../a", ".../a", "a/./b", "a/../b", "a/.hidden", "a/..b", "a/b..", ".a", "..a",
+                         "a\u{0}b", "\u{0}", "é/ü", "a b/c\nd", long, long + "n", "a/" + long, "a/" + long + "n",
+                         String(repeating: "a/", count: 2047) + "b", String(repeating: "a/", count: 2048) + "b",
+                         String(repeating: "a/", count: 2047) + "bc"]
+        for text in spellings {
+            #expect(RelativePath.passes(text) == (RelativePath.brokenRule(text) == nil), "\(text.prefix(40))")
+            #expect(RelativePath.isValid(text) == (RelativePath.brokenRule(text) == nil))
+        }
+        #expect(RelativePath.passes(String(repeating: "a/", count: 2047) + "b"))
+        #expect(!RelativePath.passes(String(repeating: "a/", count: 2047) + "bc"))
+    }
 }
