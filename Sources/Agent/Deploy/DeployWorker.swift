@@ -577,6 +577,8 @@ final class DeployWorker {
         heartbeat.stop()
         emit(.result(Event.Result(ok: failure == nil, error: failure.map { WireError(code: $0.code, message: $0.message) },
                                   deploy: summary)))
+        // The snapshots the retention set aside; a worker killed meanwhile leaves them to the next snapshot.
+        if lock != nil { SnapshotStore(dir: app.snapshots.dir).removePruned() }
         return failure == nil ? 0 : 1
     }
 
@@ -585,7 +587,8 @@ final class DeployWorker {
     private func pruneSnapshots(outcome: Shared.Outcome) {
         let store = SnapshotStore(dir: app.snapshots.dir)
         if let snapshot { store.recordOutcome(snapshot.id, outcome: outcome) }
-        let pruned = store.prune(RetentionPolicy(app.snapshots))
+        // Set aside now, removed once the result is out (see finish): the deploy does not wait for it.
+        let pruned = store.prune(RetentionPolicy(app.snapshots), deferringRemoval: true)
         if !pruned.isEmpty {
             emit(.log(.init(stream: "stdout", line: "pruned \(pruned.count) snapshot(s) the retention does not keep: "
                 + Self.sample(pruned), source: "snapshot")))
