@@ -62,16 +62,13 @@ struct Manifest: Codable, Equatable {
 
     static func load(_ path: String) -> Manifest? {
         guard let bytes = FileSystem.read(path) else { return nil }
-        guard let manifest = try? StateDirectory.decode(Manifest.self, from: bytes) else { return nil }
+        // `init(json:)` reads what `StateDirectory.decode(Manifest.self, from:)` reads, at a fraction of its cost.
+        guard let manifest = Manifest(json: bytes) else { return nil }
         // Entry paths are joined to the work tree and the snapshot dir before anything is written: one that
         // could climb out of them (`..`, absolute) makes the whole manifest unusable.
         guard manifest.entries.allSatisfy({ RelativePath.isValid($0.path) }) else { return nil }
         // Chunk names are joined to the chunk dir: each must be a chunk's name, and the list must cover the size.
         guard manifest.entries.allSatisfy(SnapshotChunks.isWellFormed) else { return nil }
         return manifest
-    }
-
-    func encoded() -> [UInt8] {
-        StateDirectory.encode(self)
     }
 }
