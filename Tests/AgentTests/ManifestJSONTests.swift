@@ -87,6 +87,13 @@ import Testing
         ("a deploy's worth of files", Manifest(info: fullInfo, dataDirs: ["out"], entries: (0..<300).map(smallFile))),
     ]
 
+    /// The table covers a field only if some entry sets it: a field added to the entry must be added here too.
+    @Test func everyFieldSetSetsEveryField() {
+        let fields = Mirror(reflecting: Self.everyField).children
+        #expect(fields.count == 13)
+        for field in fields { #expect("\(field.value)" != "nil", "\(field.label ?? "?")") }
+    }
+
     @Test(arguments: manifests.indices)
     func writesTheBytesOfTheCodableEncoding(index: Int) throws {
         let (name, manifest) = Self.manifests[index]

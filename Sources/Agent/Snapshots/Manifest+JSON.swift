@@ -4,7 +4,7 @@ import Shared
 /// manifests and writes one, and the generic decoder and encoder spent most of their time on each entry's
 /// containers and keys, not on the bytes. Reads what `StateDirectory.decode(Manifest.self, from:)` reads and
 /// refuses what it refuses; writes the bytes `StateDirectory.encode(_:)` writes (sorted keys, `/` escaped,
-/// nil fields left out). `Manifest+JSONTests` holds both to that. The small ``SnapshotInfo`` still goes
+/// nil fields left out). `ManifestJSONTests` holds both to that. The small ``SnapshotInfo`` still goes
 /// through Codable, from and to its own subtree.
 extension Manifest {
     /// The manifest `bytes` hold, or nil where the Codable decoding throws: not JSON, a required key missing or

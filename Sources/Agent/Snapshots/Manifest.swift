@@ -3,8 +3,11 @@ import Shared
 
 /// What a snapshot holds: every entry of every data dir at the moment it was copied. Written last, as
 /// `manifest.json`, and a snapshot counts as complete only once its manifest has been renamed into place.
+/// ``load(_:)`` and ``encoded()`` use the manifest's own JSON coder (`Manifest+JSON.swift`); the Codable
+/// conformance stays the reference it is held to.
 struct Manifest: Codable, Equatable {
-    /// One file, directory or symbolic link, by its path relative to the work tree.
+    /// One file, directory or symbolic link, by its path relative to the work tree. A new field goes into
+    /// `Manifest+JSON.swift` too (reader and writer) and into `ManifestJSONTests.everyField`.
     struct Entry: Codable, Equatable {
         enum Kind: String, Codable {
             case file, directory, symlink
