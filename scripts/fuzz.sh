@@ -20,13 +20,13 @@ if [ ! -x "$binary" ] || [ -n "$(find "${sources[@]}" Sources/Platform -newer "$
   echo "fuzz: building $binary" >&2
   # The linker's notes about ASan's local symbols are noise; show the output only when the build fails.
   # Platform (the C library seam; Timestamp reads the clock through it) is built first as its own module, as
-  # SwiftPM builds it.
+  # SwiftPM builds it. `-package-name` as SwiftPM passes it: Shared has `package` declarations (JSONValue).
   mkdir -p "$out/modules"
   if ! { "$SWIFTC" -sanitize=address -parse-as-library -O -g -module-name Platform -emit-module \
           -emit-module-path "$out/modules/Platform.swiftmodule" -emit-library -static -o "$out/libPlatform.a" \
           Sources/Platform/*.swift \
       && "$SWIFTC" -sanitize=fuzzer,address -parse-as-library -O -g -module-name ShipkeepProtocolFuzz \
-          -I "$out/modules" -L "$out" -lPlatform "${sources[@]}" -o "$binary"; } >"$out/build.log" 2>&1; then
+          -package-name shipkeep -I "$out/modules" -L "$out" -lPlatform "${sources[@]}" -o "$binary"; } >"$out/build.log" 2>&1; then
     grep -v "Cannot export local symbol" "$out/build.log" >&2
     echo "fuzz: building the libFuzzer target failed (swiftc -sanitize=fuzzer needs the Linux toolchain)" >&2
     exit 1

@@ -19,8 +19,18 @@ public enum JSONDecoding {
     /// The value of type `type` that an already parsed tree holds.
     ///
     /// - Throws: as ``decode(_:from:)-([UInt8])``.
-    static func decode<T: Decodable>(_ type: T.Type, from tree: JSONValue) throws -> T {
+    package static func decode<T: Decodable>(_ type: T.Type, from tree: JSONValue) throws -> T {
         try TreeDecoder(value: tree, codingPath: []).unbox(tree, as: type, at: [])
+    }
+
+    /// The `T` a JSON number spelled `text` decodes as: exactly, or as the `Double` it spells when that is a whole
+    /// number in range (`1.0`, `1e3`); nil when it does not fit (negative for an unsigned type, a fraction, too
+    /// large). The one reading of integers, for the decoder and for types that map a tree by hand.
+    @inlinable
+    package static func integer<T: FixedWidthInteger>(_ type: T.Type, spelled text: String) -> T? {
+        if let exact = T(text) { return exact }
+        if let double = Double(text), let exact = T(exactly: double) { return exact }
+        return nil
     }
 }
 
@@ -84,9 +94,8 @@ private struct TreeDecoder: Decoder {
     private static func integer<T: FixedWidthInteger>(_ type: T.Type, _ value: JSONValue,
                                                       _ path: [any CodingKey]) throws -> T {
         guard case .number(let text) = value else { throw mismatch(T.self, value, path) }
-        if let exact = T(text) { return exact }
-        if let double = Double(text), let exact = T(exactly: double) { return exact }
-        throw tooBig(text, T.self, path)
+        guard let exact = JSONDecoding.integer(T.self, spelled: text) else { throw tooBig(text, T.self, path) }
+        return exact
     }
 
     private static func floating<T: BinaryFloatingPoint & LosslessStringConvertible>(

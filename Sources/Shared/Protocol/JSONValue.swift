@@ -1,7 +1,8 @@
 /// A JSON value read by a strict RFC 8259 parser: no raw control characters inside strings, no lone surrogate
 /// escapes, no trailing bytes, a top-level object or array. ``JSONDecoding`` decodes from it, and ``WireCodec``
-/// searches every string in it (skipped fields included) for control characters.
-enum JSONValue {
+/// searches every string in it (skipped fields included) for control characters, and the agent's snapshot
+/// manifest maps it to its own types by hand (`Manifest+JSON.swift`).
+package enum JSONValue {
     case string(String)
     /// A number as the line spells it (`-1.5e3`), read into the type asked for when decoded.
     case number(String)
@@ -12,27 +13,34 @@ enum JSONValue {
     case object([(key: String, value: JSONValue)])
 
     /// Deeper than any protocol message nests (`JSONDecoder` stopped at the same depth).
-    static let maxDepth = 512
+    package static let maxDepth = 512
 
     /// The value `bytes` hold, or nil when they are not exactly one JSON object or array.
-    static func parse(_ bytes: [UInt8]) -> JSONValue? {
-        var parser = Parser(bytes: bytes)
-        parser.skipSpace()
-        guard let first = parser.peek, first == UInt8(ascii: "{") || first == UInt8(ascii: "["),
-              let value = parser.value(depth: 0) else { return nil }
-        parser.skipSpace()
-        return parser.index == bytes.count ? value : nil
+    package static func parse(_ bytes: [UInt8]) -> JSONValue? {
+        bytes.withUnsafeBufferPointer { buffer in
+            var parser = Parser(bytes: buffer)
+            parser.skipSpace()
+            guard let first = parser.peek, first == UInt8(ascii: "{") || first == UInt8(ascii: "["),
+                  let value = parser.value(depth: 0) else { return nil }
+            parser.skipSpace()
+            return parser.index == buffer.count ? value : nil
+        }
     }
 
     /// The member `key` of an object (the last one when it is given twice).
-    subscript(key: String) -> JSONValue? {
+    package subscript(key: String) -> JSONValue? {
         guard case .object(let members) = self else { return nil }
         return members.last(where: { $0.key == key })?.value
     }
 
+    /// Reads `bytes`, which live as long as it does (every read is checked against their count).
     private struct Parser {
-        let bytes: [UInt8]
+        let bytes: UnsafeBufferPointer<UInt8>
         var index = 0
+        /// The members of the objects being read, innermost last, and the items of the arrays: each container's
+        /// are copied out once, at its end, into an array of their exact count, instead of each growing its own.
+        var members: [(key: String, value: JSONValue)] = []
+        var items: [JSONValue] = []
 
         var peek: UInt8? { index < bytes.count ? bytes[index] : nil }
 
@@ -55,12 +63,13 @@ enum JSONValue {
 
         private mutating func object(depth: Int) -> JSONValue? {
             index += 1
-            var members: [(key: String, value: JSONValue)] = []
             skipSpace()
             if peek == UInt8(ascii: "}") {
                 index += 1
-                return .object(members)
+                return .object([])
             }
+            // On a failure the scratch is left as it is: nothing is read after one.
+            let base = members.count
             while true {
                 skipSpace()
                 guard peek == UInt8(ascii: "\""), let key = string() else { return nil }
@@ -75,7 +84,9 @@ enum JSONValue {
                 case UInt8(ascii: ","): index += 1
                 case UInt8(ascii: "}"):
                     index += 1
-                    return .object(members)
+                    let object = Array(members[base...])
+                    members.removeLast(members.count - base)
+                    return .object(object)
                 default: return nil
                 }
             }
@@ -83,12 +94,12 @@ enum JSONValue {
 
         private mutating func array(depth: Int) -> JSONValue? {
             index += 1
-            var items: [JSONValue] = []
             skipSpace()
             if peek == UInt8(ascii: "]") {
                 index += 1
-                return .array(items)
+                return .array([])
             }
+            let base = items.count
             while true {
                 skipSpace()
                 guard let item = value(depth: depth + 1) else { return nil }
@@ -98,7 +109,9 @@ enum JSONValue {
                 case UInt8(ascii: ","): index += 1
                 case UInt8(ascii: "]"):
                     index += 1
-                    return .array(items)
+                    let array = Array(items[base...])
+                    items.removeLast(items.count - base)
+                    return .array(array)
                 default: return nil
                 }
             }
@@ -130,7 +143,7 @@ enum JSONValue {
                 guard digits() else { return nil }
             }
             guard index > start else { return nil }
-            return .number(String(decoding: bytes[start..<index], as: UTF8.self))
+            return .number(String(decoding: UnsafeBufferPointer(rebasing: bytes[start..<index]), as: UTF8.self))
         }
 
         /// One or more decimal digits.
@@ -143,15 +156,22 @@ enum JSONValue {
         /// A string, from its opening quote to past its closing one.
         private mutating func string() -> String? {
             index += 1
-            // Most strings hold no escape: read them in one piece.
+            // Most strings hold no escape: read them in one piece, and most are ASCII, which needs no validating.
             var end = index
-            while end < bytes.count, bytes[end] != UInt8(ascii: "\""), bytes[end] != UInt8(ascii: "\\"),
-                  bytes[end] >= 0x20 { end += 1 }
-            if end < bytes.count, bytes[end] == UInt8(ascii: "\"") {
-                defer { index = end + 1 }
-                return String(validating: bytes[index..<end], as: UTF8.self)
+            var union: UInt8 = 0
+            while end < bytes.count {
+                let byte = bytes[end]
+                if byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "\\") || byte < 0x20 { break }
+                union |= byte
+                end += 1
             }
-            var utf8: [UInt8] = []
+            if end < bytes.count, bytes[end] == UInt8(ascii: "\"") {
+                let run = UnsafeBufferPointer(rebasing: bytes[index..<end])
+                index = end + 1
+                return union < 0x80 ? String(decoding: run, as: UTF8.self) : String(validating: run, as: UTF8.self)
+            }
+            var utf8 = Array(bytes[index..<end])
+            index = end
             while let byte = peek {
                 index += 1
                 switch byte {
