@@ -100,6 +100,10 @@ final class DeployWorker {
             liveWhileWaiting = last
         }
         FaultPoint.pauseIfRequested(state: state, phase: DeployPhase.preflight.rawValue)
+        // The grown files' chunks are read and hashed while preflight waits for git; the snapshot takes them.
+        if let previous = SnapshotStore(dir: app.snapshots.dir).latest() {
+            ChunkProofsAhead.start(root: app.path, manifest: previous)
+        }
         do {
             if action == .snapshot { try snapshotOnly() } else { try runPhases() }
             return finish(nil, lock: lock)
@@ -372,6 +376,7 @@ final class DeployWorker {
                 emit(.progress(.init(phase: .snapshot, done: Int64(files), total: Int64(scan.fileCount), unit: "files")))
                 emit(.progress(.init(phase: .snapshot, done: bytes, total: scan.byteCount, unit: "bytes")))
             }
+            ChunkProofsAhead.cancelAll()
             snapshot = manifest.info
             plan.snapshot = manifest.info.id
             try plan.save(state)
@@ -545,6 +550,7 @@ final class DeployWorker {
     // MARK: - Events
 
     private func finish(_ failure: DeployFailure?, lock: DeployLock.Held?) -> Int32 {
+        ChunkProofsAhead.cancelAll()
         let live = (try? git.head())?.commit
         let outcome = failure?.outcome ?? .succeeded
         let summary = DeploySummary(deploy: deploy, app: app.name, commit: plan.targetCommit,

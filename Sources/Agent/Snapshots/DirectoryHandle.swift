@@ -1,5 +1,6 @@
 import CAgentSupport
 import Platform
+import Shared
 
 /// An open directory reached from a root the agent trusts without following any symbolic link, and the `…at`
 /// system calls relative to it: the one place where the agent resolves names under a data dir.
@@ -63,6 +64,7 @@ final class DirectoryHandle {
 
     /// `a/b/c` as (`a/b`, `c`).
     private static func split(_ relative: String, root: String) throws -> (parent: String, name: String) {
+        if let (parent, name) = PathName.directoryAndName(relative) { return (String(parent), String(name)) }
         var parts = relative.split(separator: "/").map(String.init)
         guard let name = parts.popLast() else { throw FileSystemError("open", root + "/" + relative, EINVAL) }
         return (parts.joined(separator: "/"), name)

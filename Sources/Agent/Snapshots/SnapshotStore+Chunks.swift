@@ -87,9 +87,11 @@ extension SnapshotStore {
             if allLinked && index == resumable, let resume { return resume }
             return try pool.hash(names[0..<index])
         }
-        // The chunks that can be proven before the whole hash is needed, hashed ahead on two threads.
-        let ahead = ChunkHashes.of(fd: input, chunkSize: chunkSize,
-                                   length: Int64(min(resumable, Int(size / chunkSize))) * chunkSize, path: path)
+        // The chunks that can be proven before the whole hash is needed, hashed ahead on two threads (or since
+        // preflight: see ChunkProofsAhead).
+        let proven = Int64(min(resumable, Int(size / chunkSize))) * chunkSize
+        let ahead = (ChunkProofsAhead.take(path: path, fd: input, chunkSize: chunkSize, length: proven)
+            ?? ChunkHashes.start(fd: input, chunkSize: chunkSize, length: proven, path: path, threads: 1)).finish()
         while offset < size {
             let index = names.count
             let want = Int(min(chunkSize, size - offset))

@@ -217,7 +217,6 @@ struct SnapshotStore {
         guard mkdir(partial, 0o700) == 0 else { throw FileSystemError("mkdir", partial) }
         let previous = latest()
         let previousIndex = previous?.index() ?? [:]
-        var entries: [Manifest.Entry] = []
         var files = 0, linked = 0, copied = 0
         var kindCounts: [String: Int] = [:]
         var bytes: Int64 = 0, copiedBytes: Int64 = 0
@@ -233,44 +232,46 @@ struct SnapshotStore {
             wroteAny = true
         }
 
-        // The directories first, so that the unchanged files can be linked into them all at once, on two threads.
+        // The directories first, so that the unchanged files can be linked into them while the rest is copied.
         for item in scan.items where item.info.st_mode & S_IFMT == S_IFDIR {
             let destination = partial + "/" + item.path
             // A nested data dir (`var/data`) starts the walk below parents the snapshot does not have yet.
             try FileSystem.makeDirectories(PathName.parent(of: destination))
             guard mkdir(destination, 0o700) == 0 else { throw FileSystemError("mkdir", destination) }
         }
-        let prelinked = linkUnchangedWholeFiles(scan, root: root, partial: partial, previous: previous,
-                                                previousIndex: previousIndex)
+        let (linking, positions) = linkUnchangedWholeFiles(scan, root: root, partial: partial, previous: previous,
+                                                           previousIndex: previousIndex)
+        // Each item's entry, by its position in the scan (the manifest keeps the scan's order).
+        var slots = [Manifest.Entry?](repeating: nil, count: scan.items.count)
+        func count(_ entry: Manifest.Entry) {
+            files += 1
+            bytes += entry.size ?? 0
+            kindCounts[entry.dataKind.rawValue, default: 0] += 1
+            if lastReport.secondsElapsed > 0.2 {
+                progress(files, bytes)
+                lastReport = .now
+            }
+        }
 
-        for (position, item) in scan.items.enumerated() {
+        /// Takes the item at `position` into the snapshot: its entry goes into `slots`.
+        func take(_ position: Int) throws {
+            let item = scan.items[position]
             let source = root + "/" + item.path
             let destination = partial + "/" + item.path
             switch item.info.st_mode & S_IFMT {
             case S_IFDIR:
-                entries.append(.init(path: item.path, kind: .directory, mode: UInt32(item.info.st_mode & 0o7777)))
+                slots[position] = .init(path: item.path, kind: .directory, mode: UInt32(item.info.st_mode & 0o7777))
             case S_IFLNK:
                 let length = readlink(source, &buffer, buffer.count - 1)
-                guard length >= 0 else { continue }
+                guard length >= 0 else { return }
                 let target = String(decoding: buffer[0..<length].map { UInt8(bitPattern: $0) }, as: UTF8.self)
                 guard symlink(target, destination) == 0 else { throw FileSystemError("symlink", destination) }
-                entries.append(.init(path: item.path, kind: .symlink, target: target))
+                slots[position] = .init(path: item.path, kind: .symlink, target: target)
             default:
                 // A database's -wal, -shm and -journal are in its backup.
-                guard !item.isDatabaseCompanion else { continue }
-                if let info = prelinked[position], let old = previousIndex[item.path] {
-                    let entry = Manifest.Entry(path: item.path, kind: .file, size: Int64(info.st_size),
-                                               mtime: FileSystem.mtime(info), mode: UInt32(info.st_mode & 0o7777),
-                                               hash: old.hash, data: old.data, inode: UInt64(info.st_ino))
-                    linked += 1
-                    files += 1
-                    bytes += entry.size ?? 0
-                    kindCounts[entry.dataKind.rawValue, default: 0] += 1
-                    entries.append(entry)
-                    continue
-                }
+                guard !item.isDatabaseCompanion else { return }
                 // Stat again: the bot may have appended since the scan. The snapshot holds the bytes up to now.
-                guard let info = try FileSystem.lstatIfExists(source), (info.st_mode & S_IFMT) == S_IFREG else { continue }
+                guard let info = try FileSystem.lstatIfExists(source), (info.st_mode & S_IFMT) == S_IFREG else { return }
                 let size = Int64(info.st_size)
                 let mtime = FileSystem.mtime(info)
                 var entry = Manifest.Entry(path: item.path, kind: .file, size: size, mtime: mtime,
@@ -311,7 +312,7 @@ struct SnapshotStore {
                                                           mtime: mtime)
                             }
                         } catch let error as FileSystemError where error.code == ENOENT && error.operation == "open" {
-                            continue  // gone since the scan (a temporary file renamed away): not part of the data now
+                            return  // gone since the scan (a temporary file renamed away): not part of the data now
                         }
                         // A chunked file whose every chunk was proven unchanged and linked wrote nothing.
                         sameAsPrevious = entry.chunks != nil && pool.writtenBytes == written
@@ -324,16 +325,27 @@ struct SnapshotStore {
                         if entry.chunks == nil { wrote() }
                     }
                 }
-                files += 1
-                bytes += entry.size ?? 0
-                kindCounts[entry.dataKind.rawValue, default: 0] += 1
-                entries.append(entry)
-                if lastReport.secondsElapsed > 0.2 {
-                    progress(files, bytes)
-                    lastReport = .now
-                }
+                count(entry)
+                slots[position] = entry
             }
         }
+
+        let linkedLater = Set(positions)
+        for position in scan.items.indices where !linkedLater.contains(position) { try take(position) }
+        for (position, info) in zip(positions, linking.finish()) {
+            let item = scan.items[position]
+            guard let info, let old = previousIndex[item.path] else {
+                try take(position)  // changed or gone meanwhile, or the link failed: the usual path says which
+                continue
+            }
+            let entry = Manifest.Entry(path: item.path, kind: .file, size: Int64(info.st_size),
+                                       mtime: FileSystem.mtime(info), mode: UInt32(info.st_mode & 0o7777),
+                                       hash: old.hash, data: old.data, inode: UInt64(info.st_ino))
+            linked += 1
+            count(entry)
+            slots[position] = entry
+        }
+        let entries = slots.compactMap { $0 }
         progress(files, bytes)
 
         // Bytes written: whole files copied, plus the chunks written (linked ones cost nothing).
@@ -357,28 +369,33 @@ struct SnapshotStore {
         return manifest
     }
 
-    /// Links the files of `scan` that `previous` stores whole and that are unchanged since (see
-    /// ``UnchangedLinks``); returns, by position in `scan`, the stat each linked file was linked on (nil for every
-    /// other item, which the snapshot's loop takes as usual). The same files as that loop links: not a
-    /// database, nor a database's companion, nor a chunked file (whose chunks it links one by one).
+    /// Starts linking the files of `scan` that `previous` stores whole and that are unchanged since (see
+    /// ``UnchangedLinks``); returns the links under way and the position in `scan` of each file they take. The
+    /// same files as the snapshot's loop links: not a database, nor a database's companion, nor a chunked file
+    /// (whose chunks it links one by one).
     private func linkUnchangedWholeFiles(_ scan: DataScan, root: String, partial: String, previous: Manifest?,
-                                         previousIndex: [String: Manifest.Entry]) -> [Int: stat] {
-        guard let previous else { return [:] }
+                                         previousIndex: [String: Manifest.Entry]) -> (UnchangedLinks, [Int]) {
+        guard let previous else { return (UnchangedLinks.start([], []), []) }
+        let stored = dir + "/" + previous.info.id
         var positions: [Int] = []
         var candidates: [UnchangedLinks.Candidate] = []
+        var directories: [UnchangedLinks.Directory] = []
+        var known: [Substring: Int] = [:]
         for (position, item) in scan.items.enumerated()
         where item.info.st_mode & S_IFMT == S_IFREG && !item.isDatabaseCompanion {
             guard let old = previousIndex[item.path], old.kind == .file, old.chunks == nil,
-                  let kind = old.data, kind != .sqlite, let size = old.size, let mtime = old.mtime else { continue }
+                  let kind = old.data, kind != .sqlite, let size = old.size, let mtime = old.mtime,
+                  let (directory, name) = PathName.directoryAndName(item.path) else { continue }
+            let index = known[directory] ?? {
+                let inside = directory.isEmpty ? "" : "/" + directory
+                directories.append(.init(source: root + inside, stored: stored + inside, destination: partial + inside))
+                known[directory] = directories.count - 1
+                return directories.count - 1
+            }()
             positions.append(position)
-            candidates.append(.init(source: root + "/" + item.path, stored: filePath(previous.info.id, old.path),
-                                    destination: partial + "/" + item.path, size: size, mtime: mtime))
+            candidates.append(.init(directory: index, name: String(name), size: size, mtime: mtime))
         }
-        var linked: [Int: stat] = [:]
-        for (position, info) in zip(positions, UnchangedLinks.link(candidates)) {
-            if let info { linked[position] = info }
-        }
-        return linked
+        return (UnchangedLinks.start(directories, candidates), positions)
     }
 
     /// Copies `size` bytes (fewer if the file shrank) of the data file `path` into a new read-only file and

@@ -16,6 +16,27 @@ public enum PathName {
         return String(trimmed[trimmed.index(after: slash)...])
     }
 
+    /// A plain relative path (no empty component: not `a//b`, `/a` or `a/`) cut at its last `/`: (`a/b`, `c`) for
+    /// `a/b/c`, (``, `c`) for `c`. Nil for any other spelling, which ``parent(of:)`` and ``lastComponent(of:)``
+    /// take apart by their rules. One pass over the bytes: manifests hold thousands of such paths.
+    public static func directoryAndName(_ path: String) -> (directory: Substring, name: Substring)? {
+        let bytes = path.utf8
+        let slash = UInt8(ascii: "/")
+        var last: String.Index?
+        var previous: UInt8 = slash
+        for index in bytes.indices {
+            let byte = bytes[index]
+            if byte == slash {
+                if previous == slash { return nil }  // a leading `/` or `//`
+                last = index
+            }
+            previous = byte
+        }
+        guard previous != slash else { return nil }  // empty, or a trailing `/`
+        guard let last else { return (path[path.startIndex..<path.startIndex], path[...]) }
+        return (path[..<last], path[path.index(after: last)...])
+    }
+
     private static func withoutTrailingSlashes(_ path: Substring) -> Substring {
         var path = path
         while path.count > 1, path.hasSuffix("/") { path = path.dropLast() }
