@@ -327,4 +327,27 @@ import Testing
               let close = text.lastIndex(of: ")") else { return nil }
         return text[text.index(after: close)...].split(separator: " ").first.map(String.init)
     }
+
+    /// A proof started ahead (in a deploy's preflight) is what the snapshot uses for the same file, and only
+    /// for it: the grown file's old chunks are linked, not written again; a file replaced by another (a new
+    /// inode) after its proof started is stored as it is now, byte for byte.
+    @Test func proofsStartedAheadServeOnlyTheFileTheyRead() throws {
+        let first = try snapshot()
+        try append(Self.random(3000))
+        ChunkProofsAhead.start(root: root, manifest: first)
+        let grown = try snapshot()
+        #expect(grown.info.copiedBytes < Int64(Self.chunk), "the old chunks were linked: \(grown.info)")
+        #expect(try restored(grown) == (try live()))
+        #expect(try entry(grown).chunks!.prefix(2) == (try entry(first).chunks!.prefix(2)))
+
+        // Another file of the same size takes its place after its proof started: nothing of the proof is used.
+        ChunkProofsAhead.start(root: root, manifest: grown)
+        let other = Self.random(Int(try entry(grown).size!))
+        try other.write(to: URL(fileURLWithPath: big + ".new"))
+        #expect(rename(big + ".new", big) == 0)
+        let replaced = try snapshot()
+        #expect(try restored(replaced) == other)
+        #expect(try entry(replaced).hash == ContentHash.of([UInt8](other)))
+        ChunkProofsAhead.cancelAll()
+    }
 }
