@@ -155,8 +155,9 @@ struct DataVerifier {
         // dir of 5,000 files has a handful of directories. (Repairs do not rely on this answer: they write
         // through ``DirectoryHandle``, which refuses a link wherever it meets one.)
         var linkAbove: [Substring: String?] = [:]
+        let status = EntryStatus(root: root)
         for entry in manifest.entries {
-            let parent = entry.path.lastIndex(of: "/").map { entry.path[..<$0] }
+            let parent = PathName.directoryAndName(entry.path)?.directory
             let found: String?
             if let parent, let known = linkAbove[parent] {
                 found = known
@@ -181,7 +182,8 @@ struct DataVerifier {
                     _ = try directory.makeSymlink(name, target: target)
                 }
             case .file:
-                if let kind = try assess(entry, path: path, depth: depth, hashed: &hashed, live: &live) {
+                if let kind = try assess(entry, path: path, found: status.lstatIfExists(entry.path), depth: depth,
+                                         hashed: &hashed, live: &live) {
                     damages.append(Damage(entry: entry, kind: kind))
                 }
                 checked += 1
@@ -195,7 +197,8 @@ struct DataVerifier {
         return damages
     }
 
-    private func assess(_ entry: Manifest.Entry, path: String, depth: Depth, hashed: inout Int64,
+    /// What is wrong with `entry`, at `path`, which `found` is the `lstat` of (nil: it does not exist).
+    private func assess(_ entry: Manifest.Entry, path: String, found: stat?, depth: Depth, hashed: inout Int64,
                         live: inout LiveTree?) throws -> Damage.Kind? {
         func tree() throws -> LiveTree {
             if let live { return live }
@@ -204,7 +207,7 @@ struct DataVerifier {
             return scanned
         }
         let size = entry.size ?? 0
-        guard let info = try FileSystem.lstatIfExists(path) else {
+        guard let info = found else {
             if let inode = entry.inode, try tree().paths[inode] != nil { return nil }
             // The app's own passing files (a state file's temporary copy, an editor's swap file) come and go.
             if entry.dataKind == .mutable && (entry.firstSeen == true || Self.isTemporary(entry.path)) { return nil }
