@@ -169,21 +169,20 @@ struct HealthChecker {
         var interval = Self.firstRetryInterval
         var passingSince: ContinuousClock.Instant?
         repeat {
-            let damaged = dataGuard(.cheap)
-            if !damaged.isEmpty { return Self.damageReport(damaged) }
             failures = attempt(fresh: &fresh, remaining: max(1, deadline.secondsLeft))
-            // A unit systemd gave up on stays down: waiting out the timeout would change nothing.
-            if failures.contains(where: Systemctl.reportsStartLimit) { break }
             if failures.isEmpty {
-                let since = passingSince ?? ContinuousClock.now
-                passingSince = since
-                if since.secondsElapsed >= settle {
-                    let damaged = dataGuard(.full)
-                    return damaged.isEmpty ? nil : Self.damageReport(damaged)
-                }
+                passingSince = passingSince ?? ContinuousClock.now
             } else {
                 passingSince = nil
             }
+            // Every attempt is guarded; the one that ends the wait in full (one pass, not a cheap one and then a
+            // full one: each walks the whole manifest).
+            let settled = passingSince.map { $0.secondsElapsed >= settle } ?? false
+            let damaged = dataGuard(settled ? .full : .cheap)
+            if !damaged.isEmpty { return Self.damageReport(damaged) }
+            if settled { return nil }
+            // A unit systemd gave up on stays down: waiting out the timeout would change nothing.
+            if failures.contains(where: Systemctl.reportsStartLimit) { break }
             if deadline.secondsLeft <= 0 { break }
             var pause = min(interval, max(0, deadline.secondsLeft))
             if let since = passingSince { pause = min(pause, max(0, since.secondsLeft + settle)) }
