@@ -348,6 +348,13 @@ import Testing
         let replaced = try snapshot()
         #expect(try restored(replaced) == other)
         #expect(try entry(replaced).hash == ContentHash.of([UInt8](other)))
+
+        // A FIFO in its place (a hostile bot's) is passed over at once: no open(2) waits for a writer.
+        #expect(unlink(big) == 0 && mkfifo(big, 0o644) == 0)
+        ChunkProofsAhead.start(root: root, manifest: replaced)
+        #expect(ChunkProofsAhead.take(path: "out/big.jsonl", fd: -1, chunkSize: SnapshotChunks.size,
+                                      length: Int64(2 * Self.chunk)) == nil)
         ChunkProofsAhead.cancelAll()
+        unlink(big)
     }
 }

@@ -31,7 +31,8 @@ enum ChunkProofsAhead {
                   let state = old.hashState.flatMap(ContentHash.init(checkpoint:)), state.length % chunkSize == 0,
                   state.length <= size, state.length > 0,
                   let (directory, name) = try? parents.parent(of: old.path),
-                  let fd = try? directory.openFile(name, O_RDONLY) else { continue }
+                  // Non-blocking: a FIFO the bot put there must not hold the deploy in open(2) (it is refused below).
+                  let fd = try? directory.openFile(name, O_RDONLY | O_NONBLOCK) else { continue }
             var info = stat()
             guard fstat(fd, &info) == 0, UInt64(info.st_ino) == inode, (info.st_mode & S_IFMT) == S_IFREG else {
                 close(fd)

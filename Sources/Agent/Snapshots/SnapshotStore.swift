@@ -241,6 +241,8 @@ struct SnapshotStore {
         }
         let (linking, positions) = linkUnchangedWholeFiles(scan, root: root, partial: partial, previous: previous,
                                                            previousIndex: previousIndex)
+        // A snapshot that fails has its partial dir removed: not while files are still linked into it.
+        defer { linking.wait() }
         // Each item's entry, by its position in the scan (the manifest keeps the scan's order).
         var slots = [Manifest.Entry?](repeating: nil, count: scan.items.count)
         func count(_ entry: Manifest.Entry) {

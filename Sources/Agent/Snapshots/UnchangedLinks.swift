@@ -42,7 +42,8 @@ final class UnchangedLinks: @unchecked Sendable {
     }
 
     deinit {
-        if let thread { pthread_join(thread, nil) }
+        // The thread held this while it linked: one not joined has finished (this may run on it).
+        if let thread { pthread_detach(thread) }
         _ = linked.deinitialize()
         linked.deallocate()
     }
@@ -67,13 +68,18 @@ final class UnchangedLinks: @unchecked Sendable {
     /// Waits for the links; returns, for each candidate in order, the stat it was linked on, or nil when it was
     /// not linked (changed, gone, or the link failed).
     func finish() -> [stat?] {
-        if let thread {
-            pthread_join(thread, nil)
-            self.thread = nil
-        } else {
-            linkAll()
-        }
+        if !wait() { linkAll() }
         return Array(linked)
+    }
+
+    /// Waits for the thread, if one is linking; returns whether one was. A snapshot that fails waits so, before
+    /// its partial directory is removed.
+    @discardableResult
+    func wait() -> Bool {
+        guard let thread else { return false }
+        pthread_join(thread, nil)
+        self.thread = nil
+        return true
     }
 
     /// Links each candidate by name from descriptors of its directories (each opened once): a full path costs a
