@@ -151,21 +151,10 @@ struct DataVerifier {
         var checked = 0
         var lastReport = ContinuousClock.now
         var live: LiveTree?
-        // The directories above an entry are looked up once per directory and pass, not once per entry: a data
-        // dir of 5,000 files has a handful of directories. (Repairs do not rely on this answer: they write
-        // through ``DirectoryHandle``, which refuses a link wherever it meets one.)
-        var linkAbove: [Substring: String?] = [:]
+        // Each directory is looked up once per pass, not once per entry: a data dir of 5,000 files has a handful.
         let status = EntryStatus(root: root)
         for entry in manifest.entries {
-            let parent = PathName.directoryAndName(entry.path)?.directory
-            let found: String?
-            if let parent, let known = linkAbove[parent] {
-                found = known
-            } else {
-                found = try FileSystem.symlinkOnTheWay(root: root, relative: entry.path, includingLast: false)
-                if let parent { linkAbove[parent] = .some(found) }
-            }
-            if let link = found {
+            if let link = try status.linkAbove(entry.path) {
                 if links.insert(link).inserted { damages.append(Damage(entry: entry, kind: .linkOnTheWay(link))) }
                 continue
             }

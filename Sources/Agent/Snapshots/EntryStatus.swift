@@ -1,16 +1,20 @@
 import Platform
 import Shared
 
-/// `lstat` of many paths below one root that share a few directories, each name looked up in a descriptor of
-/// its directory (opened once, closed when this is released) instead of walking the whole path again: a
-/// verify or data-guard pass over 5,000 files spent half of each `lstat` looking up the same components.
+/// What one pass over a manifest asks of many paths below one root that share a few directories — whether a
+/// symbolic link stands above each, and its `lstat` — answered once per directory: the link check of a directory
+/// is made once, and each name is stat'ed in a descriptor of its directory (opened once, closed when this is
+/// released) instead of walking the whole path again. A verify or data-guard pass over 5,000 files walked the
+/// work tree down for each of them, and spent half of each `lstat` looking up the same components.
 ///
-/// A directory is opened as its path resolves then; the descriptor then stands for it for the rest of the pass
-/// (as the pass's other answers stand for one moment). Paths that are not plain (see
-/// ``PathName/directoryAndName(_:)``) are stat'ed whole.
+/// A directory's answers are taken when it is first asked about and stand for the rest of the pass (as the
+/// pass's other answers stand for one moment); repairs do not rely on them: they write through
+/// ``DirectoryHandle``, which refuses a link wherever it meets one. Paths that are not plain (see
+/// ``PathName/directoryAndName(_:)``) are looked up whole.
 final class EntryStatus {
     let root: String
     private var directories: [Substring: Int32] = [:]
+    private var linksAbove: [Substring: String?] = [:]
 
     init(root: String) {
         self.root = root
@@ -18,6 +22,20 @@ final class EntryStatus {
 
     deinit {
         for fd in directories.values where fd >= 0 { close(fd) }
+    }
+
+    /// The first symbolic link on the way to `root/relative`, its last component not counted (see
+    /// ``FileSystem/symlinkOnTheWay(root:relative:includingLast:)``), or nil.
+    ///
+    /// - Throws: ``FileSystemError`` when a component cannot be examined.
+    func linkAbove(_ relative: String) throws -> String? {
+        guard let directory = PathName.directoryAndName(relative)?.directory else {
+            return try FileSystem.symlinkOnTheWay(root: root, relative: relative, includingLast: false)
+        }
+        if let known = linksAbove[directory] { return known }
+        let found = try FileSystem.symlinkOnTheWay(root: root, relative: relative, includingLast: false)
+        linksAbove[directory] = .some(found)
+        return found
     }
 
     /// The `lstat` of `root/relative`, nil when it does not exist (or a directory on the way does not).
