@@ -26,11 +26,8 @@ enum ChunkProofsAhead {
         let chunkSize = SnapshotChunks.size
         var parents = DirectoryHandle.Parents(root: root)
         for old in manifest.entries {
-            guard old.kind == .file, old.chunks != nil, old.chunkSize == chunkSize, old.data != .sqlite,
-                  let inode = old.inode, let size = old.size,
-                  let state = old.hashState.flatMap(ContentHash.init(checkpoint:)), state.length % chunkSize == 0,
-                  state.length <= size, state.length > 0,
-                  let (directory, name) = try? parents.parent(of: old.path),
+            guard old.kind == .file, let inode = old.inode, let state = SnapshotChunks.provable(old)?.resume,
+                  state.length > 0, let (directory, name) = try? parents.parent(of: old.path),
                   // Non-blocking: a FIFO the bot put there must not hold the deploy in open(2) (it is refused below).
                   let fd = try? directory.openFile(name, O_RDONLY | O_NONBLOCK) else { continue }
             var info = stat()

@@ -65,6 +65,17 @@ enum SnapshotChunks {
         min(chunkSize, size - Int64(index) * chunkSize)
     }
 
+    /// What a snapshot of the same file (same inode) can prove against `old`, a previous snapshot's entry for
+    /// it: its chunks, when it is stored in chunks of today's size and is not a database; and the whole file's
+    /// hash state after its first `resumable` whole chunks (nil when it recorded none that can be carried on).
+    static func provable(_ old: Manifest.Entry) -> (names: [String], size: Int64, resume: ContentHash?)? {
+        guard let names = old.chunks, old.chunkSize == size, old.data != .sqlite, let oldSize = old.size else {
+            return nil
+        }
+        let state = old.hashState.flatMap(ContentHash.init(checkpoint:))
+        return (names, oldSize, state.flatMap { $0.length % size == 0 && $0.length <= oldSize ? $0 : nil })
+    }
+
     /// Whether `entry`'s chunk list (if any) is usable: valid names, a positive chunk size, and exactly as many
     /// chunks as its size needs.
     static func isWellFormed(_ entry: Manifest.Entry) -> Bool {

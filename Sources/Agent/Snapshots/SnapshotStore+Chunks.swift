@@ -64,11 +64,10 @@ extension SnapshotStore {
         // The previous whole-file hash's state after its first `resumable` chunks.
         var resume: ContentHash?
         var resumable = 0
-        if let old, let previous, let names = old.chunks, old.chunkSize == chunkSize, old.data != .sqlite,
-           let inode = entry.inode, old.inode == inode, let oldSize = old.size {
-            reusable = (names, oldSize, SnapshotChunks.directory(of: dir + "/" + previous))
-            if let state = old.hashState.flatMap(ContentHash.init(checkpoint:)), state.length % chunkSize == 0,
-               state.length <= oldSize {
+        if let old, let previous, let inode = entry.inode, old.inode == inode,
+           let provable = SnapshotChunks.provable(old) {
+            reusable = (provable.names, provable.size, SnapshotChunks.directory(of: dir + "/" + previous))
+            if let state = provable.resume {
                 resume = state
                 resumable = Int(state.length / chunkSize)
             }
